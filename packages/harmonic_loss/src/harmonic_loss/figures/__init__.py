@@ -1,0 +1,6 @@
+"""The paper's figures, one module each; ``repro`` finds them through the ``repro.figures`` entry point."""
+
+FIGURES = [
+    "harmonic_loss.figures.fig1",
+    "harmonic_loss.figures.fig5",
+]

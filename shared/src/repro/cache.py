@@ -1,0 +1,394 @@
+"""Content-addressed store for figure results.
+
+Key = sha256 of (figure id, resolved config, code fingerprint, torch version). The code fingerprint hashes the
+*syntax tree* of the code that can change a result: the figure's module without its ``plot*``/``claims*`` functions,
+its package's library modules (everything outside ``figures/``), and the compute modules of ``repro``. Comments,
+docstrings and formatting do not count; editing a plot never recomputes, editing a model always does.
+
+An entry is a directory ``<root>/<paper>/<fig>/<key>/`` holding ``data.json`` (structure and scalars), ``arrays.npz``
+(numpy arrays, no pickles) and ``manifest.json`` (config, fingerprint, sha256 of both files). It is written to a
+temporary directory and renamed into place, so a crash never leaves a half-written entry under the real key. On
+load the checksums are verified; a truncated or corrupt entry is reported in one line, moved aside (never deleted)
+and recomputed. ``<root>/<paper>/<fig>/latest-<scale>.json`` remembers the last entry made per scale, only so that
+a miss can say *why* it recomputes ("config changed (lr 0.001 -> 0.003)").
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from repro.figure import Figure, config_dict, config_diff
+
+FORMAT_VERSION = 1
+DATA_FILE, ARRAYS_FILE, MANIFEST_FILE = "data.json", "arrays.npz", "manifest.json"
+# repro modules that only present results: changing them never changes a computed number.
+PRESENTATION_MODULES = {
+    "cli",
+    "plot",
+    "registry",
+    "claims",
+    "cache",
+    "figure",
+    "run",
+    "progress",
+    "paths",
+    "__init__",
+}
+
+
+class CorruptEntry(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------- code fingerprint
+def _normalised_ast(source: str, drop_presentation: bool) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]  # docstrings do not change results
+    if drop_presentation:
+        tree.body = [
+            n
+            for n in tree.body
+            if not (
+                isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                and n.name.lstrip("_").startswith(("plot", "claims"))
+            )
+        ]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+
+
+def _module_file(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"cannot locate module {module}")
+    return Path(spec.origin)
+
+
+def code_fingerprint(fig: Figure) -> dict[str, str]:
+    """Per-file hashes of the code that can change ``fig``'s result (relative path -> sha256[:16])."""
+    fig_file = _module_file(fig.module)
+    pkg_dir = _module_file(fig.module.split(".")[0]).parent
+    repro_dir = Path(__file__).parent
+    files: list[tuple[str, Path, bool]] = [
+        (f"{pkg_dir.name}/{fig_file.relative_to(pkg_dir)}", fig_file, True)
+    ]
+    for p in sorted(pkg_dir.rglob("*.py")):
+        if "figures" not in p.relative_to(pkg_dir).parts:
+            files.append((f"{pkg_dir.name}/{p.relative_to(pkg_dir)}", p, False))
+    for p in sorted(repro_dir.glob("*.py")):
+        if p.stem not in PRESENTATION_MODULES:
+            files.append((f"repro/{p.name}", p, False))
+    out = {}
+    for rel, path, drop in files:
+        out[rel] = hashlib.sha256(_normalised_ast(path.read_text(), drop).encode()).hexdigest()[:16]
+    return out
+
+
+def _torch_version() -> str:
+    # From the installed metadata, not ``import torch``: ``repro list`` must stay fast.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return ".".join(version("torch").split(".")[:2])
+    except PackageNotFoundError:  # pragma: no cover - torch is a dependency
+        return "none"
+
+
+def cache_key(fig: Figure, cfg: Any, fingerprint: dict[str, str] | None = None) -> str:
+    fingerprint = fingerprint if fingerprint is not None else code_fingerprint(fig)
+    blob = json.dumps(
+        {
+            "figure": fig.name,
+            "config": config_dict(cfg),
+            "code": fingerprint,
+            "torch": _torch_version(),
+            "format": FORMAT_VERSION,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+# ----------------------------------------------------------------------------------------------- (de)serialisation
+def _to_numpy(x: Any) -> np.ndarray | None:
+    if isinstance(x, np.ndarray):
+        return x
+    if type(x).__module__.startswith("torch") and hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return None
+
+
+def split_result(result: Any) -> tuple[Any, dict[str, np.ndarray]]:
+    """Split nested dicts/lists into JSON-able structure and a flat dict of arrays (referenced by path)."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(x: Any, path: str) -> Any:
+        arr = _to_numpy(x)
+        if arr is not None:
+            if arr.dtype == object:
+                raise TypeError(
+                    f"result field {path!r} is an object array; results must be numeric/plain data"
+                )
+            arrays[path] = arr
+            return {"__array__": path}
+        if isinstance(x, dict):
+            for k in x:
+                if not isinstance(k, str):
+                    raise TypeError(f"result keys must be strings, got {k!r} at {path!r}")
+            return {k: walk(v, f"{path}/{k}" if path else k) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [walk(v, f"{path}/{i}") for i, v in enumerate(x)]
+        if isinstance(x, np.generic):
+            return x.item()
+        if x is None or isinstance(x, bool | int | float | str):
+            return x
+        raise TypeError(f"result field {path!r} has unsupported type {type(x).__name__}")
+
+    return walk(result, ""), arrays
+
+
+def join_result(structure: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(structure, dict):
+        if set(structure) == {"__array__"}:
+            return arrays[structure["__array__"]]
+        return {k: join_result(v, arrays) for k, v in structure.items()}
+    if isinstance(structure, list):
+        return [join_result(v, arrays) for v in structure]
+    return structure
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+# ----------------------------------------------------------------------------------------------- the store
+@dataclass
+class Lookup:
+    """What a cache lookup found: the result (or None) and a one-line account of why."""
+
+    key: str
+    result: dict[str, Any] | None
+    message: str
+
+
+class Cache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def fig_dir(self, fig: Figure) -> Path:
+        return self.root / fig.paper / fig.id
+
+    def entry_dir(self, fig: Figure, key: str) -> Path:
+        return self.fig_dir(fig) / key
+
+    # -- reading
+    def load(self, fig: Figure, key: str) -> dict[str, Any]:
+        d = self.entry_dir(fig, key)
+        try:
+            manifest = json.loads((d / MANIFEST_FILE).read_text())
+            if manifest.get("format") != FORMAT_VERSION:
+                raise CorruptEntry(
+                    f"written by cache format {manifest.get('format')}, this is {FORMAT_VERSION}"
+                )
+            for name, digest in manifest["sha256"].items():
+                if _sha256(d / name) != digest:
+                    raise CorruptEntry(f"{name} checksum mismatch (truncated or edited)")
+            structure = json.loads((d / DATA_FILE).read_text())
+            with np.load(d / ARRAYS_FILE, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            return join_result(structure, arrays)
+        except CorruptEntry:
+            raise
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            raise CorruptEntry(f"{type(e).__name__}: {e}") from None
+
+    def manifest(self, fig: Figure, key: str) -> dict[str, Any]:
+        try:
+            return json.loads((self.entry_dir(fig, key) / MANIFEST_FILE).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def lookup(self, fig: Figure, cfg: Any, scale: str) -> Lookup:
+        fingerprint = code_fingerprint(fig)
+        key = cache_key(fig, cfg, fingerprint)
+        d = self.entry_dir(fig, key)
+        if d.is_dir():
+            try:
+                return Lookup(key, self.load(fig, key), f"restored {key}")
+            except CorruptEntry as e:
+                aside = self._move_aside(d)
+                return Lookup(
+                    key, None, f"recomputing: cache entry {d} is corrupt ({e}); moved to {aside.name}"
+                )
+        return Lookup(key, None, "recomputing: " + self._why_missing(fig, cfg, scale, fingerprint))
+
+    def _why_missing(self, fig: Figure, cfg: Any, scale: str, fingerprint: dict[str, str]) -> str:
+        latest = self.fig_dir(fig) / f"latest-{scale}.json"
+        try:
+            prev = json.loads(latest.read_text())
+        except (OSError, ValueError):
+            return "not cached yet"
+        reasons = []
+        diff = config_diff(prev.get("config", {}), config_dict(cfg))
+        if diff:
+            reasons.append(f"config changed ({diff})")
+        changed = sorted(
+            k
+            for k in set(prev.get("code", {})) | set(fingerprint)
+            if prev["code"].get(k) != fingerprint.get(k)
+        )
+        if changed:
+            reasons.append(f"code changed ({', '.join(changed)})")
+        if not reasons:
+            reasons.append(
+                f"environment changed (torch {prev.get('torch')} -> {_torch_version()}) or entry removed"
+            )
+        return "; ".join(reasons)
+
+    def _move_aside(self, d: Path) -> Path:
+        aside = d.with_name(f"{d.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        d.rename(aside)
+        return aside
+
+    # -- writing
+    def store(
+        self,
+        fig: Figure,
+        cfg: Any,
+        scale: str,
+        key: str,
+        result: dict[str, Any],
+        seconds: float,
+        env: dict | None = None,
+    ) -> None:
+        structure, arrays = split_result(result)
+        final = self.entry_dir(fig, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{key}.tmp-"))
+        try:
+            (tmp / DATA_FILE).write_text(json.dumps(structure))
+            buf = io.BytesIO()
+            np.savez(buf, **arrays)
+            (tmp / ARRAYS_FILE).write_bytes(buf.getvalue())
+            fingerprint = code_fingerprint(fig)
+            manifest = {
+                "format": FORMAT_VERSION,
+                "figure": fig.name,
+                "scale": scale,
+                "key": key,
+                "config": config_dict(cfg),
+                "code": fingerprint,
+                "torch": _torch_version(),
+                "compute_seconds": seconds,
+                "environment": env or {},
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "sha256": {n: _sha256(tmp / n) for n in (DATA_FILE, ARRAYS_FILE)},
+            }
+            (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            if final.exists():  # another process finished the same key first: same content by construction
+                shutil.rmtree(tmp)
+            else:
+                os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        latest = {k: manifest[k] for k in ("key", "config", "code", "torch")}
+        atomic_write_text(self.fig_dir(fig) / f"latest-{scale}.json", json.dumps(latest, indent=1))
+
+    def get_or_compute(
+        self,
+        fig: Figure,
+        cfg: Any,
+        scale: str,
+        compute: Callable[[Any], dict[str, Any]],
+        force: bool = False,
+        log: Callable[[str], None] = print,
+    ) -> tuple[dict[str, Any], str, bool, float]:
+        """Return (result, key, restored?, compute seconds), computing and storing on a miss."""
+        found = self.lookup(fig, cfg, scale)
+        if found.result is not None and not force:
+            log(found.message)
+            return found.result, found.key, True, 0.0
+        log("recomputing: --force" if found.result is not None else found.message)
+        from repro.run import environment, prepare_torch
+
+        prepare_torch(fig)
+        t0 = time.perf_counter()
+        result = compute(cfg)
+        seconds = time.perf_counter() - t0
+        self.store(fig, cfg, scale, found.key, result, seconds, environment())
+        # Hand back what a later restore would give, so a fresh run and a cached one behave identically.
+        return self.load(fig, found.key), found.key, False, seconds
+
+    def is_cached(self, fig: Figure, cfg: Any) -> bool:
+        return (self.entry_dir(fig, cache_key(fig, cfg)) / MANIFEST_FILE).exists()
+
+    def clean(self, fig: Figure, scale: str | None = None) -> int:
+        """Delete ``fig``'s entries (of one scale, or all); returns bytes freed."""
+        d = self.fig_dir(fig)
+        if not d.exists():
+            return 0
+        targets = []
+        for entry in d.iterdir():
+            if scale is None or entry.name == f"latest-{scale}.json":
+                targets.append(entry)
+            elif entry.is_dir():
+                try:
+                    if json.loads((entry / MANIFEST_FILE).read_text()).get("scale") == scale:
+                        targets.append(entry)
+                except (OSError, ValueError):
+                    pass
+        size = 0
+        for t in targets:
+            files = [t] if t.is_file() else [p for p in t.rglob("*") if p.is_file()]
+            size += sum(p.stat().st_size for p in files)
+            shutil.rmtree(t) if t.is_dir() else t.unlink()
+        return size

@@ -1,0 +1,174 @@
+"""The figure unit: configs per scale, ``compute`` (cached), ``plot`` (cheap), ``claims`` (numbers).
+
+A figure module must stay light at import time (stdlib + this module): heavy libraries (torch, matplotlib) are
+imported inside ``compute``/``plot`` so that ``repro list`` answers without loading them. A test enforces this.
+
+Config conventions:
+- each scale's config is an instance of one frozen dataclass;
+- a field ``variants: tuple[str, ...]`` (when the figure has variants) selects which variants ``compute`` runs;
+  ``--variant X`` narrows it to ``("X",)``;
+- every random choice takes its seed from a config field (``seed`` or ``seeds``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SCALES = ("smoke", "quick", "paper")
+
+
+class ReproError(Exception):
+    """An error whose message is one line that names the problem and the fix; the CLI prints it without traceback."""
+
+
+def closest(word: str, choices: typing.Iterable[str]) -> str:
+    """`` (did you mean X?)`` for the closest choice, or an empty string."""
+    m = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {m[0]}?)" if m else ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of one paper. See the module docstring for the conventions."""
+
+    paper: str
+    id: str
+    title: str
+    configs: Mapping[str, Any]
+    compute: Callable[[Any], dict[str, Any]]
+    plot: Callable[[dict[str, Any], Any], Any]
+    claims: Callable[[dict[str, Any], Any], list]
+    variants: tuple[str, ...] = ()
+    est_seconds: Mapping[str, float] = field(default_factory=dict)
+    # What each scale needs to run in its estimated time: "cpu" or "cuda" (the paper-scale gate reads this).
+    device: Mapping[str, str] = field(
+        default_factory=lambda: {"smoke": "cpu", "quick": "cpu", "paper": "cpu"}
+    )
+    # torch threads for compute on CPU: tiny-op training is fastest on one thread (spec: 5-35x slower on two).
+    cpu_threads: int = 1
+
+    def __post_init__(self) -> None:
+        missing = [s for s in SCALES if s not in self.configs]
+        if missing:
+            raise ValueError(f"{self.name}: configs lack scales {missing}")
+        for scale, cfg in self.configs.items():
+            if not (dataclasses.is_dataclass(cfg) and type(cfg).__dataclass_params__.frozen):
+                raise TypeError(f"{self.name}: config for {scale!r} must be a frozen dataclass instance")
+            if self.variants:
+                chosen = getattr(cfg, "variants", None)
+                if chosen is None or not set(chosen) <= set(self.variants):
+                    raise ValueError(f"{self.name}: config {scale!r} needs variants ⊆ {self.variants}")
+
+    @property
+    def name(self) -> str:
+        return f"{self.paper}:{self.id}"
+
+    @property
+    def module(self) -> str:
+        return self.compute.__module__
+
+    def config(
+        self, scale: str, variant: str | None = None, overrides: Mapping[str, str] | None = None
+    ) -> Any:
+        """The config for ``scale``, narrowed to ``variant`` and with ``key=value`` overrides applied (typed)."""
+        if scale not in SCALES:
+            raise ReproError(
+                f"unknown scale {scale!r}{closest(scale, SCALES)}; choose one of {', '.join(SCALES)}"
+            )
+        cfg = self.configs[scale]
+        if variant is not None:
+            if not self.variants:
+                raise ReproError(f"{self.name} has no variants; drop --variant")
+            if variant not in self.variants:
+                raise ReproError(
+                    f"{self.name} has no variant {variant!r}{closest(variant, self.variants)}; "
+                    f"choose one of {', '.join(self.variants)}"
+                )
+            cfg = dataclasses.replace(cfg, variants=(variant,))
+        if overrides:
+            cfg = apply_overrides(cfg, overrides, self.name)
+        return cfg
+
+
+def apply_overrides(cfg: Any, overrides: Mapping[str, str], who: str) -> Any:
+    """Replace fields of a frozen dataclass from strings, typed by the field's annotation; unknown keys rejected."""
+    hints = typing.get_type_hints(type(cfg))
+    names = [f.name for f in dataclasses.fields(cfg)]
+    changes: dict[str, Any] = {}
+    for key, raw in overrides.items():
+        if key not in names:
+            raise ReproError(
+                f"{who} config has no field {key!r}{closest(key, names)}; fields: {', '.join(names)}"
+            )
+        try:
+            changes[key] = parse_value(raw, hints[key])
+        except (ValueError, TypeError) as e:
+            raise ReproError(f"{who}: bad value for {key}={raw!r} ({e}); expected {hints[key]}") from None
+    try:
+        return dataclasses.replace(cfg, **changes)
+    except (ValueError, TypeError) as e:  # __post_init__ validation
+        raise ReproError(f"{who}: invalid config: {e}") from None
+
+
+def parse_value(raw: str, tp: Any) -> Any:
+    """Parse a command-line string into the annotated type (bool, int, float, str, tuples, optionals)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if raw.lower() in ("none", "null"):
+            return None
+        for a in args:
+            try:
+                return parse_value(raw, a)
+            except (ValueError, TypeError):
+                continue
+        raise ValueError(f"not one of {args}")
+    if origin is tuple:
+        args = typing.get_args(tp)
+        parts = [p for p in raw.strip("()[]").split(",") if p.strip()]
+        elem = args[0] if args else str
+        return tuple(parse_value(p.strip(), elem) for p in parts)
+    if origin is typing.Literal:
+        allowed = typing.get_args(tp)
+        if raw not in allowed:
+            raise ValueError(f"must be one of {allowed}")
+        return raw
+    if tp is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("not a boolean")
+    if tp is int:
+        return int(float(raw)) if "e" in raw.lower() and float(raw).is_integer() else int(raw)
+    if tp is float:
+        return float(raw)
+    if tp is str:
+        return raw
+    raise TypeError(f"cannot parse a {tp} from the command line")
+
+
+def config_dict(cfg: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config, tagged with its class name."""
+    d = dataclasses.asdict(cfg)
+    return {"__class__": type(cfg).__name__, **json.loads(json.dumps(d, default=str))}
+
+
+def config_hash(cfg: Any) -> str:
+    blob = json.dumps(config_dict(cfg), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def config_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """``lr 0.001 -> 0.003, steps 300 -> 10000`` for the fields that changed."""
+    keys = sorted(set(old) | set(new))
+    changes = [f"{k} {old.get(k)} -> {new.get(k)}" for k in keys if old.get(k) != new.get(k)]
+    return ", ".join(changes)

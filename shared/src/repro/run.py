@@ -1,0 +1,171 @@
+"""Running one figure: config -> cached compute -> plot -> claims -> files (PNG, PDF, JSON) -> report."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from repro import paths
+from repro.cache import Cache, CorruptEntry, atomic_write_text, cache_key
+from repro.claims import Claim
+from repro.figure import Figure, ReproError, config_dict, config_hash
+from repro.progress import status
+
+
+@dataclass
+class Report:
+    """What running one figure produced; ``to_dict`` is the ``figN.json`` written beside the plot."""
+
+    figure: Figure
+    scale: str
+    config: Any
+    key: str
+    claims: list[Claim]
+    restored: bool
+    timings: dict[str, float]
+    environment: dict[str, Any] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.claims)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "figure": self.figure.name,
+            "title": self.figure.title,
+            "scale": self.scale,
+            "config": config_dict(self.config),
+            "config_hash": config_hash(self.config),
+            "cache_key": self.key,
+            "restored_from_cache": self.restored,
+            "claims": [c.to_dict() for c in self.claims],
+            "all_claims_pass": self.passed,
+            "timings_seconds": self.timings,
+            "environment": self.environment,
+        }
+
+
+def environment() -> dict[str, Any]:
+    """Versions, device and host: what a reader needs to judge whether numbers should match theirs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+    }
+    for pkg in ("torch", "numpy", "repro-shared", "transformers", "transformer-lens", "sae-lens"):
+        with contextlib.suppress(PackageNotFoundError):
+            env[pkg] = version(pkg)
+    import torch
+
+    env["device"] = (
+        torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)"
+    )
+    env["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
+    env["torch_threads"] = torch.get_num_threads()
+    env["dtype"] = str(torch.get_default_dtype()).removeprefix("torch.")
+    return env
+
+
+def output_stem(fig: Figure, scale: str, variant: str | None, custom: bool, out_dir: Path | None) -> Path:
+    """``paper_figures/<paper>/figN`` at quick; other scales, single variants and overrides get a suffix."""
+    base = Path(out_dir) if out_dir else paths.figures_dir() / fig.paper
+    suffix = "" if scale == "quick" else f"_{scale}"
+    if variant:
+        suffix += f"_{variant}"
+    if custom:
+        suffix += "_custom"
+    return base / f"{fig.id}{suffix}"
+
+
+def prepare_torch(fig: Figure) -> None:
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("REPRO_THREADS", fig.cpu_threads)))
+    torch.set_flush_denormal(True)  # denormals make tiny-weight training 10x slower on CPU
+
+
+def run_figure(
+    fig: Figure,
+    scale: str = "quick",
+    variant: str | None = None,
+    overrides: Mapping[str, str] | None = None,
+    force: bool = False,
+    out_dir: Path | None = None,
+    cache: Cache | None = None,
+) -> Report:
+    cfg = fig.config(scale, variant, overrides)
+    cache = cache or Cache(paths.cache_dir())
+
+    def log(msg: str) -> None:
+        status(f"[{fig.name} {scale}] {msg}")
+
+    result, key, restored, compute_s = cache.get_or_compute(
+        fig, cfg, scale, fig.compute, force=force, log=log
+    )
+    env = cache.manifest(fig, key).get("environment", {})
+    t0 = time.perf_counter()
+    claims = list(fig.claims(result, cfg))
+    plotted = fig.plot(result, cfg)
+    from repro.plot import save_figure
+
+    stem = output_stem(fig, scale, variant, bool(overrides), out_dir)
+    note = (
+        f"{fig.name} · scale {scale} · config {config_hash(cfg)} (full config and seeds in {stem.name}.json)"
+    )
+    files = save_figure(plotted, stem, claims, note=note)
+    plot_s = time.perf_counter() - t0
+    report = Report(
+        fig,
+        scale,
+        cfg,
+        key,
+        claims,
+        restored,
+        {"compute": round(compute_s, 3), "plot": round(plot_s, 3)},
+        env,
+    )
+    json_path = stem.with_suffix(".json")
+    atomic_write_text(json_path, json.dumps(report.to_dict(), indent=1) + "\n")
+    report.files = [*files, json_path]
+    log(f"wrote {', '.join(str(p) for p in report.files)}")
+    return report
+
+
+def cached_claims(fig: Figure, scale: str, cache: Cache | None = None) -> list[Claim] | None:
+    """Claims re-evaluated from the cached result of the current config and code (None when not cached)."""
+    cache = cache or Cache(paths.cache_dir())
+    cfg = fig.config(scale)
+    key = cache_key(fig, cfg)
+    if not cache.entry_dir(fig, key).is_dir():
+        return None
+    try:
+        result = cache.load(fig, key)
+    except CorruptEntry as e:
+        raise ReproError(
+            f"cache entry for {fig.name} ({scale}) is corrupt ({e}); rerun `repro {fig.paper} {fig.id}`"
+        ) from None
+    return list(fig.claims(result, cfg))
+
+
+def require(fig_name: str, scale: str, cfg: Any | None = None) -> dict[str, Any]:
+    """Another figure's result (restored or computed): for figures that share one expensive sweep."""
+    from repro.registry import resolve
+
+    (dep,) = resolve([fig_name])
+    cfg = cfg if cfg is not None else dep.config(scale)
+    cache = Cache(paths.cache_dir())
+    result, *_ = cache.get_or_compute(
+        dep, cfg, scale, dep.compute, log=lambda m: status(f"[{dep.name} {scale}] {m}")
+    )
+    return result
