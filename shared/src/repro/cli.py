@@ -158,6 +158,8 @@ def _fmt_seconds(s: float | None) -> str:
 def cmd_run(figs, args) -> int:
     from repro.progress import status
 
+    for f in figs:  # validate every config before any long run starts
+        f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides)
     reports = []
     if args.jobs > 1 and len(figs) > 1:
         reports = _run_parallel(figs, args)

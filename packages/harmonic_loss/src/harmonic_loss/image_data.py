@@ -11,6 +11,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+
 from repro.figure import ReproError
 from repro.hub import go_offline_if_unreachable, offline_error
 

@@ -46,9 +46,9 @@ class Fig1Config:
 def compute(cfg: Fig1Config) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
-    from repro.progress import track
 
     from harmonic_loss.harmax import harmonic_logits
+    from repro.progress import track
 
     torch.manual_seed(cfg.seed)
     data = {p: torch.tensor(pts) for p, pts in POINTS.items()}
@@ -110,6 +110,7 @@ def _steps_to(loss: Any, threshold: float) -> float:
 
 def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
     import numpy as np
+
     from repro.claims import Claim
 
     out = []
@@ -164,6 +165,7 @@ def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
 def plot(result: dict[str, Any], cfg: Fig1Config):
     import matplotlib.pyplot as plt
     import numpy as np
+
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()

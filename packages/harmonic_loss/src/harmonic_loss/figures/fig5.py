@@ -60,10 +60,10 @@ def compute(cfg: Fig5Config) -> dict[str, Any]:
     import numpy as np
     import torch
     import torch.nn.functional as F
-    from repro.progress import track
 
     from harmonic_loss.harmax import harmonic_logits
     from harmonic_loss.image_data import load_digits_split, load_mnist
+    from repro.progress import track
 
     if cfg.dataset == "digits":
         x_tr, y_tr, x_te, y_te = load_digits_split(cfg.test_fraction, cfg.seed)
@@ -223,6 +223,7 @@ def claims(result: dict[str, Any], cfg: Fig5Config) -> list:
 def plot(result: dict[str, Any], cfg: Fig5Config):
     import matplotlib.pyplot as plt
     import numpy as np
+
     from repro.plot import set_style
 
     set_style()

@@ -1,0 +1,109 @@
+"""The `repro` command: resolution of targets, one-line errors, exit codes, and lazy imports."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from repro.cli import EXIT_BAD_INPUT, EXIT_CLAIM_FAILED, EXIT_OK, main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_and_list_do_not_import_torch():
+    code = (
+        "import sys, contextlib, io\n"
+        "from repro.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['list']); main(['--help'])\n"
+        "print(sorted(m for m in ('torch', 'matplotlib', 'transformers') if m in sys.modules))\n"
+    )
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"heavy modules imported by help/list: {out}"
+    # Not a timing assertion on the product: a sanity bound that catches an accidental torch import (~4 s).
+    assert time.perf_counter() - t0 < 30
+
+
+def test_list_shows_every_real_figure(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == EXIT_OK
+    assert "harmonic_loss:fig1" in out and "harmonic_loss:fig5" in out
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["fig99"], "no paper has a figure 'fig99'"),
+        (["fig11"], "did you mean fig1?"),
+        (["harmonic_los", "fig1"], "did you mean harmonic_loss?"),
+        (["harmonic_loss:fig2x"], "harmonic_loss has no figure 'fig2x'"),
+        (["fig1", "--scale", "quik"], "did you mean quick?"),
+        (["fig1", "--scal", "quick"], "did you mean --scale?"),
+        (["fig1", "--jobs", "0"], "--jobs must be at least 1"),
+        (["harmonic_loss", "fig5", "--variant", "fixd"], "did you mean fixed?"),
+        (["harmonic_loss", "fig1", "--variant", "fixed"], "has a variant 'fixed'"),
+        (["harmonic_loss", "fig1", "--set", "stepz=3"], "did you mean steps?"),
+        (["harmonic_loss", "fig1", "--set", "steps=abc"], "bad value for steps='abc'"),
+        (["harmonic_loss", "fig1", "--set", "steps=3"], "steps must be >= 10"),
+        (["harmonic_loss", "fig1", "--set", "steps"], "--set expects KEY=VALUE"),
+        (["check", "--format", "html"], "unknown format"),
+        (["list", "--paper", "geneftt"], "unknown paper"),
+    ],
+)
+def test_bad_input_is_one_line_with_a_suggestion(capsys, argv, needle):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == EXIT_BAD_INPUT
+    assert err.startswith("repro: error: ") and err.count("\n") == 1, err
+    assert needle in err
+
+
+def test_target_spellings_resolve_to_the_same_figure():
+    from repro.registry import resolve
+
+    a = resolve(["harmonic_loss", "fig5"])
+    b = resolve(["harmonic_loss:fig5"])
+    c = [f for f in resolve(["fig5"]) if f.paper == "harmonic_loss"]
+    assert [f.name for f in a] == [f.name for f in b] == [f.name for f in c] == ["harmonic_loss:fig5"]
+    assert {f.name for f in resolve(["harmonic_loss"])} >= {"harmonic_loss:fig1", "harmonic_loss:fig5"}
+
+
+def test_run_check_clean_and_exit_codes(toy, capsys):
+    code, out, err = run_cli(capsys, "toypaper", "fig1")
+    assert code == EXIT_OK, err
+    assert "claims: 2 passed, 0 failed" in out
+    assert "recomputing: not cached yet" in err
+    written = list(Path(os.environ["REPRO_FIGURES_DIR"]).rglob("fig1.*"))
+    assert {p.suffix for p in written} == {".png", ".pdf", ".json"}, written
+    report = json.loads(next(p for p in written if p.suffix == ".json").read_text())
+    assert report["all_claims_pass"] and report["config"]["n"] == 5 and len(report["claims"]) == 2
+    assert report["environment"]["torch"] and "device" in report["environment"]
+
+    # a failing claim gives exit 1, from a real compute with another config
+    code, out, _ = run_cli(capsys, "toypaper:fig1", "--set", "bound=1")
+    assert code == EXIT_CLAIM_FAILED and "claims: 0 passed, 2 failed" in out
+
+    # check re-evaluates claims from the cache without computing
+    calls = toy.calls()
+    code, out, _ = run_cli(capsys, "check", "toypaper:fig1")
+    assert code == EXIT_OK and toy.calls() == calls and "2 passed" in out
+    code, out, _ = run_cli(capsys, "check", "--format", "markdown")
+    assert out.startswith("| figure | claim |") and "✅ pass" in out
+
+    # one variant only: its own output file, one claim
+    code, out, err = run_cli(capsys, "toypaper", "fig1", "--variant", "fixed")
+    assert code == EXIT_OK and "claims: 1 passed, 0 failed" in out
+
+    # clean drops the cache: check now reports the figure as not cached (exit 1)
+    code, out, _ = run_cli(capsys, "clean")
+    assert code == EXIT_OK and "removed cached results of 1 figure" in out
+    code, _, err = run_cli(capsys, "check", "toypaper:fig1")
+    assert code == EXIT_CLAIM_FAILED and "not cached" in err

@@ -1,0 +1,60 @@
+"""Every registered figure, at smoke scale, through the real CLI (parallel path), with its claims evaluated."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from repro.cli import EXIT_BAD_INPUT, main
+from repro.figure import SCALES
+from repro.registry import all_figures
+
+FIGURES = all_figures()
+
+
+def test_registry_is_not_empty_and_ids_are_unique():
+    names = [f.name for f in FIGURES]
+    assert names and len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("fig", FIGURES, ids=lambda f: f.name)
+def test_figure_declares_every_scale_and_the_paper_device(fig):
+    for scale in SCALES:
+        cfg = fig.config(scale)
+        assert hash(cfg) is not None  # frozen, hashable
+        assert fig.est_seconds.get(scale), f"{fig.name} lacks an estimated time at {scale}"
+    assert fig.device.get("paper") in ("cpu", "cuda"), "the paper-scale gate needs to know the device"
+    assert sys.modules[fig.module].__doc__, f"{fig.module} must document its setting and choices"
+
+
+def test_figure_modules_import_without_torch_or_matplotlib():
+    mods = [f.module for f in FIGURES]
+    code = f"import importlib, sys\nfor m in {mods!r}: importlib.import_module(m)\n" + (
+        "print(sorted(x for x in ('torch', 'matplotlib', 'numpy', 'transformers') if x in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"figure modules import heavy libraries at import time: {out}"
+
+
+def test_every_figure_at_smoke_scale_in_parallel(capsys):
+    code = main(["all", "--scale", "smoke", "--jobs", "2"])
+    out, err = capsys.readouterr()
+    assert code != EXIT_BAD_INPUT, err
+    out_dir = Path(os.environ["REPRO_FIGURES_DIR"])
+    for fig in FIGURES:
+        stem = out_dir / fig.paper / f"{fig.id}_smoke"
+        for ext in (".png", ".pdf", ".json"):
+            assert stem.with_suffix(ext).stat().st_size > 0, f"{fig.name}: {ext} missing"
+        report = json.loads(stem.with_suffix(".json").read_text())
+        assert report["claims"], f"{fig.name} evaluates no claim"
+        for c in report["claims"]:
+            assert isinstance(c["passed"], bool) and not math.isnan(c["measured"]) or not c["passed"]
+        assert report["scale"] == "smoke" and report["config_hash"]
+    assert "claims:" in out
+    # a second run is served from the cache
+    main(["all", "--scale", "smoke"])
+    assert capsys.readouterr().err.count("restored") == len(FIGURES)

@@ -1,0 +1,96 @@
+"""A throw-away paper package written into a temporary folder, so harness tests can edit its code and config.
+
+``make_toy_package(tmp_path)`` writes ``toypaper/`` (a library module and one figure), puts it on ``sys.path`` and
+returns the loaded Figure. ``compute`` appends a line to ``$TOY_CALLS`` so tests can count recomputations.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+from pathlib import Path
+
+LIB = '''
+"""Toy library."""
+import numpy as np
+
+
+def ramp(n, seed):
+    rng = np.random.default_rng(seed)
+    return np.arange(n, dtype=np.float64) + rng.normal(0, 1e-3, n)
+'''
+
+FIG = '''
+"""Toy figure for harness tests."""
+import os
+from dataclasses import dataclass
+
+from repro.figure import Figure
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    n: int = 5
+    bound: float = 100.0
+    seed: int = 0
+    variants: tuple[str, ...] = ("official", "fixed")
+
+    def __post_init__(self):
+        if self.n < 1:
+            raise ValueError(f"n must be >= 1, got {self.n}")
+
+
+def compute(cfg):
+    from toypaper.lib import ramp
+
+    with open(os.environ["TOY_CALLS"], "a") as f:
+        f.write("call\\n")
+    return {v: {"values": ramp(cfg.n, cfg.seed), "total": float(ramp(cfg.n, cfg.seed).sum())} for v in cfg.variants}
+
+
+def claims(result, cfg):
+    from repro.claims import Claim
+
+    return [Claim("total is small", result[v]["total"], "<", cfg.bound, paper=10, variant=v) for v in cfg.variants]
+
+
+def plot(result, cfg):
+    import matplotlib.pyplot as plt
+
+    from repro.plot import set_style
+
+    set_style()
+    fig, ax = plt.subplots(figsize=(3, 2))
+    for v in cfg.variants:
+        ax.plot(result[v]["values"], label=v)
+    ax.legend()
+    return fig
+
+
+FIGURE = Figure(
+    paper="toypaper",
+    id="fig1",
+    title="a toy figure",
+    configs={"smoke": ToyConfig(n=3), "quick": ToyConfig(), "paper": ToyConfig(n=50)},
+    compute=compute,
+    plot=plot,
+    claims=claims,
+    variants=("official", "fixed"),
+    est_seconds={"smoke": 1, "quick": 1, "paper": 1},
+)
+'''
+
+
+def make_toy_package(root: Path):
+    pkg = root / "toypaper"
+    (pkg / "figures").mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""toy paper."""\n')
+    (pkg / "lib.py").write_text(textwrap.dedent(LIB))
+    (pkg / "figures" / "__init__.py").write_text('FIGURES = ["toypaper.figures.fig1"]\n')
+    (pkg / "figures" / "fig1.py").write_text(textwrap.dedent(FIG))
+    sys.path.insert(0, str(root))
+    for name in [m for m in sys.modules if m == "toypaper" or m.startswith("toypaper.")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    return importlib.import_module("toypaper.figures.fig1").FIGURE
