@@ -58,3 +58,13 @@ def test_every_figure_at_smoke_scale_in_parallel(capsys):
     # a second run is served from the cache
     main(["all", "--scale", "smoke"])
     assert capsys.readouterr().err.count("restored") == len(FIGURES)
+
+
+def test_readme_gallery_is_current():
+    """README numbers come from the committed figN.json files; regenerate with `uv run scripts/update_readme.py`."""
+    from repro.gallery import START, render
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    assert render(root) in readme, "README gallery is stale: run `uv run scripts/update_readme.py`"
+    assert START in readme

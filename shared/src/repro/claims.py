@@ -106,11 +106,14 @@ def markdown_table(rows: list[tuple[str, Claim]]) -> str:
         "| figure | claim | variant | measured | expected | paper | status |",
         "|---|---|---|---|---|---|---|",
     ]
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")  # statements like max|W - X| must not split the row
+
     for label, c in rows:
         status = "✅ pass" if c.passed else "❌ fail"
         unit = f" {c.unit}" if c.unit else ""
         out.append(
-            f"| {label} | {c.statement} | {c.variant or ''} | {fmt(c.measured)}{unit} | {c.expected} | "
-            f"{fmt(c.paper) if c.paper is not None else ''} | {status} |"
+            f"| {label} | {cell(c.statement)} | {c.variant or ''} | {fmt(c.measured)}{unit} | {c.expected} | "
+            f"{cell(fmt(c.paper)) if c.paper is not None else ''} | {status} |"
         )
     return "\n".join(out)

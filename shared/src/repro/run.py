@@ -78,8 +78,9 @@ def environment() -> dict[str, Any]:
 
 
 def output_stem(fig: Figure, scale: str, variant: str | None, custom: bool, out_dir: Path | None) -> Path:
-    """``paper_figures/<paper>/figN`` at quick; other scales, single variants and overrides get a suffix."""
-    base = Path(out_dir) if out_dir else paths.figures_dir() / fig.paper
+    """``<out>/<paper>/figN`` (default out: ``paper_figures``) at quick; other scales, single variants and overrides
+    get a suffix, so they never overwrite the committed quick figures."""
+    base = (Path(out_dir) if out_dir else paths.figures_dir()) / fig.paper
     suffix = "" if scale == "quick" else f"_{scale}"
     if variant:
         suffix += f"_{variant}"
@@ -113,7 +114,6 @@ def run_figure(
     result, key, restored, compute_s = cache.get_or_compute(
         fig, cfg, scale, fig.compute, force=force, log=log
     )
-    env = cache.manifest(fig, key).get("environment", {})
     t0 = time.perf_counter()
     claims = list(fig.claims(result, cfg))
     plotted = fig.plot(result, cfg)
@@ -125,16 +125,15 @@ def run_figure(
     )
     files = save_figure(plotted, stem, claims, note=note)
     plot_s = time.perf_counter() - t0
-    report = Report(
-        fig,
-        scale,
-        cfg,
-        key,
-        claims,
-        restored,
-        {"compute": round(compute_s, 3), "plot": round(plot_s, 3)},
-        env,
-    )
+    manifest = cache.manifest(fig, key)
+    timings = {
+        "compute": round(
+            manifest.get("compute_seconds", compute_s), 3
+        ),  # when it was computed, if restored now
+        "plot": round(plot_s, 3),
+        "wall": round(compute_s + plot_s, 3),  # this invocation
+    }
+    report = Report(fig, scale, cfg, key, claims, restored, timings, manifest.get("environment", {}))
     json_path = stem.with_suffix(".json")
     atomic_write_text(json_path, json.dumps(report.to_dict(), indent=1) + "\n")
     report.files = [*files, json_path]
