@@ -55,6 +55,8 @@ def test_every_figure_at_smoke_scale_in_parallel(capsys):
             assert isinstance(c["passed"], bool) and not math.isnan(c["measured"]) or not c["passed"]
         assert report["scale"] == "smoke" and report["config_hash"]
     assert "claims:" in out
+    table = (out_dir / "CLAIMS_smoke.md").read_text()
+    assert "| figure | claim |" in table and all(f"`{f.name}`" in table for f in FIGURES)
     # a second run is served from the cache
     main(["all", "--scale", "smoke"])
     assert capsys.readouterr().err.count("restored") == len(FIGURES)

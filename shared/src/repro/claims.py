@@ -106,6 +106,7 @@ def markdown_table(rows: list[tuple[str, Claim]]) -> str:
         "| figure | claim | variant | measured | expected | paper | status |",
         "|---|---|---|---|---|---|---|",
     ]
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|")  # statements like max|W - X| must not split the row
 

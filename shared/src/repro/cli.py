@@ -129,7 +129,7 @@ def dispatch(args: argparse.Namespace) -> int:
             f"none of these figures has a variant {args.variant!r}{closest(args.variant, all_variants)}; "
             f"variants here: {', '.join(all_variants) or 'none'}"
         )
-    code = cmd_run(figs, args)
+    code = cmd_run(figs, args, claims_file=command == "all")
     return EXIT_OK if args.no_claims_gate and code == EXIT_CLAIM_FAILED else code
 
 
@@ -161,7 +161,7 @@ def _fmt_seconds(s: float | None) -> str:
     return f"{s:.0f}s" if s < 90 else f"{s / 60:.0f}min" if s < 5400 else f"{s / 3600:.1f}h"
 
 
-def cmd_run(figs, args) -> int:
+def cmd_run(figs, args, claims_file: bool = False) -> int:
     from repro.progress import status
 
     for f in figs:  # validate every config before any long run starts
@@ -177,9 +177,35 @@ def cmd_run(figs, args) -> int:
             variant = args.variant if args.variant in f.variants else None
             r = run_figure(f, args.scale, variant, args.overrides, args.force, args.out)
             reports.append((f.name, r.claims, r.timings, r.restored))
-    return _print_claims(
-        [(name, claims) for name, claims, *_ in reports], timings={n: t for n, _, t, _ in reports}
+    rows = [(name, claims) for name, claims, *_ in reports]
+    timings = {n: t for n, _, t, _ in reports}
+    if claims_file:
+        _write_claims_markdown(rows, timings, args)
+    return _print_claims(rows, timings=timings)
+
+
+def _write_claims_markdown(rows, timings, args) -> None:
+    """``repro all`` leaves ``CLAIMS_<scale>[_<paper>].md`` beside the figures (CI puts it in the job summary)."""
+    import platform
+
+    from repro import paths
+    from repro.cache import atomic_write_text
+    from repro.claims import markdown_table
+
+    flat = [(f"`{name}`", c) for name, claims in rows for c in claims]
+    failed = sum(not c.passed for _, c in flat)
+    out_dir = args.out or paths.figures_dir()
+    path = out_dir / f"CLAIMS_{args.scale}{f'_{args.paper}' if args.paper else ''}.md"
+    wall = ", ".join(f"`{n}` {t['wall']:.1f} s" for n, t in timings.items())
+    text = (
+        f"# Claims at `{args.scale}` scale\n\n{markdown_table(flat)}\n\n"
+        f"{len(flat) - failed} passed, {failed} failed\n\nwall time: {wall}\n\n"
+        f"host: {platform.node()}, python {platform.python_version()}; device and versions per figure in figN.json\n"
     )
+    atomic_write_text(path, text)
+    from repro.progress import status
+
+    status(f"wrote {path}")
 
 
 def _run_one(name: str, scale: str, variant: str | None, overrides: dict, force: bool, out: Path | None):
