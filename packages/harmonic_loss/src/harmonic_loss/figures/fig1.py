@@ -190,9 +190,7 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
         ax.set_xlim(-1.7, 1.7)
         ax.set_ylim(-1.7, 1.7)
         ax.set_aspect("equal")
-        ax.set_title(
-            f"({p}) data (dots), harmonic centres (x),\nCE weight directions (arrows; norm in right panel)"
-        )
+        ax.set_title(f"({p}) data (dots), harmonic centres (x),\nCE weight directions (arrows)")
         for col, key, ylabel in ((1, "loss", "training loss"), (2, "weight_norm", r"$\|W\|_2$")):
             ax = axes[row, col]
             for loss in LOSSES:
