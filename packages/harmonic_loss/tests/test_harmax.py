@@ -66,7 +66,7 @@ def test_is_cross_entropy_on_minus_n_log_d(data):
 
 
 def test_gradients_finite_when_x_sits_on_a_centre():
-    w = torch.tensor([[1.0, 2.0], [-1.0, 0.5], [0.0, -3.0]], requires_grad=True)
+    w = torch.tensor([[1.0, 2.0], [-1.0, 0.5], [0.0, -3.0]], dtype=torch.float64, requires_grad=True)
     x = w.detach()[:2].clone().requires_grad_(True)  # d = 0 to the target centre exactly
     for convention in ("paper", "code"):
         loss = harmonic_loss(x, w, torch.tensor([0, 1]), n=8.0, convention=convention)
@@ -83,7 +83,10 @@ def test_large_exponent_does_not_overflow(data):
 
 def test_broadcasts_over_stacked_runs():
     g = torch.Generator().manual_seed(1)
-    x, w = torch.randn(3, 6, 4, generator=g), torch.randn(3, 5, 4, generator=g)
+    x, w = (
+        torch.randn(3, 6, 4, generator=g, dtype=torch.float64),
+        torch.randn(3, 5, 4, generator=g, dtype=torch.float64),
+    )
     stacked = harmonic_logits(x, w, n=2.0)
     for s in range(3):
         torch.testing.assert_close(stacked[s], harmonic_logits(x[s], w[s], n=2.0))
@@ -96,3 +99,27 @@ def test_head_ties_weights_and_validates_convention():
     assert head(torch.randn(3, 4)).shape == (3, 10)
     with pytest.raises(ValueError, match="convention"):
         HarmonicHead(4, 10, n=2.0, convention="squared")
+
+
+@pytest.mark.parametrize("convention", ["paper", "code"])
+def test_fused_equals_reference_in_value_and_gradient(convention):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 5, 8, generator=g, requires_grad=True)
+    w = torch.randn(11, 8, generator=g, requires_grad=True)
+    y = torch.randint(0, 11, (10,), generator=g)
+    grads = []
+    for fused in (False, True):
+        z = harmonic_logits(x, w, n=3.0, convention=convention, fused=fused)
+        loss = F.cross_entropy(z.reshape(-1, 11), y)
+        grads.append((z.detach(), *torch.autograd.grad(loss, (x, w))))
+    for ref, fast in zip(grads[0], grads[1], strict=True):
+        torch.testing.assert_close(fast.double(), ref.double(), rtol=1e-5, atol=1e-6)
+
+
+def test_fused_accepts_half_precision_and_returns_float32():
+    g = torch.Generator().manual_seed(4)
+    x, w = torch.randn(6, 16, generator=g), torch.randn(9, 16, generator=g)
+    z = harmonic_logits(x.bfloat16(), w.bfloat16(), n=4.0, fused=True)
+    assert z.dtype == torch.float32
+    ref = harmonic_logits(x.bfloat16().float(), w.bfloat16().float(), n=4.0)
+    torch.testing.assert_close(z, ref, rtol=0.05, atol=0.05)

@@ -53,10 +53,52 @@ def exponent_on_log_d2(n: float, convention: Convention) -> float:
 
 
 def harmonic_logits(
-    x: Tensor, weight: Tensor, n: float, convention: Convention = "paper", eps: float = 1e-6
+    x: Tensor,
+    weight: Tensor,
+    n: float,
+    convention: Convention = "paper",
+    eps: float = 1e-6,
+    fused: bool = False,
 ) -> Tensor:
-    """z_i = -n log d_i (``paper``) or -n log d_i^2 (``code``), with d^2 floored by ``eps``. Shape [..., B, V]."""
-    return -exponent_on_log_d2(n, convention) * torch.log(squared_distances(x, weight) + eps)
+    """z_i = -n log d_i (``paper``) or -n log d_i^2 (``code``), with d^2 floored by ``eps``. Shape [..., B, V].
+
+    ``fused=True`` is the same function computed for large vocabularies (language-model heads): one [B, V] float32
+    buffer updated in place, and a hand-written backward that keeps only the logits (1/d^2 is exp(z/k)). It
+    needs a 2-D ``weight`` (no stacked runs) and returns float32 logits whatever the input dtype, because
+    ||x||^2 + ||w||^2 - 2 x.w cancels catastrophically in half precision.
+    """
+    k = exponent_on_log_d2(n, convention)
+    if fused:
+        if weight.dim() != 2:
+            raise ValueError("fused harmonic logits need a 2-D weight [V, D]")
+        lead = x.shape[:-1]
+        return _FusedHarmonicLogits.apply(x.reshape(-1, x.shape[-1]), weight, k, eps).reshape(*lead, -1)
+    return -k * torch.log(squared_distances(x, weight) + eps)
+
+
+class _FusedHarmonicLogits(torch.autograd.Function):
+    """z = -k log(||x||^2 + ||w||^2 - 2 x.w + eps) for x [N, D], w [V, D], saving only z for backward."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, k: float, eps: float) -> Tensor:
+        z = (x @ weight.T).float()
+        z.mul_(-2).add_(x.float().pow(2).sum(-1, keepdim=True)).add_(weight.float().pow(2).sum(-1))
+        z.clamp_min_(0).add_(eps).log_().mul_(-k)
+        ctx.save_for_backward(x, weight, z)
+        ctx.k = k
+        return z
+
+    @staticmethod
+    def backward(ctx, grad_z: Tensor):
+        x, weight, z = ctx.saved_tensors
+        k = ctx.k
+        # dz/d(d^2) = -k / (d^2 + eps) = -k exp(z / k). The clamp at 0 only bites at rounding-noise level, where
+        # its zero gradient is ignored.
+        g = torch.exp(z / k).mul_(grad_z).mul_(-k)
+        xf, wf = x.float(), weight.float()
+        grad_x = 2 * (xf * g.sum(1, keepdim=True) - g @ wf)
+        grad_w = 2 * (wf * g.sum(0).unsqueeze(1) - g.T @ xf)
+        return grad_x.to(x.dtype), grad_w.to(weight.dtype), None, None
 
 
 def harmax(
