@@ -53,52 +53,10 @@ def exponent_on_log_d2(n: float, convention: Convention) -> float:
 
 
 def harmonic_logits(
-    x: Tensor,
-    weight: Tensor,
-    n: float,
-    convention: Convention = "paper",
-    eps: float = 1e-6,
-    fused: bool = False,
+    x: Tensor, weight: Tensor, n: float, convention: Convention = "paper", eps: float = 1e-6
 ) -> Tensor:
-    """z_i = -n log d_i (``paper``) or -n log d_i^2 (``code``), with d^2 floored by ``eps``. Shape [..., B, V].
-
-    ``fused=True`` is the same function computed for large vocabularies (language-model heads): one [B, V] float32
-    buffer updated in place, and a hand-written backward that keeps only the logits (1/d^2 is exp(z/k)). It
-    needs a 2-D ``weight`` (no stacked runs) and returns float32 logits whatever the input dtype, because
-    ||x||^2 + ||w||^2 - 2 x.w cancels catastrophically in half precision.
-    """
-    k = exponent_on_log_d2(n, convention)
-    if fused:
-        if weight.dim() != 2:
-            raise ValueError("fused harmonic logits need a 2-D weight [V, D]")
-        lead = x.shape[:-1]
-        return _FusedHarmonicLogits.apply(x.reshape(-1, x.shape[-1]), weight, k, eps).reshape(*lead, -1)
-    return -k * torch.log(squared_distances(x, weight) + eps)
-
-
-class _FusedHarmonicLogits(torch.autograd.Function):
-    """z = -k log(||x||^2 + ||w||^2 - 2 x.w + eps) for x [N, D], w [V, D], saving only z for backward."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, k: float, eps: float) -> Tensor:
-        z = (x @ weight.T).float()
-        z.mul_(-2).add_(x.float().pow(2).sum(-1, keepdim=True)).add_(weight.float().pow(2).sum(-1))
-        z.clamp_min_(0).add_(eps).log_().mul_(-k)
-        ctx.save_for_backward(x, weight, z)
-        ctx.k = k
-        return z
-
-    @staticmethod
-    def backward(ctx, grad_z: Tensor):
-        x, weight, z = ctx.saved_tensors
-        k = ctx.k
-        # dz/d(d^2) = -k / (d^2 + eps) = -k exp(z / k). The clamp at 0 only bites at rounding-noise level, where
-        # its zero gradient is ignored.
-        g = torch.exp(z / k).mul_(grad_z).mul_(-k)
-        xf, wf = x.float(), weight.float()
-        grad_x = 2 * (xf * g.sum(1, keepdim=True) - g @ wf)
-        grad_w = 2 * (wf * g.sum(0).unsqueeze(1) - g.T @ xf)
-        return grad_x.to(x.dtype), grad_w.to(weight.dtype), None, None
+    """z_i = -n log d_i (``paper``) or -n log d_i^2 (``code``), with d^2 floored by ``eps``. Shape [..., B, V]."""
+    return -exponent_on_log_d2(n, convention) * torch.log(squared_distances(x, weight) + eps)
 
 
 def harmax(
@@ -122,9 +80,65 @@ def harmonic_loss(
     convention: Convention = "paper",
     eps: float = 1e-6,
     reduction: str = "mean",
+    fused: bool = False,
 ) -> Tensor:
-    """-log HarMax(x)_target: cross-entropy on the harmonic logits. ``x`` [B, D], ``target`` [B] class indices."""
-    return F.cross_entropy(harmonic_logits(x, weight, n, convention, eps), target, reduction=reduction)
+    """-log HarMax(x)_target: cross-entropy on the harmonic logits. ``x`` [..., D], ``target`` [...] class indices
+    (-1 = ignore).
+
+    ``fused=True`` computes the same loss for large vocabularies (language-model heads, [N, V] with V ~ 50k): the
+    distance, log, log-softmax and loss in one float32 [N, V] buffer updated in place, and a hand-written backward
+    that keeps only the log-probabilities (the logits are log p + logsumexp, and 1/d^2 = exp(z / k)), so it holds
+    as much memory as a standard linear head + cross-entropy. It takes a 2-D ``weight`` and mean reduction, and
+    works in float32 whatever the input dtype, because ||x||^2 + ||w||^2 - 2 x.w cancels in half precision.
+    """
+    if fused:
+        if weight.dim() != 2 or reduction != "mean":
+            raise ValueError("fused harmonic loss needs a 2-D weight [V, D] and reduction='mean'")
+        k = exponent_on_log_d2(n, convention)
+        return _FusedHarmonicCrossEntropy.apply(
+            x.reshape(-1, x.shape[-1]), weight, target.reshape(-1), k, eps
+        )
+    logits = harmonic_logits(x, weight, n, convention, eps)
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction=reduction, ignore_index=-1
+    )
+
+
+class _FusedHarmonicCrossEntropy(torch.autograd.Function):
+    """mean_i -log softmax(-k log(||x_i - w||^2 + eps))[y_i] for x [N, D], w [V, D], y [N] (-1 ignored)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, target: Tensor, k: float, eps: float) -> Tensor:
+        xf, wf = x.float(), weight.float()
+        w2 = torch.linalg.vector_norm(wf, dim=-1).square()
+        x2 = torch.linalg.vector_norm(xf, dim=-1).square()
+        z = torch.addmm(w2[None, :], xf, wf.T, alpha=-2)  # ||w||^2 - 2 x.w, one GEMM
+        z.add_(x2[:, None]).clamp_min_(0).add_(eps).log_().mul_(-k)  # harmonic logits, in place
+        lse = torch.logsumexp(z, dim=-1)
+        logp = z.sub_(lse[:, None])  # log-probabilities, still the same buffer
+        valid = target >= 0
+        count = valid.sum().clamp_min(1)
+        picked = logp.gather(1, target.clamp_min(0)[:, None]).squeeze(1)
+        loss = -(picked * valid).sum() / count
+        ctx.save_for_backward(x, weight, target, logp, lse, count)
+        ctx.k = k
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss: Tensor):
+        x, weight, target, logp, lse, count = ctx.saved_tensors
+        k = ctx.k
+        valid = (target >= 0).float()[:, None]
+        g = logp.exp()  # dL/dz = (softmax - onehot) * grad / count, masked rows zero
+        g.scatter_add_(1, target.clamp_min(0)[:, None], -torch.ones_like(g[:, :1]))
+        g.mul_(valid * (grad_loss / count))
+        # dz/d(d^2) = -k / (d^2 + eps) = -k exp(z / k), with z = log p + lse. The clamp at 0 only bites at
+        # rounding-noise level, where its zero gradient is ignored.
+        g.mul_((logp + lse[:, None]).div_(k).exp_()).mul_(-k)  # now dL/d(d^2)
+        xf, wf = x.float(), weight.float()
+        grad_x = torch.addmm(xf * (2 * g.sum(1))[:, None], g, wf, alpha=-2)
+        grad_w = torch.addmm(wf * (2 * g.sum(0))[:, None], g.T, xf, alpha=-2)
+        return grad_x.to(x.dtype), grad_w.to(weight.dtype), None, None, None
 
 
 class HarmonicHead(nn.Module):
