@@ -3,4 +3,5 @@
 FIGURES = [
     "harmonic_loss.figures.fig1",
     "harmonic_loss.figures.fig5",
+    "harmonic_loss.figures.fig6",
 ]
