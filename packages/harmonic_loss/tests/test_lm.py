@@ -206,3 +206,20 @@ def test_parallelogram_loss_is_zero_for_exact_parallelograms_and_scale_free():
     np.testing.assert_allclose(
         cumulative_fraction(np.array([0.5, 1.5, np.nan]), np.array([1.0, 2.0])), [0.5, 1.0]
     )
+
+
+def test_paper_scale_inputs_missing_offline_are_one_line(tmp_path):
+    from harmonic_loss.figures.fig6 import FIGURE, load_embeddings
+    from harmonic_loss.train_lm import prepare_openwebtext
+
+    with pytest.raises(ReproError) as e:
+        FIGURE.compute(FIGURE.config("paper"))
+    assert "\n" not in str(e.value) and "harmonic_checkpoint" in str(e.value)
+    with pytest.raises(ReproError) as e:
+        load_embeddings("hf:gpt2")
+    assert "\n" not in str(e.value) and (
+        "gpt2" in str(e.value) or "transformers is not installed" in str(e.value)
+    )
+    with pytest.raises(ReproError) as e:
+        prepare_openwebtext(tmp_path)
+    assert "\n" not in str(e.value) and "prepare_openwebtext" in str(e.value)
