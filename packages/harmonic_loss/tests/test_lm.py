@@ -223,3 +223,33 @@ def test_paper_scale_inputs_missing_offline_are_one_line(tmp_path):
     with pytest.raises(ReproError) as e:
         prepare_openwebtext(tmp_path)
     assert "\n" not in str(e.value) and "prepare_openwebtext" in str(e.value)
+
+
+def test_fig6_runs_on_trained_checkpoints(tmp_path):
+    """The paper-scale path (checkpoints + function-vector task files), on tiny word-level checkpoints."""
+    from dataclasses import replace
+
+    from harmonic_loss.figures.fig6 import FIGURE
+
+    tokens, vocab = word_corpus.generate(300, seed=0)
+    for head in ("standard", "harmonic"):
+        cfg = GPTConfig(**{**TINY.__dict__, "vocab_size": len(vocab.words), "head": head})
+        tcfg = PRESETS["tiny"][1][head]
+        train(cfg, replace(tcfg, max_iters=5), tokens, out_dir=tmp_path / head, progress=False)
+    (tmp_path / "tasks").mkdir()
+    for name, pairs in word_corpus.tasks().items():
+        rows = [{"input": a, "output": b} for a, b in pairs]
+        (tmp_path / "tasks" / f"{name}.json").write_text(json.dumps(rows))
+    (tmp_path / "words.json").write_text(json.dumps(vocab.index))
+    cfg = replace(
+        FIGURE.config("paper"),
+        harmonic_checkpoint=str(tmp_path / "harmonic"),
+        standard_checkpoint=str(tmp_path / "standard"),
+        tasks_dir=str(tmp_path / "tasks"),
+        tokenizer=f"vocab:{tmp_path / 'words.json'}",
+        n_quadruples=200,
+    )
+    result = FIGURE.compute(cfg)
+    assert result["tasks"] == sorted(word_corpus.tasks())
+    claims = FIGURE.claims(result, cfg)
+    assert len(claims) == 3 and all(0 <= c.measured <= 1 for c in claims)

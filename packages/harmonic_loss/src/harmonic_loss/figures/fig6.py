@@ -50,6 +50,7 @@ class Fig6Config:
     harmonic_checkpoint: str | None = None
     standard_checkpoint: str | None = None  # a GPT checkpoint folder or "hf:gpt2"
     tasks_dir: str | None = None
+    tokenizer: str = "tiktoken:gpt2"  # or "vocab:<words.json>" (a word -> id map, for word-level models)
     # analysis
     ks: tuple[int, ...] = (2, 5, 10)
     k_main: int = 2
@@ -133,19 +134,11 @@ def _load_checkpoints(cfg: Fig6Config) -> tuple[dict, dict, dict]:
             "`torchrun --nproc_per_node 8 -m harmonic_loss.train_lm --preset paper --head harmonic|standard` and "
             "download ericwtodd/function_vectors dataset_files/abstractive"
         )
-    try:
-        import tiktoken
-
-        enc = tiktoken.get_encoding("gpt2")
-    except Exception as e:  # tiktoken downloads its BPE file on first use
-        raise ReproError(
-            f"the GPT-2 BPE (tiktoken) is not available ({type(e).__name__}); run "
-            "`uv run python -c \"import tiktoken; tiktoken.get_encoding('gpt2')\"` once online"
-        ) from None
+    encode = _last_token_encoder(cfg.tokenizer)
     tasks = {}
     for f in sorted(Path(cfg.tasks_dir).glob("*.json")):
         rows = json.loads(f.read_text())
-        tasks[f.stem] = np.array([[enc.encode(r["input"])[-1], enc.encode(r["output"])[-1]] for r in rows])
+        tasks[f.stem] = np.array([[encode(r["input"]), encode(r["output"])] for r in rows])
     if not tasks:
         raise ReproError(
             f"{cfg.tasks_dir} holds no task .json files (function-vector format: input/output rows)"
@@ -155,6 +148,31 @@ def _load_checkpoints(cfg: Fig6Config) -> tuple[dict, dict, dict]:
         "standard": {"0": load_embeddings(cfg.standard_checkpoint)},
     }
     return embeddings, tasks, {h: {} for h in HEADS}
+
+
+def _last_token_encoder(spec: str):
+    """word -> the id of its last token (the official analysis' rule for multi-token words)."""
+    import json
+    from pathlib import Path
+
+    from repro.figure import ReproError
+
+    kind, _, arg = spec.partition(":")
+    if kind == "vocab":
+        vocab = json.loads(Path(arg).read_text())
+        return lambda word: vocab[word]
+    if kind == "tiktoken":
+        try:
+            import tiktoken
+
+            enc = tiktoken.get_encoding(arg)
+        except Exception as e:  # tiktoken downloads its BPE file on first use
+            raise ReproError(
+                f"the {arg} BPE (tiktoken) is not available ({type(e).__name__}); run "
+                f"`uv run python -c \"import tiktoken; tiktoken.get_encoding('{arg}')\"` once online"
+            ) from None
+        return lambda word: enc.encode(word)[-1]
+    raise ReproError(f"unknown tokenizer {spec!r}; use tiktoken:<encoding> or vocab:<words.json>")
 
 
 def load_embeddings(spec: str) -> Any:
