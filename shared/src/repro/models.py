@@ -24,6 +24,7 @@ import json
 import os
 import random
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,9 @@ def to_hooked(hf: Any, path: Path, tokenizer: Any, spec: ModelSpec) -> Any:
         cfg = get_pretrained_model_config(str(neutral), device=spec.device, dtype=dtype)
         state_dict = get_pretrained_state_dict(str(neutral), cfg, hf, dtype=dtype)
     cfg.model_name = spec.name.rstrip("/").split("/")[-1]
-    model = HookedTransformer(cfg, tokenizer=tokenizer, move_to_device=False)
+    with warnings.catch_warnings():  # deprecated in 3.9 in favour of TransformerBridge; sae-lens pins TL < 4
+        warnings.filterwarnings("ignore", "HookedTransformer is deprecated", DeprecationWarning)
+        model = HookedTransformer(cfg, tokenizer=tokenizer, move_to_device=False)
     model.load_and_process_state_dict(
         state_dict,
         fold_ln=False,
