@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from repro.figure import ReproError
 from repro.models import (
     HOOKED_ARCHITECTURES,

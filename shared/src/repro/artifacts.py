@@ -23,7 +23,9 @@ CFG_FILE = "cfg.json"
 WEIGHTS_FILE = "sae_weights.safetensors"
 
 
-def save_artifact(path: str | Path, cfg: dict[str, Any], tensors: dict[str, Any], overwrite: bool = False) -> Path:
+def save_artifact(
+    path: str | Path, cfg: dict[str, Any], tensors: dict[str, Any], overwrite: bool = False
+) -> Path:
     """Write ``cfg`` (JSON-able; should name its ``architecture``) and ``tensors`` (name -> torch tensor)."""
     from safetensors.torch import save_file
 
@@ -54,10 +56,14 @@ def load_artifact(path: str | Path, device: str = "cpu") -> tuple[dict[str, Any]
     path = Path(path)
     for name in (CFG_FILE, WEIGHTS_FILE):
         if not (path / name).is_file():
-            raise ReproError(f"{path} has no {name}, so it is not a saved SAE/crosscoder; save one there first")
+            raise ReproError(
+                f"{path} has no {name}, so it is not a saved SAE/crosscoder; save one there first"
+            )
     try:
         cfg = json.loads((path / CFG_FILE).read_text())
         tensors = load_file(str(path / WEIGHTS_FILE), device=device)
     except (json.JSONDecodeError, SafetensorError, OSError) as e:
-        raise ReproError(f"{path} is corrupt ({type(e).__name__}); delete it and train or download again") from None
+        raise ReproError(
+            f"{path} is corrupt ({type(e).__name__}); delete it and train or download again"
+        ) from None
     return cfg, tensors
