@@ -300,3 +300,42 @@ def test_saelens_trains_on_cache(tiny_cache, tmp_path):
     assert cfg2 == meta and torch.equal(t2["W_dec"], cc["W_dec"])
     with pytest.raises(ReproError, match="overwrite=True"):
         save_artifact(tmp_path / "cc", meta, cc)
+
+
+def test_backends_agree(tiny_pair, tiny_tokens, tmp_path):
+    """The fast HF path (layer hooks, early stop) stores what TransformerLens's hook points hold, including the
+    last block's resid_post (HF's last hidden_states entry is after the final norm: the hook must not use it)."""
+    import torch
+
+    ids, mask = tiny_tokens
+    hooks = ("blocks.0.hook_resid_pre", "blocks.1.hook_resid_post")
+    caches = {
+        b: harvest(
+            tiny_pair,
+            ids[:9],
+            tmp_path / b,
+            HarvestConfig(hook_points=hooks, backend=b),
+            attention_mask=mask[:9],
+        )
+        for b in ("hf", "transformer_lens")
+    }
+    assert caches["hf"].meta["backends"] == ["hf", "hf"]
+    assert caches["transformer_lens"].meta["backends"] == ["transformer_lens"] * 2
+    rows = np.arange(caches["hf"].n_rows)
+    for k in caches["hf"].keys:
+        a, b = (torch.from_numpy(c.gather(k, rows)) for c in caches.values())
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4), k
+
+
+def test_attention_hook_rows_are_flattened(tiny_pair, tiny_tokens, tmp_path):
+    """Hooks with head dimensions (TransformerLens backend) store one flattened row per token."""
+    ids, mask = tiny_tokens
+    hook = "blocks.0.attn.hook_z"
+    cache = harvest(
+        tiny_pair[:1], ids[:4], tmp_path / "z", HarvestConfig(hook_points=(hook,)), attention_mask=mask[:4]
+    )
+    cfg = tiny_pair[0].hooked.cfg
+    assert cache.meta["backends"] == ["transformer_lens"]
+    assert cache.meta["norm"][act_key(0, hook)]["width"] == cfg.n_heads * cfg.d_head
+    with pytest.raises(ReproError, match="backend 'hf'"):
+        harvest(tiny_pair[:1], ids[:4], tmp_path / "z2", HarvestConfig(hook_points=(hook,), backend="hf"))

@@ -29,6 +29,7 @@ Heavy imports (torch, safetensors) stay inside functions: ``import repro.activat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -63,6 +64,8 @@ _NUMPY_DTYPE = {
 }
 _ST_DTYPE = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
 HOOK_RE = re.compile(r"^(blocks\.(\d+)\.)?[a-z_0-9.]*hook_[a-z_0-9]+$")
+RESID_RE = re.compile(r"^blocks\.(\d+)\.hook_resid_(pre|post)$")  # hook points the HF backend can serve
+BACKENDS = ("auto", "transformer_lens", "hf")
 
 
 def act_key(model_index: int, hook: str) -> str:
@@ -85,6 +88,9 @@ class HarvestConfig:
     mask_padding: bool = True  # drop padded positions (attention_mask == 0)
     dtype: str = "float32"  # storage dtype
     shard_rows: int = 1 << 16  # rows per shard (a shard is the unit of peak memory while writing)
+    # "auto": the transformers model with layer hooks when every hook is a residual-stream point and the HF model
+    # is loaded (faster: fused attention, stops before the first unneeded layer); else TransformerLens.
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.hook_points:
@@ -100,6 +106,8 @@ class HarvestConfig:
             raise ValueError(f"drop_first must be >= 0, got {self.drop_first}")
         if self.dtype not in STORE_DTYPES:
             raise ValueError(f"dtype {self.dtype!r} is not one of {STORE_DTYPES}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend {self.backend!r} is not one of {BACKENDS}")
 
     def stop_at_layer(self) -> int | None:
         """Run blocks only up to the last hooked one; None when a hook lies outside the blocks."""
@@ -147,24 +155,117 @@ def _request(models: Sequence[Any], cfg: HarvestConfig, tokens_sha: str, n_seq: 
     }
 
 
-def _check_models(models: Sequence[Any], cfg: HarvestConfig) -> None:
+def _backend(model: Any, cfg: HarvestConfig) -> str:
+    """Which forward pass serves ``model``: "hf" (transformers + layer hooks) or "transformer_lens"."""
+    hf_ok = model.hf is not None and all(RESID_RE.match(h) for h in cfg.hook_points)
+    if cfg.backend == "hf" or (cfg.backend == "auto" and hf_ok):
+        if not hf_ok:
+            raise ReproError(
+                f"backend 'hf' needs the transformers model (load_model(..., keep_hf=True)) and only "
+                f"blocks.N.hook_resid_pre/post hooks; got {list(cfg.hook_points)} for {model.spec.name}"
+            )
+        return "hf"
+    if model.hooked is None:
+        raise ReproError(
+            f"{model.spec.name} was loaded without TransformerLens and {list(cfg.hook_points)} needs it; "
+            "load it with hooked=True"
+        )
+    return "transformer_lens"
+
+
+def _n_layers(model: Any) -> int:
+    if model.hooked is not None:
+        return int(model.hooked.cfg.n_layers)
+    return int(model.hf.config.num_hidden_layers)
+
+
+def _check_models(models: Sequence[Any], cfg: HarvestConfig) -> list[str]:
     if not models:
         raise ReproError("harvest needs at least one model")
     vocab0 = models[0].tokenizer.get_vocab()
+    backends = []
     for m in models:
-        if m.hooked is None:
-            raise ReproError(f"{m.spec.name} was loaded without TransformerLens; load it with hooked=True")
-        missing = [h for h in cfg.hook_points if h not in m.hooked.hook_dict]
+        backends.append(_backend(m, cfg))
+        n = _n_layers(m)
+        if backends[-1] == "hf":
+            missing = [h for h in cfg.hook_points if int(RESID_RE.match(h).group(1)) >= n]  # type: ignore[union-attr]
+        else:
+            missing = [h for h in cfg.hook_points if h not in m.hooked.hook_dict]
         if missing:
             raise ReproError(
-                f"{m.spec.name} has no hook point {missing[0]} (it has {m.hooked.cfg.n_layers} blocks); "
-                f"choose hooks among blocks.0..{m.hooked.cfg.n_layers - 1}"
+                f"{m.spec.name} has no hook point {missing[0]} (it has {n} blocks); "
+                f"choose hooks among blocks.0..{n - 1}"
             )
         if m.tokenizer.get_vocab() != vocab0:
             raise ReproError(
                 f"{m.spec.name} and {models[0].spec.name} have different tokenizers; models harvested "
                 "together must share one token stream"
             )
+    return backends
+
+
+class _StopForward(Exception):
+    """Raised by the last needed hook so that the layers after it never run."""
+
+
+def _decoder_layers(hf: Any) -> Any:
+    """The ModuleList of transformer blocks of an HF causal LM (Qwen2/Llama: model.layers, GPT-2: transformer.h)."""
+    base = hf.base_model
+    for name in ("layers", "h", "blocks"):
+        layers = getattr(base, name, None)
+        if layers is not None and len(layers) == hf.config.num_hidden_layers:
+            return layers
+    raise ReproError(f"cannot find the blocks of {type(hf).__name__}; use backend='transformer_lens'")
+
+
+def _capture_hf(hf: Any, ids: Any, hooks: Sequence[str]) -> dict[str, Any]:
+    """Residual-stream activations with TransformerLens names from the HF model: ``blocks.i.hook_resid_pre`` is
+    block i's input, ``hook_resid_post`` its output (tests check both against TransformerLens)."""
+    layers = _decoder_layers(hf)
+    want = {h: (int(m.group(1)), m.group(2)) for h in hooks if (m := RESID_RE.match(h))}
+    last = max((i if kind == "pre" else i + 0.5) for i, kind in want.values())
+    acts: dict[str, Any] = {}
+    handles = []
+
+    def pre_hook(i: int):
+        def fn(module: Any, args: tuple, kwargs: dict) -> None:
+            x = args[0] if args else kwargs["hidden_states"]
+            acts[f"blocks.{i}.hook_resid_pre"] = x
+            if last == i:
+                raise _StopForward
+
+        return fn
+
+    def post_hook(i: int):
+        def fn(module: Any, args: tuple, kwargs: dict, out: Any) -> None:
+            acts[f"blocks.{i}.hook_resid_post"] = out[0] if isinstance(out, tuple) else out
+            if last == i + 0.5:
+                raise _StopForward
+
+        return fn
+
+    try:
+        for i, kind in want.values():
+            if kind == "pre":
+                handles.append(layers[i].register_forward_pre_hook(pre_hook(i), with_kwargs=True))
+            else:
+                handles.append(layers[i].register_forward_hook(post_hook(i), with_kwargs=True))
+        with contextlib.suppress(_StopForward):
+            hf.base_model(input_ids=ids, use_cache=False)
+    finally:
+        for h in handles:
+            h.remove()
+    return acts
+
+
+def _capture_tl(hooked: Any, ids: Any, hooks: Sequence[str], stop: int | None) -> dict[str, Any]:
+    acts: dict[str, Any] = {}
+
+    def grab(x: Any, hook: Any) -> None:
+        acts[hook.name] = x
+
+    hooked.run_with_hooks(ids, fwd_hooks=[(h, grab) for h in hooks], stop_at_layer=stop, return_type=None)
+    return acts
 
 
 def harvest(
@@ -174,8 +275,9 @@ def harvest(
     cfg: HarvestConfig,
     attention_mask: Any | None = None,
 ) -> ActivationCache:
-    """Run ``models`` (``repro.models.LoadedModel`` with ``hooked``) on ``tokens`` [n_seq, seq_len] and write the
-    activations at ``cfg.hook_points`` to ``out_dir``. Returns the opened cache.
+    """Run ``models`` (``repro.models.LoadedModel``) on ``tokens`` [n_seq, seq_len] and write the activations at
+    ``cfg.hook_points`` to ``out_dir``. Returns the opened cache. Which forward pass serves each model is
+    ``cfg.backend`` (see HarvestConfig); the stored values are the same either way (to float tolerance).
 
     If ``out_dir`` already holds a cache of exactly this request it is reused; if it holds anything else this
     raises (nothing is overwritten). The cache is written to a temporary sibling and renamed into place, so an
@@ -186,7 +288,7 @@ def harvest(
     from repro.progress import track
 
     out_dir = Path(out_dir)
-    _check_models(models, cfg)
+    backends = _check_models(models, cfg)
     tokens = torch.as_tensor(tokens)
     if tokens.dim() != 2:
         raise ReproError(f"tokens must be [n_sequences, seq_len], got shape {tuple(tokens.shape)}")
@@ -217,6 +319,7 @@ def harvest(
     keys = [act_key(j, h) for j in range(len(models)) for h in cfg.hook_points]
     norm_sum = dict.fromkeys(keys, 0.0)
     zero_rows = dict.fromkeys(keys, 0)
+    widths: dict[str, int] = {}
     buf: dict[str, list] = {k: [] for k in [*keys, TOKENS_KEY, POSITIONS_KEY, SEQUENCES_KEY]}
     shards: list[dict[str, Any]] = []
     n_rows = buffered = 0
@@ -252,21 +355,16 @@ def harvest(
                 if not bool(keep.any()):
                     continue
                 for j, model in enumerate(models):
-                    acts: dict[str, Any] = {}
-
-                    def grab(x: Any, hook: Any, acts: dict = acts) -> None:
-                        acts[hook.name] = x
-
-                    dev_ids = ids.to(model.hooked.cfg.device)
-                    model.hooked.run_with_hooks(
-                        dev_ids,
-                        fwd_hooks=[(h, grab) for h in cfg.hook_points],
-                        stop_at_layer=stop,
-                        return_type=None,
-                    )
+                    if backends[j] == "hf":
+                        dev_ids = ids.to(model.hf.device)
+                        acts = _capture_hf(model.hf, dev_ids, cfg.hook_points)
+                    else:
+                        dev_ids = ids.to(model.hooked.cfg.device)
+                        acts = _capture_tl(model.hooked, dev_ids, cfg.hook_points, stop)
                     dev_keep = keep.to(dev_ids.device)
                     for h in cfg.hook_points:
-                        rows = acts[h][dev_keep].to(store_dtype)
+                        rows = acts[h][dev_keep].flatten(1).to(store_dtype)  # [rows, width] (heads flattened)
+                        widths[act_key(j, h)] = rows.shape[1]
                         norms = rows.float().norm(dim=-1)
                         norm_sum[act_key(j, h)] += float(norms.double().sum())
                         zero_rows[act_key(j, h)] += int((norms == 0).sum())
@@ -283,17 +381,21 @@ def harvest(
         if n_rows == 0:
             raise ReproError(f"no rows to store: every position was dropped (drop_first={cfg.drop_first})")
         norm = {}
-        for j, model in enumerate(models):
-            d = model.d_model
-            for h in cfg.hook_points:
-                k = act_key(j, h)
-                mean_norm = norm_sum[k] / n_rows
-                norm[k] = {"mean_norm": mean_norm, "target": math.sqrt(d), "scale": math.sqrt(d) / mean_norm}
+        for k in keys:  # scale each model and hook to mean norm sqrt(width), over every stored row
+            mean_norm = norm_sum[k] / n_rows
+            target = math.sqrt(widths[k])
+            norm[k] = {
+                "width": widths[k],
+                "mean_norm": mean_norm,
+                "target": target,
+                "scale": target / mean_norm,
+            }
         meta = {
             **request,
             "n_rows": n_rows,
             "positions_dropped": cfg.drop_first * n_seq,
             "padding_dropped": int((mask == 0).sum()) if cfg.mask_padding else 0,
+            "backends": backends,
             "zero_rows": zero_rows,
             "norm": norm,
             "shards": shards,

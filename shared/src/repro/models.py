@@ -348,9 +348,12 @@ def build_tiny_model(
     n_ctx: int = 128,
     seed: int = 0,
     vocab_size: int = 320,
+    tokenizer_seed: int = 0,
 ) -> Path:
     """Save a random-init causal LM of architecture ``arch`` and its tokenizer to ``path`` (``save_pretrained``
-    format), so tests load it through the same code as a hub model. Refuses to overwrite a non-empty directory."""
+    format), so tests load it through the same code as a hub model. Refuses to overwrite a non-empty directory.
+    ``seed`` draws the weights; the tokenizer depends only on ``tokenizer_seed``, so models built with different
+    seeds share one token stream (like a base model and its fine-tune)."""
     if arch not in TINY_ARCHITECTURES:
         raise ValueError(f"arch {arch!r} is not one of {tuple(TINY_ARCHITECTURES)}")
     if d_model % n_heads:
@@ -361,7 +364,7 @@ def build_tiny_model(
     import torch
     import transformers
 
-    tokenizer = build_tiny_tokenizer(vocab_size, seed)
+    tokenizer = build_tiny_tokenizer(vocab_size, tokenizer_seed)
     vocab = len(tokenizer)
     eot = tokenizer.convert_tokens_to_ids(END_OF_TEXT)
     common = {"vocab_size": vocab, "bos_token_id": eot, "eos_token_id": eot, "pad_token_id": eot}
