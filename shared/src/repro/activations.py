@@ -566,19 +566,28 @@ class ActivationCache:
         return float(self.meta["norm"][key]["scale"])
 
     # -- row access
-    def gather(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """Rows (global indices, any order) of tensor ``name``, read from the memory-mapped shards."""
-        rows = np.asarray(rows, dtype=np.int64)
-        order = np.argsort(rows, kind="stable")
-        srt = rows[order]
-        first = self.shards[0].arrays[name]
-        out = np.empty((len(rows), *first.shape[1:]), dtype=first.dtype)
-        bounds = np.searchsorted(srt, self.offsets)
-        for i, s in enumerate(self.shards):
-            lo, hi = bounds[i], bounds[i + 1]
-            if lo < hi:
-                out[order[lo:hi]] = s.arrays[name][srt[lo:hi] - s.start]
-        return out
+    def locate(self, rows: np.ndarray) -> list[tuple[_Shard, np.ndarray]]:
+        """Split *sorted* global row indices into (shard, local indices) pieces."""
+        bounds = np.searchsorted(rows, self.offsets)
+        return [
+            (s, rows[bounds[i] : bounds[i + 1]] - s.start)
+            for i, s in enumerate(self.shards)
+            if bounds[i] < bounds[i + 1]
+        ]
+
+    def gather(self, name: str, rows: Any, plan: list[tuple[_Shard, np.ndarray]] | None = None) -> np.ndarray:
+        """Rows (global indices) of tensor ``name``, read from the memory-mapped shards. Any order is accepted;
+        with a ``plan`` from ``locate`` (sorted rows) the sort is done once for many tensors."""
+        if plan is None:
+            rows = np.asarray(rows, dtype=np.int64)
+            order = np.argsort(rows, kind="stable")
+            out = np.empty(
+                (len(rows), *self.shards[0].arrays[name].shape[1:]), self.shards[0].arrays[name].dtype
+            )
+            out[order] = self.gather(name, None, self.locate(rows[order]))
+            return out
+        pieces = [s.arrays[name][local] for s, local in plan]
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
     def reader(
         self,
@@ -615,8 +624,9 @@ class ActivationBatch:
 
 
 class ActivationReader:
-    """Shuffled batches over a cache: each epoch is one seeded permutation of all rows, so every stored row is
-    visited exactly once per epoch; rows of all models at one token come together (paired by construction)."""
+    """Shuffled batches over a cache: each epoch is one seeded permutation of all rows, cut into batches, so every
+    stored row is visited exactly once per epoch; rows of all models at one token come together (paired by
+    construction). Within a batch rows come in file order (cheaper reads; a batch's loss does not depend on it)."""
 
     def __init__(
         self,
@@ -651,17 +661,19 @@ class ActivationReader:
         perm = self.permutation(epoch)
         dtype = self.cache.meta["dtype"]
         for b in range(len(self)):
-            rows = perm[b * self.batch_size : (b + 1) * self.batch_size]
+            # a random set of rows, read in file order (sorted) for locality; order within a batch is irrelevant
+            rows = np.sort(perm[b * self.batch_size : (b + 1) * self.batch_size])
+            plan = self.cache.locate(rows)
             acts = {}
             for k in self.keys:
-                x = torch.from_numpy(self.cache.gather(k, rows))
+                x = torch.from_numpy(self.cache.gather(k, rows, plan))
                 if dtype == "bfloat16":
                     x = x.view(torch.bfloat16)
                 x = x.to(self.device)
                 if self.normalise:
                     x = x * self.cache.scale(k)
                 acts[k] = x
-            tokens = torch.from_numpy(self.cache.gather(TOKENS_KEY, rows)).to(self.device)
+            tokens = torch.from_numpy(self.cache.gather(TOKENS_KEY, rows, plan)).to(self.device)
             yield ActivationBatch(acts, tokens, torch.from_numpy(rows).to(self.device))
 
     def __iter__(self) -> Iterator[ActivationBatch]:
