@@ -339,3 +339,21 @@ def test_attention_hook_rows_are_flattened(tiny_pair, tiny_tokens, tmp_path):
     assert cache.meta["norm"][act_key(0, hook)]["width"] == cfg.n_heads * cfg.d_head
     with pytest.raises(ReproError, match="backend 'hf'"):
         harvest(tiny_pair[:1], ids[:4], tmp_path / "z2", HarvestConfig(hook_points=(hook,), backend="hf"))
+
+
+def test_harvest_without_transformer_lens(tiny_dirs, tiny_pair, tiny_tokens, tmp_path):
+    """Residual hooks need no TransformerLens conversion at all (what a 14B model on one GPU wants)."""
+    import torch
+    from repro.models import ModelSpec, load_model
+
+    ids, mask = tiny_tokens
+    plain = load_model(ModelSpec(str(tiny_dirs["qwen2"])), hooked=False)
+    assert plain.hooked is None and plain.d_model == tiny_pair[0].d_model
+    cfg = HarvestConfig(hook_points=("blocks.1.hook_resid_pre",))
+    cache = harvest([plain], ids[:5], tmp_path / "plain", cfg, attention_mask=mask[:5])
+    ref = harvest(tiny_pair[:1], ids[:5], tmp_path / "ref", cfg, attention_mask=mask[:5])
+    rows = np.arange(cache.n_rows)
+    key = act_key(0, "blocks.1.hook_resid_pre")
+    assert torch.equal(torch.from_numpy(cache.gather(key, rows)), torch.from_numpy(ref.gather(key, rows)))
+    with pytest.raises(ReproError, match="hooked=True"):
+        harvest([plain], ids[:5], tmp_path / "z", HarvestConfig(hook_points=("blocks.0.attn.hook_z",)))
