@@ -447,6 +447,19 @@ def _read_header(path: Path, expected_bytes: int, cache_dir: Path) -> tuple[int,
     return 8 + n, header
 
 
+def _allow_open_files(n: int) -> None:
+    """Raise the soft limit on open files to ``n`` (up to the hard limit): each memory-mapped shard holds one
+    descriptor, and a paper-scale cache has thousands of shards."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Linux/macOS
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < n:
+        target = n if hard == resource.RLIM_INFINITY else min(n, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 @dataclass
 class _Shard:
     path: Path
@@ -500,6 +513,7 @@ class ActivationCache:
                 raise ReproError(f"{mpath} holds {what} {have}, not {list(want)}; {_fix(path)} with yours")
         if expect_dtype is not None and expect_dtype != meta["dtype"]:
             raise ReproError(f"{mpath} stores {meta['dtype']}, not {expect_dtype}; {_fix(path)} with yours")
+        _allow_open_files(len(meta["shards"]) + 64)
         shards, start = [], 0
         for s in meta["shards"]:
             spath = path / s["file"]
@@ -507,18 +521,14 @@ class ActivationCache:
                 raise ReproError(f"{spath} is missing; {_fix(path)}")
             data_start, header = _read_header(spath, s["bytes"], path)
             shard = _Shard(spath, s["rows"], start)
+            whole = np.memmap(spath, dtype=np.uint8, mode="r")  # one map (one descriptor) per shard file
             for name, t in header.items():
                 if t["shape"][0] != s["rows"]:
                     raise ReproError(
                         f"{spath}: {name} has {t['shape'][0]} rows, not {s['rows']}; {_fix(path)}"
                     )
-                shard.arrays[name] = np.memmap(
-                    spath,
-                    dtype=_NUMPY_DTYPE[t["dtype"]],
-                    mode="r",
-                    offset=data_start + t["data_offsets"][0],
-                    shape=tuple(t["shape"]),
-                )
+                lo, hi = (data_start + o for o in t["data_offsets"])
+                shard.arrays[name] = whole[lo:hi].view(_NUMPY_DTYPE[t["dtype"]]).reshape(t["shape"])
             shards.append(shard)
             start += s["rows"]
         if start != meta["n_rows"]:
