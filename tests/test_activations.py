@@ -128,8 +128,9 @@ def test_metadata_records_provenance(tiny_cache, tiny_pair, tiny_tokens):
     ids, mask = tiny_tokens
     assert [m["revision"] for m in meta["models"]] == [m.revision for m in tiny_pair]
     assert meta["hook_points"] == list(HOOKS) and meta["dtype"] == "float32"
-    assert meta["drop_first"] == 2 and meta["positions_dropped"] == 2 * ids.shape[0]
-    assert meta["padding_dropped"] == int((mask == 0).sum())
+    assert meta["drop_first"] == 2 and meta["positions_dropped"] == int(mask[:, :2].sum())
+    assert meta["padding_dropped"] == int((mask[:, 2:] == 0).sum())
+    assert meta["n_rows"] + meta["positions_dropped"] + meta["padding_dropped"] == ids.numel()
     assert len(meta["content_hash"]) == 20
     tiny_cache.verify()
 

@@ -380,6 +380,7 @@ def harvest(
         flush()
         if n_rows == 0:
             raise ReproError(f"no rows to store: every position was dropped (drop_first={cfg.drop_first})")
+        first, real = (positions < cfg.drop_first).expand_as(tokens), mask.bool()
         norm = {}
         for k in keys:  # scale each model and hook to mean norm sqrt(width), over every stored row
             mean_norm = norm_sum[k] / n_rows
@@ -393,8 +394,9 @@ def harvest(
         meta = {
             **request,
             "n_rows": n_rows,
-            "positions_dropped": cfg.drop_first * n_seq,
-            "padding_dropped": int((mask == 0).sum()) if cfg.mask_padding else 0,
+            # n_rows + positions_dropped + padding_dropped == n_sequences * seq_len
+            "positions_dropped": int((first & real).sum()) if cfg.mask_padding else int(first.sum()),
+            "padding_dropped": int((~first & ~real).sum()) if cfg.mask_padding else 0,
             "backends": backends,
             "zero_rows": zero_rows,
             "norm": norm,
