@@ -25,6 +25,16 @@ On-disk format (version ``FORMAT_VERSION``), a directory:
                    id), ``positions`` (int32 position in its sequence) and ``sequences`` (int64 sequence index), so
                    row r of every tensor in a shard describes the same token.
 Heavy imports (torch, safetensors) stay inside functions: ``import repro.activations`` is cheap.
+
+Typical use (two models, the crosscoder setting)::
+
+    models = [load_model(ModelSpec(name), keep_hf=True) for name in (base, distilled)]
+    ids, mask = tokenize_texts(models[0].tokenizer, texts, seq_len=1024)
+    cache = harvest(models, ids, out_dir, HarvestConfig(hook_points=("blocks.14.hook_resid_pre",), drop_first=2),
+                    attention_mask=mask)
+    for batch in cache.reader(4096, normalise=True, seed=cfg.seed).forever():
+        x = batch.stack("blocks.14.hook_resid_pre")          # [B, 2, d], each model at mean norm sqrt(d)
+    raw = x / torch.tensor(cache.scales("blocks.14.hook_resid_pre"))[:, None]   # back to model units
 """
 
 from __future__ import annotations
@@ -574,8 +584,12 @@ class ActivationCache:
         return act_key(model, hook)
 
     def scale(self, key: str) -> float:
-        """Multiply raw activations by this to get mean norm sqrt(d_model) (divide to undo)."""
+        """Multiply raw activations by this to get mean norm sqrt(width) over the cache (divide to undo)."""
         return float(self.meta["norm"][key]["scale"])
+
+    def scales(self, hook: str) -> list[float]:
+        """Per-model scales at ``hook``, in model order (what a crosscoder stores to undo the normalisation)."""
+        return [self.scale(self.key(j, hook)) for j in range(len(self.models))]
 
     # -- row access
     def locate(self, rows: np.ndarray) -> list[tuple[_Shard, np.ndarray]]:
