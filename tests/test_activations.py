@@ -109,9 +109,9 @@ def test_normalisation_round_trips(tiny_cache):
             tiny_cache.meta["norm"][k]["mean_norm"], float(raw.norm(dim=-1).double().mean()), rel_tol=1e-5
         )
         assert torch.allclose(normed / tiny_cache.scale(k), raw, rtol=1e-6, atol=0)
-    assert (
-        len({tiny_cache.scale(k) for k in tiny_cache.keys}) > 1
-    )  # per model and hook, not one global factor
+    # per model and hook, not one global factor
+    assert len({tiny_cache.scale(k) for k in tiny_cache.keys}) > 1
+    assert tiny_cache.scales(HOOKS[0]) == [tiny_cache.scale(act_key(j, HOOKS[0])) for j in range(2)]
 
 
 def test_reader_needs_explicit_normalise_choice(tiny_cache):
