@@ -116,3 +116,14 @@ def test_spec_validation():
         ModelSpec("x", dtype="float8")
     with pytest.raises(ValueError):
         ModelSpec("x", device="tpu")
+
+
+@pytest.mark.parametrize("arch", ["qwen2", "gpt2"])
+def test_half_precision_load(tiny_dirs, arch):
+    """The chosen dtype reaches both views, and the conversion check holds at bf16 tolerance."""
+    import torch
+
+    m = load_model(ModelSpec(str(tiny_dirs[arch]), dtype="bfloat16"), keep_hf=True)
+    assert m.hooked.cfg.dtype == torch.bfloat16 and next(m.hf.parameters()).dtype == torch.bfloat16
+    assert m.max_logit_diff is not None and m.max_logit_diff < 0.05
+    assert m.describe()["dtype"] == "bfloat16"
