@@ -358,3 +358,16 @@ def test_harvest_without_transformer_lens(tiny_dirs, tiny_pair, tiny_tokens, tmp
     assert torch.equal(torch.from_numpy(cache.gather(key, rows)), torch.from_numpy(ref.gather(key, rows)))
     with pytest.raises(ReproError, match="hooked=True"):
         harvest([plain], ids[:5], tmp_path / "z", HarvestConfig(hook_points=("blocks.0.attn.hook_z",)))
+
+
+def test_malformed_metadata(tiny_cache, tmp_path):
+    from repro.activation_cache import content_hash
+
+    d = copy_cache(tiny_cache, tmp_path)
+    meta = json.loads((d / METADATA_FILE).read_text())
+    del meta["shards"][0]["rows"]
+    meta["content_hash"] = content_hash(meta)  # consistent hash, broken layout
+    (d / METADATA_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ReproError, match="malformed") as e:
+        ActivationCache.open(d)
+    one_line(e)

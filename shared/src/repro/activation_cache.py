@@ -144,6 +144,21 @@ class ActivationCache:
         dtype); a mismatch, a missing or truncated shard, or another format version is a one-line ``ReproError``.
         The shards' sizes and headers are checked here; ``verify()`` also re-hashes their bytes."""
         path = Path(path)
+        try:
+            return cls._open(path, expect_models, expect_hooks, expect_dtype)
+        except (KeyError, TypeError, IndexError, ValueError) as e:  # a hand-edited or foreign metadata layout
+            raise ReproError(
+                f"{path / METADATA_FILE} is malformed ({type(e).__name__}: {e}); {fix_hint(path)}"
+            ) from None
+
+    @classmethod
+    def _open(
+        cls,
+        path: Path,
+        expect_models: Sequence[str] | None,
+        expect_hooks: Sequence[str] | None,
+        expect_dtype: str | None,
+    ) -> ActivationCache:
         mpath = path / METADATA_FILE
         if not mpath.is_file():
             raise ReproError(f"{path} is not an activation cache (no {METADATA_FILE}); harvest into it first")
