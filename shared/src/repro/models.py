@@ -126,7 +126,7 @@ def resolve_model_dir(name: str, revision: str | None = None) -> tuple[Path, str
 
     A local directory is used as is. A hub id is looked up in the local HF cache first; it is downloaded only when
     the hub is reachable. Offline and not cached: a one-line ``ReproError`` naming the command that downloads it."""
-    p = Path(name)
+    p = Path(name).expanduser()
     if p.is_dir():
         if not (p / "config.json").is_file():
             raise ReproError(
@@ -142,10 +142,14 @@ def resolve_model_dir(name: str, revision: str | None = None) -> tuple[Path, str
         d = snapshot_download(
             name, revision=revision, allow_patterns=list(MODEL_FILE_PATTERNS), local_files_only=offline
         )
-    except Exception as e:  # offline miss, unknown repo, gated repo: all end in the same one-line advice
-        if offline or isinstance(e, OSError):
+    except Exception as e:  # a miss in the local cache, an unknown or gated repo, a network failure
+        if offline:
             raise offline_error(f"model {name}", download_command(name, revision)) from None
-        raise ReproError(f"cannot fetch model {name}: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+        first = (str(e).splitlines() or [""])[0]
+        raise ReproError(
+            f"cannot fetch model {name} ({type(e).__name__}: {first}); check the name and revision, or run "
+            f"`{download_command(name, revision)}`"
+        ) from None
     d = Path(d)
     return d, d.name  # snapshot directories are named by commit hash
 
