@@ -127,3 +127,20 @@ def test_half_precision_load(tiny_dirs, arch):
     assert m.hooked.cfg.dtype == torch.bfloat16 and next(m.hf.parameters()).dtype == torch.bfloat16
     assert m.max_logit_diff is not None and m.max_logit_diff < 0.05
     assert m.describe()["dtype"] == "bfloat16"
+
+
+def test_online_fetch_failure_is_one_line(monkeypatch):
+    """With a network, a failed fetch (gated, misspelt) names the model and the command, not 'offline'."""
+    import huggingface_hub
+    import repro.models as models
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("401 gated repo\nmore detail on the next line")
+
+    monkeypatch.setattr(models, "go_offline_if_unreachable", lambda: False)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", refuse)
+    with pytest.raises(ReproError) as e:
+        resolve_model_dir("meta-llama/Llama-3.2-1B")
+    msg = str(e.value)
+    assert "\n" not in msg and "offline" not in msg
+    assert "meta-llama/Llama-3.2-1B" in msg and "401 gated repo" in msg and "hf download" in msg
