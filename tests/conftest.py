@@ -77,14 +77,22 @@ from toy_figure import make_toy_package  # noqa: E402
 
 @pytest.fixture
 def toy(tmp_path, monkeypatch):
-    """The toy figure registered as the only figure: ``toy.fig``, ``toy.calls()`` (computes so far), ``toy.pkg``."""
+    """The toy figure registered as the only figure: ``toy.fig``, ``toy.calls()`` (computes so far), ``toy.pkg``;
+    ``toy.fig2`` reuses fig1's result (register it with ``toy.monkeypatch`` where a test needs it)."""
     from repro import registry
 
     src = tmp_path / "src"
-    fig = make_toy_package(src)
+    fig, fig2 = make_toy_package(src)
     calls = tmp_path / "calls.txt"
     calls.write_text("")
     monkeypatch.setenv("TOY_CALLS", str(calls))
     monkeypatch.setattr(registry, "all_figures", lambda: (fig,))
-    yield SimpleNamespace(fig=fig, calls=lambda: len(calls.read_text().splitlines()), pkg=src / "toypaper")
+    yield SimpleNamespace(
+        fig=fig,
+        fig2=fig2,
+        calls=lambda: calls.read_text().splitlines().count("call"),
+        calls2=lambda: calls.read_text().splitlines().count("call2"),
+        pkg=src / "toypaper",
+        monkeypatch=monkeypatch,
+    )
     sys.path.remove(str(src))

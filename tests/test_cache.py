@@ -137,3 +137,31 @@ def test_result_round_trip_keeps_structure_and_arrays():
 
 def test_cache_dir_is_isolated_in_tests():
     assert "repro" in str(paths.cache_dir()) and Path(paths.cache_dir()).parts[-1] == "cache"
+
+
+def test_fingerprint_follows_imports_only():
+    from repro.registry import resolve
+
+    (fig1,) = resolve(["harmonic_loss:fig1"])
+    files = set(code_fingerprint(fig1))
+    assert files == {"harmonic_loss/figures/fig1.py", "harmonic_loss/harmax.py"}, (
+        files
+    )  # not repro/models.py etc.
+
+
+def test_a_figure_built_on_another_goes_stale_when_that_code_changes(toy, capsys):
+    from repro import registry
+
+    toy.monkeypatch.setattr(registry, "all_figures", lambda: (toy.fig, toy.fig2))
+    run_figure(toy.fig2, "quick")
+    assert (toy.calls(), toy.calls2()) == (1, 1)
+    run_figure(toy.fig2, "quick")
+    assert (toy.calls(), toy.calls2()) == (1, 1), "restored"
+    lib = toy.pkg / "lib.py"
+    lib.write_text(lib.read_text().replace("1e-3", "2e-3"))  # fig1's code, not fig2's
+    capsys.readouterr()
+    r = run_figure(toy.fig2, "quick")
+    err = capsys.readouterr().err
+    assert "the code of toypaper:fig1 (used by this figure) changed" in err
+    assert (toy.calls(), toy.calls2()) == (2, 2) and not r.restored
+    assert run_figure(toy.fig2, "quick").restored  # and the replaced entry is current again

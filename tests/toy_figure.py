@@ -1,7 +1,7 @@
 """A throw-away paper package written into a temporary folder, so harness tests can edit its code and config.
 
 ``make_toy_package(tmp_path)`` writes ``toypaper/`` (a library module and one figure), puts it on ``sys.path`` and
-returns the loaded Figure. ``compute`` appends a line to ``$TOY_CALLS`` so tests can count recomputations.
+returns the loaded figures (fig1, and fig2 which reuses fig1's result). ``compute`` appends a line to ``$TOY_CALLS`` so tests can count recomputations.
 """
 
 from __future__ import annotations
@@ -82,15 +82,70 @@ FIGURE = Figure(
 '''
 
 
+FIG2 = '''
+"""A toy figure that reuses fig1's result through the cache."""
+import os
+from dataclasses import dataclass
+
+from repro.figure import Figure
+
+
+@dataclass(frozen=True)
+class Toy2Config:
+    factor: float = 2.0
+
+
+def compute(cfg):
+    from repro.run import require
+
+    with open(os.environ["TOY_CALLS"], "a") as f:
+        f.write("call2\\n")
+    first = require("toypaper:fig1", "quick")
+    return {"scaled": cfg.factor * first["fixed"]["total"]}
+
+
+def claims(result, cfg):
+    from repro.claims import Claim
+
+    return [Claim("scaled total is positive", result["scaled"], ">", 0)]
+
+
+def plot(result, cfg):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.bar([0], [result["scaled"]])
+    return fig
+
+
+FIGURE = Figure(
+    paper="toypaper",
+    id="fig2",
+    title="a toy figure built on fig1",
+    configs={"smoke": Toy2Config(), "quick": Toy2Config(), "paper": Toy2Config()},
+    compute=compute,
+    plot=plot,
+    claims=claims,
+    est_seconds={"smoke": 1, "quick": 1, "paper": 1},
+)
+'''
+
+
 def make_toy_package(root: Path):
     pkg = root / "toypaper"
     (pkg / "figures").mkdir(parents=True)
     (pkg / "__init__.py").write_text('"""toy paper."""\n')
     (pkg / "lib.py").write_text(textwrap.dedent(LIB))
-    (pkg / "figures" / "__init__.py").write_text('FIGURES = ["toypaper.figures.fig1"]\n')
+    (pkg / "figures" / "__init__.py").write_text(
+        'FIGURES = ["toypaper.figures.fig1", "toypaper.figures.fig2"]\n'
+    )
     (pkg / "figures" / "fig1.py").write_text(textwrap.dedent(FIG))
+    (pkg / "figures" / "fig2.py").write_text(textwrap.dedent(FIG2))
     sys.path.insert(0, str(root))
     for name in [m for m in sys.modules if m == "toypaper" or m.startswith("toypaper.")]:
         del sys.modules[name]
     importlib.invalidate_caches()
-    return importlib.import_module("toypaper.figures.fig1").FIGURE
+    return (
+        importlib.import_module("toypaper.figures.fig1").FIGURE,
+        importlib.import_module("toypaper.figures.fig2").FIGURE,
+    )

@@ -16,6 +16,7 @@ a miss can say *why* it recomputes ("config changed (lr 0.001 -> 0.003)").
 from __future__ import annotations
 
 import ast
+import contextvars
 import hashlib
 import importlib.util
 import io
@@ -47,8 +48,12 @@ PRESENTATION_MODULES = {
     "run",
     "progress",
     "paths",
-    "__init__",
+    "gallery",
 }
+# Figures whose results a running compute asked for (``repro.run.require``): name -> code fingerprint hash.
+_DEPENDENCIES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "repro_deps", default=None
+)
 
 
 class CorruptEntry(Exception):
@@ -56,7 +61,7 @@ class CorruptEntry(Exception):
 
 
 # ----------------------------------------------------------------------------------------------- code fingerprint
-def _normalised_ast(source: str, drop_presentation: bool) -> str:
+def _normalised_tree(source: str, drop_presentation: bool) -> ast.Module:
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -76,34 +81,100 @@ def _normalised_ast(source: str, drop_presentation: bool) -> str:
                 and n.name.lstrip("_").startswith(("plot", "claims"))
             )
         ]
-    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+    return tree
 
 
-def _module_file(module: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None:
-        raise RuntimeError(f"cannot locate module {module}")
-    return Path(spec.origin)
+def _package_root(top: str) -> Path:
+    """Folder holding the top-level package ``top`` (found without importing anything heavy)."""
+    spec = importlib.util.find_spec(top)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"cannot locate package {top}")
+    return Path(next(iter(spec.submodule_search_locations))).parent
+
+
+def _module_path(module: str, roots: dict[str, Path]) -> Path | None:
+    """File of a first-party module by name (``a.b`` -> a/b.py or a/b/__init__.py), or None if not a module."""
+    base = roots[module.split(".")[0]].joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(tree: ast.Module, module: str, is_package: bool) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import
+                parts = module.split(".")
+                base = parts[: len(parts) - node.level + (1 if is_package else 0)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            names.add(mod)
+            names.update(f"{mod}.{alias.name}" for alias in node.names)  # may be submodules
+    return names
 
 
 def code_fingerprint(fig: Figure) -> dict[str, str]:
-    """Per-file hashes of the code that can change ``fig``'s result (relative path -> sha256[:16])."""
-    fig_file = _module_file(fig.module)
-    pkg_dir = _module_file(fig.module.split(".")[0]).parent
-    repro_dir = Path(__file__).parent
-    files: list[tuple[str, Path, bool]] = [
-        (f"{pkg_dir.name}/{fig_file.relative_to(pkg_dir)}", fig_file, True)
-    ]
-    for p in sorted(pkg_dir.rglob("*.py")):
-        if "figures" not in p.relative_to(pkg_dir).parts:
-            files.append((f"{pkg_dir.name}/{p.relative_to(pkg_dir)}", p, False))
-    for p in sorted(repro_dir.glob("*.py")):
-        if p.stem not in PRESENTATION_MODULES:
-            files.append((f"repro/{p.name}", p, False))
-    out = {}
-    for rel, path, drop in files:
-        out[rel] = hashlib.sha256(_normalised_ast(path.read_text(), drop).encode()).hexdigest()[:16]
-    return out
+    """Hashes of the code that can change ``fig``'s result: ``{file label: sha256[:16]}``.
+
+    Starts at the figure's module and follows its imports (at any depth, also inside functions) through the
+    first-party packages: its own paper package and ``repro``, except ``repro``'s presentation modules. Figure
+    modules (the start, or another figure it imports) count without their ``plot*``/``claims*`` functions, so
+    editing a plot never invalidates a result. A module the figure never imports does not count.
+    """
+    top = fig.module.split(".")[0]
+    roots = {name: _package_root(name) for name in {top, "repro"}}
+    out: dict[str, str] = {}
+    queue, seen = [fig.module], set()
+    while queue:
+        module = queue.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_path(module, roots)
+        if path is None:
+            continue
+        is_figure = module == fig.module or ".figures." in module
+        tree = _normalised_tree(path.read_text(), drop_presentation=is_figure)
+        label = str(path.relative_to(roots[module.split(".")[0]]))
+        out[label] = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()[:16]
+        for name in _imported_modules(tree, module, path.name == "__init__.py"):
+            head = name.split(".")[0]
+            if head in roots and not (head == "repro" and name.split(".")[-1] in PRESENTATION_MODULES):
+                queue.append(name)
+    return dict(sorted(out.items()))
+
+
+def fingerprint_hash(fingerprint: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def record_dependency(fig: Figure) -> None:
+    """Note that the compute now running used ``fig``'s result; its entry then goes stale when ``fig``'s code
+    changes. (A dependency's *config* is fixed by the dependent's config or by the dependency's code, both
+    already in a key.)"""
+    deps = _DEPENDENCIES.get()
+    if deps is not None:
+        deps[fig.name] = fingerprint_hash(code_fingerprint(fig))
+
+
+def _stale_dependencies(manifest: dict[str, Any]) -> list[str]:
+    from repro.registry import resolve
+
+    stale = []
+    for name, digest in manifest.get("dependencies", {}).items():
+        try:
+            (dep,) = resolve([name])
+        except Exception:  # the dependency no longer exists
+            stale.append(name)
+            continue
+        if fingerprint_hash(code_fingerprint(dep)) != digest:
+            stale.append(name)
+    return stale
 
 
 def _torch_version() -> str:
@@ -258,6 +329,11 @@ class Cache:
         key = cache_key(fig, cfg, fingerprint)
         d = self.entry_dir(fig, key)
         if d.is_dir():
+            stale = _stale_dependencies(self.manifest(fig, key))
+            if stale:
+                return Lookup(
+                    key, None, f"recomputing: the code of {', '.join(stale)} (used by this figure) changed"
+                )
             try:
                 return Lookup(key, self.load(fig, key), f"restored {key}")
             except CorruptEntry as e:
@@ -305,6 +381,7 @@ class Cache:
         result: dict[str, Any],
         seconds: float,
         env: dict | None = None,
+        dependencies: dict[str, str] | None = None,
     ) -> None:
         structure, arrays = split_result(result)
         final = self.entry_dir(fig, key)
@@ -326,6 +403,7 @@ class Cache:
                 "torch": _torch_version(),
                 "compute_seconds": seconds,
                 "environment": env or {},
+                "dependencies": dependencies or {},
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "sha256": {n: _sha256(tmp / n) for n in (DATA_FILE, ARRAYS_FILE)},
             }
@@ -333,8 +411,11 @@ class Cache:
             for f in tmp.iterdir():
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
-            if final.exists():  # another process finished the same key first: same content by construction
-                shutil.rmtree(tmp)
+            if final.exists():  # a stale entry (its dependencies changed), or a twin process got there first
+                old = final.with_name(f".{final.name}.old-{os.getpid()}")
+                os.rename(final, old)
+                os.rename(tmp, final)
+                shutil.rmtree(old, ignore_errors=True)
             else:
                 os.rename(tmp, final)
         except BaseException:
@@ -362,9 +443,14 @@ class Cache:
 
         prepare_torch(fig)
         t0 = time.perf_counter()
-        result = compute(cfg)
+        token = _DEPENDENCIES.set({})
+        try:
+            result = compute(cfg)
+            deps = _DEPENDENCIES.get()
+        finally:
+            _DEPENDENCIES.reset(token)
         seconds = time.perf_counter() - t0
-        self.store(fig, cfg, scale, found.key, result, seconds, environment())
+        self.store(fig, cfg, scale, found.key, result, seconds, environment(), deps)
         # Hand back what a later restore would give, so a fresh run and a cached one behave identically.
         return self.load(fig, found.key), found.key, False, seconds
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from repro import paths
-from repro.cache import Cache, CorruptEntry, atomic_write_text, cache_key
+from repro.cache import Cache, CorruptEntry, atomic_write_text, cache_key, record_dependency
 from repro.claims import Claim
 from repro.figure import Figure, ReproError, config_dict, config_hash
 from repro.progress import status
@@ -167,4 +167,5 @@ def require(fig_name: str, scale: str, cfg: Any | None = None) -> dict[str, Any]
     result, *_ = cache.get_or_compute(
         dep, cfg, scale, dep.compute, log=lambda m: status(f"[{dep.name} {scale}] {m}")
     )
+    record_dependency(dep)  # the caller's cached result goes stale when dep's code changes
     return result
