@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from repro.cache import sha256_file
 from repro.figure import ReproError
 
 # ----------------------------------------------------------------------------------------------- format constants
@@ -64,14 +65,6 @@ def act_key(model_index: int, hook: str) -> str:
 def fix_hint(path: Path) -> str:
     """The fix for a bad cache, to end a one-line error with."""
     return f"delete {path} and harvest again"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def content_hash(meta: dict[str, Any]) -> str:

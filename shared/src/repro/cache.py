@@ -250,7 +250,7 @@ def join_result(structure: Any, arrays: dict[str, np.ndarray]) -> Any:
     return structure
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -307,7 +307,7 @@ class Cache:
                     f"written by cache format {manifest.get('format')}, this is {FORMAT_VERSION}"
                 )
             for name, digest in manifest["sha256"].items():
-                if _sha256(d / name) != digest:
+                if sha256_file(d / name) != digest:
                     raise CorruptEntry(f"{name} checksum mismatch (truncated or edited)")
             structure = json.loads((d / DATA_FILE).read_text())
             with np.load(d / ARRAYS_FILE, allow_pickle=False) as z:
@@ -405,7 +405,7 @@ class Cache:
                 "environment": env or {},
                 "dependencies": dependencies or {},
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "sha256": {n: _sha256(tmp / n) for n in (DATA_FILE, ARRAYS_FILE)},
+                "sha256": {n: sha256_file(tmp / n) for n in (DATA_FILE, ARRAYS_FILE)},
             }
             (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
             for f in tmp.iterdir():
