@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -95,11 +96,12 @@ class StackedAdamW:
                 continue
             g, m, v = p.grad, self.exp_avg[k], self.exp_avg_sq[k]
             av = _view(a, p)
+            # the torch.optim.AdamW update, in as few passes over memory as possible (this is memory-bound)
             p.mul_(_view(decay, p))
-            m.add_((g - m) * ((1 - b1) * av))
-            v.add_((g * g - v) * ((1 - b2) * av))
-            denom = v.sqrt() / _view(bias2.sqrt(), p) + self.eps
-            p.sub_(_view(step_size, p) * m / denom)
+            m.lerp_(g, (1 - b1) * av)
+            v.lerp_(g * g, (1 - b2) * av)
+            denom = v.sqrt().div_(_view(bias2.sqrt(), p)).add_(self.eps)
+            p.addcmul_(torch.div(m, denom), _view(-step_size, p))
 
 
 class StackedSGD:
@@ -159,6 +161,10 @@ class EpochBatches:
         self.n_runs, self.n_max = len(self.sizes), int(self.sizes.max())
         self.generator = torch.Generator(device=self.sizes.device).manual_seed(seed)
         self.cursor = torch.zeros_like(self.sizes)
+        # The cursors advance deterministically, so the host knows which runs start a new epoch without asking
+        # the device (no synchronisation per step on a GPU).
+        self.host_sizes = np.array(self.sizes.tolist(), dtype=np.int64)
+        self.host_cursor = np.zeros_like(self.host_sizes)
         self.current = self._permutations(self.n_runs)
         self.upcoming = self._permutations(self.n_runs)
         self.offsets = torch.arange(batch_size, device=self.sizes.device)
@@ -188,9 +194,11 @@ class EpochBatches:
             self.current.gather(1, pos.clamp_max(self.n_max - 1)),
         )
         self.cursor += self.batch_size
-        done = self.cursor >= self.sizes
-        if bool(done.any()):
-            rows = done.nonzero().squeeze(1)
+        self.host_cursor += self.batch_size
+        wrapped_rows = np.flatnonzero(self.host_cursor >= self.host_sizes)
+        if len(wrapped_rows):
+            self.host_cursor[wrapped_rows] -= self.host_sizes[wrapped_rows]
+            rows = torch.from_numpy(wrapped_rows).to(self.sizes.device)
             self.cursor[rows] -= self.sizes[rows]
             self.current[rows] = self.upcoming[rows]
             self.upcoming[rows] = self._permutations(len(rows), rows)
