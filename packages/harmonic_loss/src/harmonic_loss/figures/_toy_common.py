@@ -72,7 +72,6 @@ def split_style(split: str) -> str:
 
 def draw_embedding(ax: Any, task_name: str, emb: Any, title: str) -> None:
     """One gallery panel: the task's entity embeddings on their top-2 PCs, coloured by the task's structure."""
-    import numpy as np
 
     from harmonic_loss.metrics import pca_2d
     from harmonic_loss.toy_data import task
@@ -92,9 +91,6 @@ def draw_embedding(ax: Any, task_name: str, emb: Any, title: str) -> None:
             if node >= 2:
                 parent = node // 2 - 1
                 ax.plot([pts[j, 0], pts[parent, 0]], [pts[j, 1], pts[parent, 1]], **kw)
-    elif task_name == "circle":
-        order = np.arange(len(pts))
-        ax.plot(pts[order, 0], pts[order, 1], **{**kw, "lw": 0.3})
     ax.scatter(pts[:, 0], pts[:, 1], c=t.colour, cmap=TASK_CMAPS[task_name], s=9, zorder=2, linewidths=0)
     ax.set_title(title, fontsize=6.5, pad=2)
     ax.set_xticks([])

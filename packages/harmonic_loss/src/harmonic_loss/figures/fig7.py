@@ -101,6 +101,6 @@ FIGURE = Figure(
     plot=plot,
     claims=claims,
     variants=SPLITS,
-    est_seconds={"smoke": 4, "quick": 200, "paper": 3600},
+    est_seconds={"smoke": 4, "quick": 230, "paper": 3600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )
