@@ -173,7 +173,7 @@ def ev_claims(result: dict, splits: list[str], include_transformers: bool, inclu
                     gap,
                     ">=",
                     0.15,
-                    paper=0.51 - 0.29,
+                    paper=round(0.51 - 0.29, 2),
                     variant=sp,
                 )
             )
@@ -186,7 +186,7 @@ def ev_claims(result: dict, splits: list[str], include_transformers: bool, inclu
                     inv,
                     ">",
                     0.0,
-                    paper=0.96 - 0.80,
+                    paper=round(0.96 - 0.80, 2),
                     variant=sp,
                 )
             )

@@ -247,7 +247,7 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
     import numpy as np
     from repro.plot import set_style
 
-    from harmonic_loss.figures._toy_common import MODEL_LABELS, split_style
+    from harmonic_loss.figures._toy_common import MODEL_LABELS, overlap_note, split_style
     from harmonic_loss.metrics import METRIC_HIGHER_IS_BETTER, METRIC_NAMES
     from harmonic_loss.toy_data import TASK_TITLES
 
@@ -370,11 +370,12 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
         )
         for sp in cfg.variants
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=7)
+    axes[0, 0].legend(handles=handles, loc="lower right", fontsize=5.5)
     fig.suptitle(
         f"Fig. 3: harmonic vs standard models on toy tasks (sweep: {cfg.sweep.mlp_epochs} MLP / "
         f"{cfg.sweep.transformer_epochs} transformer epochs, seeds {list(cfg.sweep.seeds)[:5]}"
-        f"{'...' if len(cfg.sweep.seeds) > 5 else ''}; (b): {cfg.eff_epochs} {cfg.eff_budget} budget)",
+        f"{'...' if len(cfg.sweep.seeds) > 5 else ''}; (b): {cfg.eff_epochs} {cfg.eff_budget} budget)\n"
+        + overlap_note(sweep, tasks),
         fontsize=9,
     )
     return fig
