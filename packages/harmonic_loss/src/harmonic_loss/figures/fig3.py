@@ -307,19 +307,21 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
                 ax.plot(fr, med, split_style(sp), color=_colour(m), ms=3, lw=1.2, **STYLE[m])
                 ax.fill_between(fr, lo, hi, color=_colour(m), alpha=0.12, lw=0)
                 if sp == "official" and not notes:
-                    notes.append(
-                        "official overlap: " + " ".join(f"{o:.2f}" for o in ov[::2]) + " (every 2nd f)"
-                    )
+                    notes.append(ov)
         ax.set_ylim(-0.02, 1.05)
         ax.set_xticks(fr)
-        ax.set_xticklabels([f"{f:g}" for f in fr], fontsize=6)
-        ax.set_xlabel("train fraction (data size 1000)")
+        if notes:
+            ax.set_xticklabels([f"{f:g}\n{o:.2f}" for f, o in zip(fr, notes[0], strict=True)], fontsize=5.5)
+            ax.set_xlabel(
+                "train fraction (data size 1000)\nbelow it: measured train/test overlap, official split"
+            )
+        else:
+            ax.set_xticklabels([f"{f:g}" for f in fr], fontsize=6)
+            ax.set_xlabel("train fraction (data size 1000)")
         ax.set_ylabel("final test accuracy (median, min-max)")
         ax.set_title(
             f"(b) data efficiency: {TASK_TITLES[t]}" + ("" if notes else "\n(not run at this scale)")
         )
-        if notes:
-            ax.text(0.02, 0.02, notes[0], transform=ax.transAxes, fontsize=5.5, color="0.3")
         # (c) grokking
         ax = axes[3, c]
         vmax = 1.0
