@@ -132,3 +132,14 @@ def test_train_runs_learns_lattice_and_returns_per_run_results():
     assert out["train_acc"].shape[0] == 4 and out["epochs"][:, -1] == pytest.approx(2.0, abs=0.05)
     assert out["overlap"][1] == 0 and out["overlap"][0] > 0
     assert out["train_acc"][:, -1].mean() > out["train_acc"][:, 0].mean()
+
+
+def test_transformer_runs_of_different_lengths_stack_exactly():
+    """A 2-token run right-aligned beside a 3-token run computes what it computes alone."""
+    alone = StackedTransformer([5], [True], [31], [2], dropout=0.0)
+    mixed = StackedTransformer([9, 5], [False, True], [25, 31], [3, 2], dropout=0.0)
+    x2 = torch.randint(0, 31, (1, 4, 2))
+    x_mixed = torch.zeros(2, 4, 3, dtype=torch.long)
+    x_mixed[0] = torch.randint(0, 25, (4, 3))
+    x_mixed[1, :, 1:] = x2[0]
+    assert torch.allclose(alone.logits(x2)[0], mixed.logits(x_mixed)[1], atol=1e-5)

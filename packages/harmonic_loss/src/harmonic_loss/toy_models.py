@@ -10,8 +10,9 @@ Transformer (official ``customTransformer``): token embedding + learned position
 (``x = layer(x) + x``, defect D8 kept for fidelity), read out at the last position. Standard head: ``h @ E^T`` (tied,
 no bias); harmonic head: an *untied* set of centres (defect D7 kept: EV is still measured on the input embedding).
 
-One stack may mix tasks (MLP only): every run has its own vocabulary size and input length; inputs are padded to
-the longest length (the padded positions are multiplied by 0, so they contribute nothing and get no gradient),
+One stack may mix tasks: every run has its own vocabulary size and input length; inputs are padded to the longest
+length (MLP: padded positions at the end, multiplied by 0, so they contribute nothing and get no gradient;
+transformer: padding positions in front, masked out as attention keys),
 runs are ordered in contiguous blocks of one (vocabulary, head) so that each block's logits cover exactly its own
 classes, and the embedding penalty only sees a run's own rows. Standard and harmonic runs may share a stack.
 
@@ -114,7 +115,7 @@ class StackedToyModel:
         return ce
 
     @torch.no_grad()
-    def accuracy(self, x: Tensor, y: Tensor, n_rows: Tensor, chunk: int = 4096) -> Tensor:
+    def accuracy(self, x: Tensor, y: Tensor, n_rows: Tensor, chunk: int = 1024) -> Tensor:
         """Per-run accuracy on padded rows ``x`` [S, N, L] of which the first ``n_rows[r]`` are real -> [S]."""
         correct = torch.zeros(self.n_runs, device=self.device)
         for start in range(0, x.shape[1], chunk):
@@ -191,17 +192,21 @@ class StackedTransformer(StackedToyModel):
         device="cpu",
     ):
         super().__init__(harmonic, vocab, seq_len, n, convention, eps, device)
-        if len(set(seq_len)) != 1:
-            raise ValueError("a transformer stack needs one input length (stack runs of one task)")
         self.heads, self.n_layers, self.dropout = heads, layers, dropout
+        # Inputs are right-aligned (a shorter input is preceded by padding positions); padding positions are masked
+        # out as attention keys, so they never reach a real position, and the output is read at the last position:
+        # a run of input length L_r computes exactly what it would alone.
+        self.key_mask = torch.arange(self.L, device=self.device) >= self.L - self.seq_len[:, None]  # [S, L]
         per_run = []
-        for seed, v in zip(seeds, vocab, strict=True):
+        for seed, v, length in zip(seeds, vocab, seq_len, strict=True):
             g = torch.Generator().manual_seed(int(seed))
             emb = torch.zeros(self.V, dim)
             emb[:v] = torch.randn(v, dim, generator=g) * dim**-0.5
             centres = torch.zeros(self.V, dim)
             centres[:v] = torch.randn(v, dim, generator=g) * dim**-0.5
-            r = {"emb": emb, "centres": centres, "pos": torch.randn(self.L, dim, generator=g)}
+            pos = torch.zeros(self.L, dim)
+            pos[self.L - length :] = torch.randn(length, dim, generator=g)
+            r = {"emb": emb, "centres": centres, "pos": pos}
             for i in range(layers):
                 xavier = math.sqrt(6 / (dim + 3 * dim))
                 r[f"{i}.wqkv"] = _uniform(g, (3 * dim, dim), xavier).T.contiguous()
@@ -225,7 +230,9 @@ class StackedTransformer(StackedToyModel):
         H, drop = self.heads, (self.dropout if train else 0.0)
         qkv = torch.baddbmm(p[f"{i}.bqkv"][:, None], x.reshape(S, B * L, D), p[f"{i}.wqkv"])
         q, k, v = qkv.view(S, B, L, 3, H, D // H).permute(3, 0, 1, 4, 2, 5)  # each [S, B, H, L, dh]
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(D // H), -1)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(D // H)  # [S, B, H, L(query), L(key)]
+        scores = scores.masked_fill(~self.key_mask[:, None, None, None, :], float("-inf"))
+        att = torch.softmax(scores, -1)
         att = F.dropout(att, drop, train)
         a = (att @ v).transpose(2, 3).reshape(S, B * L, D)
         a = torch.baddbmm(p[f"{i}.bo"][:, None], a, p[f"{i}.wo"]).view(S, B, L, D)

@@ -1,8 +1,8 @@
 """Training many toy runs at once (through :mod:`repro.stack`) and the shared sweep of Figs. 2, 3a, 3c and 7.
 
 :func:`train_runs` trains a list of :class:`RunSpec` as one stacked model: MLP runs of every task share one stack
-(each run pads to the largest vocabulary/input length, see :mod:`harmonic_loss.toy_models`), transformer runs are
-stacked per task. Each run has its own data set (drawn from its seed), its own training-set size, its own
+and all transformer runs share another (each run pads to the largest vocabulary/input length, see
+:mod:`harmonic_loss.toy_models`). Each run has its own data set (drawn from its seed), its own training-set size, its own
 minibatch order (one permutation per epoch), its own step budget (``epochs * n_train / batch``; a finished run is
 frozen while the others go on) and its own weight decay.
 
@@ -59,10 +59,13 @@ def _pad(arrays: Sequence[np.ndarray], length: int) -> np.ndarray:
     return out
 
 
-def _pad_inputs(arrays: Sequence[np.ndarray], length: int, width: int) -> np.ndarray:
+def _pad_inputs(arrays: Sequence[np.ndarray], length: int, width: int, right_align: bool) -> np.ndarray:
     out = np.zeros((len(arrays), length, width), dtype=np.int64)
     for i, a in enumerate(arrays):
-        out[i, : len(a), : a.shape[1]] = a
+        if right_align:
+            out[i, : len(a), width - a.shape[1] :] = a
+        else:
+            out[i, : len(a), : a.shape[1]] = a
     return out
 
 
@@ -102,9 +105,10 @@ def train_runs(
     n_train = np.array([len(sp.train_y) for sp in splits])
     n_test = np.array([len(sp.test_y) for sp in splits])
     as_t = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
-    train_x = as_t(_pad_inputs([sp.train_x for sp in splits], int(n_train.max()), L))
+    right = arch == "transformer"  # see toy_models: MLPs pad at the end, transformers in front
+    train_x = as_t(_pad_inputs([sp.train_x for sp in splits], int(n_train.max()), L, right))
     train_y = as_t(_pad([sp.train_y for sp in splits], int(n_train.max())))
-    test_x = as_t(_pad_inputs([sp.test_x for sp in splits], int(n_test.max()), L))
+    test_x = as_t(_pad_inputs([sp.test_x for sp in splits], int(n_test.max()), L, right))
     test_y = as_t(_pad([sp.test_y for sp in splits], int(n_test.max())))
     n_train_t, n_test_t = as_t(n_train), as_t(n_test)
 
@@ -221,7 +225,7 @@ def concat_groups(groups: list[tuple[list[RunSpec], dict]], keep_curves: bool = 
 
 
 def sweep_specs(cfg: SweepConfig) -> list[list[RunSpec]]:
-    """The stacks of the sweep: one for every MLP run, one per task for the transformers."""
+    """The stacks of the sweep: one for every MLP run, one for every transformer run."""
     groups = []
     mlp = [
         RunSpec(t, m, sp, seed, cfg.train_fraction, cfg.mlp_weight_decay, cfg.mlp_epochs)
@@ -232,16 +236,23 @@ def sweep_specs(cfg: SweepConfig) -> list[list[RunSpec]]:
     ]
     if mlp:
         groups.append(mlp)
-    for t in cfg.transformer_tasks:
-        epochs = cfg.permutation_transformer_epochs if t == "permutation" else cfg.transformer_epochs
-        groups.append(
-            [
-                RunSpec(t, m, sp, seed, cfg.train_fraction, cfg.transformer_weight_decay, epochs)
-                for m in ("standard_transformer", "harmonic_transformer")
-                for sp in cfg.variants
-                for seed in cfg.seeds
-            ]
+    transformers = [
+        RunSpec(
+            t,
+            m,
+            sp,
+            seed,
+            cfg.train_fraction,
+            cfg.transformer_weight_decay,
+            cfg.permutation_transformer_epochs if t == "permutation" else cfg.transformer_epochs,
         )
+        for t in cfg.transformer_tasks
+        for m in ("standard_transformer", "harmonic_transformer")
+        for sp in cfg.variants
+        for seed in cfg.seeds
+    ]
+    if transformers:
+        groups.append(transformers)
     return groups
 
 
@@ -313,8 +324,7 @@ def run_data_efficiency(
     groups = []
     for arch in ("mlp", "transformer"):
         arch_models = [m for m in models if m.endswith(arch)]
-        task_groups = [tuple(tasks)] if arch == "mlp" else [(t,) for t in tasks]
-        for tg in task_groups if arch_models else []:
+        for tg in [tuple(tasks)] if arch_models else []:
             wd = cfg.mlp_weight_decay if arch == "mlp" else cfg.transformer_weight_decay
             specs = [
                 RunSpec(t, m, sp, seed, f, wd, run_epochs(f))

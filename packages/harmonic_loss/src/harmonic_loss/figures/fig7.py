@@ -7,7 +7,7 @@ data size 1000, train fraction 0.8, AdamW lr 2e-3, weight decay 0.01 (MLP) / 0.0
 epochs (10,000 for permutation transformers), official exponent n = 1 on d^2, embedding group-lasso 0.01.
 
 This figure's ``compute`` is the sweep (:func:`harmonic_loss.toy_train.run_sweep`): every run is trained stacked
-(all MLP runs in one stack; the transformers one stack per task), with accuracies evaluated every ``eval_every``
+(all MLP runs in one stack, all transformer runs in another), with accuracies evaluated every ``eval_every``
 epochs for Fig. 3c. Figs. 2 and 3 get it through the cache (``repro.run.require``) with the same config.
 
 Variants = the train/test split (defect D1): ``official`` (1000 rows drawn with replacement, rows split: test inputs
