@@ -90,6 +90,7 @@ class StackedAdamW:
         t = self.steps.clamp_min(1)  # a run that never stepped has nothing to correct
         bias1, bias2 = 1 - b1**t, 1 - b2**t
         step_size = self.lr / bias1 * a
+        root2 = bias2.sqrt()
         decay = 1 - self.lr * self.weight_decay * a
         for k, p in self.params.items():
             if p.grad is None:
@@ -100,8 +101,10 @@ class StackedAdamW:
             p.mul_(_view(decay, p))
             m.lerp_(g, (1 - b1) * av)
             v.lerp_(g * g, (1 - b2) * av)
-            denom = v.sqrt().div_(_view(bias2.sqrt(), p)).add_(self.eps)
-            p.addcmul_(torch.div(m, denom), _view(-step_size, p))
+            # m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into two per-run factors:
+            # = (lr / bias1) * sqrt(bias2) * m / (sqrt(v) + eps * sqrt(bias2))
+            denom = v.sqrt().add_(_view(self.eps * root2, p))
+            p.addcmul_(torch.div(m, denom), _view(-step_size * root2, p))
 
 
 class StackedSGD:

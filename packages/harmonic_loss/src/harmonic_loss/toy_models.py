@@ -87,13 +87,18 @@ class StackedToyModel:
 
     def _heads(self, h: Tensor, linear_w: Tensor, linear_b: Tensor | None, centres: Tensor) -> list[Tensor]:
         """[S, B, D] -> per block logits [S_b, B, V_b]: each run's own head over its own classes."""
+        # One split per tensor (its backward is one concatenation) rather than a slice per block (whose backward
+        # writes a full-size zero tensor per block).
+        sizes = [b - a for a, b, _, _ in self.blocks]
+        hs, ws, cs = h.split(sizes), linear_w.split(sizes), centres.split(sizes)
+        bs = linear_b.split(sizes) if linear_b is not None else [None] * len(sizes)
         out = []
-        for a, b, v, harmonic in self.blocks:
+        for (_, _, v, harmonic), hb, wb, cb, bb in zip(self.blocks, hs, ws, cs, bs, strict=True):
             if harmonic:
-                out.append(harmonic_logits(h[a:b], centres[a:b, :v], self.n, self.convention, self.eps))
+                out.append(harmonic_logits(hb, cb[:, :v], self.n, self.convention, self.eps))
             else:
-                logits = h[a:b] @ linear_w[a:b, :v].transpose(1, 2)
-                out.append(logits if linear_b is None else logits + linear_b[a:b, None, :v])
+                logits = hb @ wb[:, :v].transpose(1, 2)
+                out.append(logits if bb is None else logits + bb[:, None, :v])
         return out
 
     def logits(self, x: Tensor, train: bool = False) -> list[Tensor]:  # pragma: no cover - abstract
