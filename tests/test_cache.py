@@ -1,6 +1,7 @@
 """The content-addressed cache: reuse, invalidation by config and code, corrupt entries, atomic writes."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +166,28 @@ def test_a_figure_built_on_another_goes_stale_when_that_code_changes(toy, capsys
     assert "the code of toypaper:fig1 (used by this figure) changed" in err
     assert (toy.calls(), toy.calls2()) == (2, 2) and not r.restored
     assert run_figure(toy.fig2, "quick").restored  # and the replaced entry is current again
+
+
+def test_two_processes_asking_for_one_result_compute_it_once(toy, tmp_path):
+    """The second process waits on the key's lock, then restores (as `--jobs` with two figures on one sweep)."""
+    import subprocess
+    import sys
+
+    src = toy.pkg.parent
+    code = (
+        f"import sys; sys.path.insert(0, {str(src)!r})\n"
+        "from toypaper.figures.fig1 import FIGURE\n"
+        "from repro import paths\n"
+        "from repro.cache import Cache\n"
+        "Cache(paths.cache_dir()).get_or_compute(FIGURE, FIGURE.config('quick'), 'quick', FIGURE.compute,"
+        " log=lambda m: print(m, flush=True))\n"
+    )
+    env = {**os.environ, "TOY_SLEEP": "3"}  # long enough for the two to overlap
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert toy.calls() == 1, outs
+    assert sum("computed by another process" in o for o in outs) <= 1

@@ -44,8 +44,11 @@ class ToyConfig:
 def compute(cfg):
     from toypaper.lib import ramp
 
+    import time
+
     with open(os.environ["TOY_CALLS"], "a") as f:
         f.write("call\\n")
+    time.sleep(float(os.environ.get("TOY_SLEEP", "0")))
     return {v: {"values": ramp(cfg.n, cfg.seed), "total": float(ramp(cfg.n, cfg.seed).sum())} for v in cfg.variants}
 
 

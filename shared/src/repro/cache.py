@@ -16,6 +16,7 @@ a miss can say *why* it recomputes ("config changed (lr 0.001 -> 0.003)").
 from __future__ import annotations
 
 import ast
+import contextlib
 import contextvars
 import hashlib
 import importlib.util
@@ -287,6 +288,27 @@ class Lookup:
     message: str
 
 
+@contextlib.contextmanager
+def _key_lock(path: Path, log: Callable[[str], None]):
+    """An exclusive advisory lock (POSIX ``flock``) on ``path``; a no-op where ``fcntl`` does not exist."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("waiting: another process is computing this result")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 class Cache:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -433,12 +455,25 @@ class Cache:
         force: bool = False,
         log: Callable[[str], None] = print,
     ) -> tuple[dict[str, Any], str, bool, float]:
-        """Return (result, key, restored?, compute seconds), computing and storing on a miss."""
+        """Return (result, key, restored?, compute seconds), computing and storing on a miss.
+
+        Computing holds a lock on the key, so two processes asking for the same result (``--jobs``, or two
+        figures built on one sweep) compute it once: the second waits, then restores it.
+        """
         found = self.lookup(fig, cfg, scale)
         if found.result is not None and not force:
             log(found.message)
             return found.result, found.key, True, 0.0
-        log("recomputing: --force" if found.result is not None else found.message)
+        with _key_lock(self.root / ".locks" / f"{fig.paper}-{fig.id}-{found.key}.lock", log):
+            if not force:  # another process may have computed it while we waited
+                again = self.lookup(fig, cfg, scale)
+                if again.result is not None:
+                    log(again.message + " (computed by another process)")
+                    return again.result, again.key, True, 0.0
+            return self._compute_and_store(fig, cfg, scale, found, compute, force, log)
+
+    def _compute_and_store(self, fig, cfg, scale, found, compute, force, log):
+        log("recomputing: --force" if force else found.message)
         from repro.run import environment, prepare_torch
 
         prepare_torch(fig)
