@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import contextvars
+import functools
 import hashlib
 import importlib.util
 import io
@@ -119,6 +120,17 @@ def _imported_modules(tree: ast.Module, module: str, is_package: bool) -> set[st
     return names
 
 
+@functools.lru_cache(maxsize=4096)
+def _file_summary(
+    path: Path, mtime_ns: int, size: int, module: str, is_figure: bool
+) -> tuple[str, frozenset]:
+    """(hash of the normalised syntax tree, modules it imports), memoised per file version: `repro list`
+    fingerprints every figure, and most share their library modules."""
+    tree = _normalised_tree(path.read_text(), drop_presentation=is_figure)
+    digest = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()[:16]
+    return digest, frozenset(_imported_modules(tree, module, path.name == "__init__.py"))
+
+
 def code_fingerprint(fig: Figure) -> dict[str, str]:
     """Hashes of the code that can change ``fig``'s result: ``{file label: sha256[:16]}``.
 
@@ -140,10 +152,10 @@ def code_fingerprint(fig: Figure) -> dict[str, str]:
         if path is None:
             continue
         is_figure = module == fig.module or ".figures." in module
-        tree = _normalised_tree(path.read_text(), drop_presentation=is_figure)
-        label = str(path.relative_to(roots[module.split(".")[0]]))
-        out[label] = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()[:16]
-        for name in _imported_modules(tree, module, path.name == "__init__.py"):
+        source = path.read_text()
+        digest, imports = _file_summary(source, module, path.name == "__init__.py", is_figure)
+        out[str(path.relative_to(roots[module.split(".")[0]]))] = digest
+        for name in imports:
             head = name.split(".")[0]
             if head in roots and not (head == "repro" and name.split(".")[-1] in PRESENTATION_MODULES):
                 queue.append(name)
