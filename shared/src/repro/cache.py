@@ -121,14 +121,12 @@ def _imported_modules(tree: ast.Module, module: str, is_package: bool) -> set[st
 
 
 @functools.lru_cache(maxsize=4096)
-def _file_summary(
-    path: Path, mtime_ns: int, size: int, module: str, is_figure: bool
-) -> tuple[str, frozenset]:
-    """(hash of the normalised syntax tree, modules it imports), memoised per file version: `repro list`
-    fingerprints every figure, and most share their library modules."""
-    tree = _normalised_tree(path.read_text(), drop_presentation=is_figure)
+def _file_summary(source: str, module: str, is_package: bool, is_figure: bool) -> tuple[str, frozenset]:
+    """(hash of the normalised syntax tree, modules it imports), memoised on the source text: `repro list`
+    fingerprints every figure, and most share their library modules (parsing is the cost, reading is cheap)."""
+    tree = _normalised_tree(source, drop_presentation=is_figure)
     digest = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()[:16]
-    return digest, frozenset(_imported_modules(tree, module, path.name == "__init__.py"))
+    return digest, frozenset(_imported_modules(tree, module, is_package))
 
 
 def code_fingerprint(fig: Figure) -> dict[str, str]:
