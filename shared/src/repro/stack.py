@@ -9,7 +9,9 @@ writes over stacked parameters.
 The pieces:
 - :func:`per_run` turns a scalar or a sequence into a ``[S]`` tensor (per-run learning rates, weight decays, ...).
 - :class:`StackedAdamW` / :class:`StackedSGD`: hand-written optimisers over ``{name: [S, ...]}`` parameters whose
-  hyper-parameters are ``[S]`` tensors. ``step(active)`` updates only the runs where ``active`` is true, so finished
+  hyper-parameters are ``[S]`` tensors. ``param_lr`` / ``param_weight_decay`` (``{name: per-run value}``) override
+  them for named parameters: per-parameter-group, per-run hyper-parameters (e.g. separate encoder and decoder
+  learning rates, weight decay on the decoder only), like torch's parameter groups but with a value per run. ``step(active)`` updates only the runs where ``active`` is true, so finished
   runs stay frozen while the others go on (a frozen run's step counter does not advance either). The update is
   exactly ``torch.optim.AdamW`` / ``SGD`` per run (tested to 1e-6).
 - :class:`EpochBatches`: per-run minibatch indices ``[S, B]``, each run shuffling its own training set of its own
@@ -57,6 +59,19 @@ def _check(params: Mapping[str, Tensor]) -> int:
     return sizes.pop()
 
 
+def _overrides(
+    values: Mapping[str, float | Sequence[float] | Tensor] | None, params: Mapping[str, Tensor], n_runs: int
+) -> dict[str, Tensor]:
+    """Per-parameter ``[S]`` hyper-parameter tensors for the named parameters (unknown names rejected)."""
+    out: dict[str, Tensor] = {}
+    for name, v in (values or {}).items():
+        if name not in params:
+            raise ValueError(f"no stacked parameter named {name!r}; parameters: {', '.join(params)}")
+        p = params[name]
+        out[name] = per_run(v, n_runs, p.device, p.dtype)
+    return out
+
+
 class StackedAdamW:
     """AdamW (Loshchilov & Hutter; the ``torch.optim.AdamW`` update) over stacked parameters, per-run lr and wd."""
 
@@ -67,12 +82,16 @@ class StackedAdamW:
         weight_decay: float | Sequence[float] | Tensor = 1e-2,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        param_lr: Mapping[str, float | Sequence[float] | Tensor] | None = None,
+        param_weight_decay: Mapping[str, float | Sequence[float] | Tensor] | None = None,
     ):
         self.params = dict(params)
         self.n_runs = _check(self.params)
         p0 = next(iter(self.params.values()))
         self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
         self.weight_decay = per_run(weight_decay, self.n_runs, p0.device, p0.dtype)
+        self.param_lr = _overrides(param_lr, self.params, self.n_runs)
+        self.param_weight_decay = _overrides(param_weight_decay, self.params, self.n_runs)
         self.betas, self.eps = betas, eps
         self.exp_avg = {k: torch.zeros_like(p) for k, p in self.params.items()}
         self.exp_avg_sq = {k: torch.zeros_like(p) for k, p in self.params.items()}
@@ -89,11 +108,12 @@ class StackedAdamW:
         self.steps += a
         t = self.steps.clamp_min(1)  # a run that never stepped has nothing to correct
         bias1, bias2 = 1 - b1**t, 1 - b2**t
-        step_size = self.lr / bias1 * a
-        decay = 1 - self.lr * self.weight_decay * a
         for k, p in self.params.items():
             if p.grad is None:
                 continue
+            lr = self.param_lr.get(k, self.lr)
+            step_size = lr / bias1 * a
+            decay = 1 - lr * self.param_weight_decay.get(k, self.weight_decay) * a
             g, m, v = p.grad, self.exp_avg[k], self.exp_avg_sq[k]
             av = _view(a, p)
             # the torch.optim.AdamW update, in as few passes over memory as possible (this is memory-bound)
@@ -113,12 +133,16 @@ class StackedSGD:
         lr: float | Sequence[float] | Tensor = 1e-2,
         momentum: float = 0.0,
         weight_decay: float | Sequence[float] | Tensor = 0.0,
+        param_lr: Mapping[str, float | Sequence[float] | Tensor] | None = None,
+        param_weight_decay: Mapping[str, float | Sequence[float] | Tensor] | None = None,
     ):
         self.params = dict(params)
         self.n_runs = _check(self.params)
         p0 = next(iter(self.params.values()))
         self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
         self.weight_decay = per_run(weight_decay, self.n_runs, p0.device, p0.dtype)
+        self.param_lr = _overrides(param_lr, self.params, self.n_runs)
+        self.param_weight_decay = _overrides(param_weight_decay, self.params, self.n_runs)
         self.momentum = momentum
         self.buf: dict[str, Tensor | None] = {k: None for k in self.params}
 
@@ -133,14 +157,14 @@ class StackedSGD:
             if p.grad is None:
                 continue
             av = _view(a, p)
-            d = p.grad + _view(self.weight_decay, p) * p
+            d = p.grad + _view(self.param_weight_decay.get(k, self.weight_decay), p) * p
             if self.momentum:
                 b = self.buf[k]
                 # torch initialises the buffer with the first gradient; a frozen run keeps its buffer unchanged
                 b = d.clone() if b is None else torch.where(av > 0, self.momentum * b + d, b)
                 self.buf[k] = b
                 d = b
-            p.sub_(_view(self.lr, p) * av * d)
+            p.sub_(_view(self.param_lr.get(k, self.lr), p) * av * d)
 
 
 class EpochBatches:
