@@ -1,0 +1,3 @@
+"""The paper's figures and tables, one module each; ``repro`` finds them through the ``repro.figures`` entry point."""
+
+FIGURES: list[str] = []
