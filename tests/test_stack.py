@@ -160,3 +160,30 @@ def test_unknown_parameter_override_is_rejected():
 
     with pytest.raises(ValueError, match="no stacked parameter"):
         StackedAdamW({"w": torch.zeros(2, 3)}, param_lr={"v": 1.0})
+
+
+def test_subset_continues_the_kept_runs_exactly():
+    for make in (
+        lambda p: StackedAdamW(
+            p, lr=[1e-2, 2e-2, 3e-2], weight_decay=0.1, param_lr={"v": [1e-3, 2e-3, 3e-3]}
+        ),
+        lambda p: StackedSGD(p, lr=[1e-2, 2e-2, 3e-2], momentum=0.9, param_weight_decay={"v": 0.1}),
+    ):
+        g = torch.Generator().manual_seed(0)
+        w0, v0 = torch.randn(3, 4, generator=g), torch.randn(3, 2, generator=g)
+
+        def loss(w, v):
+            return ((w.sum(1) - 1) ** 2 + (v * w[:, :2]).sum(1) ** 2).sum()
+
+        full = make({"w": w0.clone().requires_grad_(True), "v": v0.clone().requires_grad_(True)})
+        part = make({"w": w0.clone().requires_grad_(True), "v": v0.clone().requires_grad_(True)})
+        for t in range(10):
+            for o in (full, part):
+                o.zero_grad()
+                loss(o.params["w"], o.params["v"]).backward()
+                o.step()
+            if t == 4:
+                part = part.subset(torch.tensor([True, False, True]))
+                assert part.n_runs == 2 and part.params["w"].is_leaf
+        for k in ("w", "v"):
+            assert torch.allclose(part.params[k], full.params[k][[0, 2]], atol=1e-6)

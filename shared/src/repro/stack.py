@@ -12,7 +12,8 @@ The pieces:
   hyper-parameters are ``[S]`` tensors. ``param_lr`` / ``param_weight_decay`` (``{name: per-run value}``) override
   them for named parameters: per-parameter-group, per-run hyper-parameters (e.g. separate encoder and decoder
   learning rates, weight decay on the decoder only), like torch's parameter groups but with a value per run. ``step(active)`` updates only the runs where ``active`` is true, so finished
-  runs stay frozen while the others go on (a frozen run's step counter does not advance either). The update is
+  runs stay frozen while the others go on (a frozen run's step counter does not advance either). ``subset(keep)``
+  re-packs an optimiser (parameters and state) to the runs still going, so finished runs stop costing compute. The update is
   exactly ``torch.optim.AdamW`` / ``SGD`` per run (tested to 1e-6).
 - :class:`EpochBatches`: per-run minibatch indices ``[S, B]``, each run shuffling its own training set of its own
   size every epoch (what a ``DataLoader(shuffle=True, drop_last=False)`` does, except that an epoch's last partial
@@ -29,6 +30,7 @@ progress bar, so the same code runs on a GPU unchanged.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -72,6 +74,10 @@ def _overrides(
     return out
 
 
+def _subset_params(params: Mapping[str, Tensor], keep: Tensor) -> dict[str, Tensor]:
+    return {k: p.detach()[keep].clone().requires_grad_(p.requires_grad) for k, p in params.items()}
+
+
 class StackedAdamW:
     """AdamW (Loshchilov & Hutter; the ``torch.optim.AdamW`` update) over stacked parameters, per-run lr and wd."""
 
@@ -100,6 +106,20 @@ class StackedAdamW:
     def zero_grad(self) -> None:
         for p in self.params.values():
             p.grad = None
+
+    def subset(self, keep: Tensor) -> StackedAdamW:
+        """A new optimiser over new leaf parameters holding only the runs in ``keep`` (a bool ``[S]`` mask or an
+        index tensor), with their state: re-packing the stack when many runs have finished makes each step cheaper.
+        The new parameters are ``.params`` of the result."""
+        new = copy.copy(self)
+        new.params = _subset_params(self.params, keep)
+        new.n_runs = _check(new.params)
+        new.lr, new.weight_decay, new.steps = self.lr[keep], self.weight_decay[keep], self.steps[keep]
+        new.param_lr = {k: v[keep] for k, v in self.param_lr.items()}
+        new.param_weight_decay = {k: v[keep] for k, v in self.param_weight_decay.items()}
+        new.exp_avg = {k: v[keep] for k, v in self.exp_avg.items()}
+        new.exp_avg_sq = {k: v[keep] for k, v in self.exp_avg_sq.items()}
+        return new
 
     @torch.no_grad()
     def step(self, active: Tensor | None = None) -> None:
@@ -149,6 +169,17 @@ class StackedSGD:
     def zero_grad(self) -> None:
         for p in self.params.values():
             p.grad = None
+
+    def subset(self, keep: Tensor) -> StackedSGD:
+        """As :meth:`StackedAdamW.subset`."""
+        new = copy.copy(self)
+        new.params = _subset_params(self.params, keep)
+        new.n_runs = _check(new.params)
+        new.lr, new.weight_decay = self.lr[keep], self.weight_decay[keep]
+        new.param_lr = {k: v[keep] for k, v in self.param_lr.items()}
+        new.param_weight_decay = {k: v[keep] for k, v in self.param_weight_decay.items()}
+        new.buf = {k: None if b is None else b[keep] for k, b in self.buf.items()}
+        return new
 
     @torch.no_grad()
     def step(self, active: Tensor | None = None) -> None:
