@@ -1,3 +1,5 @@
 """The paper's figures and tables, one module each; ``repro`` finds them through the ``repro.figures`` entry point."""
 
-FIGURES: list[str] = []
+FIGURES = [
+    "geneft.figures.fig2",
+]
