@@ -309,15 +309,17 @@ def p_collide_monte_carlo(
     dt: float = 0.05,
     n_cluster: int = 1,
 ) -> float:
-    """Fraction of Gaussian initial conditions whose repons collide: by the sign of C (``t_end`` None, the
-    infinite-time limit) or by integrating Eq. 10 to ``t_end`` (finite horizon, as a network's step budget)."""
+    """Fraction of Gaussian initial conditions (a ~ N(0, sigma_ratio^2), c ~ N(0, 1)) whose repons collide.
+
+    ``t_end`` None: by the sign of C (the infinite-time limit). Otherwise Eq. 10 is integrated to ``t_end`` in units
+    where the faster of the two rates is 1 (as a network's fixed step budget at its larger learning rate), and a
+    trajectory counts as collided once its separation has shrunk below a tenth of its start.
+    """
     rng = np.random.default_rng(seed)
     a0 = rng.normal(0, sigma_ratio, n_draws)
     c0 = rng.normal(0, 1.0, n_draws)
-    eta_a, eta_x = 1.0, float(eta_ratio)
     if t_end is None:
-        return float((conserved_quantity(a0, c0, eta_a, eta_x, n_cluster) > 0).mean())
-    # the rates only set the time scale; normalise so the faster one is 1 and dt stays stable
-    scale = max(eta_a, eta_x)
-    a_t, c_t = repon_ode(a0, c0, eta_a / scale, eta_x / scale, t_end * scale, dt, n_cluster)
+        return float((conserved_quantity(a0, c0, 1.0, float(eta_ratio), n_cluster) > 0).mean())
+    scale = max(1.0, float(eta_ratio))
+    a_t, c_t = repon_ode(a0, c0, 1.0 / scale, float(eta_ratio) / scale, t_end, dt, n_cluster)
     return float((np.abs(c_t) < 0.1 * np.abs(c0)).mean())

@@ -2,4 +2,11 @@
 
 FIGURES = [
     "geneft.figures.fig2",
+    "geneft.figures.fig3",
+    "geneft.figures.fig4",
+    "geneft.figures.fig5",
+    "geneft.figures.fig6",
+    "geneft.figures.fig7",
+    "geneft.figures.fig8",
+    "geneft.figures.tables",
 ]
