@@ -7,9 +7,12 @@ rates, fractions, weight decays) train as one model.
 - Combiner ("mode"): 1 concatenates [E_x1, E_x2] (input 2d), 2 takes E_x1 - E_x2, 3 takes (E_x1 - E_x2)^2 elementwise.
 - Decoder: ``depth`` hidden layers of ``width`` units (tanh by default) and a linear output logit, nn.Linear's
   default init U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
-- "Ideal" decoders (Fig. 3): one hidden ReLU unit on the combiner output. For mod 3 (mode 3) the unit starts as
-  ReLU(0.1 - |E_x1 - E_x2|^2) (weights -1, bias 0.1, spec App. [C]); for greater-than (mode 2) it starts from the
-  default init. Both stay trainable, with a trainable output scale and bias.
+- "Ideal" decoders (Fig. 3): one hidden ReLU unit on the combiner output, all parameters trainable. For mod 3
+  (mode 3, ``ideal_init="threshold"``) the unit starts as ReLU(0.1 - |E_x1 - E_x2|^2) read out as logit = h/0.1 - 1.
+  That threshold presumes embeddings that start within ~0.1 of each other: with N(0, 1) embeddings every pair starts
+  outside it, the unit is dead and nothing trains (measured: accuracy stuck at 2/3), so Fig. 3 starts the mod-3 ideal
+  decoder's embeddings at N(0, 0.1^2) (every pair "same class"; negatives then push the classes apart). For
+  greater-than (mode 2) the unit starts from the default init.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch
 from torch import Tensor
 
 MODES = (1, 2, 3)
+IDEAL_THRESHOLD = 0.1  # the mod-3 ideal decoder's ReLU(0.1 - |E_x1 - E_x2|^2)
 DECODERS = ("mlp", "ideal")
 
 
@@ -68,8 +72,11 @@ def init_params(arch: Arch, seeds: list[int], n: int, device: torch.device) -> d
             bound = 1 / np.sqrt(fan_in)
             w = (torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound
             b = (torch.rand(fan_out, generator=g) * 2 - 1) * bound
-            if arch.decoder == "ideal" and i == 0 and arch.ideal_init == "threshold":
-                w, b = -torch.ones(fan_in, fan_out), torch.full((fan_out,), 0.1)
+            if arch.decoder == "ideal" and arch.ideal_init == "threshold":
+                if i == 0:  # the unit: ReLU(0.1 - |E_x1 - E_x2|^2)
+                    w, b = -torch.ones(fan_in, fan_out), torch.full((fan_out,), IDEAL_THRESHOLD)
+                else:  # read out with a positive sign (a live unit means "same class"): logit = h / 0.1 - 1
+                    w, b = torch.full((fan_in, fan_out), 1 / IDEAL_THRESHOLD), torch.full((fan_out,), -1.0)
             per_run[f"W{i}"].append(w)
             per_run[f"b{i}"].append(b)
     return {k: torch.stack(v).to(device).requires_grad_(True) for k, v in per_run.items()}
