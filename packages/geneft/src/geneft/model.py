@@ -77,7 +77,7 @@ def init_params(arch: Arch, seeds: list[int], n: int, device: torch.device) -> d
                     w, b = -torch.ones(fan_in, fan_out), torch.full((fan_out,), IDEAL_THRESHOLD)
                 else:  # read out with a positive sign (a live unit means "same class"): logit = h / 0.1 - 1
                     w, b = torch.full((fan_in, fan_out), 1 / IDEAL_THRESHOLD), torch.full((fan_out,), -1.0)
-            per_run[f"W{i}"].append(w)
+            per_run[f"W{i}"].append(w.T)  # stored [out, in], as nn.Linear (see forward)
             per_run[f"b{i}"].append(b)
     return {k: torch.stack(v).to(device).requires_grad_(True) for k, v in per_run.items()}
 
@@ -103,25 +103,32 @@ def fast_tanh(x: Tensor) -> Tensor:
 
 
 def combine(e1: Tensor, e2: Tensor, mode: int) -> Tensor:
+    """Combine two embeddings laid out feature-major, ``[S, d, B]``."""
     if mode == 1:
-        return torch.cat([e1, e2], -1)
+        return torch.cat([e1, e2], 1)
     diff = e1 - e2
     return diff if mode == 2 else diff * diff
 
 
 def forward(params: dict[str, Tensor], arch: Arch, x1: Tensor, x2: Tensor) -> Tensor:
-    """Logits ``[S, B]`` for pairs ``x1, x2`` (``[B]`` shared by all runs, or ``[S, B]`` per run)."""
-    emb = params["emb"]
+    """Logits ``[S, B]`` for pairs ``x1, x2`` (``[B]`` shared by all runs, or ``[S, B]`` per run).
+
+    Activations are feature-major, ``[S, features, B]``, and weights ``[S, out, in]``: each layer is then
+    ``bmm(W, h)``, whose long batch dimension is the GEMM's output width. For narrow decoders (width 10) that is 5-9x
+    faster on CPU than the row-major ``bmm(h, W)`` (MKL's batched GEMM handles a long N far better than a long M).
+    """
+    emb_t = params["emb"].transpose(1, 2)  # [S, d, n]
     if x1.dim() == 1:
-        e1, e2 = emb[:, x1], emb[:, x2]
+        e1, e2 = emb_t[:, :, x1], emb_t[:, :, x2]
     else:
-        idx = torch.arange(emb.shape[0], device=emb.device)[:, None]
-        e1, e2 = emb[idx, x1], emb[idx, x2]
+        shape = (emb_t.shape[0], emb_t.shape[1], x1.shape[1])
+        e1 = emb_t.gather(2, x1[:, None, :].expand(shape))
+        e2 = emb_t.gather(2, x2[:, None, :].expand(shape))
     h = combine(e1, e2, arch.mode)
     n_layers = len(arch.layer_sizes) - 1
     act = torch.relu if arch.decoder == "ideal" else fast_tanh
     for i in range(n_layers):
-        h = torch.baddbmm(params[f"b{i}"][:, None, :], h, params[f"W{i}"])
+        h = torch.baddbmm(params[f"b{i}"][:, :, None], params[f"W{i}"], h)
         if i < n_layers - 1:
             h = act(h)
-    return h[..., 0]
+    return h[:, 0, :]

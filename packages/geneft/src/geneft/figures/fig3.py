@@ -27,7 +27,7 @@ LABELS = {
     "mode1": "MLP, mode 1 (concat)",
     "mode2": "MLP, mode 2 (difference)",
     "mode3": "MLP, mode 3 (squared difference)",
-    "ideal": "ideal decoder (one ReLU)",
+    "ideal": "ideal decoder: one ReLU unit",
 }
 
 
@@ -155,8 +155,17 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
         ax.set_title(f"({tag}) {RELATION_LABELS[r]}")
         ax.set_xlabel("train fraction")
         ax.set_ylim(0.3, 1.02)
+        if r == "greater":
+            ax.text(
+                0.06,
+                0.53,
+                "mode 3 is symmetric in (x1, x2): it cannot express an order",
+                fontsize=6.5,
+                color="#DD8452",
+            )
     axes[0].set_ylabel("accuracy on all 900 pairs")
-    axes[0].legend(fontsize=6.5, loc="lower right")
+    for ax in axes:
+        ax.legend(fontsize=6.5, loc="lower right")
     fig.suptitle("Fig. 3: the induction gap: decoders with the right symmetry approach f_UB", fontsize=10)
     return fig
 

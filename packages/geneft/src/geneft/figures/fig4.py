@@ -140,7 +140,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.4), layout="constrained")
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.6), layout="constrained")
     ax = axes[0]
     a, c, C0 = result["a_path"], result["c_path"], result["C0"]
     for k in range(a.shape[1]):
@@ -170,7 +170,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
             sel = np.arange(len(e)) % 3 == k
             ax.scatter(e[sel, 0], e[sel, 1], color=col, s=14, label=f"x mod 3 = {k}")
         ax.set_title(
-            f"({'cd'[i]}) {name}: eta_enc {le:g}, eta_dec {ld:g}\n"
+            f"({'cd'[i]}) {name}: eta_enc {le:.0e}, eta_dec {ld:.0e}\n"
             f"test acc {result['test_acc'][i]:.2f}, within/between {clustering_ratio(e):.2f}"
         )
         ax.set_xlabel("embedding dim 1")

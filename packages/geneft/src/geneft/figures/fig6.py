@@ -156,7 +156,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
     x = result["ratios"]
     ax.plot(x, result["eq12"], color="k", lw=2, label="Eq. 12 (two repons)")
     ax.plot(x, result["eq13"], color="k", lw=1, ls="--", label=f"Eq. 13 (cluster of N = {cfg.n_cluster})")
-    ax.plot(x, result["mc_sign_c"], "o", color="0.5", ms=3, mfc="none", label="Monte Carlo: sign of C")
+    ax.plot(x, result["mc_sign_c"], "x", color="#d62728", ms=5, mew=1.2, label="Monte Carlo: sign of C")
     greys = plt.cm.Purples
     for i, (h, p) in enumerate(sorted(result["ode"].items(), key=lambda kv: float(kv[0]))):
         ax.plot(

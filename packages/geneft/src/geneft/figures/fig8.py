@@ -138,7 +138,9 @@ def plot(result: dict[str, Any], cfg: Fig8Config):
     tx.set_ylabel("first step with test acc > 0.9 (missing: never)")
     tx.set_title("(b) time to generalise")
     tx.legend(fontsize=7)
-    fig.suptitle("Fig. 8: decoder weight decay does not move the phase boundary", fontsize=10)
+    fig.suptitle(
+        "Fig. 8: phase diagram under decoder weight decay (paper: the boundary does not move)", fontsize=10
+    )
     return fig
 
 

@@ -47,7 +47,7 @@ def compute(cfg: TablesConfig) -> dict[str, Any]:
         [
             "relation",
             "b approx (Table II)",
-            "b exact log2(n!/|Aut|)",
+            "b exact log2(n!/#Aut)",
             "p_c approx",
             "p_c exact",
             "b/n^2",
