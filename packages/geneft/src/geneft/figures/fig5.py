@@ -253,15 +253,19 @@ def plot(result: dict[str, Any], cfg: Fig5Config):
     fig, axes = plt.subplots(
         1, len(vs), figsize=(4.4 * len(vs) + 1.6, 4.0), layout="constrained", squeeze=False
     )
+    handles: list = []
     for ax, v in zip(axes[0], vs, strict=True):
         r = result[v]
-        plot_phase_grid(
+        handles = plot_phase_grid(
             ax, r["enc"], r["dec"], cell_phase(r["phase"]), "log10 decoder lr", "log10 encoder lr"
         )
         ax.set_title(
             f"{v.upper()}: {cfg.relation}, fraction {cfg.fraction}, {cfg.steps} steps, "
             f"{len(cfg.seeds)} seed(s)"
         )
+    axes[0][-1].legend(
+        handles=handles, fontsize=6.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=True
+    )
     fig.suptitle(
         "Fig. 5: phase diagram over encoder/decoder learning rates (raw grid, Table IV criteria)", fontsize=10
     )
