@@ -86,3 +86,16 @@ def test_sgd_variant_and_per_run_relations():
         device="cpu",
     )
     assert out["curve_train"].shape == (4, 2) and out["steps_run"] == 30
+
+
+def test_zero_padded_widths_train_as_the_narrow_decoder_alone():
+    runs = Runs.grid(seeds=[0, 1, 2], fractions=0.5, lr_enc=1e-2, lr_dec=1e-2, wd_dec=[0.0, 0.1, 0.0])
+    widths = [3, 8, 5]
+    kw = {"steps": 100, "eval_every": 20, "stop": None, "device": "cpu", "keep_embeddings": True}
+    together = train_stack("mod3", Arch(depth=2, width=8), runs, widths=widths, **kw)
+    for r, w in enumerate(widths):
+        one = Runs(*([getattr(runs, f)[r]] for f in ("seeds", "fractions", "lr_enc", "lr_dec", "wd_dec")))
+        alone = train_stack("mod3", Arch(depth=2, width=w), one, **kw)
+        assert np.allclose(together["curve_train"][:, r], alone["curve_train"][:, 0], atol=1e-6)
+        assert np.allclose(together["full_acc"][r], alone["full_acc"][0])
+        assert np.allclose(together["embeddings"][r], alone["embeddings"][0], atol=1e-5)

@@ -17,6 +17,7 @@ rates, fractions, weight decays) train as one model.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,13 +60,40 @@ class Arch:
         return [self.in_dim] + [self.width] * self.depth + [1]
 
 
-def init_params(arch: Arch, seeds: list[int], n: int, device: torch.device) -> dict[str, Tensor]:
-    """Stacked parameters ``{name: [S, ...]}``, run r initialised from ``seeds[r]`` alone."""
+def init_params(
+    arch: Arch, seeds: list[int], n: int, device: torch.device, widths: list[int] | None = None
+) -> dict[str, Tensor]:
+    """Stacked parameters ``{name: [S, ...]}``, run r initialised from ``seeds[r]`` alone.
+
+    ``widths`` (per run, each <= ``arch.width``) stacks decoders of different widths: run r is initialised exactly as
+    a width-``widths[r]`` decoder and zero-padded to ``arch.width``. A padded hidden unit has zero weights in and out
+    and zero bias, so its activation tanh(0) = 0 and every gradient reaching it is 0: it stays exactly zero under
+    Adam(W) and SGD, and the run trains exactly as the narrower decoder alone (tested).
+    """
     sizes = arch.layer_sizes
     per_run: dict[str, list[Tensor]] = {"emb": []}
     for i in range(len(sizes) - 1):
         per_run[f"W{i}"], per_run[f"b{i}"] = [], []
-    for seed in seeds:
+    if widths is not None and (
+        len(widths) != len(seeds) or max(widths) > arch.width or arch.decoder != "mlp"
+    ):
+        raise ValueError("widths: one per run, each <= arch.width, MLP decoders only")
+    for r, seed in enumerate(seeds):
+        if widths is not None:
+            own = [sizes[0]] + [widths[r]] * arch.depth + [1]
+            padded = init_params(dataclasses.replace(arch, width=widths[r]), [seed], n, torch.device("cpu"))
+            for k, v in padded.items():
+                v = v.detach()[0]
+                if k.startswith(("W", "b")):
+                    i = int(k[1:])
+                    full = torch.zeros(sizes[i + 1], sizes[i]) if k[0] == "W" else torch.zeros(sizes[i + 1])
+                    if k[0] == "W":
+                        full[: own[i + 1], : own[i]] = v
+                    else:
+                        full[: own[i + 1]] = v
+                    v = full
+                per_run[k].append(v)
+            continue
         g = torch.Generator().manual_seed(int(seed))
         per_run["emb"].append(torch.randn(n, arch.d, generator=g) * arch.emb_std)
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

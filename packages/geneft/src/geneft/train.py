@@ -87,8 +87,10 @@ def train_stack(
     keep_embeddings: bool = False,
     compact_every: int = 500,
     progress: Any = None,
+    widths: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """Train S runs (one relation, or one per run); returns plain arrays (``[S]`` unless noted). See the module docstring."""
+    """Train S runs (one relation, or one per run; ``widths``: per-run decoder widths, zero-padded to
+    ``arch.width``, see :func:`geneft.model.init_params`); returns plain arrays (``[S]`` unless noted). See the module docstring."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -116,7 +118,7 @@ def train_stack(
     test_mask_t = ~train_mask_t
     cx1 = cx2 = cy = cw = None
 
-    params = init_params(arch, list(runs.seeds), n, dev)
+    params = init_params(arch, list(runs.seeds), n, dev, None if widths is None else list(widths))
     lr_dec = per_run(runs.lr_dec, S, dev)
     kw = {"param_lr": {"emb": per_run(runs.lr_enc, S, dev)}, "param_weight_decay": {"emb": 0.0}}
     if optimizer == "adam":
