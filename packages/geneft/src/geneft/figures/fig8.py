@@ -132,7 +132,10 @@ def plot(result: dict[str, Any], cfg: Fig8Config):
     t = result["t_test"].astype(float)
     t[t < 0] = np.nan
     for i, w in enumerate(wd):
-        tx.plot(ratio, np.nanmedian(t[i], axis=-1), marker="o", label=f"wd = {w:g}")
+        ok = ~np.isnan(t[i]).all(-1)  # cells where some seed generalised (nanmedian warns on the others)
+        med = np.full(len(ratio), np.nan)
+        med[ok] = np.nanmedian(t[i][ok], axis=-1)
+        tx.plot(ratio, med, marker="o", label=f"wd = {w:g}")
     tx.set_xscale("log")
     tx.set_xlabel("eta_dec / eta_enc")
     tx.set_ylabel("first step with test acc > 0.9 (missing: never)")
