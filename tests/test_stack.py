@@ -99,3 +99,92 @@ def test_train_stacked_respects_budgets_and_early_exit():
     # run 1 stopped after 6 steps, run 2 after 4: fewer updates, further from the optimum 1
     assert w[0, 0] > w[1, 0] > w[2, 0] > 0
     assert per_run(0.5, 3).tolist() == [0.5, 0.5, 0.5]
+
+
+def test_per_parameter_per_run_hyperparameters_equal_torch_parameter_groups():
+    # two stacked parameters ("enc", "dec") with their own per-run lr and wd, as torch's parameter groups
+    g = torch.Generator().manual_seed(0)
+    kw = {"generator": g, "dtype": torch.float64}
+    x, y = torch.randn(16, 5, **kw), torch.randn(16, 3, **kw)
+    enc0, dec0 = torch.randn(3, 5, 4, **kw), torch.randn(3, 4, 3, **kw)
+    lr_enc, lr_dec, wd_dec = [1e-2, 3e-3, 2e-2], [1e-3, 3e-2, 5e-3], [0.0, 0.1, 0.5]
+
+    def loss(e, d):
+        return ((torch.tanh(x @ e) @ d - y) ** 2).mean()
+
+    for make_stacked, make_torch in (
+        (
+            lambda p: StackedAdamW(
+                p,
+                lr=1.0,
+                weight_decay=0.0,
+                param_lr={"enc": lr_enc, "dec": lr_dec},
+                param_weight_decay={"dec": wd_dec},
+            ),
+            lambda e, d, i: torch.optim.AdamW(
+                [
+                    {"params": [e], "lr": lr_enc[i], "weight_decay": 0.0},
+                    {"params": [d], "lr": lr_dec[i], "weight_decay": wd_dec[i]},
+                ]
+            ),
+        ),
+        (
+            lambda p: StackedSGD(p, lr=lr_dec, param_lr={"enc": lr_enc}, param_weight_decay={"dec": wd_dec}),
+            lambda e, d, i: torch.optim.SGD(
+                [
+                    {"params": [e], "lr": lr_enc[i]},
+                    {"params": [d], "lr": lr_dec[i], "weight_decay": wd_dec[i]},
+                ]
+            ),
+        ),
+    ):
+        enc, dec = enc0.clone().requires_grad_(True), dec0.clone().requires_grad_(True)
+        opt = make_stacked({"enc": enc, "dec": dec})
+        singles = [
+            (enc0[i].clone().requires_grad_(True), dec0[i].clone().requires_grad_(True)) for i in range(3)
+        ]
+        opts = [make_torch(e, d, i) for i, (e, d) in enumerate(singles)]
+        for _ in range(20):
+            opt.zero_grad()
+            torch.stack([loss(enc[i], dec[i]) for i in range(3)]).sum().backward()
+            opt.step()
+            for (e, d), o in zip(singles, opts, strict=True):
+                o.zero_grad()
+                loss(e, d).backward()
+                o.step()
+        for i, (e, d) in enumerate(singles):
+            assert torch.allclose(enc[i], e, atol=1e-6) and torch.allclose(dec[i], d, atol=1e-6)
+
+
+def test_unknown_parameter_override_is_rejected():
+    import pytest
+
+    with pytest.raises(ValueError, match="no stacked parameter"):
+        StackedAdamW({"w": torch.zeros(2, 3)}, param_lr={"v": 1.0})
+
+
+def test_subset_continues_the_kept_runs_exactly():
+    for make in (
+        lambda p: StackedAdamW(
+            p, lr=[1e-2, 2e-2, 3e-2], weight_decay=0.1, param_lr={"v": [1e-3, 2e-3, 3e-3]}
+        ),
+        lambda p: StackedSGD(p, lr=[1e-2, 2e-2, 3e-2], momentum=0.9, param_weight_decay={"v": 0.1}),
+    ):
+        g = torch.Generator().manual_seed(0)
+        w0, v0 = torch.randn(3, 4, generator=g), torch.randn(3, 2, generator=g)
+
+        def loss(w, v):
+            return ((w.sum(1) - 1) ** 2 + (v * w[:, :2]).sum(1) ** 2).sum()
+
+        full = make({"w": w0.clone().requires_grad_(True), "v": v0.clone().requires_grad_(True)})
+        part = make({"w": w0.clone().requires_grad_(True), "v": v0.clone().requires_grad_(True)})
+        for t in range(10):
+            for o in (full, part):
+                o.zero_grad()
+                loss(o.params["w"], o.params["v"]).backward()
+                o.step()
+            if t == 4:
+                part = part.subset(torch.tensor([True, False, True]))
+                assert part.n_runs == 2 and part.params["w"].is_leaf
+        for k in ("w", "v"):
+            assert torch.allclose(part.params[k], full.params[k][[0, 2]], atol=1e-6)

@@ -9,8 +9,11 @@ writes over stacked parameters.
 The pieces:
 - :func:`per_run` turns a scalar or a sequence into a ``[S]`` tensor (per-run learning rates, weight decays, ...).
 - :class:`StackedAdamW` / :class:`StackedSGD`: hand-written optimisers over ``{name: [S, ...]}`` parameters whose
-  hyper-parameters are ``[S]`` tensors. ``step(active)`` updates only the runs where ``active`` is true, so finished
-  runs stay frozen while the others go on (a frozen run's step counter does not advance either). The update is
+  hyper-parameters are ``[S]`` tensors. ``param_lr`` / ``param_weight_decay`` (``{name: per-run value}``) override
+  them for named parameters: per-parameter-group, per-run hyper-parameters (e.g. separate encoder and decoder
+  learning rates, weight decay on the decoder only), like torch's parameter groups but with a value per run. ``step(active)`` updates only the runs where ``active`` is true, so finished
+  runs stay frozen while the others go on (a frozen run's step counter does not advance either). ``subset(keep)``
+  re-packs an optimiser (parameters and state) to the runs still going, so finished runs stop costing compute. The update is
   exactly ``torch.optim.AdamW`` / ``SGD`` per run (tested to 1e-6).
 - :class:`EpochBatches`: per-run minibatch indices ``[S, B]``, each run shuffling its own training set of its own
   size every epoch (what a ``DataLoader(shuffle=True, drop_last=False)`` does, except that an epoch's last partial
@@ -27,6 +30,7 @@ progress bar, so the same code runs on a GPU unchanged.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -57,6 +61,23 @@ def _check(params: Mapping[str, Tensor]) -> int:
     return sizes.pop()
 
 
+def _overrides(
+    values: Mapping[str, float | Sequence[float] | Tensor] | None, params: Mapping[str, Tensor], n_runs: int
+) -> dict[str, Tensor]:
+    """Per-parameter ``[S]`` hyper-parameter tensors for the named parameters (unknown names rejected)."""
+    out: dict[str, Tensor] = {}
+    for name, v in (values or {}).items():
+        if name not in params:
+            raise ValueError(f"no stacked parameter named {name!r}; parameters: {', '.join(params)}")
+        p = params[name]
+        out[name] = per_run(v, n_runs, p.device, p.dtype)
+    return out
+
+
+def _subset_params(params: Mapping[str, Tensor], keep: Tensor) -> dict[str, Tensor]:
+    return {k: p.detach()[keep].clone().requires_grad_(p.requires_grad) for k, p in params.items()}
+
+
 class StackedAdamW:
     """AdamW (Loshchilov & Hutter; the ``torch.optim.AdamW`` update) over stacked parameters, per-run lr and wd."""
 
@@ -67,12 +88,16 @@ class StackedAdamW:
         weight_decay: float | Sequence[float] | Tensor = 1e-2,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        param_lr: Mapping[str, float | Sequence[float] | Tensor] | None = None,
+        param_weight_decay: Mapping[str, float | Sequence[float] | Tensor] | None = None,
     ):
         self.params = dict(params)
         self.n_runs = _check(self.params)
         p0 = next(iter(self.params.values()))
         self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
         self.weight_decay = per_run(weight_decay, self.n_runs, p0.device, p0.dtype)
+        self.param_lr = _overrides(param_lr, self.params, self.n_runs)
+        self.param_weight_decay = _overrides(param_weight_decay, self.params, self.n_runs)
         self.betas, self.eps = betas, eps
         self.exp_avg = {k: torch.zeros_like(p) for k, p in self.params.items()}
         self.exp_avg_sq = {k: torch.zeros_like(p) for k, p in self.params.items()}
@@ -82,6 +107,20 @@ class StackedAdamW:
         for p in self.params.values():
             p.grad = None
 
+    def subset(self, keep: Tensor) -> StackedAdamW:
+        """A new optimiser over new leaf parameters holding only the runs in ``keep`` (a bool ``[S]`` mask or an
+        index tensor), with their state: re-packing the stack when many runs have finished makes each step cheaper.
+        The new parameters are ``.params`` of the result."""
+        new = copy.copy(self)
+        new.params = _subset_params(self.params, keep)
+        new.n_runs = _check(new.params)
+        new.lr, new.weight_decay, new.steps = self.lr[keep], self.weight_decay[keep], self.steps[keep]
+        new.param_lr = {k: v[keep] for k, v in self.param_lr.items()}
+        new.param_weight_decay = {k: v[keep] for k, v in self.param_weight_decay.items()}
+        new.exp_avg = {k: v[keep] for k, v in self.exp_avg.items()}
+        new.exp_avg_sq = {k: v[keep] for k, v in self.exp_avg_sq.items()}
+        return new
+
     @torch.no_grad()
     def step(self, active: Tensor | None = None) -> None:
         b1, b2 = self.betas
@@ -89,12 +128,13 @@ class StackedAdamW:
         self.steps += a
         t = self.steps.clamp_min(1)  # a run that never stepped has nothing to correct
         bias1, bias2 = 1 - b1**t, 1 - b2**t
-        step_size = self.lr / bias1 * a
         root2 = bias2.sqrt()
-        decay = 1 - self.lr * self.weight_decay * a
         for k, p in self.params.items():
             if p.grad is None:
                 continue
+            lr = self.param_lr.get(k, self.lr)
+            step_size = lr / bias1 * a
+            decay = 1 - lr * self.param_weight_decay.get(k, self.weight_decay) * a
             g, m, v = p.grad, self.exp_avg[k], self.exp_avg_sq[k]
             av = _view(a, p)
             # the torch.optim.AdamW update, in as few passes over memory as possible (this is memory-bound)
@@ -116,18 +156,33 @@ class StackedSGD:
         lr: float | Sequence[float] | Tensor = 1e-2,
         momentum: float = 0.0,
         weight_decay: float | Sequence[float] | Tensor = 0.0,
+        param_lr: Mapping[str, float | Sequence[float] | Tensor] | None = None,
+        param_weight_decay: Mapping[str, float | Sequence[float] | Tensor] | None = None,
     ):
         self.params = dict(params)
         self.n_runs = _check(self.params)
         p0 = next(iter(self.params.values()))
         self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
         self.weight_decay = per_run(weight_decay, self.n_runs, p0.device, p0.dtype)
+        self.param_lr = _overrides(param_lr, self.params, self.n_runs)
+        self.param_weight_decay = _overrides(param_weight_decay, self.params, self.n_runs)
         self.momentum = momentum
         self.buf: dict[str, Tensor | None] = {k: None for k in self.params}
 
     def zero_grad(self) -> None:
         for p in self.params.values():
             p.grad = None
+
+    def subset(self, keep: Tensor) -> StackedSGD:
+        """As :meth:`StackedAdamW.subset`."""
+        new = copy.copy(self)
+        new.params = _subset_params(self.params, keep)
+        new.n_runs = _check(new.params)
+        new.lr, new.weight_decay = self.lr[keep], self.weight_decay[keep]
+        new.param_lr = {k: v[keep] for k, v in self.param_lr.items()}
+        new.param_weight_decay = {k: v[keep] for k, v in self.param_weight_decay.items()}
+        new.buf = {k: None if b is None else b[keep] for k, b in self.buf.items()}
+        return new
 
     @torch.no_grad()
     def step(self, active: Tensor | None = None) -> None:
@@ -136,14 +191,14 @@ class StackedSGD:
             if p.grad is None:
                 continue
             av = _view(a, p)
-            d = p.grad + _view(self.weight_decay, p) * p
+            d = p.grad + _view(self.param_weight_decay.get(k, self.weight_decay), p) * p
             if self.momentum:
                 b = self.buf[k]
                 # torch initialises the buffer with the first gradient; a frozen run keeps its buffer unchanged
                 b = d.clone() if b is None else torch.where(av > 0, self.momentum * b + d, b)
                 self.buf[k] = b
                 d = b
-            p.sub_(_view(self.lr, p) * av * d)
+            p.sub_(_view(self.param_lr.get(k, self.lr), p) * av * d)
 
 
 class EpochBatches:

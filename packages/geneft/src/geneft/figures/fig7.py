@@ -1,0 +1,166 @@
+"""Figure 7 (App. E): the Goldilocks zone of decoder complexity: test accuracy vs decoder depth, and depth x width.
+
+Setting (spec sections 1-2 [C]): equivalence mod 3, n = 30, d = 2, concat combiner, train fraction 0.3, tanh decoder
+of depth 1-6 (hidden layers) at width 10, Adam lr 1e-3 on encoder and decoder, full-batch BCE, 3 seeds. The
+CoursIA reproduction measured 0.764, 0.860, 0.796, 0.730, 0.707, 0.667 at depths 1-6 (6,000 steps): a peak at depth 2.
+Panel (b) repeats the scan over decoder widths as a heat map of mean test accuracy.
+
+Choices the spec leaves open: the widths of the heat map (quick 5/10/20, paper 5/10/20/50/100), the step budget
+(quick 3,000, paper 10^4; early exit once every pair is right), and that "depth" counts hidden layers.
+All widths of one depth train as one stack (narrower decoders zero-padded, which is exact).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from repro.figure import Figure
+
+COURSIA = (0.764, 0.860, 0.796, 0.730, 0.707, 0.667)
+
+
+@dataclass(frozen=True)
+class Fig7Config:
+    depths: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
+    widths: tuple[int, ...] = (5, 10, 20)
+    main_width: int = 10
+    fraction: float = 0.3
+    seeds: tuple[int, ...] = (0, 1, 2)
+    steps: int = 3000
+    lr: float = 1e-3
+    eval_every: int = 50
+
+    def __post_init__(self) -> None:
+        if self.main_width not in self.widths:
+            raise ValueError(f"main_width {self.main_width} must be one of widths {self.widths}")
+        if not 0 < self.fraction < 1 or not self.seeds or self.steps < 1 or min(self.depths) < 1:
+            raise ValueError("fraction in (0, 1), seeds non-empty, steps >= 1, depths >= 1")
+
+
+def compute(cfg: Fig7Config) -> dict[str, Any]:
+    import numpy as np
+
+    from geneft.model import Arch
+    from geneft.train import Runs, train_stack
+    from repro.progress import track
+
+    test = np.zeros((len(cfg.depths), len(cfg.widths), len(cfg.seeds)))
+    train = np.zeros_like(test)
+    # one stack per depth: every width x seed, narrower decoders zero-padded to the widest (exact, see
+    # geneft.model.init_params), so a step pays the Python overhead once for all widths
+    cells = [(w, s) for w in cfg.widths for s in cfg.seeds]
+    runs = Runs.grid(
+        seeds=[s for _, s in cells], fractions=cfg.fraction, lr_enc=cfg.lr, lr_dec=cfg.lr, wd_dec=0.0
+    )
+    for i, depth in enumerate(track(cfg.depths, "fig7: depths (all widths stacked)")):
+        arch = Arch(mode=1, depth=depth, width=max(cfg.widths))
+        res = train_stack(
+            "mod3",
+            arch,
+            runs,
+            cfg.steps,
+            eval_every=cfg.eval_every,
+            stop="perfect",
+            widths=[w for w, _ in cells],
+        )
+        test[i] = res["test_acc"].reshape(len(cfg.widths), len(cfg.seeds))
+        train[i] = res["train_acc"].reshape(len(cfg.widths), len(cfg.seeds))
+    return {
+        "depths": np.array(cfg.depths),
+        "widths": np.array(cfg.widths),
+        "test_acc": test,
+        "train_acc": train,
+    }
+
+
+def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
+    import numpy as np
+
+    from repro.claims import Claim
+
+    j = list(result["widths"]).index(cfg.main_width)
+    acc = result["test_acc"][:, j].mean(-1)
+    k = int(np.argmax(acc))
+    return [
+        Claim(
+            f"width {cfg.main_width}: depth of peak test accuracy is intermediate (not the first or last)",
+            float(0 < k < len(acc) - 1),
+            "==",
+            1.0,
+            paper=f"depth 2 (peak at depth {result['depths'][k]})",
+        ),
+        Claim(
+            "peak test accuracy - accuracy at the shallowest depth",
+            acc[k] - acc[0],
+            ">=",
+            0.05,
+            paper=round(COURSIA[1] - COURSIA[0], 3),
+        ),
+        Claim(
+            "peak test accuracy - accuracy at the deepest depth",
+            acc[k] - acc[-1],
+            ">=",
+            0.05,
+            paper=round(COURSIA[1] - COURSIA[5], 3),
+        ),
+    ]
+
+
+def plot(result: dict[str, Any], cfg: Fig7Config):
+    import matplotlib.pyplot as plt
+
+    from repro.plot import METHOD, set_style
+
+    set_style()
+    fig, (ax, hx) = plt.subplots(1, 2, figsize=(9.5, 3.6), layout="constrained")
+    d, w = result["depths"], result["widths"]
+    j = list(w).index(cfg.main_width)
+    te, tr = result["test_acc"][:, j], result["train_acc"][:, j]
+    ax.errorbar(d, te.mean(-1), te.std(-1), color=METHOD, marker="o", capsize=3, lw=1.6, label="test (ours)")
+    ax.plot(d, tr.mean(-1), color="0.5", marker=".", lw=1, ls="--", label="train (ours)")
+    if len(d) == len(COURSIA):
+        ax.plot(d, COURSIA, color="k", marker="x", lw=1, ls=":", label="CoursIA reproduction (test)")
+    ax.set_xlabel("decoder depth (hidden layers)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"(a) mod 3, width {cfg.main_width}, fraction {cfg.fraction}, {len(cfg.seeds)} seeds")
+    ax.legend(fontsize=7)
+    m = result["test_acc"].mean(-1)
+    im = hx.imshow(m.T, origin="lower", cmap="viridis", aspect="auto", vmin=min(0.5, m.min()), vmax=1.0)
+    for a in range(len(d)):
+        for b in range(len(w)):
+            hx.text(
+                a,
+                b,
+                f"{m[a, b]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="w" if m[a, b] < 0.8 else "k",
+            )
+    hx.set_xticks(range(len(d)), [str(x) for x in d])
+    hx.set_yticks(range(len(w)), [str(x) for x in w])
+    hx.set_xlabel("decoder depth")
+    hx.set_ylabel("decoder width")
+    hx.grid(False)
+    hx.set_title("(b) mean test accuracy, depth x width")
+    fig.colorbar(im, ax=hx, shrink=0.85)
+    fig.suptitle("Fig. 7: Goldilocks zone of decoder complexity", fontsize=10)
+    return fig
+
+
+FIGURE = Figure(
+    paper="geneft",
+    id="fig7",
+    title="Goldilocks: accuracy vs decoder depth and width",
+    configs={
+        "smoke": Fig7Config(depths=(1, 2, 3), widths=(10,), seeds=(0,), steps=40, eval_every=20),
+        "quick": Fig7Config(),
+        "paper": Fig7Config(widths=(5, 10, 20, 50, 100), steps=10_000),
+    },
+    compute=compute,
+    plot=plot,
+    claims=claims,
+    est_seconds={"smoke": 2, "quick": 60, "paper": 600},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+)
