@@ -1,0 +1,208 @@
+"""Plot and claim helpers shared by the toy-task figures (2, 3, 4, 7). Presentation only: nothing here changes a
+computed number (this module is not part of any cache fingerprint), and it imports only the standard library at
+module level."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODEL_LABELS = {
+    "standard_mlp": "standard MLP",
+    "harmonic_mlp": "harmonic MLP",
+    "standard_transformer": "standard transformer",
+    "harmonic_transformer": "harmonic transformer",
+}
+TASK_CMAPS = {
+    "lattice": "viridis",
+    "circle": "hsv",
+    "equivalence": "tab10",
+    "genealogy": "viridis",
+    "permutation": "tab10",
+}
+
+
+def sweep_scale(sweep_cfg: Any) -> str:
+    """The scale whose Fig. 7 config equals ``sweep_cfg`` (for the cache's bookkeeping), else ``custom``."""
+    from repro.registry import resolve
+
+    (fig7,) = resolve(["harmonic_loss:fig7"])
+    for scale, c in fig7.configs.items():
+        if c == sweep_cfg:
+            return scale
+    return "custom"
+
+
+def indices(result: dict, **match: Any) -> list[int]:
+    """Run indices whose ``runs`` fields equal every ``match`` value (a tuple value matches any of its items)."""
+    runs = result["runs"]
+    n = len(runs["task"])
+    out = []
+    for i in range(n):
+        ok = True
+        for k, v in match.items():
+            x = runs[k][i]
+            x = x.item() if hasattr(x, "item") else x
+            if isinstance(v, tuple):
+                ok &= x in v
+            else:
+                ok &= x == v
+        if ok:
+            out.append(i)
+    return out
+
+
+def median_ev2(result: dict, task: str, model: str, split: str) -> float:
+    import numpy as np
+
+    idx = indices(result, task=task, model=model, split=split)
+    if not idx:
+        return float("nan")
+    return float(np.median(result["ev"][idx, :2].sum(1)))
+
+
+def model_colour(model: str) -> str:
+    from repro.plot import BASELINE, METHOD
+
+    return METHOD if model.startswith("harmonic") else BASELINE
+
+
+def split_style(split: str) -> str:
+    return "-" if split == "official" else "--"
+
+
+def draw_embedding(ax: Any, task_name: str, emb: Any, title: str) -> None:
+    """One gallery panel: the task's entity embeddings on their top-2 PCs, coloured by the task's structure."""
+
+    from harmonic_loss.metrics import pca_2d
+    from harmonic_loss.toy_data import task
+
+    t = task(task_name)
+    pts = pca_2d(emb[t.entity_tokens])
+    kw = {"color": "0.8", "lw": 0.5, "zorder": 1}
+    if task_name == "lattice":
+        p = t.aux["p"]
+        grid = pts.reshape(p, p, 2)
+        for i in range(p):
+            ax.plot(grid[i, :, 0], grid[i, :, 1], **kw)
+            ax.plot(grid[:, i, 0], grid[:, i, 1], **kw)
+    elif task_name == "genealogy":
+        nodes = t.entity_tokens
+        for j, node in enumerate(nodes):
+            if node >= 2:
+                parent = node // 2 - 1
+                ax.plot([pts[j, 0], pts[parent, 0]], [pts[j, 1], pts[parent, 1]], **kw)
+    ax.scatter(pts[:, 0], pts[:, 1], c=t.colour, cmap=TASK_CMAPS[task_name], s=9, zorder=2, linewidths=0)
+    ax.set_title(title, fontsize=6.5, pad=2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_aspect("equal", adjustable="datalim")
+
+
+def draw_gallery(result: dict, rows: list[tuple[str, str]], cols: list[tuple[str, int]], suptitle: str):
+    """A grid of embedding panels: rows (task, model), columns (split, seed); EV of the top-2 PCs in each title."""
+    import matplotlib.pyplot as plt
+
+    from harmonic_loss.toy_data import TASK_TITLES
+
+    size = 1.05
+    fig, axes = plt.subplots(
+        len(rows),
+        len(cols),
+        figsize=(1.6 + size * len(cols), 0.6 + size * len(rows)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for r, (task_name, model) in enumerate(rows):
+        for c, (split, seed) in enumerate(cols):
+            ax = axes[r, c]
+            idx = indices(result, task=task_name, model=model, split=split, seed=seed)
+            if not idx:
+                ax.axis("off")
+                continue
+            i = idx[0]
+            ev2 = result["ev"][i, :2].sum()
+            draw_embedding(ax, task_name, result["emb"][i], f"{split} s{seed}: EV {100 * ev2:.0f}%")
+            if c == 0:
+                ax.set_ylabel(f"{TASK_TITLES[task_name]}\n{MODEL_LABELS[model]}", fontsize=6.5)
+            for spine in ax.spines.values():
+                spine.set_edgecolor(model_colour(model))
+                spine.set_linewidth(1.2)
+    import textwrap
+
+    width = int(fig.get_figwidth() * 13)
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in suptitle.split("\n")), fontsize=8)
+    return fig
+
+
+def overlap_note(result: dict, tasks: list[str]) -> str:
+    """``measured train/test overlap (official split): lattice 0.12, ...`` (mean over the runs shown)."""
+    import numpy as np
+
+    parts = []
+    for t in tasks:
+        idx = indices(result, task=t, split="official")
+        if idx:
+            parts.append(f"{t} {np.mean(result['overlap'][idx]):.2f}")
+    return "test rows whose input is also in train, official split: " + ", ".join(parts) + "; unique split: 0"
+
+
+def ev_claims(result: dict, splits: list[str], include_transformers: bool, include_mlp: bool = True) -> list:
+    """The spec's EV claims (section 7.2), one per split, with the paper's Fig. 7 medians."""
+    from repro.claims import Claim
+
+    out = []
+    for sp in splits:
+        if include_mlp:
+            for t, paper in (("lattice", 1.00), ("circle", 1.00)):
+                out.append(
+                    Claim(
+                        f"median top-2 EV, harmonic MLP, {t}",
+                        median_ev2(result, t, "harmonic_mlp", sp),
+                        ">=",
+                        0.99,
+                        paper=paper,
+                        variant=sp,
+                    )
+                )
+            gap = median_ev2(result, "genealogy", "harmonic_mlp", sp) - median_ev2(
+                result, "genealogy", "standard_mlp", sp
+            )
+            out.append(
+                Claim(
+                    "genealogy: median EV harmonic MLP - standard MLP",
+                    gap,
+                    ">=",
+                    0.15,
+                    paper=0.51 - 0.29,
+                    variant=sp,
+                )
+            )
+            inv = median_ev2(result, "equivalence", "standard_mlp", sp) - median_ev2(
+                result, "equivalence", "harmonic_mlp", sp
+            )
+            out.append(
+                Claim(
+                    "equivalence inverts the ranking: median EV standard MLP - harmonic MLP",
+                    inv,
+                    ">",
+                    0.0,
+                    paper=0.96 - 0.80,
+                    variant=sp,
+                )
+            )
+        if include_transformers:
+            for t, paper_h, paper_s in (("lattice", 1.00, 0.76), ("circle", 0.64, 0.60)):
+                if not indices(result, task=t, model="harmonic_transformer"):
+                    continue
+                out.append(
+                    Claim(
+                        f"{t}: median EV harmonic transformer - standard transformer",
+                        median_ev2(result, t, "harmonic_transformer", sp)
+                        - median_ev2(result, t, "standard_transformer", sp),
+                        ">",
+                        0.0,
+                        paper=round(paper_h - paper_s, 2),
+                        variant=sp,
+                    )
+                )
+    return out

@@ -1,0 +1,93 @@
+"""Figure 2: the representation gallery of the MLPs (standard vs harmonic) on the five toy tasks.
+
+Setting (spec F2, ``final_figures.ipynb`` cell 2): rows = 5 tasks x {standard MLP, harmonic MLP}, columns = the first
+10 seeds; each panel is the top-2 PCA of the 16-d input embedding (genealogy: nodes 1-126 coloured by depth;
+equivalence: the 40 numbers coloured by residue mod 5; permutation: coloured by coset), titled with the EV of the
+top-2 PCs. The paper's claim (author thread 4/9): harmonic models learn perfect lattice/circle/tree structures
+regardless of seed.
+
+The runs are the MLP runs of the Fig. 7 sweep, read from the cache (same config => same runs, trained once); see
+``fig7`` for the training settings, the split variants (``official`` = the leaky split of the official code,
+``unique`` = distinct inputs) and every choice made where the spec is silent. Both splits are drawn side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from repro.figure import Figure
+
+from harmonic_loss.toy_config import SPLITS, TASKS, SweepConfig
+
+
+@dataclass(frozen=True)
+class Fig2Config:
+    sweep: SweepConfig
+    variants: tuple[str, ...] = SPLITS
+    max_seeds: int = 10  # columns per split
+
+    def __post_init__(self) -> None:
+        if self.max_seeds < 1:
+            raise ValueError("max_seeds must be >= 1")
+        if not set(self.variants) <= set(self.sweep.variants):
+            raise ValueError(f"variants {self.variants} must be trained by the sweep ({self.sweep.variants})")
+
+
+def compute(cfg: Fig2Config) -> dict[str, Any]:
+    import numpy as np
+    from repro.run import require
+
+    from harmonic_loss.figures._toy_common import indices, sweep_scale
+    from harmonic_loss.toy_train import select
+
+    sweep = require("harmonic_loss:fig7", sweep_scale(cfg.sweep), cfg.sweep)
+    seeds = tuple(int(s) for s in cfg.sweep.seeds[: cfg.max_seeds])
+    keep = indices(sweep, model=("standard_mlp", "harmonic_mlp"), split=tuple(cfg.variants), seed=seeds)
+    out = select(sweep, np.array(keep))
+    for k in [k for k in out if k.startswith("curve_")]:
+        out.pop(k)
+    return out
+
+
+def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
+    from harmonic_loss.figures._toy_common import ev_claims
+
+    return ev_claims(result, list(cfg.variants), include_transformers=False)
+
+
+def plot(result: dict[str, Any], cfg: Fig2Config):
+    from repro.plot import set_style
+
+    from harmonic_loss.figures._toy_common import draw_gallery, overlap_note
+
+    set_style()
+    rows = [(t, m) for t in TASKS for m in ("standard_mlp", "harmonic_mlp") if t in cfg.sweep.mlp_tasks]
+    cols = [(sp, s) for sp in cfg.variants for s in cfg.sweep.seeds[: cfg.max_seeds]]
+    return draw_gallery(
+        result,
+        rows,
+        cols,
+        f"Fig. 2: MLP input embeddings on their top-2 PCs ({cfg.sweep.mlp_epochs} epochs; "
+        "blue frame = standard, orange = harmonic)\n" + overlap_note(result, list(cfg.sweep.mlp_tasks)),
+    )
+
+
+def _configs() -> dict[str, Fig2Config]:
+    from harmonic_loss.figures.fig7 import FIGURE as FIG7
+
+    return {scale: Fig2Config(sweep=FIG7.configs[scale]) for scale in ("smoke", "quick", "paper")}
+
+
+FIGURE = Figure(
+    paper="harmonic_loss",
+    id="fig2",
+    title="Representation gallery, MLPs (from the toy sweep)",
+    configs=_configs(),
+    compute=compute,
+    plot=plot,
+    claims=claims,
+    variants=SPLITS,
+    est_seconds={"smoke": 4, "quick": 230, "paper": 3600},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+)

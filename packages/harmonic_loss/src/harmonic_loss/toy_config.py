@@ -1,0 +1,81 @@
+"""Configs of the toy-task experiments (stdlib only, so figure modules can import them at no cost).
+
+The defaults are the official settings (spec section 2, ``src/run_exp.py`` and ``scripts/*.sh`` at 60a6722): data
+size 1000, train fraction 0.8, embedding dim 16, AdamW lr 2e-3, weight decay 0.01 (MLP) / 0.005 (transformer),
+batch 32, 7000 epochs (10,000 for permutation transformers), official exponent n = 1 on the squared distance
+(``convention="code"``; paper convention n = 2), DistLayer eps 1e-4, embedding group-lasso 0.01, seeds
+``np.linspace(0, 1000, 20, dtype=int)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TASKS = ("lattice", "circle", "equivalence", "genealogy", "permutation")
+MODELS = ("standard_mlp", "harmonic_mlp", "standard_transformer", "harmonic_transformer")
+SPLITS = ("official", "unique")
+PAPER_SEEDS = (
+    0,
+    52,
+    105,
+    157,
+    210,
+    263,
+    315,
+    368,
+    421,
+    473,
+    526,
+    578,
+    631,
+    684,
+    736,
+    789,
+    842,
+    894,
+    947,
+    1000,
+)
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Every (model, task, seed, split) run of Figs. 2, 3a, 3c and 7."""
+
+    mlp_tasks: tuple[str, ...] = TASKS
+    transformer_tasks: tuple[str, ...] = TASKS
+    seeds: tuple[int, ...] = PAPER_SEEDS
+    variants: tuple[str, ...] = SPLITS  # train/test split modes
+    mlp_epochs: int = 7000
+    transformer_epochs: int = 7000
+    permutation_transformer_epochs: int = 10_000
+    batch_size: int = 32
+    lr: float = 2e-3
+    mlp_weight_decay: float = 0.01
+    transformer_weight_decay: float = 0.005
+    penalty: float = 0.01  # embedding group-lasso (official, D9)
+    train_fraction: float = 0.8
+    data_size: int = 1000
+    dim: int = 16
+    n: float = 1.0  # official convention (on d^2); = paper-convention n 2
+    eps: float = 1e-4
+    dropout: float = 0.1
+    eval_every: float = 1.0  # epochs between evaluations of train/test accuracy
+    device: str = "auto"  # "auto" = cuda when available
+
+    def __post_init__(self) -> None:
+        for t in (*self.mlp_tasks, *self.transformer_tasks):
+            if t not in TASKS:
+                raise ValueError(f"unknown task {t!r}; tasks: {TASKS}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("seeds must be non-empty and distinct")
+        if not set(self.variants) <= set(SPLITS) or not self.variants:
+            raise ValueError(f"variants must be a non-empty subset of {SPLITS}")
+        if min(self.mlp_epochs, self.transformer_epochs, self.permutation_transformer_epochs) < 1:
+            raise ValueError("epochs must be >= 1")
+        if not 0 < self.train_fraction < 1:
+            raise ValueError("train_fraction must be in (0, 1)")
+        if self.batch_size < 1 or self.eval_every <= 0 or self.lr <= 0:
+            raise ValueError("batch_size, eval_every and lr must be positive")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError("device must be auto, cpu or cuda")

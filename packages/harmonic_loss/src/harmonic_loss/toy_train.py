@@ -1,0 +1,377 @@
+"""Training many toy runs at once (through :mod:`repro.stack`) and the shared sweep of Figs. 2, 3a, 3c and 7.
+
+:func:`train_runs` trains a list of :class:`RunSpec` as one stacked model: MLP runs of every task share one stack
+(each run pads to the largest vocabulary/input length, see :mod:`harmonic_loss.toy_models`), transformer runs are
+stacked per task. Each run has its own data set (drawn from its seed), its own training-set size, its own
+minibatch order (one permutation per epoch), its own step budget (``epochs * n_train / batch``; a finished run is
+frozen while the others go on) and its own weight decay.
+
+Choices where the spec is silent: an epoch is ``n_train / batch`` steps (an epoch's last partial batch is filled
+from the next epoch's permutation, so every step has exactly ``batch`` rows); the minibatch order of a stack is
+drawn from one generator seeded by the stack's seeds; transformer dropout uses torch's global generator seeded the
+same way; accuracies are measured with dropout off (the official code cannot switch it off, D6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from repro.stack import EpochBatches, StackedAdamW, train_stacked
+
+from harmonic_loss import metrics
+from harmonic_loss.toy_config import SweepConfig
+from harmonic_loss.toy_data import make_split, task
+from harmonic_loss.toy_models import StackedMLP, StackedTransformer
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: str
+    model: str  # standard_mlp | harmonic_mlp | standard_transformer | harmonic_transformer
+    split: str  # official | unique
+    seed: int
+    train_fraction: float = 0.8
+    weight_decay: float = 0.01
+    epochs: int = 100
+
+    @property
+    def arch(self) -> str:
+        return self.model.split("_")[1]
+
+    @property
+    def harmonic(self) -> bool:
+        return self.model.startswith("harmonic")
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _pad(arrays: Sequence[np.ndarray], length: int) -> np.ndarray:
+    out = np.zeros((len(arrays), length), dtype=np.int64)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+    return out
+
+
+def _pad_inputs(arrays: Sequence[np.ndarray], length: int, width: int) -> np.ndarray:
+    out = np.zeros((len(arrays), length, width), dtype=np.int64)
+    for i, a in enumerate(arrays):
+        out[i, : len(a), : a.shape[1]] = a
+    return out
+
+
+def train_runs(
+    specs: Sequence[RunSpec],
+    *,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+    penalty: float = 0.01,
+    data_size: int = 1000,
+    dim: int = 16,
+    n: float = 1.0,
+    eps: float = 1e-4,
+    dropout: float = 0.1,
+    eval_every: float = 1.0,
+    device: str | torch.device = "cpu",
+    desc: str | None = None,
+) -> dict:
+    """Train ``specs`` (all one architecture) as one stack. Returns per-run numpy arrays (leading axis = run).
+
+    ``eval_every``: epochs (of the median run) between accuracy evaluations; 0 evaluates only at start and end.
+    """
+    archs = {s.arch for s in specs}
+    if len(archs) != 1:
+        raise ValueError(f"one architecture per stack, got {archs}")
+    arch = archs.pop()
+    device = torch.device(device)
+    # The stack wants runs of one (task, head) contiguous; train in that order, hand results back in the caller's.
+    order = sorted(range(len(specs)), key=lambda i: (specs[i].task, specs[i].harmonic))
+    inverse = np.argsort(order)
+    specs = [specs[i] for i in order]
+    splits = [make_split(s.task, s.split, s.train_fraction, s.seed, data_size) for s in specs]
+    tasks = [task(s.task) for s in specs]
+    vocab = [t.vocab_size for t in tasks]
+    seq_len = [t.seq_len for t in tasks]
+    L = max(seq_len)
+    n_train = np.array([len(sp.train_y) for sp in splits])
+    n_test = np.array([len(sp.test_y) for sp in splits])
+    as_t = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
+    train_x = as_t(_pad_inputs([sp.train_x for sp in splits], int(n_train.max()), L))
+    train_y = as_t(_pad([sp.train_y for sp in splits], int(n_train.max())))
+    test_x = as_t(_pad_inputs([sp.test_x for sp in splits], int(n_test.max()), L))
+    test_y = as_t(_pad([sp.test_y for sp in splits], int(n_test.max())))
+    n_train_t, n_test_t = as_t(n_train), as_t(n_test)
+
+    seeds = [s.seed for s in specs]
+    harmonic = [s.harmonic for s in specs]
+    if arch == "mlp":
+        model = StackedMLP(seeds, harmonic, vocab, seq_len, dim=dim, n=n, eps=eps, device=device)
+    else:
+        model = StackedTransformer(
+            seeds, harmonic, vocab, seq_len, dim=dim, dropout=dropout, n=n, eps=eps, device=device
+        )
+    stack_seed = int(sum((i + 1) * 7919 * (s + 1) for i, s in enumerate(seeds)) % (2**31))
+    torch.manual_seed(stack_seed)
+    opt = StackedAdamW(model.params, lr=lr, weight_decay=[s.weight_decay for s in specs])
+    batches = EpochBatches(n_train, batch_size, seed=stack_seed, device=device)
+    budget = torch.cat([batches.steps_for(float(s.epochs))[i : i + 1] for i, s in enumerate(specs)])
+    S = len(specs)
+
+    def loss_fn(step: int) -> torch.Tensor:
+        idx = batches.next()
+        xb = train_x.gather(1, idx[..., None].expand(-1, -1, L))
+        yb = train_y.gather(1, idx)
+        return model.loss(xb, yb, penalty, train=True)
+
+    eval_steps: list[int] = []
+    train_acc: list[torch.Tensor] = []
+    test_acc: list[torch.Tensor] = []
+
+    def eval_fn(step: int) -> None:
+        eval_steps.append(step)
+        train_acc.append(model.accuracy(train_x, train_y, n_train_t))
+        test_acc.append(model.accuracy(test_x, test_y, n_test_t))
+
+    every = int(round(eval_every * float(np.median(n_train)) / batch_size)) if eval_every else 0
+    train_stacked(loss_fn, opt, budget, eval_fn=eval_fn, eval_every=max(every, 1) if every else 0, desc=desc)
+
+    steps = np.array(eval_steps, dtype=np.float64)
+    budget_np = budget.cpu().numpy()
+    # A run frozen before an evaluation keeps its final weights: its epoch count stops at its budget.
+    epochs = np.minimum(steps[None, :], budget_np[:, None]) * batch_size / n_train[:, None]
+    emb = model.embedding.detach().cpu().numpy()
+    out = {
+        "epochs": epochs.astype(np.float32),  # [S, T]
+        "train_acc": torch.stack(train_acc, 1).cpu().numpy().astype(np.float32),  # [S, T]
+        "test_acc": torch.stack(test_acc, 1).cpu().numpy().astype(np.float32),
+        "emb": [emb[i, : vocab[i]] for i in range(S)],
+        "overlap": np.array([sp.overlap for sp in splits]),
+        "n_train": n_train,
+        "n_test": n_test,
+    }
+    return {k: [v[i] for i in inverse] if isinstance(v, list) else v[inverse] for k, v in out.items()}
+
+
+def summarise(specs: Sequence[RunSpec], out: dict, grok_window: float = 20.0) -> dict:
+    """Per-run summaries: EV spectrum and task metric of the entity embeddings, final accuracies, grokking epochs."""
+    ev, metric, grok_train, grok_test = [], [], [], []
+    for i, s in enumerate(specs):
+        t = task(s.task)
+        ent = out["emb"][i][t.entity_tokens]
+        spec_ev = np.full(16, np.nan)
+        e = metrics.explained_variance(ent)[:16]
+        spec_ev[: len(e)] = e
+        ev.append(spec_ev)
+        metric.append(metrics.task_metric(s.task, ent, t.aux))
+        grok_train.append(metrics.grok_epoch(out["train_acc"][i], out["epochs"][i], 0.9, grok_window))
+        grok_test.append(metrics.grok_epoch(out["test_acc"][i], out["epochs"][i], 0.9, grok_window))
+    return {
+        "ev": np.array(ev),
+        "metric": np.array(metric),
+        "grok_train": np.array(grok_train),
+        "grok_test": np.array(grok_test),
+        "final_train_acc": out["train_acc"][:, -1].astype(np.float64),
+        "final_test_acc": out["test_acc"][:, -1].astype(np.float64),
+    }
+
+
+def concat_groups(groups: list[tuple[list[RunSpec], dict]], keep_curves: bool = True) -> dict:
+    """Join several stacks' results into one flat, JSON/npz-ready result (run axis first, curves NaN-padded)."""
+    specs = [s for g, _ in groups for s in g]
+    outs = [o for _, o in groups]
+    v_max = max(e.shape[0] for o in outs for e in o["emb"])
+    dim = outs[0]["emb"][0].shape[1]
+    emb = np.full((len(specs), v_max, dim), np.nan, dtype=np.float32)
+    for i, e in enumerate(e for o in outs for e in o["emb"]):
+        emb[i, : e.shape[0]] = e
+    result = {
+        "runs": {
+            "task": [s.task for s in specs],
+            "model": [s.model for s in specs],
+            "split": [s.split for s in specs],
+            "seed": np.array([s.seed for s in specs]),
+            "train_fraction": np.array([s.train_fraction for s in specs]),
+            "weight_decay": np.array([s.weight_decay for s in specs]),
+            "epochs": np.array([s.epochs for s in specs]),
+        },
+        "emb": emb,
+        "overlap": np.concatenate([o["overlap"] for o in outs]),
+        "n_train": np.concatenate([o["n_train"] for o in outs]),
+        "n_test": np.concatenate([o["n_test"] for o in outs]),
+    }
+    summaries = [summarise(g, o) for g, o in groups]
+    for k in summaries[0]:
+        result[k] = np.concatenate([s[k] for s in summaries])
+    if keep_curves:
+        t_max = max(o["epochs"].shape[1] for o in outs)
+        for k in ("epochs", "train_acc", "test_acc"):
+            arr = np.full((len(specs), t_max), np.nan, dtype=np.float32)
+            row = 0
+            for o in outs:
+                arr[row : row + len(o[k]), : o[k].shape[1]] = o[k]
+                row += len(o[k])
+            result[f"curve_{k}"] = arr
+    return result
+
+
+def sweep_specs(cfg: SweepConfig) -> list[list[RunSpec]]:
+    """The stacks of the sweep: one for every MLP run, one per task for the transformers."""
+    groups = []
+    mlp = [
+        RunSpec(t, m, sp, seed, cfg.train_fraction, cfg.mlp_weight_decay, cfg.mlp_epochs)
+        for t in cfg.mlp_tasks
+        for m in ("standard_mlp", "harmonic_mlp")
+        for sp in cfg.variants
+        for seed in cfg.seeds
+    ]
+    if mlp:
+        groups.append(mlp)
+    for t in cfg.transformer_tasks:
+        epochs = cfg.permutation_transformer_epochs if t == "permutation" else cfg.transformer_epochs
+        groups.append(
+            [
+                RunSpec(t, m, sp, seed, cfg.train_fraction, cfg.transformer_weight_decay, epochs)
+                for m in ("standard_transformer", "harmonic_transformer")
+                for sp in cfg.variants
+                for seed in cfg.seeds
+            ]
+        )
+    return groups
+
+
+def run_sweep(cfg: SweepConfig) -> dict:
+    """Train every run of the sweep and summarise it (the cached result Figs. 2, 3 and 7 read)."""
+    device = resolve_device(cfg.device)
+    groups = []
+    for specs in sweep_specs(cfg):
+        what = f"{specs[0].arch} x {len({s.task for s in specs})} task(s)"
+        out = train_runs(
+            specs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            penalty=cfg.penalty,
+            data_size=cfg.data_size,
+            dim=cfg.dim,
+            n=cfg.n,
+            eps=cfg.eps,
+            dropout=cfg.dropout,
+            eval_every=cfg.eval_every,
+            device=device,
+            desc=f"toy sweep: {len(specs)} {what} runs stacked on {device.type}",
+        )
+        groups.append((specs, out))
+    result = concat_groups(groups)
+    result["device"] = device.type
+    return result
+
+
+def select(result: dict, keep: np.ndarray) -> dict:
+    """The runs ``keep`` (indices) of a sweep-like result, every per-run field sliced alike."""
+    n = len(result["runs"]["task"])
+    out: dict = {}
+    for k, v in result.items():
+        if k == "runs":
+            out[k] = {
+                kk: [vv[i] for i in keep] if isinstance(vv, list) else np.asarray(vv)[keep]
+                for kk, vv in v.items()
+            }
+        elif isinstance(v, np.ndarray) and v.ndim and v.shape[0] == n:
+            out[k] = v[keep]
+        else:
+            out[k] = v
+    return out
+
+
+def run_data_efficiency(
+    cfg: SweepConfig,
+    tasks: Sequence[str],
+    models: Sequence[str],
+    fractions: Sequence[float],
+    seeds: Sequence[int],
+    splits: Sequence[str],
+    epochs: int,
+    budget: str = "epochs",
+) -> dict:
+    """Fig. 3b: final test accuracy vs train fraction (data size fixed), every run stacked (MLPs in one stack).
+
+    ``budget="epochs"``: every run trains ``epochs`` epochs (the official setting, so small fractions take fewer
+    steps); ``"steps"``: every run takes the steps that ``epochs`` epochs of the 0.8 split take (used at small scale,
+    where a fixed, short epoch budget would leave the small fractions undertrained and confound data efficiency
+    with training length).
+    """
+    device = resolve_device(cfg.device)
+
+    def run_epochs(f: float) -> int:
+        return epochs if budget == "epochs" else max(1, int(round(epochs * cfg.train_fraction / f)))
+
+    groups = []
+    for arch in ("mlp", "transformer"):
+        arch_models = [m for m in models if m.endswith(arch)]
+        task_groups = [tuple(tasks)] if arch == "mlp" else [(t,) for t in tasks]
+        for tg in task_groups if arch_models else []:
+            wd = cfg.mlp_weight_decay if arch == "mlp" else cfg.transformer_weight_decay
+            specs = [
+                RunSpec(t, m, sp, seed, f, wd, run_epochs(f))
+                for t in tg
+                for m in arch_models
+                for sp in splits
+                for f in fractions
+                for seed in seeds
+            ]
+            out = train_runs(
+                specs,
+                batch_size=cfg.batch_size,
+                lr=cfg.lr,
+                penalty=cfg.penalty,
+                data_size=cfg.data_size,
+                dim=cfg.dim,
+                n=cfg.n,
+                eps=cfg.eps,
+                dropout=cfg.dropout,
+                eval_every=0,
+                device=device,
+                desc=f"data efficiency: {len(specs)} {arch} runs stacked on {device.type}",
+            )
+            groups.append((specs, out))
+    result = concat_groups(groups, keep_curves=False)
+    result.pop("emb")
+    return result
+
+
+def run_case_study(
+    cfg: SweepConfig,
+    task_name: str,
+    seed: int,
+    columns: Sequence[tuple[str, float]],
+    splits: Sequence[str],
+    epochs: int,
+    lr: float,
+    eval_every: float = 1.0,
+) -> dict:
+    """Fig. 4: a few MLP runs on one task, one per (model, weight decay) column and split, with full curves."""
+    specs = [
+        RunSpec(task_name, model, sp, seed, cfg.train_fraction, wd, epochs)
+        for sp in splits
+        for model, wd in columns
+    ]
+    device = resolve_device(cfg.device)
+    out = train_runs(
+        specs,
+        batch_size=cfg.batch_size,
+        lr=lr,
+        penalty=cfg.penalty,
+        data_size=cfg.data_size,
+        dim=cfg.dim,
+        n=cfg.n,
+        eps=cfg.eps,
+        eval_every=eval_every,
+        device=device,
+        desc=f"case study: {len(specs)} runs stacked on {device.type}",
+    )
+    return concat_groups([(specs, out)])

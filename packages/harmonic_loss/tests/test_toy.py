@@ -1,0 +1,134 @@
+"""Toy datasets, splits, stacked toy models, metrics and the training driver (all fast)."""
+
+import numpy as np
+import pytest
+import torch
+from harmonic_loss import metrics
+from harmonic_loss.harmax import harmonic_logits
+from harmonic_loss.toy_data import TASKS, make_split, overlap, task
+from harmonic_loss.toy_models import StackedMLP, StackedTransformer, group_lasso
+from harmonic_loss.toy_train import RunSpec, train_runs
+
+SIZES = {
+    "lattice": (7225, 25, 3),
+    "circle": (961, 31, 2),
+    "equivalence": (1600, 42, 2),
+    "genealogy": (373, 130, 2),
+    "permutation": (576, 24, 2),
+}
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_universe_sizes_and_targets_are_functions_of_inputs(name):
+    t = task(name)
+    n, vocab, length = SIZES[name]
+    assert t.inputs.shape == (n, length) and t.vocab_size == vocab
+    assert len({tuple(r) for r in t.inputs.tolist()}) == n  # every input once
+    assert t.inputs.max() < vocab and t.targets.max() < vocab and t.targets.min() >= 0
+
+
+def test_task_rules():
+    lat = task("lattice")
+    c = lat.aux["coords"]
+    a, b, cc = lat.inputs[:, 0], lat.inputs[:, 1], lat.inputs[:, 2]
+    assert (c[lat.targets] == c[b] + c[cc] - c[a]).all()
+    circ = task("circle")
+    assert ((circ.inputs.sum(1) % 31) == circ.targets).all()
+    gen = task("genealogy")
+    parent = gen.inputs[:, 1] == 127
+    assert (gen.targets[parent] == gen.inputs[parent, 0] // 2).all()
+    perm = task("permutation")
+    p = perm.aux["perms"]
+    i, j = perm.inputs[7]
+    assert tuple(p[perm.targets[7]]) == tuple(p[i][p[j]])
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_unique_split_never_leaks_and_official_split_does(name):
+    u = make_split(name, "unique", 0.8, seed=0)
+    assert u.overlap == 0.0
+    assert overlap(u.train_x, u.test_x) == 0.0
+    o = make_split(name, "official", 0.8, seed=0)
+    if name == "permutation":  # the official generator returns the table once: no duplicates to leak
+        assert o.overlap == 0.0 and len(o.train_y) == 460
+    else:
+        assert len(o.train_y) == 800 and len(o.test_y) == 200
+        assert o.overlap > 0.05
+    again = make_split(name, "official", 0.8, seed=0)
+    assert (again.train_x == o.train_x).all()  # a pure function of the seed
+
+
+def test_official_circle_overlap_is_about_half():
+    assert 0.4 < make_split("circle", "official", 0.8, seed=52).overlap < 0.75
+
+
+def test_stacked_mlp_shapes_and_tied_harmonic_head():
+    m = StackedMLP([0, 1, 2], [False, True, True], [31, 31, 130], [2, 2, 2])
+    x = torch.randint(0, 31, (3, 5, 2))
+    blocks = m.logits(x)
+    assert [tuple(b.shape) for b in blocks] == [(1, 5, 31), (1, 5, 31), (1, 5, 130)]
+    # harmonic logits use the embedding rows as class centres (tied, as in the official MLP_HS)
+    h = m.hidden(x)
+    want = harmonic_logits(h[1:2], m.params["emb"][1:2, :31], 1.0, "code", 1e-4)
+    assert torch.allclose(blocks[1], want)
+    loss = m.loss(x, torch.randint(0, 31, (3, 5)), penalty=0.01)
+    assert loss.shape == (3,)
+    loss.sum().backward()
+    assert m.params["emb"].grad[1].abs().sum() > 0
+
+
+def test_runs_in_a_stack_match_runs_alone():
+    m1 = StackedMLP([7], [True], [31], [2])
+    m3 = StackedMLP([3, 7, 9], [True, True, True], [31, 31, 31], [2, 2, 2])
+    x = torch.randint(0, 31, (1, 4, 2))
+    assert torch.allclose(m1.logits(x)[0], m3.logits(x.expand(3, -1, -1))[0][1:2], atol=1e-6)
+
+
+def test_stacked_transformer_shapes():
+    m = StackedTransformer([0, 1], [False, True], [25, 25], [3, 3])
+    x = torch.randint(0, 25, (2, 4, 3))
+    assert [tuple(b.shape) for b in m.logits(x, train=True)] == [(1, 4, 25), (1, 4, 25)]
+
+
+def test_group_lasso_by_hand():
+    emb = torch.zeros(1, 3, 2)
+    emb[0, :2] = torch.tensor([[3.0, 0.0], [4.0, 2.0]])
+    # dim 0: sqrt((9 + 16) / 2), dim 1: sqrt(4 / 2); row 2 is beyond the vocabulary
+    want = (np.sqrt(12.5) + np.sqrt(2.0)) / 2
+    assert group_lasso(emb, torch.tensor([2])).item() == pytest.approx(want)
+
+
+def test_metrics_on_perfect_structures():
+    g = np.arange(5)
+    grid = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2).astype(float)
+    emb = np.concatenate([grid, np.zeros((25, 3))], 1)
+    assert metrics.lattice_metric(emb, 5) == pytest.approx(0.0, abs=1e-9)
+    ev = metrics.explained_variance(emb)
+    assert ev[:2].sum() == pytest.approx(1.0)
+    angle = 2 * np.pi * np.arange(31) / 31
+    circle = np.stack([np.cos(angle), np.sin(angle), np.zeros(31)], 1)
+    assert metrics.circle_metric(circle) < 0.02
+    clusters = np.eye(5)[np.arange(40) % 5] * 10
+    assert metrics.equivalence_metric(clusters, 5) == pytest.approx(0.0)
+
+
+def test_grok_epoch():
+    epochs = np.arange(0, 100, 2.0)
+    acc = np.where(epochs >= 40, 1.0, 0.0)
+    assert metrics.grok_epoch(acc, epochs, 0.9, 20) == 40
+    acc2 = acc.copy()
+    acc2[epochs == 50] = 0.5  # a dip inside the window restarts the count
+    assert metrics.grok_epoch(acc2, epochs, 0.9, 20) == 52
+    assert np.isnan(metrics.grok_epoch(np.where(epochs >= 90, 1.0, 0.0), epochs, 0.9, 20))
+
+
+def test_train_runs_learns_lattice_and_returns_per_run_results():
+    specs = [
+        RunSpec("lattice", m, sp, 0, 0.8, 0.01, 2)
+        for m in ("standard_mlp", "harmonic_mlp")
+        for sp in ("official", "unique")
+    ]
+    out = train_runs(specs, eval_every=1.0)
+    assert out["train_acc"].shape[0] == 4 and out["epochs"][:, -1] == pytest.approx(2.0, abs=0.05)
+    assert out["overlap"][1] == 0 and out["overlap"][0] > 0
+    assert out["train_acc"][:, -1].mean() > out["train_acc"][:, 0].mean()

@@ -1,0 +1,265 @@
+"""Vectorised training of many small runs at once: stacked parameters, stacked optimisers, per-run minibatches.
+
+Small models (toy MLPs and transformers, scans over seeds, learning rates or data sizes) are dominated by Python and
+kernel-launch overhead, not by arithmetic. Training S of them as *one* model whose every parameter has a leading run
+axis ``[S, ...]`` (``torch.bmm`` / ``einsum`` over that axis) costs about as much per step as training one, so a sweep
+of S runs is close to S times faster. Nothing here knows about any paper: the model is whatever function the caller
+writes over stacked parameters.
+
+The pieces:
+- :func:`per_run` turns a scalar or a sequence into a ``[S]`` tensor (per-run learning rates, weight decays, ...).
+- :class:`StackedAdamW` / :class:`StackedSGD`: hand-written optimisers over ``{name: [S, ...]}`` parameters whose
+  hyper-parameters are ``[S]`` tensors. ``step(active)`` updates only the runs where ``active`` is true, so finished
+  runs stay frozen while the others go on (a frozen run's step counter does not advance either). The update is
+  exactly ``torch.optim.AdamW`` / ``SGD`` per run (tested to 1e-6).
+- :class:`EpochBatches`: per-run minibatch indices ``[S, B]``, each run shuffling its own training set of its own
+  size every epoch (what a ``DataLoader(shuffle=True, drop_last=False)`` does, except that an epoch's last partial
+  batch is completed from the next epoch's permutation, so every step has exactly B rows per run).
+- :func:`train_stacked`: the loop. The caller supplies ``loss_fn(step) -> [S]`` (per-run losses; their sum is
+  back-propagated, and since runs share no parameters each run receives exactly its own gradient), and optionally
+  ``eval_fn(step)`` every ``eval_every`` steps. Runs whose step budget ``steps[r]`` is used up are frozen; the loop
+  ends when every run is finished, or when ``eval_fn`` returns a boolean ``[S]`` mask of runs that are done (early
+  exit). Frozen runs are still carried through the forward pass (cheaper than re-packing the stack on every exit).
+
+Everything stays on the parameters' device; no DataLoader, no host round trips inside the loop except the optional
+progress bar, so the same code runs on a GPU unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def per_run(value: float | Sequence[float] | Tensor, n_runs: int, device=None, dtype=torch.float32) -> Tensor:
+    """A ``[n_runs]`` tensor from a scalar (broadcast) or a sequence/tensor of length ``n_runs``."""
+    t = torch.as_tensor(value, dtype=dtype, device=device)
+    if t.dim() == 0:
+        return t.expand(n_runs).clone()
+    if t.shape != (n_runs,):
+        raise ValueError(f"expected a scalar or {n_runs} per-run values, got shape {tuple(t.shape)}")
+    return t.clone()
+
+
+def _view(v: Tensor, like: Tensor) -> Tensor:
+    """Reshape a per-run ``[S]`` tensor to broadcast against a stacked parameter ``[S, ...]``."""
+    return v.view((-1,) + (1,) * (like.dim() - 1))
+
+
+def _check(params: Mapping[str, Tensor]) -> int:
+    sizes = {p.shape[0] for p in params.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"stacked parameters disagree on the run axis: {sorted(sizes)}")
+    return sizes.pop()
+
+
+class StackedAdamW:
+    """AdamW (Loshchilov & Hutter; the ``torch.optim.AdamW`` update) over stacked parameters, per-run lr and wd."""
+
+    def __init__(
+        self,
+        params: Mapping[str, Tensor],
+        lr: float | Sequence[float] | Tensor = 1e-3,
+        weight_decay: float | Sequence[float] | Tensor = 1e-2,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ):
+        self.params = dict(params)
+        self.n_runs = _check(self.params)
+        p0 = next(iter(self.params.values()))
+        self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
+        self.weight_decay = per_run(weight_decay, self.n_runs, p0.device, p0.dtype)
+        self.betas, self.eps = betas, eps
+        self.exp_avg = {k: torch.zeros_like(p) for k, p in self.params.items()}
+        self.exp_avg_sq = {k: torch.zeros_like(p) for k, p in self.params.items()}
+        self.steps = torch.zeros(self.n_runs, dtype=p0.dtype, device=p0.device)
+
+    def zero_grad(self) -> None:
+        for p in self.params.values():
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, active: Tensor | None = None) -> None:
+        b1, b2 = self.betas
+        a = torch.ones_like(self.steps) if active is None else active.to(self.steps.dtype)
+        self.steps += a
+        t = self.steps.clamp_min(1)  # a run that never stepped has nothing to correct
+        bias1, bias2 = 1 - b1**t, 1 - b2**t
+        step_size = self.lr / bias1 * a
+        decay = 1 - self.lr * self.weight_decay * a
+        for k, p in self.params.items():
+            if p.grad is None:
+                continue
+            g, m, v = p.grad, self.exp_avg[k], self.exp_avg_sq[k]
+            av = _view(a, p)
+            # the torch.optim.AdamW update, in as few passes over memory as possible (this is memory-bound)
+            p.mul_(_view(decay, p))
+            m.lerp_(g, (1 - b1) * av)
+            v.lerp_(g * g, (1 - b2) * av)
+            denom = v.sqrt().div_(_view(bias2.sqrt(), p)).add_(self.eps)
+            p.addcmul_(torch.div(m, denom), _view(-step_size, p))
+
+
+class StackedSGD:
+    """SGD with optional momentum and (coupled, L2) weight decay, as ``torch.optim.SGD``, per-run lr and wd."""
+
+    def __init__(
+        self,
+        params: Mapping[str, Tensor],
+        lr: float | Sequence[float] | Tensor = 1e-2,
+        momentum: float = 0.0,
+        weight_decay: float | Sequence[float] | Tensor = 0.0,
+    ):
+        self.params = dict(params)
+        self.n_runs = _check(self.params)
+        p0 = next(iter(self.params.values()))
+        self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
+        self.weight_decay = per_run(weight_decay, self.n_runs, p0.device, p0.dtype)
+        self.momentum = momentum
+        self.buf: dict[str, Tensor | None] = {k: None for k in self.params}
+
+    def zero_grad(self) -> None:
+        for p in self.params.values():
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, active: Tensor | None = None) -> None:
+        a = torch.ones_like(self.lr) if active is None else active.to(self.lr.dtype)
+        for k, p in self.params.items():
+            if p.grad is None:
+                continue
+            av = _view(a, p)
+            d = p.grad + _view(self.weight_decay, p) * p
+            if self.momentum:
+                b = self.buf[k]
+                # torch initialises the buffer with the first gradient; a frozen run keeps its buffer unchanged
+                b = d.clone() if b is None else torch.where(av > 0, self.momentum * b + d, b)
+                self.buf[k] = b
+                d = b
+            p.sub_(_view(self.lr, p) * av * d)
+
+
+class EpochBatches:
+    """Per-run shuffled minibatch indices: ``next()`` gives ``[S, B]`` indices into each run's own training set.
+
+    Run r draws from ``range(sizes[r])``: a fresh permutation every epoch, consumed B rows at a time; a batch that
+    crosses an epoch boundary takes its remaining rows from the next permutation. So after k steps run r has seen
+    ``k * B / sizes[r]`` epochs, each row once per epoch. Needs ``B <= min(sizes)``.
+    """
+
+    def __init__(self, sizes: Sequence[int] | Tensor, batch_size: int, seed: int, device=None):
+        self.sizes = torch.as_tensor(sizes, dtype=torch.long, device=device)
+        if batch_size > int(self.sizes.min()):
+            raise ValueError(
+                f"batch size {batch_size} exceeds the smallest training set ({int(self.sizes.min())})"
+            )
+        self.batch_size = batch_size
+        self.n_runs, self.n_max = len(self.sizes), int(self.sizes.max())
+        self.generator = torch.Generator(device=self.sizes.device).manual_seed(seed)
+        self.cursor = torch.zeros_like(self.sizes)
+        # The cursors advance deterministically, so the host knows which runs start a new epoch without asking
+        # the device (no synchronisation per step on a GPU).
+        self.host_sizes = np.array(self.sizes.tolist(), dtype=np.int64)
+        self.host_cursor = np.zeros_like(self.host_sizes)
+        self.current = self._permutations(self.n_runs)
+        self.upcoming = self._permutations(self.n_runs)
+        self.offsets = torch.arange(batch_size, device=self.sizes.device)
+
+    def _permutations(self, n: int, rows: Tensor | None = None) -> Tensor:
+        """Row r: a random permutation of ``range(sizes[r])`` in its first sizes[r] entries."""
+        sizes = self.sizes if rows is None else self.sizes[rows]
+        keys = torch.rand(n, self.n_max, generator=self.generator, device=self.sizes.device)
+        keys = keys.masked_fill(torch.arange(self.n_max, device=keys.device) >= sizes[:, None], 2.0)
+        return keys.argsort(dim=1)
+
+    def epochs(self, steps: int | Tensor) -> Tensor:
+        """Epochs each run has seen after ``steps`` steps (float ``[S]``)."""
+        return torch.as_tensor(steps, device=self.sizes.device) * self.batch_size / self.sizes
+
+    def steps_for(self, epochs: float) -> Tensor:
+        """Steps each run needs for ``epochs`` epochs (``[S]``, rounded up)."""
+        return torch.ceil(epochs * self.sizes / self.batch_size).long()
+
+    def next(self) -> Tensor:
+        pos = self.cursor[:, None] + self.offsets  # [S, B]
+        n = self.sizes[:, None]
+        wrapped = pos >= n
+        idx = torch.where(
+            wrapped,
+            self.upcoming.gather(1, (pos - n).clamp(0, self.n_max - 1)),
+            self.current.gather(1, pos.clamp_max(self.n_max - 1)),
+        )
+        self.cursor += self.batch_size
+        self.host_cursor += self.batch_size
+        wrapped_rows = np.flatnonzero(self.host_cursor >= self.host_sizes)
+        if len(wrapped_rows):
+            self.host_cursor[wrapped_rows] -= self.host_sizes[wrapped_rows]
+            rows = torch.from_numpy(wrapped_rows).to(self.sizes.device)
+            self.cursor[rows] -= self.sizes[rows]
+            self.current[rows] = self.upcoming[rows]
+            self.upcoming[rows] = self._permutations(len(rows), rows)
+        return idx
+
+
+@dataclass
+class TrainLog:
+    """What :func:`train_stacked` did: steps run, and the step at which each run stopped."""
+
+    steps_run: int
+    stopped_at: Tensor  # [S] step count of each run when it was frozen (or the last step)
+
+
+def train_stacked(
+    loss_fn: Callable[[int], Tensor],
+    optimizer: StackedAdamW | StackedSGD,
+    steps: int | Sequence[int] | Tensor,
+    eval_fn: Callable[[int], Tensor | None] | None = None,
+    eval_every: int = 0,
+    desc: str | None = None,
+) -> TrainLog:
+    """Train every run of a stack; see the module docstring.
+
+    ``steps``: the step budget, one for all runs or one per run (``[S]``). ``loss_fn(step)`` returns per-run losses
+    ``[S]``. ``eval_fn(step)`` is called before the first step, every ``eval_every`` steps, and after the last step
+    (with the number of steps done); it may return a boolean ``[S]`` mask of runs to stop early.
+    """
+    n_runs = optimizer.n_runs
+    device = optimizer.lr.device
+    budget = per_run(steps, n_runs, device, torch.long)
+    total = int(budget.max())
+    finished = torch.zeros(n_runs, dtype=torch.bool, device=device)
+    stopped_at = budget.clone()
+
+    def evaluate(step: int) -> None:
+        nonlocal finished
+        if eval_fn is None:
+            return
+        done = eval_fn(step)
+        if done is not None:
+            newly = done.to(device) & ~finished & (budget > step)
+            stopped_at[newly] = step
+            finished = finished | done.to(device)
+
+    iterator: range | object = range(total)
+    if desc:
+        from repro.progress import track
+
+        iterator = track(range(total), desc)
+    evaluate(0)
+    done_steps = 0
+    for step in iterator:  # type: ignore[attr-defined]
+        active = (budget > step) & ~finished
+        if step % 256 == 0 and step > 0 and not bool(active.any()):  # a host sync, so only now and then
+            break
+        optimizer.zero_grad()
+        loss_fn(step).sum().backward()
+        optimizer.step(active)
+        done_steps = step + 1
+        if eval_every and done_steps % eval_every == 0 and done_steps < total:
+            evaluate(done_steps)
+    evaluate(done_steps)
+    return TrainLog(steps_run=done_steps, stopped_at=torch.minimum(stopped_at, budget))
