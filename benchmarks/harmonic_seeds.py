@@ -13,6 +13,7 @@ import argparse
 import time
 
 import torch
+
 from harmonic_loss.toy_config import PAPER_SEEDS
 from harmonic_loss.toy_train import RunSpec, train_runs
 

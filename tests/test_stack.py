@@ -1,6 +1,7 @@
 """repro.stack: stacked optimisers equal independent torch optimisers; per-run minibatches; the loop."""
 
 import torch
+
 from repro.stack import EpochBatches, StackedAdamW, StackedSGD, per_run, train_stacked
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from harmonic_loss import metrics
 from harmonic_loss.harmax import harmonic_logits
 from harmonic_loss.toy_data import TASKS, make_split, overlap, task

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from repro.stack import EpochBatches, StackedAdamW, train_stacked
 
 from harmonic_loss import metrics
 from harmonic_loss.toy_config import SweepConfig
 from harmonic_loss.toy_data import make_split, task
 from harmonic_loss.toy_models import StackedMLP, StackedTransformer
+from repro.stack import EpochBatches, StackedAdamW, train_stacked
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from repro.figure import Figure
-
 from harmonic_loss.toy_config import SPLITS, TASKS, SweepConfig
+from repro.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -36,10 +35,10 @@ class Fig2Config:
 
 def compute(cfg: Fig2Config) -> dict[str, Any]:
     import numpy as np
-    from repro.run import require
 
     from harmonic_loss.figures._toy_common import indices, sweep_scale
     from harmonic_loss.toy_train import select
+    from repro.run import require
 
     sweep = require("harmonic_loss:fig7", sweep_scale(cfg.sweep), cfg.sweep)
     seeds = tuple(int(s) for s in cfg.sweep.seeds[: cfg.max_seeds])
@@ -57,9 +56,8 @@ def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
 
 
 def plot(result: dict[str, Any], cfg: Fig2Config):
-    from repro.plot import set_style
-
     from harmonic_loss.figures._toy_common import draw_gallery, overlap_note
+    from repro.plot import set_style
 
     set_style()
     rows = [(t, m) for t in TASKS for m in ("standard_mlp", "harmonic_mlp") if t in cfg.sweep.mlp_tasks]

@@ -27,9 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from repro.figure import Figure
-
 from harmonic_loss.toy_config import MODELS, SPLITS, TASKS, SweepConfig
+from repro.figure import Figure
 
 SPLIT_MARKS = {"official": "solid lines, filled dots", "unique": "dashed lines, hollow dots in (a')"}
 FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -62,10 +61,10 @@ class Fig3Config:
 
 def compute(cfg: Fig3Config) -> dict[str, Any]:
     import numpy as np
-    from repro.run import require
 
     from harmonic_loss.figures._toy_common import indices, sweep_scale
     from harmonic_loss.toy_train import run_data_efficiency, select
+    from repro.run import require
 
     sweep = require("harmonic_loss:fig7", sweep_scale(cfg.sweep), cfg.sweep)
     sweep = select(sweep, np.array(indices(sweep, split=tuple(cfg.variants))))
@@ -154,9 +153,9 @@ def _grok(sweep: dict, t: str, m: str, sp: str):
 
 def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
     import numpy as np
-    from repro.claims import Claim
 
     from harmonic_loss.metrics import METRIC_NAMES
+    from repro.claims import Claim
 
     sweep, eff = result["sweep"], result["efficiency"]
     out = []
@@ -245,11 +244,11 @@ def _colour(m: str) -> str:
 def plot(result: dict[str, Any], cfg: Fig3Config):
     import matplotlib.pyplot as plt
     import numpy as np
-    from repro.plot import set_style
 
     from harmonic_loss.figures._toy_common import MODEL_LABELS, split_style
     from harmonic_loss.metrics import METRIC_HIGHER_IS_BETTER, METRIC_NAMES
     from harmonic_loss.toy_data import TASK_TITLES
+    from repro.plot import set_style
 
     set_style()
     sweep, eff = result["sweep"], result["efficiency"]

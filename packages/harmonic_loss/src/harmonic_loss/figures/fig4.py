@@ -24,9 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from repro.figure import Figure
-
 from harmonic_loss.toy_config import SPLITS, SweepConfig
+from repro.figure import Figure
 
 COLUMNS = (("standard_mlp", 0.0), ("standard_mlp", 0.5), ("harmonic_mlp", 0.0))
 PAPER_EV = (0.26, 0.58, 1.00)
@@ -105,9 +104,9 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
 def plot(result: dict[str, Any], cfg: Fig4Config):
     import matplotlib.pyplot as plt
     import numpy as np
-    from repro.plot import BASELINE, METHOD, set_style
 
     from harmonic_loss.metrics import pca_2d
+    from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
     n_sp = len(cfg.variants)

@@ -30,9 +30,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from repro.figure import Figure
-
 from harmonic_loss.toy_config import SPLITS, TASKS, SweepConfig
+from repro.figure import Figure
 
 QUICK = SweepConfig(
     transformer_tasks=("lattice", "circle"),
@@ -68,9 +67,8 @@ def claims(result: dict[str, Any], cfg: SweepConfig) -> list:
 
 
 def plot(result: dict[str, Any], cfg: SweepConfig):
-    from repro.plot import set_style
-
     from harmonic_loss.figures._toy_common import draw_gallery, overlap_note
+    from repro.plot import set_style
 
     set_style()
     rows = [(t, m) for t in TASKS for m in ("standard_mlp", "harmonic_mlp") if t in cfg.mlp_tasks]
