@@ -1,0 +1,3 @@
+"""The paper's figures (v1 numbering unknown: best guess), one module each."""
+
+FIGURES: list[str] = []
