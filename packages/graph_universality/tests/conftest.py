@@ -12,7 +12,9 @@ def trained_toy():
     kg = KnowledgeGraph(balanced_tree(15))
     tr, te = split(kg, "all", 0.0, 0)
     runs = [
-        ToyRun(kg.examples, tr, te, 15, 1, emb_dim=d, hidden=32, seed=s) for d in (2, 4) for s in range(3)
+        ToyRun(kg.examples, tr, te, 15, 1, emb_dim=d, hidden=32, seed=s, emb_init_std=1.0)
+        for d in (2, 4)
+        for s in range(3)
     ]
-    model, metrics = train_toy(runs, 600, emb_init_std=1.0)
+    model, metrics = train_toy(runs, 600)
     return kg, runs, model, metrics

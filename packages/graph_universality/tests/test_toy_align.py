@@ -94,3 +94,19 @@ def test_self_stitch_scores_one_and_random_sender_less(trained_toy):
     rnd[:, :, 2:] *= np.array([r.emb_dim > 2 for r in runs], np.float32)[:, None, None]
     control = train_toy_stitches(model, idx, idx, sender_emb=rnd, steps=50)
     assert control["test_f1"].mean() < self_["test_f1_init"].mean()
+
+
+def test_linear_probe_reaches_the_l1_logistic_optimum():
+    # KKT of min ||w||_1 + C sum log(1 + exp(-y w.f)): grad_j = -sign(w_j) where w_j != 0, |grad_j| <= 1 elsewhere
+    rng = np.random.default_rng(0)
+    kg = KnowledgeGraph(random_tree(15, 0))
+    pairs = kg.examples[:, 1:]
+    reps = rng.normal(size=(15, 6))
+    every = np.ones(len(pairs), bool)
+    w = linear_probe(reps, pairs, every, every, iters=3000)["coef"]
+    f = reps[pairs[:, 0]] - reps[pairs[:, 1]]
+    y = pairs[:, 2] * 2 - 1
+    grad = -(f * (y / (1 + np.exp(y * (f @ w))))[:, None]).sum(0)
+    nz = np.abs(w) > 1e-8
+    assert np.allclose(grad[nz], -np.sign(w[nz]), atol=1e-4)
+    assert (np.abs(grad[~nz]) <= 1 + 1e-4).all()

@@ -43,6 +43,7 @@ class ToyRun:
     weight_decay: float = 0.0
     lr: float = 1e-2
     seed: int = 0
+    emb_init_std: float = 0.0  # 0 = zeros (official); 1 = nn.Embedding's default N(0, 1)
 
 
 def _uniform(g: torch.Generator, shape: tuple[int, ...], fan_in: int) -> Tensor:
@@ -53,7 +54,7 @@ def _uniform(g: torch.Generator, shape: tuple[int, ...], fan_in: int) -> Tensor:
 class StackedLinkMLP:
     """Stacked parameters ``{name: [S, ...]}`` + width masks of S toy link predictors."""
 
-    def __init__(self, runs: Sequence[ToyRun], emb_init_std: float = 0.0, device: str = "cpu"):
+    def __init__(self, runs: Sequence[ToyRun], device: str = "cpu"):
         self.runs = list(runs)
         S = len(runs)
         self.N = max(r.n_nodes for r in runs)
@@ -86,8 +87,8 @@ class StackedLinkMLP:
             p["b1"][s, :h] = _uniform(g, (h,), fan1)
             p["w2"][s, :h] = _uniform(g, (h,), h)
             p["b2"][s] = _uniform(g, (1,), h)[0]
-            if emb_init_std > 0:
-                p["emb"][s, :n, :d] = torch.randn(n, d, generator=g) * emb_init_std
+            if r.emb_init_std > 0:
+                p["emb"][s, :n, :d] = torch.randn(n, d, generator=g) * r.emb_init_std
             self.dmask[s, :d] = 1
             self.hmask[s, :h] = 1
         self.params = {k: v.to(device).requires_grad_(True) for k, v in p.items()}
@@ -153,12 +154,11 @@ def train_toy(
     steps: int,
     stop_loss: float = 1e-3,
     eval_every: int = 100,
-    emb_init_std: float = 0.0,
     desc: str | None = None,
     device: str = "cpu",
 ) -> tuple[StackedLinkMLP, dict[str, np.ndarray]]:
     """Train every run as one stack; returns the model and per-run metrics (numpy)."""
-    model = StackedLinkMLP(runs, emb_init_std=emb_init_std, device=device)
+    model = StackedLinkMLP(runs, device=device)
     opt = StackedAdamW(
         model.params,
         lr=[r.lr for r in runs],

@@ -1,3 +1,5 @@
 """The paper's figures (v1 numbering unknown: best guess), one module each."""
 
-FIGURES: list[str] = []
+FIGURES = [
+    "graph_universality.figures.fig1",
+]
