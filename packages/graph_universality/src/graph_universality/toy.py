@@ -117,18 +117,22 @@ class StackedLinkMLP:
     def head_logits(self, emb: Tensor, examples: Tensor, params: dict[str, Tensor] | None = None) -> Tensor:
         """Logits ``[S, E]`` of the heads on node embeddings ``emb [S, N, D]`` for ``examples [S, E, 4]``."""
         p = self.params if params is None else params
-        px = torch.bmm(emb, p["w1x"])  # [S, N, H]: project nodes once, then gather per pair
+        px = torch.bmm(emb, p["w1x"])  # [S, N, H]: project nodes once
         py = torch.bmm(emb, p["w1y"])
-        r, x, y = examples[..., 0], examples[..., 1], examples[..., 2]
-        H = px.shape[-1]
-        h = (
-            px.gather(1, x[..., None].expand(-1, -1, H))
-            + py.gather(1, y[..., None].expand(-1, -1, H))
-            + p["wr"].gather(1, r[..., None].expand(-1, -1, H)) * self.rflag[:, None, None]
-            + p["b1"][:, None, :]
+        S, N, H = px.shape
+        R = p["wr"].shape[1]
+        # every (relation, x, y) at once, densely: [S, R, N, N, H] is small for toy graphs, and its backward is a
+        # sum, not a scatter over gathered rows (several times faster than gathering pairs first)
+        pre = (
+            px[:, None, :, None, :]
+            + py[:, None, None, :, :]
+            + (p["wr"] * self.rflag[:, None, None])[:, :, None, None, :]
+            + p["b1"][:, None, None, None, :]
         )
-        h = torch.relu(h) * self.hmask[:, None, :]
-        return torch.einsum("seh,sh->se", h, p["w2"]) + p["b2"][:, None]
+        h = torch.relu(pre) * self.hmask[:, None, None, None, :]
+        dense = torch.einsum("srxyh,sh->srxy", h, p["w2"]) + p["b2"][:, None, None, None]
+        flat = (examples[..., 0] * N + examples[..., 1]) * N + examples[..., 2]
+        return dense.reshape(S, R * N * N).gather(1, flat)
 
     def logits(self) -> Tensor:
         return self.head_logits(self.embeddings(), self.examples)
