@@ -83,7 +83,7 @@ def train_toy_stitches(
     :class:`graph_universality.toy.StackedLinkMLP` (receivers frozen), on each receiver's training links.
 
     ``sender_emb [P, N, D]`` overrides the senders' embeddings (e.g. a random-sender control); ``init`` is
-    ``lstsq`` (the closed-form fit, recommended) or ``zero`` (the official LM-stitch init). Returns the held-out
+    ``lstsq`` (the closed-form fit, recommended), ``procrustes`` or ``zero`` (the official LM-stitch init). Returns the held-out
     and training F1 of the stitched models before (``*_init``) and after training, per pair."""
     import torch
 
@@ -102,17 +102,18 @@ def train_toy_stitches(
     D = model.D
     a0 = torch.zeros(P, D, D)
     b0 = torch.zeros(P, D)
-    if init == "lstsq":
+    if init in ("lstsq", "procrustes"):
+        fit = lstsq_affine if init == "lstsq" else procrustes
         for p in range(P):
             xi = src[p][:, din[p] > 0].numpy()
             yj = dst[p][:, dout[p] > 0].numpy()
-            a, b = lstsq_affine(xi, yj)
+            a, b = fit(xi, yj)
             a0[p][np.ix_((din[p] > 0).numpy(), (dout[p] > 0).numpy())] = torch.as_tensor(
                 a, dtype=torch.float32
             )
             b0[p][dout[p] > 0] = torch.as_tensor(b, dtype=torch.float32)
     elif init != "zero":
-        raise ValueError(f"init must be 'lstsq' or 'zero', got {init!r}")
+        raise ValueError(f"init must be 'lstsq', 'procrustes' or 'zero', got {init!r}")
     amask = din[:, :, None] * dout[:, None, :]
     params = {"a": a0.requires_grad_(True), "b": b0.requires_grad_(True)}
     if mlp_hidden:

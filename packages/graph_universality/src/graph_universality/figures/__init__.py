@@ -2,4 +2,5 @@
 
 FIGURES = [
     "graph_universality.figures.fig1",
+    "graph_universality.figures.fig3",
 ]
