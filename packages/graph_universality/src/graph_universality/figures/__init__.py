@@ -2,5 +2,6 @@
 
 FIGURES = [
     "graph_universality.figures.fig1",
+    "graph_universality.figures.fig2",
     "graph_universality.figures.fig3",
 ]
