@@ -4,4 +4,5 @@ FIGURES = [
     "graph_universality.figures.fig1",
     "graph_universality.figures.fig2",
     "graph_universality.figures.fig3",
+    "graph_universality.figures.fig4",
 ]
