@@ -218,7 +218,8 @@ def plot(result: dict[str, Any], cfg: Fig2Config):
         ax.set_ylabel("held-out F1 on composed links")
         ax.legend(fontsize=6.5)
     ax.set_title(
-        f"composition split: {int(cfg.comp_test_frac * 100)} % of grandparent/descendant\nlinks held out, all one-step facts trained"
+        f"composition split: {int(cfg.comp_test_frac * 100)} % of composed links\n(grandparent, descendant) held out;\none-step facts all trained",
+        fontsize=8,
     )
     fig.suptitle(
         "Fig. 2 (numbering: best guess): generalisation of toy link predictors to unseen links", fontsize=10
