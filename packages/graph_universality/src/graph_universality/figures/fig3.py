@@ -51,9 +51,9 @@ class Fig3Config:
     n_relations: tuple[int, ...] = (1, 5)
     seeds: tuple[int, ...] = tuple(range(5))
     lr: float = 1e-2
-    steps: int = 3000
+    steps: int = 2000
     emb_init_std: float = 1.0
-    stitch_steps: int = 300
+    stitch_steps: int = 200
     mlp_hidden: int = 8
     chunk: int = 96  # stitches trained at once
 
@@ -74,62 +74,64 @@ def _relations(k: int) -> tuple[str, ...]:
 def compute(cfg: Fig3Config) -> dict[str, Any]:
     import numpy as np
 
+    from graph_universality.graphs import random_tree
+
+    parents = random_tree(cfg.n_nodes, cfg.tree_seed)
+    parts = [_one_relation_count(cfg, k, parents) for k in cfg.n_relations]
+    # one stack per relation count (a 1-relation run padded to 5 relations would compute 5x its work)
+    offsets = np.cumsum([0] + [len(pt["runs"]["seed"]) for pt in parts[:-1]])
+    runs = {key: np.concatenate([pt["runs"][key] for pt in parts]) for key in parts[0]["runs"]}
+    pairs = {key: np.concatenate([pt["pairs"][key] for pt in parts]) for key in parts[0]["pairs"]}
+    pairs["sender"] = np.concatenate(
+        [pt["pairs"]["sender"] + o for pt, o in zip(parts, offsets, strict=True)]
+    )
+    pairs["receiver"] = np.concatenate(
+        [pt["pairs"]["receiver"] + o for pt, o in zip(parts, offsets, strict=True)]
+    )
+    return {"runs": runs, "pairs": pairs}
+
+
+def _one_relation_count(cfg: Fig3Config, k: int, parents: tuple[int, ...]) -> dict[str, Any]:
+    import numpy as np
+
     from graph_universality.align import linear_cka, lstsq_affine, r2, train_toy_stitches
-    from graph_universality.graphs import KnowledgeGraph, random_tree, split
+    from graph_universality.graphs import KnowledgeGraph, split
     from graph_universality.toy import ToyRun, train_toy
     from repro.progress import track
 
-    parents = random_tree(cfg.n_nodes, cfg.tree_seed)
-    data = {}
-    for k in cfg.n_relations:
-        kg = KnowledgeGraph(parents, _relations(k))
-        data[k] = (kg, *split(kg, "heldout", cfg.test_frac, cfg.tree_seed))
+    kg = KnowledgeGraph(parents, _relations(k))
+    tr, te = split(kg, "heldout", cfg.test_frac, cfg.tree_seed)
     runs, cells = [], []
-    for k in cfg.n_relations:
-        kg, tr, te = data[k]
-        for wd in cfg.weight_decays:
-            for d in cfg.emb_dims:
-                for s in cfg.seeds:
-                    runs.append(
-                        ToyRun(
-                            kg.examples,
-                            tr,
-                            te,
-                            cfg.n_nodes,
-                            k,
-                            d,
-                            cfg.hidden,
-                            wd,
-                            cfg.lr,
-                            s,
-                            cfg.emb_init_std,
-                        )
+    for wd in cfg.weight_decays:
+        for d in cfg.emb_dims:
+            for s in cfg.seeds:
+                runs.append(
+                    ToyRun(
+                        kg.examples, tr, te, cfg.n_nodes, k, d, cfg.hidden, wd, cfg.lr, s, cfg.emb_init_std
                     )
-                    cells.append((k, wd, d, s))
-    model, met = train_toy(runs, cfg.steps, desc=f"fig3: {len(runs)} toy link predictors, stacked")
+                )
+                cells.append((k, wd, d, s))
+    model, met = train_toy(
+        runs, cfg.steps, desc=f"fig3: {len(runs)} toy link predictors ({k} relations), stacked"
+    )
     index = {c: i for i, c in enumerate(cells)}
     n = len(cfg.seeds)
-
     pairs: list[tuple[int, int, str]] = []  # (sender, receiver, kind)
-    for k in cfg.n_relations:
-        for wd in cfg.weight_decays:
-            for d in cfg.emb_dims:
-                for j, s in enumerate(cfg.seeds):
-                    for off in (1, 2) if n > 2 else (1,):
-                        pairs.append((index[k, wd, d, cfg.seeds[(j + off) % n]], index[k, wd, d, s], "seed"))
-            for d1 in cfg.emb_dims:
-                for d2 in cfg.emb_dims:
-                    if d1 != d2:
-                        for j, s in enumerate(cfg.seeds):
-                            pairs.append(
-                                (index[k, wd, d1, cfg.seeds[(j + 1) % n]], index[k, wd, d2, s], "width")
-                            )
+    for wd in cfg.weight_decays:
+        for d in cfg.emb_dims:
+            for j, s in enumerate(cfg.seeds):
+                for off in (1, 2) if n > 2 else (1,):
+                    pairs.append((index[k, wd, d, cfg.seeds[(j + off) % n]], index[k, wd, d, s], "seed"))
+        for d1 in cfg.emb_dims:
+            for d2 in cfg.emb_dims:
+                if d1 != d2:
+                    for j, s in enumerate(cfg.seeds):
+                        pairs.append((index[k, wd, d1, cfg.seeds[(j + 1) % n]], index[k, wd, d2, s], "width"))
     send = np.array([p[0] for p in pairs])
     recv = np.array([p[1] for p in pairs])
-    kind = np.array([p[2] for p in pairs])
     scores = {m: np.zeros(len(pairs)) for m in METHODS}
     chunks = [slice(a, a + cfg.chunk) for a in range(0, len(pairs), cfg.chunk)]
-    for sl in track(chunks, f"fig3: {len(pairs)} stitches x {len(METHODS)} maps"):
+    for sl in track(chunks, f"fig3: {len(pairs)} stitches x {len(METHODS)} maps ({k} relations)"):
         s_, r_ = send[sl], recv[sl]
         scores["lstsq"][sl] = train_toy_stitches(model, s_, r_, init="lstsq", steps=0)["test_f1"]
         scores["procrustes"][sl] = train_toy_stitches(model, s_, r_, init="procrustes", steps=0)["test_f1"]
@@ -147,7 +149,7 @@ def compute(cfg: Fig3Config) -> dict[str, Any]:
     # controls
     everyone = np.arange(len(runs))
     self_f1 = train_toy_stitches(model, everyone, everyone, init="lstsq", steps=0)["test_f1"]
-    rng = np.random.default_rng(cfg.tree_seed)
+    rng = np.random.default_rng([cfg.tree_seed, k])
     rnd = np.zeros_like(emb)
     for i, r in enumerate(runs):
         rnd[i, : r.n_nodes, : r.emb_dim] = rng.normal(size=(r.n_nodes, r.emb_dim))
@@ -160,7 +162,7 @@ def compute(cfg: Fig3Config) -> dict[str, Any]:
             "weight_decay": np.array([c[1] for c in cells]),
             "emb_dim": np.array([c[2] for c in cells]),
             "seed": np.array([c[3] for c in cells]),
-            **{k: met[k] for k in ("train_f1", "test_f1", "train_loss", "n_params", "stopped_at")},
+            **{key: met[key] for key in ("train_f1", "test_f1", "train_loss", "n_params", "stopped_at")},
             "test_f1_descendant": met["test_f1_per_relation"][:, -1],
             "self_f1": self_f1,
             "random_sender_f1": random_f1,
@@ -168,7 +170,7 @@ def compute(cfg: Fig3Config) -> dict[str, Any]:
         "pairs": {
             "sender": send,
             "receiver": recv,
-            "kind": kind,
+            "kind": np.array([p[2] for p in pairs]),
             "r2": fit_r2,
             "cka": cka,
             **{f"f1_{m}": scores[m] for m in METHODS},
