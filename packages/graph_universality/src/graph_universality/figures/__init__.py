@@ -5,4 +5,5 @@ FIGURES = [
     "graph_universality.figures.fig2",
     "graph_universality.figures.fig3",
     "graph_universality.figures.fig4",
+    "graph_universality.figures.fig5",
 ]
