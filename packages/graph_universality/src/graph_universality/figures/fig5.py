@@ -244,6 +244,18 @@ def plot(result: dict[str, Any], cfg: Fig5Config):
     ax.set_ylabel("normalised logit difference")
     ax.legend(fontsize=6.5)
     ax.set_title("(c) activation patching at x's position")
+    kept = sum(eps[k]["n_patch_kept"] for k in keys)
+    if not kept:
+        ax.text(
+            0.5,
+            0.5,
+            "no sample where the clean and corrupted\nlogit differences differ by >= 0.5\n"
+            f"(final answer loss {result['train_curve'][-1]:.3f}; ln 2 = 0.693)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            fontsize=8,
+        )
     ax = axes[3]
     e = eps[keys[0]]
     layer = max(1, cfg.n_layers // 3)
