@@ -35,8 +35,8 @@ def main() -> None:
         for wd in (0.0, 0.1)
         for s in range(args.seeds)
     ]
-    short = [train_toy([r], 20, stop_loss=0.0)[0].embeddings()[0] for r in runs]  # also the warm-up
-    both = train_toy(runs, 20, stop_loss=0.0)[0].embeddings()
+    short = [train_toy([r], 20, stop_loss=0.0)[0].embeddings()[0].detach() for r in runs]  # also the warm-up
+    both = train_toy(runs, 20, stop_loss=0.0)[0].embeddings().detach()
     err = max(
         float((e[:, : r.emb_dim] - both[i, :, : r.emb_dim]).abs().max())
         for i, (r, e) in enumerate(zip(runs, short, strict=True))
