@@ -244,7 +244,9 @@ def plot(result: dict[str, Any], cfg: Fig5Config):
     ax.set_title("(b) probes on PCA-10 (mean ± sd over episodes)")
     ax = axes[2]
     for kind in PATCHES:
-        m = np.nanmean([eps[k][f"patch_{kind}"] for k in keys], 0)
+        arr = np.array([eps[k][f"patch_{kind}"] for k in keys], dtype=float)
+        n_ok = np.isfinite(arr).sum(0)
+        m = np.where(n_ok > 0, np.nansum(arr, 0) / np.maximum(n_ok, 1), np.nan)
         ax.plot(np.arange(cfg.n_layers), m, marker="o", label=kind)
     ax.axhline(1, color="k", lw=0.8, ls=":")
     ax.axhline(0, color="k", lw=0.8)
