@@ -145,6 +145,9 @@ def train_lm(
 
 
 def save(model: Any, tokenizer: Any, path: Path) -> Path:
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # "Writing model shards" / "Loading weights" bars for a 100 kB model
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -168,6 +171,24 @@ def name_representations(model: Any, tokenizer: Any, names: list[str]) -> np.nda
     out = model(ids, attention_mask=mask, output_hidden_states=True)
     last = mask.sum(1) - 2  # the name (EOS follows it)
     return np.stack([h[torch.arange(len(ids)), last].numpy() for h in out.hidden_states])
+
+
+def decoder_layers(model: Any) -> Any:
+    """The list of transformer blocks of an HF causal LM: GPT-NeoX (Pythia), GPT-2, OPT, Llama-like.
+
+    The official ``stitching-mid.py`` handled only GPT-NeoX and OPT receivers (a GPT-2 receiver fell through
+    silently); every architecture here is found or refused in one line."""
+    for path in ("gpt_neox.layers", "transformer.h", "model.decoder.layers", "model.layers"):
+        obj = model
+        try:
+            for part in path.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            continue
+        return obj
+    from repro.figure import ReproError
+
+    raise ReproError(f"cannot find the transformer blocks of a {type(model).__name__}; add its layer path")
 
 
 class Stitched(torch.nn.Module):
@@ -211,7 +232,7 @@ class Stitched(torch.nn.Module):
         with torch.no_grad():
             hs = self.sender(ids, attention_mask=mask, output_hidden_states=True).hidden_states[self.l_s]
         mapped = self.map(hs)
-        layer = self.receiver.gpt_neox.layers[self.l_r]
+        layer = decoder_layers(self.receiver)[self.l_r]
 
         def swap(module, args, kwargs):
             if args:
