@@ -6,4 +6,5 @@ FIGURES = [
     "graph_universality.figures.fig3",
     "graph_universality.figures.fig4",
     "graph_universality.figures.fig5",
+    "graph_universality.figures.fig6",
 ]
