@@ -26,7 +26,7 @@ def torch_one_thread():
 
 @pytest.fixture(scope="session")
 def tiny_dirs(tmp_path_factory, torch_one_thread):
-    """Saved tiny models: a Qwen2 'base', a Qwen2 'distilled' (other seed), a GPT-2 and a Llama."""
+    """Saved tiny models: a Qwen2 'base', a Qwen2 'distilled' (other seed), a GPT-2, a Llama and a GPT-NeoX (Pythia)."""
     from repro.models import build_tiny_model
 
     root = tmp_path_factory.mktemp("tiny-models")
@@ -35,6 +35,7 @@ def tiny_dirs(tmp_path_factory, torch_one_thread):
         "qwen2b": build_tiny_model(root / "qwen2b", arch="qwen2", seed=1),
         "gpt2": build_tiny_model(root / "gpt2", arch="gpt2", seed=0),
         "llama": build_tiny_model(root / "llama-tiny", arch="llama", seed=0),
+        "gpt_neox": build_tiny_model(root / "neox", arch="gpt_neox", seed=0),
     }
 
 

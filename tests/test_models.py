@@ -32,7 +32,7 @@ def test_import_is_cheap():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("arch", ["qwen2", "gpt2", "llama"])
+@pytest.mark.parametrize("arch", ["qwen2", "gpt2", "llama", "gpt_neox"])
 def test_hooked_logits_match_hf(tiny_dirs, arch):
     """The TransformerLens view computes the HF model's function (own check, independent of load_model's)."""
     import torch

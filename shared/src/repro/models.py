@@ -33,9 +33,14 @@ from repro.figure import ReproError
 from repro.hub import go_offline_if_unreachable, offline_error
 
 # HF architectures (config.json "architectures"[0]) whose TransformerLens conversion we support and test.
-HOOKED_ARCHITECTURES = ("Qwen2ForCausalLM", "GPT2LMHeadModel", "LlamaForCausalLM")
+HOOKED_ARCHITECTURES = ("Qwen2ForCausalLM", "GPT2LMHeadModel", "LlamaForCausalLM", "GPTNeoXForCausalLM")
 # Tiny random-init builders: short name -> HF architecture.
-TINY_ARCHITECTURES = {"qwen2": "Qwen2ForCausalLM", "gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM"}
+TINY_ARCHITECTURES = {
+    "qwen2": "Qwen2ForCausalLM",
+    "gpt2": "GPT2LMHeadModel",
+    "llama": "LlamaForCausalLM",
+    "gpt_neox": "GPTNeoXForCausalLM",  # the Pythia architecture
+}
 DTYPES = ("float32", "float16", "bfloat16")
 # Files fetched for a model: weights, configs, tokenizer (no optimiser states, no other frameworks' weights).
 MODEL_FILE_PATTERNS = ("*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken")
@@ -378,6 +383,20 @@ def build_tiny_model(
             n_embd=d_model, n_layer=n_layers, n_head=n_heads, n_positions=n_ctx, n_ctx=n_ctx, **common
         )
         cls = transformers.GPT2LMHeadModel
+    elif arch == "gpt_neox":
+        # Pythia's layout: parallel attention + MLP, partial rotary (25 %), untied unembedding, 4x MLP
+        cfg = transformers.GPTNeoXConfig(
+            hidden_size=d_model,
+            intermediate_size=4 * d_model,
+            num_hidden_layers=n_layers,
+            num_attention_heads=n_heads,
+            max_position_embeddings=n_ctx,
+            rotary_pct=0.25,
+            use_parallel_residual=True,
+            tie_word_embeddings=False,
+            **common,
+        )
+        cls = transformers.GPTNeoXForCausalLM
     else:
         kw = {
             "hidden_size": d_model,

@@ -1,0 +1,1 @@
+"""Graph universality (Baek, Li, Tegmark 2024): knowledge-graph representations, probes and model stitching."""

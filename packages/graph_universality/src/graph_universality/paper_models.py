@@ -1,0 +1,127 @@
+"""Paper scale: the official models and data, loaded from the hub or local directories, offline-aware.
+
+- :data:`ICL_MODELS`: the five instruct LLMs of the v2 abstract / ``scripts/eval-script.sh`` (models 0-4).
+- :data:`STITCH_MODELS`: the stitching menu of ``stitching-mid.py`` by tokenizer family (Pythia deduped, GPT-2,
+  OPT). Stitching is only defined within a family: both halves read the same token ids
+  (:func:`check_same_tokenizer`; the official code silently used the receiver's tokenizer for both halves).
+- :func:`stitch_pairs`: every ordered (sender, receiver) pair within each family, receivers of every family
+  included (the official code had no GPT-2 receiver branch; :func:`graph_universality.tinylm.decoder_layers`
+  finds GPT-NeoX, GPT-2, OPT and Llama-like blocks).
+- :func:`require_models`: resolve model names (hub ids or local directories) through :mod:`repro.models`; when one
+  is not available offline, raise one line naming every missing model and the command that downloads it.
+- :func:`pile_texts`: documents of at least ``min_tokens`` tokens, truncated, from The Pile
+  (``monology/pile-uncopyrighted`` for training the stitch, ``monology/pile-test-val`` for evaluation, as the
+  official code) or from a local ``.jsonl``/``.txt`` file; offline failures are one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from repro.figure import ReproError
+
+ICL_MODELS = (
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Meta-Llama-3-8B-Instruct",
+    "meta-llama/Llama-3.2-3B-Instruct",
+    "google/gemma-2-2b-it",
+    "google/gemma-2-9b-it",
+)
+STITCH_MODELS = {
+    "pythia": tuple(
+        f"EleutherAI/pythia-{s}-deduped" for s in ("70m", "160m", "410m", "1.4b", "2.8b", "6.9b")
+    ),
+    "gpt2": (
+        "openai-community/gpt2",
+        "openai-community/gpt2-medium",
+        "openai-community/gpt2-large",
+        "openai-community/gpt2-xl",
+    ),
+    "opt": tuple(f"facebook/opt-{s}" for s in ("350m", "1.3b", "2.7b", "6.7b")),
+}
+PILE_TRAIN = "monology/pile-uncopyrighted"
+PILE_TEST = "monology/pile-test-val"
+
+
+def stitch_pairs(families: tuple[str, ...] = tuple(STITCH_MODELS)) -> list[tuple[str, str]]:
+    """Ordered (sender, receiver) pairs within each tokenizer family, self-stitches included (the control)."""
+    out = []
+    for fam in families:
+        if fam not in STITCH_MODELS:
+            raise ReproError(f"unknown model family {fam!r}; choose from {', '.join(STITCH_MODELS)}")
+        out += [(a, b) for a in STITCH_MODELS[fam] for b in STITCH_MODELS[fam]]
+    return out
+
+
+def require_models(names: list[str] | tuple[str, ...]) -> dict[str, Path]:
+    """Local directories of ``names``; one ReproError line naming every missing model and its download."""
+    from repro.models import download_command, resolve_model_dir
+
+    found, missing = {}, []
+    for name in names:
+        try:
+            found[name] = resolve_model_dir(name)[0]
+        except ReproError:
+            missing.append(name)
+    if missing:
+        cmds = "; ".join(download_command(n) for n in missing)
+        raise ReproError(
+            f"{len(missing)} model(s) not available offline: {', '.join(missing)}; download: {cmds}"
+        )
+    return found
+
+
+def check_same_tokenizer(a: Any, b: Any, names: tuple[str, str] = ("sender", "receiver")) -> None:
+    """Stitching feeds one token stream to both halves: their vocabularies must agree."""
+    if a.get_vocab() != b.get_vocab():
+        raise ReproError(
+            f"{names[0]} and {names[1]} tokenize differently; stitch within one tokenizer family "
+            f"({', '.join(STITCH_MODELS)})"
+        )
+
+
+def pile_texts(
+    source: str,
+    tokenizer: Any,
+    n_docs: int,
+    min_tokens: int = 512,
+    split: str = "train",
+    seed: int = 42,
+    shuffle_buffer: int = 20_000,
+) -> list[list[int]]:
+    """Token ids of ``n_docs`` documents with >= ``min_tokens`` tokens, truncated to ``min_tokens`` (official).
+
+    ``source``: a hub data set id (streamed, shuffled with ``seed`` and a ``shuffle_buffer``) or a local
+    ``.jsonl`` (one {"text": ...} per line) / ``.txt`` (documents separated by blank lines) file."""
+    path = Path(source)
+    if path.exists():
+        import json
+
+        if path.suffix == ".jsonl":
+            docs = (json.loads(line)["text"] for line in path.open() if line.strip())
+        else:
+            docs = iter(path.read_text().split("\n\n"))
+    else:
+        try:
+            from datasets import load_dataset
+
+            ds = load_dataset(source, split=split, streaming=True).shuffle(
+                seed=seed, buffer_size=shuffle_buffer
+            )
+            docs = (row["text"] for row in ds)
+        except (OSError, ConnectionError, ValueError) as e:
+            raise ReproError(
+                f"data set {source} is not available offline ({str(e).splitlines()[0][:80]}); download it with "
+                f"`hf download --repo-type dataset {source}` or pass a local .jsonl file"
+            ) from None
+    out = []
+    for text in docs:
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        if len(ids) >= min_tokens:
+            out.append(ids[:min_tokens])
+            if len(out) == n_docs:
+                break
+    if len(out) < n_docs:
+        raise ReproError(f"{source} has only {len(out)} documents of >= {min_tokens} tokens; need {n_docs}")
+    return out

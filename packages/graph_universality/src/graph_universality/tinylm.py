@@ -1,0 +1,266 @@
+"""Tiny GPT-NeoX (Pythia-architecture) language models for the "LLM training" arm, and LM-to-LM stitching.
+
+A word-level tokenizer over template words + single-token names (every name is one token by construction, the
+tokenizer-level version of the official single-token filter). The "trained LM" learns the facts of one fixed family
+tree as text:
+
+    "{P} 's children : [ {C1} , {C2} ] ."          (every parent fact, always in training)
+    "Is {X} a descendant of {Y} ? Yes" / "... ? No"   (descendant questions; held-out links never seen)
+
+Models are ``transformers.GPTNeoXForCausalLM`` saved with ``save_pretrained`` and loaded back through
+:func:`repro.models.load_model`, the code path that loads Pythia from the hub at paper scale. Representations are
+the residual stream (HF ``hidden_states[l]`` = TransformerLens ``blocks.l.hook_resid_pre``; the last entry is after
+the final layer norm) at the last token of "Is {name}", per layer.
+
+Stitching (official ``stitching-mid.py``, defects fixed): sender layers [0, l_s) -> affine map (zero init as the
+official code, or least-squares init on activations) -> receiver layers [l_r, L_r) + final norm + unembedding, at
+the same relative depth ``l = int(c * n_layers)`` in both; only the map is trained (next-token loss); the score is
+the relative next-token loss degradation ``(L_stitched - L_receiver) / L_receiver`` on held-out text. Both halves
+use their own tokenizer's ids: here they share one tokenizer (checked), as within the Pythia family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+TEMPLATE = ["Is", "a", "descendant", "of", "?", "Yes", "No", "'s", "children", ":", "[", "]", ",", "."]
+PAD, EOS = "<pad>", "<eos>"
+
+
+def build_word_tokenizer(names: list[str]) -> Any:
+    """A word-level fast tokenizer (whitespace split) with one id per template word and per name."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate([PAD, EOS, *TEMPLATE, *names])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=PAD))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=PAD, eos_token=EOS, bos_token=EOS)
+
+
+def fact_texts(parents: tuple[int, ...], names: list[str]) -> list[str]:
+    kids: dict[int, list[int]] = {}
+    for c, p in enumerate(parents):
+        if p >= 0:
+            kids.setdefault(p, []).append(c)
+    return [
+        f"{names[p]} 's children : [ {' , '.join(names[c] for c in cs)} ] ." for p, cs in sorted(kids.items())
+    ]
+
+
+def question_text(x: str, y: str, label: int | None) -> str:
+    q = f"Is {x} a descendant of {y} ?"
+    return q if label is None else f"{q} {'Yes' if label else 'No'}"
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    d_model: int = 64
+    n_layers: int = 4
+    n_heads: int = 4
+    steps: int = 1500
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    seed: int = 0
+
+
+def new_model(cfg: LMConfig, vocab_size: int, n_ctx: int = 32) -> Any:
+    import transformers
+
+    torch.manual_seed(cfg.seed)
+    conf = transformers.GPTNeoXConfig(
+        vocab_size=vocab_size,
+        hidden_size=cfg.d_model,
+        intermediate_size=4 * cfg.d_model,
+        num_hidden_layers=cfg.n_layers,
+        num_attention_heads=cfg.n_heads,
+        max_position_embeddings=n_ctx,
+        rotary_pct=0.25,
+        use_parallel_residual=True,
+        tie_word_embeddings=False,
+        bos_token_id=1,
+        eos_token_id=1,
+        pad_token_id=0,
+    )
+    return transformers.GPTNeoXForCausalLM(conf)
+
+
+def encode(tokenizer: Any, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids ``[B, T]`` (each text followed by EOS) and the attention mask."""
+    enc = [tokenizer.encode(t, add_special_tokens=False) + [tokenizer.eos_token_id] for t in texts]
+    T = max(len(e) for e in enc)
+    ids = torch.full((len(enc), T), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros(len(enc), T, dtype=torch.long)
+    for i, e in enumerate(enc):
+        ids[i, : len(e)] = torch.tensor(e)
+        mask[i, : len(e)] = 1
+    return ids, mask
+
+
+def lm_loss(
+    logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, per_seq: bool = False
+) -> torch.Tensor:
+    """Mean next-token cross-entropy over real (unpadded) target tokens."""
+    lp = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
+    m = mask[:, 1:].float()
+    if per_seq:
+        return (lp * m).sum(1) / m.sum(1)
+    return (lp * m).sum() / m.sum()
+
+
+def train_lm(
+    model: Any, ids: torch.Tensor, mask: torch.Tensor, cfg: LMConfig, desc: str | None = None
+) -> list[float]:
+    """AdamW on random minibatches of the training texts (seeded); returns the loss every 50 steps."""
+    from repro.progress import track
+    from repro.stack import StackedAdamW
+
+    g = torch.Generator().manual_seed(cfg.seed)
+    # one "run": every parameter gets a leading axis of 1 so the shared stacked AdamW applies unchanged
+    params = {n: p for n, p in model.named_parameters()}
+    views = {n: p.data.unsqueeze(0) for n, p in params.items()}
+    stacked = {n: v.requires_grad_(False) for n, v in views.items()}
+    opt = StackedAdamW(stacked, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    model.train()
+    curve = []
+    it = range(cfg.steps)
+    for step in track(it, desc) if desc else it:
+        idx = torch.randint(0, len(ids), (cfg.batch_size,), generator=g)
+        loss = lm_loss(model(ids[idx], attention_mask=mask[idx]).logits, ids[idx], mask[idx])
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        for n, p in params.items():
+            stacked[n].grad = None if p.grad is None else p.grad.unsqueeze(0)
+        opt.step()
+        if step % 50 == 0:
+            curve.append(float(loss.detach()))
+    model.eval()
+    return curve
+
+
+def save(model: Any, tokenizer: Any, path: Path) -> Path:
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # "Writing model shards" / "Loading weights" bars for a 100 kB model
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@torch.no_grad()
+def answer_logit_diff(model: Any, tokenizer: Any, questions: list[str]) -> np.ndarray:
+    """logit(Yes) - logit(No) at the answer slot of each question (the text ends with '?')."""
+    ids, mask = encode(tokenizer, questions)
+    last = mask.sum(1) - 2  # position of '?' (EOS follows it)
+    logits = model(ids, attention_mask=mask).logits[torch.arange(len(ids)), last]
+    yes, no = tokenizer.convert_tokens_to_ids("Yes"), tokenizer.convert_tokens_to_ids("No")
+    return (logits[:, yes] - logits[:, no]).numpy()
+
+
+@torch.no_grad()
+def name_representations(model: Any, tokenizer: Any, names: list[str]) -> np.ndarray:
+    """``[n_layers + 1, N, d]`` residual stream at the last token of "Is {name}" (``hidden_states`` per layer)."""
+    ids, mask = encode(tokenizer, [f"Is {n}" for n in names])
+    out = model(ids, attention_mask=mask, output_hidden_states=True)
+    last = mask.sum(1) - 2  # the name (EOS follows it)
+    return np.stack([h[torch.arange(len(ids)), last].numpy() for h in out.hidden_states])
+
+
+def decoder_layers(model: Any) -> Any:
+    """The list of transformer blocks of an HF causal LM: GPT-NeoX (Pythia), GPT-2, OPT, Llama-like.
+
+    The official ``stitching-mid.py`` handled only GPT-NeoX and OPT receivers (a GPT-2 receiver fell through
+    silently); every architecture here is found or refused in one line."""
+    for path in ("gpt_neox.layers", "transformer.h", "model.decoder.layers", "model.layers"):
+        obj = model
+        try:
+            for part in path.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            continue
+        return obj
+    from repro.figure import ReproError
+
+    raise ReproError(f"cannot find the transformer blocks of a {type(model).__name__}; add its layer path")
+
+
+class Stitched(torch.nn.Module):
+    """Sender layers [0, l_s) -> affine map -> receiver layers [l_r, L) (+ final norm, unembedding)."""
+
+    def __init__(
+        self, sender: Any, receiver: Any, cut: float, init: str = "zero", fit_ids=None, fit_mask=None
+    ):
+        super().__init__()
+        if cut <= 0 or cut >= 1:
+            raise ValueError("cut depth must be in (0, 1)")
+        self.sender, self.receiver = sender, receiver
+        self.l_s = int(cut * sender.config.num_hidden_layers)
+        self.l_r = int(cut * receiver.config.num_hidden_layers)
+        ds, dr = sender.config.hidden_size, receiver.config.hidden_size
+        self.map = torch.nn.Linear(ds, dr)
+        for p in (*sender.parameters(), *receiver.parameters()):
+            p.requires_grad_(False)
+        with torch.no_grad():
+            if init == "zero":  # the official init
+                self.map.weight.zero_()
+                self.map.bias.zero_()
+            elif init == "lstsq":  # closed-form fit of receiver activations from sender activations
+                from graph_universality.align import lstsq_affine
+
+                xs, ys = self.activations(fit_ids, fit_mask)
+                a, b = lstsq_affine(xs, ys)
+                self.map.weight.copy_(torch.as_tensor(a.T, dtype=torch.float32))
+                self.map.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+            else:
+                raise ValueError(f"init must be 'zero' or 'lstsq', got {init!r}")
+
+    @torch.no_grad()
+    def activations(self, ids, mask) -> tuple[np.ndarray, np.ndarray]:
+        hs = self.sender(ids, attention_mask=mask, output_hidden_states=True).hidden_states[self.l_s]
+        hr = self.receiver(ids, attention_mask=mask, output_hidden_states=True).hidden_states[self.l_r]
+        keep = mask.bool()
+        return hs[keep].numpy(), hr[keep].numpy()
+
+    def forward(self, ids, mask):
+        with torch.no_grad():
+            hs = self.sender(ids, attention_mask=mask, output_hidden_states=True).hidden_states[self.l_s]
+        mapped = self.map(hs)
+        layer = decoder_layers(self.receiver)[self.l_r]
+
+        def swap(module, args, kwargs):
+            if args:
+                return (mapped, *args[1:]), kwargs
+            return args, {**kwargs, "hidden_states": mapped}
+
+        handle = layer.register_forward_pre_hook(swap, with_kwargs=True)
+        try:
+            return self.receiver(ids, attention_mask=mask).logits
+        finally:
+            handle.remove()
+
+
+def train_stitch(
+    stitched: Stitched, ids, mask, steps: int, lr: float = 1e-3, batch_size: int = 64, seed: int = 0
+):
+    """Train only the map (official: AdamW lr 1e-3, wd 1e-4) on next-token loss."""
+    g = torch.Generator().manual_seed(seed)
+    opt_params = {"w": stitched.map.weight, "b": stitched.map.bias}
+    from repro.stack import StackedAdamW
+
+    stacked = {k: v.data.unsqueeze(0) for k, v in opt_params.items()}
+    opt = StackedAdamW(stacked, lr=lr, weight_decay=1e-4)
+    for _ in range(steps):
+        idx = torch.randint(0, len(ids), (min(batch_size, len(ids)),), generator=g)
+        loss = lm_loss(stitched(ids[idx], mask[idx]), ids[idx], mask[idx])
+        stitched.map.zero_grad(set_to_none=True)
+        loss.backward()
+        for k, v in opt_params.items():
+            stacked[k].grad = v.grad.unsqueeze(0)
+        opt.step()

@@ -1,0 +1,40 @@
+"""ICL arm: prompts, answer-token loss mask, and the patching identity (full patch at layer 0 = the clean run)."""
+
+import numpy as np
+import torch
+
+from graph_universality import icl, tinylm
+from graph_universality.graphs import name_pool
+
+
+def test_full_patch_at_layer_zero_restores_the_clean_run():
+    torch.set_num_threads(1)
+    names = name_pool()[:40]
+    tok = icl.build_tokenizer(names)
+    model = tinylm.new_model(
+        tinylm.LMConfig(d_model=16, n_layers=2, n_heads=2, seed=0), len(tok), n_ctx=128
+    ).eval()
+    ep = icl.sample_episode(np.random.default_rng(0), 6, names)
+    clean, corrupt = icl.prompt(ep.parents, ep.labels, 3, 1), icl.prompt(ep.parents, ep.labels, 4, 1)
+    ids, mask = tinylm.encode(tok, [clean])
+    states, pos = icl.node_states(model, tok, ep)
+    assert states.shape == (3, 6, 16) and tok.convert_ids_to_tokens(int(ids[0, pos])) == ep.labels[3]
+    with torch.no_grad():
+        src = model(ids, attention_mask=mask, output_hidden_states=True).hidden_states[0][:, pos]
+    ld_clean = icl.logit_diffs(model, tok, [clean])
+    ld_corr = icl.logit_diffs(model, tok, [corrupt])
+    patched = icl.logit_diffs(model, tok, [corrupt], patch=(0, torch.tensor([pos]), lambda h: src.clone()))
+    assert abs(ld_clean[0] - ld_corr[0]) > 1e-6
+    assert np.allclose(patched, ld_clean, atol=1e-5)
+
+
+def test_training_texts_and_answer_mask():
+    names = name_pool()[:40]
+    tok = icl.build_tokenizer(names)
+    texts = icl.training_texts(20, 7, names, seed=0)
+    assert texts == icl.training_texts(20, 7, names, seed=0)
+    assert {t.split()[-1] for t in texts} == {"Yes", "No"}
+    ids, mask = tinylm.encode(tok, texts)
+    m = icl._shift(icl.answer_mask(tok, ids))
+    answers = ids[m.bool()]
+    assert set(tok.convert_ids_to_tokens(answers.tolist())) <= {"Yes", "No"} and len(answers) == 20
