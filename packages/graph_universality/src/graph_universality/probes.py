@@ -14,14 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def pca(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` PCA coordinates of rows of ``x`` and the explained-variance ratios of those components."""
-    xc = x - x.mean(0, keepdims=True)
-    u, s, _ = np.linalg.svd(xc, full_matrices=False)
-    k = min(k, len(s))
-    var = s**2
-    return u[:, :k] * s[:k], var[:k] / max(var.sum(), 1e-30)
+from repro.pca import pca  # noqa: F401  (re-exported: the probes' PCA is the shared one)
 
 
 def linear_probe(

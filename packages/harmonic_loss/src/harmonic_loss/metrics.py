@@ -22,6 +22,8 @@ import itertools
 
 import numpy as np
 
+from repro.pca import explained_variance_ratio, pca
+
 # Whether a larger task metric means more structure (for plots and claims).
 METRIC_HIGHER_IS_BETTER = {
     "lattice": False,
@@ -41,22 +43,12 @@ METRIC_NAMES = {
 
 def explained_variance(x: np.ndarray) -> np.ndarray:
     """Explained-variance ratios of the principal components of rows ``x`` [N, D] (descending, sum 1)."""
-    x = np.asarray(x, dtype=np.float64)
-    x = x - x.mean(0)
-    s = np.linalg.svd(x, compute_uv=False)
-    var = s**2
-    total = var.sum()
-    return var / total if total > 0 else np.full_like(var, np.nan)
+    return explained_variance_ratio(x)
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:
     """Coordinates of rows ``x`` [N, D] on their top-2 principal components [N, 2] (signs fixed for stability)."""
-    x = np.asarray(x, dtype=np.float64)
-    x = x - x.mean(0)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    coords = x @ vt[:2].T
-    signs = np.sign(coords[np.argmax(np.abs(coords), 0), range(coords.shape[1])])
-    return coords * np.where(signs == 0, 1, signs)
+    return pca(x, 2)[0]
 
 
 def _rescaled_2d(x: np.ndarray) -> np.ndarray:

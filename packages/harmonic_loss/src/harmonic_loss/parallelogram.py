@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from repro.pca import pca
+
 
 def pca_project(embeddings: np.ndarray, k: int) -> np.ndarray:
     """Mean-centre over the vocabulary and project on the top-k principal components: [V, k]."""
-    x = embeddings.astype(np.float64) - embeddings.mean(0, keepdims=True)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    return x @ vt[:k].T
+    return pca(embeddings, k)[0]
 
 
 def sample_quadruples(pairs: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
