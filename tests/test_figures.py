@@ -40,7 +40,14 @@ def test_figure_modules_import_without_torch_or_matplotlib():
     assert out.strip() == "[]", f"figure modules import heavy libraries at import time: {out}"
 
 
+def _committed_outputs() -> dict[str, int]:
+    """Smoke-scale files in the repository's own paper_figures/ (a test run must write none there)."""
+    root = Path(__file__).resolve().parents[1] / "paper_figures"
+    return {str(p): p.stat().st_mtime_ns for p in root.rglob("*smoke*") if p.is_file()}
+
+
 def test_every_figure_at_smoke_scale_in_parallel(capsys):
+    before = _committed_outputs()
     code = main(["all", "--scale", "smoke", "--jobs", "2"])
     out, err = capsys.readouterr()
     assert code != EXIT_BAD_INPUT, err
@@ -55,6 +62,9 @@ def test_every_figure_at_smoke_scale_in_parallel(capsys):
             assert isinstance(c["passed"], bool) and not math.isnan(c["measured"]) or not c["passed"]
         assert report["scale"] == "smoke" and report["config_hash"]
     assert "claims:" in out
+    assert _committed_outputs() == before, (
+        "a figure wrote outside its output folder (REPRO_FIGURES_DIR/--out)"
+    )
     table = (out_dir / "CLAIMS_smoke.md").read_text()
     assert "| figure | claim |" in table and all(f"`{f.name}`" in table for f in FIGURES)
     # a second run is served from the cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import platform
@@ -18,6 +19,17 @@ from repro.cache import Cache, CorruptEntry, atomic_write_text, cache_key, recor
 from repro.claims import Claim
 from repro.figure import Figure, ReproError, config_dict, config_hash
 from repro.progress import status
+
+_OUTPUT_STEM: contextvars.ContextVar[Path | None] = contextvars.ContextVar("repro_output_stem", default=None)
+
+
+def current_output_stem() -> Path:
+    """Inside ``plot``: where this figure is being written (``<out>/<paper>/figN[_suffix]``, no extension), for
+    figures that write extra files beside their plot (tables as CSV/Markdown), honouring ``--out`` and suffixes."""
+    stem = _OUTPUT_STEM.get()
+    if stem is None:
+        raise RuntimeError("current_output_stem() is only defined while repro draws a figure")
+    return stem
 
 
 @dataclass
@@ -116,10 +128,14 @@ def run_figure(
     )
     t0 = time.perf_counter()
     claims = list(fig.claims(result, cfg))
-    plotted = fig.plot(result, cfg)
+    stem = output_stem(fig, scale, variant, bool(overrides), out_dir)
+    token = _OUTPUT_STEM.set(stem)
+    try:
+        plotted = fig.plot(result, cfg)
+    finally:
+        _OUTPUT_STEM.reset(token)
     from repro.plot import save_figure
 
-    stem = output_stem(fig, scale, variant, bool(overrides), out_dir)
     note = (
         f"{fig.name} · scale {scale} · config {config_hash(cfg)} (full config and seeds in {stem.name}.json)"
     )

@@ -1,7 +1,7 @@
 """Tables I-IV: relations and their properties, description lengths, hyper-parameters, phase criteria.
 
 Written as CSV and Markdown next to the figures (``paper_figures/geneft/tableN.{csv,md}``; other scales add a
-suffix) and drawn as one figure. Table I's properties are checked on each relation's 30 x 30 matrix, not asserted.
+suffix, beside the figure) and drawn as one figure. Table I's properties are checked on each relation's 30 x 30 matrix, not asserted.
 Table II gives b both ways (the spec could not tell which the paper plots): Table II's approximation (n log2 k for an
 equivalence with k classes, log2 n! for a total order, log2 C(n, a) for the bipartite graph) and the exact
 log2(n!/|Aut G|); p_c from Eq. 4 with alpha = 0.9 and N = 900. Table III lists the hyper-parameters *this
@@ -22,7 +22,6 @@ RELATIONS = ("bipartite", "mod3", "mod5", "greater")
 @dataclass(frozen=True)
 class TablesConfig:
     alpha: float = 0.9
-    file_suffix: str = ""  # "" at quick (committed); "_smoke" / "_paper" otherwise (git-ignored)
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -106,16 +105,17 @@ def to_markdown(rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_tables(result: dict[str, Any], suffix: str) -> list[Any]:
-    """CSV + Markdown per table into ``<figures_dir>/geneft``, atomically; returns the paths."""
+def write_tables(result: dict[str, Any]) -> list[Any]:
+    """CSV + Markdown per table beside the figure being drawn (``tableN[_suffix].csv|md``), atomically."""
     from repro.cache import atomic_write_text
-    from repro.paths import figures_dir
+    from repro.run import current_output_stem
 
-    out_dir = figures_dir() / "geneft"
+    stem = current_output_stem()  # <out>/geneft/tables[_smoke|_paper|...]
+    suffix = stem.name.removeprefix("tables")
     paths = []
     for name, rows in result["tables"].items():
         for ext, text in (("csv", to_csv(rows)), ("md", to_markdown(rows))):
-            path = out_dir / f"{name}{suffix}.{ext}"
+            path = stem.parent / f"{name}{suffix}.{ext}"
             atomic_write_text(path, text)
             paths.append(path)
     return paths
@@ -146,7 +146,7 @@ def plot(result: dict[str, Any], cfg: TablesConfig):
     from repro.plot import set_style
 
     set_style()
-    write_tables(result, cfg.file_suffix)
+    write_tables(result)
     tables = result["tables"]
     titles = {
         "table1": "Table I: relations (properties checked on the matrices)",
@@ -178,9 +178,9 @@ FIGURE = Figure(
     id="tables",
     title="Tables I-IV: relations, description lengths, hyper-parameters, phase criteria",
     configs={
-        "smoke": TablesConfig(file_suffix="_smoke"),
+        "smoke": TablesConfig(),
         "quick": TablesConfig(),
-        "paper": TablesConfig(file_suffix="_paper"),
+        "paper": TablesConfig(),
     },
     compute=compute,
     plot=plot,
