@@ -256,6 +256,19 @@ def sweep_specs(cfg: SweepConfig) -> list[list[RunSpec]]:
     return groups
 
 
+def _sweep_kwargs(cfg: SweepConfig) -> dict:
+    """The training settings every toy experiment takes from its sweep config."""
+    return {
+        "batch_size": cfg.batch_size,
+        "lr": cfg.lr,
+        "penalty": cfg.penalty,
+        "data_size": cfg.data_size,
+        "dim": cfg.dim,
+        "n": cfg.n,
+        "eps": cfg.eps,
+    }
+
+
 def run_sweep(cfg: SweepConfig) -> dict:
     """Train every run of the sweep and summarise it (the cached result Figs. 2, 3 and 7 read)."""
     device = resolve_device(cfg.device)
@@ -264,13 +277,7 @@ def run_sweep(cfg: SweepConfig) -> dict:
         what = f"{specs[0].arch} x {len({s.task for s in specs})} task(s)"
         out = train_runs(
             specs,
-            batch_size=cfg.batch_size,
-            lr=cfg.lr,
-            penalty=cfg.penalty,
-            data_size=cfg.data_size,
-            dim=cfg.dim,
-            n=cfg.n,
-            eps=cfg.eps,
+            **_sweep_kwargs(cfg),
             dropout=cfg.dropout,
             eval_every=cfg.eval_every,
             device=device,
@@ -336,13 +343,7 @@ def run_data_efficiency(
             ]
             out = train_runs(
                 specs,
-                batch_size=cfg.batch_size,
-                lr=cfg.lr,
-                penalty=cfg.penalty,
-                data_size=cfg.data_size,
-                dim=cfg.dim,
-                n=cfg.n,
-                eps=cfg.eps,
+                **_sweep_kwargs(cfg),
                 dropout=cfg.dropout,
                 eval_every=0,
                 device=device,
@@ -373,13 +374,7 @@ def run_case_study(
     device = resolve_device(cfg.device)
     out = train_runs(
         specs,
-        batch_size=cfg.batch_size,
-        lr=lr,
-        penalty=cfg.penalty,
-        data_size=cfg.data_size,
-        dim=cfg.dim,
-        n=cfg.n,
-        eps=cfg.eps,
+        **{**_sweep_kwargs(cfg), "lr": lr},
         eval_every=eval_every,
         device=device,
         desc=f"case study: {len(specs)} runs stacked on {device.type}",
