@@ -91,32 +91,10 @@ def train_icl(
     desc: str | None = None,
 ) -> list[float]:
     """AdamW (repro.stack, one run) on the answer-token loss of random minibatches of ``texts``."""
-    from repro.progress import track
-    from repro.stack import StackedAdamW
-
     ids, mask = tinylm.encode(tokenizer, texts)
-    amask = answer_mask(tokenizer, ids)
-    g = torch.Generator().manual_seed(seed)
-    params = dict(model.named_parameters())
-    stacked = {n: p.data.unsqueeze(0) for n, p in params.items()}
-    opt = StackedAdamW(stacked, lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
-    model.train()
-    curve = []
-    it = range(steps)
-    for step in track(it, desc) if desc else it:
-        idx = torch.randint(0, len(ids), (batch_size,), generator=g)
-        logits = model(ids[idx], attention_mask=mask[idx]).logits
-        # loss only where the next token is the answer (the names and the description are unpredictable)
-        loss = tinylm.lm_loss(logits, ids[idx], _shift(amask[idx]))
-        model.zero_grad(set_to_none=True)
-        loss.backward()
-        for n, p in params.items():
-            stacked[n].grad = None if p.grad is None else p.grad.unsqueeze(0)
-        opt.step()
-        if step % 50 == 0:
-            curve.append(float(loss.detach()))
-    model.eval()
-    return curve
+    # loss only where the next token is the answer (the names and the description are unpredictable)
+    answer = _shift(answer_mask(tokenizer, ids))
+    return tinylm.fit(model, ids, mask, answer, steps, batch_size, lr, 0.01, seed, desc)
 
 
 def _shift(amask: torch.Tensor) -> torch.Tensor:

@@ -118,21 +118,37 @@ def train_lm(
     model: Any, ids: torch.Tensor, mask: torch.Tensor, cfg: LMConfig, desc: str | None = None
 ) -> list[float]:
     """AdamW on random minibatches of the training texts (seeded); returns the loss every 50 steps."""
+    return fit(model, ids, mask, mask, cfg.steps, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.seed, desc)
+
+
+def fit(
+    model: Any,
+    ids: torch.Tensor,
+    mask: torch.Tensor,
+    loss_mask: torch.Tensor,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+    desc: str | None = None,
+) -> list[float]:
+    """The training loop both LM arms share: AdamW (``repro.stack``, one run) on seeded random minibatches, with
+    the next-token loss counted where ``loss_mask`` marks a target (see :func:`lm_loss`); the loss every 50 steps."""
     from repro.progress import track
     from repro.stack import StackedAdamW
 
-    g = torch.Generator().manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(seed)
     # one "run": every parameter gets a leading axis of 1 so the shared stacked AdamW applies unchanged
-    params = {n: p for n, p in model.named_parameters()}
-    views = {n: p.data.unsqueeze(0) for n, p in params.items()}
-    stacked = {n: v.requires_grad_(False) for n, v in views.items()}
-    opt = StackedAdamW(stacked, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    params = dict(model.named_parameters())
+    stacked = {n: p.data.unsqueeze(0) for n, p in params.items()}
+    opt = StackedAdamW(stacked, lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
     model.train()
     curve = []
-    it = range(cfg.steps)
+    it = range(steps)
     for step in track(it, desc) if desc else it:
-        idx = torch.randint(0, len(ids), (cfg.batch_size,), generator=g)
-        loss = lm_loss(model(ids[idx], attention_mask=mask[idx]).logits, ids[idx], mask[idx])
+        idx = torch.randint(0, len(ids), (batch_size,), generator=g)
+        loss = lm_loss(model(ids[idx], attention_mask=mask[idx]).logits, ids[idx], loss_mask[idx])
         model.zero_grad(set_to_none=True)
         loss.backward()
         for n, p in params.items():
