@@ -62,7 +62,7 @@ def test_plot_comment_and_docstring_edits_do_not_recompute(toy):
     run_figure(toy.fig, "quick")
     assert toy.calls() == 1
     # ... but an edit to compute does
-    fig_file.write_text(src.replace('"total": float(', '"total": 1.0 + float('))
+    fig_file.write_text(src.replace("sign = -1.0", "sign = -2.0"))
     assert code_fingerprint(toy.fig) != before
 
 

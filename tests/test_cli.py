@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.cli import EXIT_BAD_INPUT, EXIT_CLAIM_FAILED, EXIT_OK, main
+from repro.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERDICT_CHANGED, main
 
 
 def run_cli(capsys, *argv):
@@ -76,37 +76,65 @@ def test_target_spellings_resolve_to_the_same_figure():
     assert {f.name for f in resolve(["harmonic_loss"])} >= {"harmonic_loss:fig1", "harmonic_loss:fig5"}
 
 
-def test_run_check_clean_and_exit_codes(toy, capsys):
+def test_run_check_clean_and_exit_codes(toy, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("REPRO_REFERENCE_DIR", str(tmp_path / "reference"))
     code, out, err = run_cli(capsys, "toypaper", "fig1")
     assert code == EXIT_OK, err
-    assert "claims: 2 passed, 0 failed" in out
+    assert "claims: 2 reproduced, 0 contradicted, 0 inconclusive, 0 not reached" in out
     assert "recomputing: not cached yet" in err
     written = list(Path(os.environ["REPRO_FIGURES_DIR"]).rglob("fig1.*"))
     assert {p.suffix for p in written} == {".png", ".pdf", ".json"}, written
     report = json.loads(next(p for p in written if p.suffix == ".json").read_text())
-    assert report["all_claims_pass"] and report["config"]["n"] == 5 and len(report["claims"]) == 2
+    assert report["verdicts"]["reproduced"] == 2 and report["config"]["n"] == 5 and len(report["claims"]) == 2
+    claim = report["claims"][0]
+    assert len(claim["values"]) == 3 and claim["interval"][0] <= claim["measured"] <= claim["interval"][1]
+    assert claim["paper"] == {"value": 10, "source": "paper", "where": "Sec. 1"}
     assert report["environment"]["torch"] and "device" in report["environment"]
 
-    # a failing claim gives exit 1, from a real compute with another config
+    # a contradicted claim is a finding: the run still exits 0
     code, out, _ = run_cli(capsys, "toypaper:fig1", "--set", "bound=1")
-    assert code == EXIT_CLAIM_FAILED and "claims: 0 passed, 2 failed" in out
+    assert code == EXIT_OK and "claims: 0 reproduced, 2 contradicted" in out
 
-    # check re-evaluates claims from the cache without computing
+    # check without committed verdicts says how to record them, and passes
     calls = toy.calls()
-    code, out, _ = run_cli(capsys, "check", "toypaper:fig1")
-    assert code == EXIT_OK and toy.calls() == calls and "2 passed" in out
+    code, out, err = run_cli(capsys, "check", "toypaper:fig1")
+    assert code == EXIT_OK and toy.calls() == calls and "--record" in err
+    code, out, _ = run_cli(capsys, "check", "toypaper:fig1", "--record")
+    assert code == EXIT_OK and (tmp_path / "reference" / "toypaper" / "fig1.json").is_file()
     code, out, _ = run_cli(capsys, "check", "--format", "markdown")
-    assert out.startswith("| figure | claim |") and "✅ pass" in out
+    assert "| figure | claim |" in out and "✅ reproduced" in out and "0 verdict(s) flipped" in out
+
+    # a verdict that flips against the committed one fails the gate (exit 1), with a table of the change
+    fig1 = toy.pkg / "figures" / "fig1.py"
+    fig1.write_text(fig1.read_text().replace("bound: float = 100.0", "bound: float = 1.0"))
+    from toy_figure import reload_toy
+
+    reload_toy(toy)
+    code, out, _ = run_cli(capsys, "check", "toypaper:fig1")
+    assert code == EXIT_VERDICT_CHANGED and "2 verdict(s) flipped" in out and "reproduced" in out
 
     # one variant only: its own output file, one claim
     code, out, err = run_cli(capsys, "toypaper", "fig1", "--variant", "fixed")
-    assert code == EXIT_OK and "claims: 1 passed, 0 failed" in out
+    assert code == EXIT_OK and "claims: 0 reproduced, 1 contradicted" in out
 
-    # clean drops the cache: check now reports the figure as not cached (exit 1)
+    # clean drops the cache
     code, out, _ = run_cli(capsys, "clean")
     assert code == EXIT_OK and "removed cached results of 1 figure" in out
-    code, _, err = run_cli(capsys, "check", "toypaper:fig1")
-    assert code == EXIT_CLAIM_FAILED and "not cached" in err
+
+
+def test_check_warns_on_inconclusive_and_strict_fails(toy, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("REPRO_REFERENCE_DIR", str(tmp_path / "reference"))
+    assert run_cli(capsys, "check", "--record")[0] == EXIT_OK
+    # the bound right at the totals (about 10): the interval straddles it, so reproduced -> inconclusive
+    fig1 = toy.pkg / "figures" / "fig1.py"
+    fig1.write_text(fig1.read_text().replace("bound: float = 100.0", "bound: float = 10.0"))
+    from toy_figure import reload_toy
+
+    reload_toy(toy)
+    code, out, _ = run_cli(capsys, "check")
+    assert code == EXIT_OK and "0 verdict(s) flipped, 2 moved" in out and "inconclusive" in out
+    code, out, _ = run_cli(capsys, "check", "--strict")
+    assert code == EXIT_VERDICT_CHANGED
 
 
 def test_aliases_resolve_like_ids_and_show_in_list(toy, capsys):

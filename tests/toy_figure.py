@@ -23,6 +23,7 @@ def ramp(n, seed):
 
 FIG = '''
 """Toy figure for harness tests."""
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -33,7 +34,8 @@ from repro.figure import Figure
 class ToyConfig:
     n: int = 5
     bound: float = 100.0
-    seed: int = 0
+    seeds: tuple[int, ...] = (0, 1, 2)
+    shuffled: bool = False  # the control: totals of a shuffled (here: negated) ramp
     variants: tuple[str, ...] = ("official", "fixed")
 
     def __post_init__(self):
@@ -49,13 +51,28 @@ def compute(cfg):
     with open(os.environ["TOY_CALLS"], "a") as f:
         f.write("call\\n")
     time.sleep(float(os.environ.get("TOY_SLEEP", "0")))
-    return {v: {"values": ramp(cfg.n, cfg.seed), "total": float(ramp(cfg.n, cfg.seed).sum())} for v in cfg.variants}
+    sign = -1.0 if cfg.shuffled else 1.0
+    return {
+        v: {"values": ramp(cfg.n, cfg.seeds[0]), "total": [sign * float(ramp(cfg.n, s).sum()) for s in cfg.seeds]}
+        for v in cfg.variants
+    }
 
 
 def claims(result, cfg):
-    from repro.claims import Claim
+    from repro.claims import Claim, paper_text, precondition
 
-    return [Claim("total is small", result[v]["total"], "<", cfg.bound, paper=10, variant=v) for v in cfg.variants]
+    return [
+        Claim(
+            "total is small",
+            result[v]["total"],
+            "<",
+            cfg.bound,
+            paper=paper_text(10, "Sec. 1"),
+            variant=v,
+            preconditions=(precondition("the ramp rises", result[v]["total"], ">", 0),),
+        )
+        for v in cfg.variants
+    ]
 
 
 def plot(result, cfg):
@@ -81,12 +98,15 @@ FIGURE = Figure(
     claims=claims,
     variants=("official", "fixed"),
     est_seconds={"smoke": 1, "quick": 1, "paper": 1},
+    control=lambda cfg: dataclasses.replace(cfg, shuffled=True),
+    control_label="a shuffled ramp",
 )
 '''
 
 
 FIG2 = '''
 """A toy figure that reuses fig1's result through the cache."""
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -104,20 +124,20 @@ def compute(cfg):
     with open(os.environ["TOY_CALLS"], "a") as f:
         f.write("call2\\n")
     first = require("toypaper:fig1", "quick")
-    return {"scaled": cfg.factor * first["fixed"]["total"]}
+    return {"scaled": [cfg.factor * t for t in first["fixed"]["total"]]}
 
 
 def claims(result, cfg):
-    from repro.claims import Claim
+    from repro.claims import Claim, our_choice
 
-    return [Claim("scaled total is positive", result["scaled"], ">", 0)]
+    return [Claim("scaled total is positive", result["scaled"], ">", 0, paper=our_choice(0, "a toy"))]
 
 
 def plot(result, cfg):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(2, 2))
-    ax.bar([0], [result["scaled"]])
+    ax.bar(range(len(result["scaled"])), result["scaled"])
     return fig
 
 
@@ -131,6 +151,8 @@ FIGURE = Figure(
     plot=plot,
     claims=claims,
     est_seconds={"smoke": 1, "quick": 1, "paper": 1},
+    control=lambda cfg: dataclasses.replace(cfg, factor=-1.0),
+    control_label="a negative factor",
 )
 '''
 
@@ -153,3 +175,14 @@ def make_toy_package(root: Path):
         importlib.import_module("toypaper.figures.fig1").FIGURE,
         importlib.import_module("toypaper.figures.fig2").FIGURE,
     )
+
+
+def reload_toy(toy) -> None:
+    """Re-import the toy package after a test edited its files, and register the new fig1."""
+    from repro import registry
+
+    for name in [m for m in sys.modules if m == "toypaper" or m.startswith("toypaper.")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    toy.fig = importlib.import_module("toypaper.figures.fig1").FIGURE
+    toy.monkeypatch.setattr(registry, "all_figures", lambda: (toy.fig,))

@@ -1,87 +1,382 @@
-"""Claims: a paper's statement checked as a number on a figure's result.
+"""Claims: a paper's statement measured over seeds, with an interval and one of four verdicts.
 
-A claim is data (statement, measured value, relation, bound, the paper's own value), evaluated after the figure is
-computed and written into ``figN.json`` and under the plot, so a reader sees paper vs reproduction side by side.
+A claim is data: the statement, the per-seed values (or a point estimate with a bootstrap interval over items, where
+the paper reports a single run), the relation and bound that the paper's statement implies, the paper's own value
+with its source, and explicit preconditions. It ends in one of
+
+- ``reproduced``: the whole 95 % interval lies on the paper's side of the bound;
+- ``contradicted``: the whole interval lies on the other side;
+- ``inconclusive``: the interval straddles the bound (or a single run gave no interval);
+- ``not reached``: a stated precondition failed (the model did not train, ...), or the measurement is NaN/missing.
+
+The interval over n seeds is Student's t interval of the mean (n >= 2): mean ± t(0.975, n-1) s / sqrt(n). It is
+wide for n = 3, by design: a verdict must not hinge on one seed or on a machine's float rounding. A figure whose
+claim is measured on a single run passes ``interval=`` from a bootstrap over items (``bootstrap_interval``).
+
+Checks that hold by construction (identities, self-stitches, alpha = 0) are tests, not claims.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-RELATIONS = ("<", "<=", ">", ">=", "==", "within")
+RELATIONS = ("<", "<=", ">", ">=", "within")
+VERDICTS = ("reproduced", "contradicted", "inconclusive", "not reached")
+SOURCES = ("paper", "official code", "third party", "read off the plot", "our choice")
+# A bare value passed as ``paper=`` (code written before provenance) is kept, marked "unsourced"; a test of the
+# registry fails on any unsourced claim, so none reaches the committed tables.
+UNSOURCED = "unsourced"
+CONFIDENCE = 0.95
+# Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom (scipy.stats.t.ppf(0.975, df)), so the
+# claims module stays importable without scipy; beyond 30 the normal quantile is within 2 %.
+_T975 = (
+    12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+    2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
+    2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
+)  # fmt: skip
+
+
+def t_quantile(df: int) -> float:
+    return _T975[df - 1] if df <= len(_T975) else 1.96
+
+
+@dataclass(frozen=True)
+class Paper:
+    """The paper's value for a claim and where it comes from (``source`` is one of ``SOURCES``).
+
+    ``where`` names the place: a section/figure/table for ``paper``, file and commit for ``official code``, who for
+    ``third party``, the panel for ``read off the plot``, the reason for ``our choice``.
+    """
+
+    value: float | str | None
+    source: str
+    where: str
+
+    def __post_init__(self) -> None:
+        if self.source not in (*SOURCES, UNSOURCED):
+            raise ValueError(f"paper source must be one of {SOURCES}, got {self.source!r}")
+        if not self.where:
+            raise ValueError("a paper value needs `where` (section, file, who, panel or reason)")
+
+    def text(self) -> str:
+        return f"{fmt(self.value)} ({self.source}: {self.where})" if self.value is not None else self.source
+
+
+def paper_text(value: float | str | None, where: str) -> Paper:
+    """A value stated in the paper's text, figure or table (``where``: e.g. "Sec. 4.2" or "Fig. 3b")."""
+    return Paper(value, "paper", where)
+
+
+def official_code(value: float | str | None, where: str) -> Paper:
+    """An output of the authors' code (``where``: file and commit, e.g. "final_figures.ipynb cell 4 @ 1a2b3c")."""
+    return Paper(value, "official code", where)
+
+
+def third_party(value: float | str | None, where: str) -> Paper:
+    """A value from someone else's reproduction (``where``: who, e.g. "CoursIA notebook")."""
+    return Paper(value, "third party", where)
+
+
+def read_off_plot(value: float | str | None, where: str) -> Paper:
+    """A value we read off one of the paper's plots (``where``: the panel)."""
+    return Paper(value, "read off the plot", where)
+
+
+def our_choice(value: float | str | None, why: str) -> Paper:
+    """A bound the spec leaves open, chosen by us (``why``: the reason)."""
+    return Paper(value, "our choice", why)
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """What must hold for the claim to be testable at all (e.g. "the standard MLP trained: train acc >= 0.99").
+
+    ``values`` are the per-seed measurements behind it (shown in the table); ``met`` is decided by the figure.
+    """
+
+    statement: str
+    met: bool
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "met", bool(self.met))
+
+
+def precondition(statement: str, values: Any, relation: str, bound: float) -> Precondition:
+    """A precondition that every value (per seed) satisfies ``value <relation> bound``; NaN never satisfies it."""
+    vals = _floats(values)
+    ok = bool(vals) and all(_holds(v, relation, bound) for v in vals)
+    detail = f"{', '.join(fmt(v) for v in vals)} (want each {relation} {fmt(bound)})"
+    return Precondition(statement, ok, detail)
+
+
+def _holds(v: float, relation: str, bound: float) -> bool:
+    if math.isnan(v):
+        return False
+    return {
+        "<": v < bound,
+        "<=": v <= bound,
+        ">": v > bound,
+        ">=": v >= bound,
+        "==": v == bound,
+    }[relation]
+
+
+def _floats(values: Any) -> tuple[float, ...]:
+    if isinstance(values, (int, float)) or (hasattr(values, "ndim") and values.ndim == 0):
+        return (float(values),)
+    return tuple(float(v) for v in _flatten(values))
+
+
+def _flatten(values: Any) -> Iterable[Any]:
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            yield from _flatten(v)
+        else:
+            yield v
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float] | None:
+    """Student's t 95 % interval of the mean; None for fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return None
+    m = sum(values) / n
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+    half = t_quantile(n - 1) * sd / math.sqrt(n)
+    return (m - half, m + half)
+
+
+def bootstrap_interval(
+    items: Any,
+    statistic: Callable[[Any], float] | None = None,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile 95 % bootstrap interval of ``statistic`` (default: the mean) over the rows of ``items``.
+
+    For claims whose paper reports one run (one crosscoder, one LLM): resample the items (latents, windows, pairs)
+    with a fixed seed, so the interval is the same on every machine up to float rounding.
+    """
+    import numpy as np
+
+    arr = np.asarray(items)
+    if len(arr) == 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(arr), size=(n_resamples, len(arr)))
+    if statistic is None:
+        stats = arr[idx].mean(axis=1) if arr.ndim == 1 else arr[idx].mean(axis=1).mean(axis=-1)
+    else:
+        stats = np.array([statistic(arr[i]) for i in idx], dtype=float)
+    lo, hi = np.nanpercentile(stats, [2.5, 97.5])
+    return (float(lo), float(hi))
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One checkable statement.
+    """One checkable statement of the paper, measured over seeds. See the module docstring for the verdicts.
 
-    ``measured <relation> bound`` decides pass/fail. For ``within``, the claim passes when
-    ``|measured - bound| <= tolerance``. ``paper`` is the paper's own value (number or short text), for display only.
-    ``variant`` names the variant the claim was measured on (``official``/``fixed``) when a figure has several.
+    ``values``: one number per seed (a float is a single run). ``interval``: pass it when the spread comes from a
+    bootstrap over items rather than from seeds; otherwise it is the t interval of ``values``. ``relation`` and
+    ``bound`` state which side of the bound the paper's statement is on; ``within`` means ``|x - bound| <= tolerance``.
+    ``preconditions`` must all be met for the claim to be tested. ``paper``: the paper's value and its source.
+    ``variant``: the variant (``official``/``fixed``/...) the claim was measured on, when a figure has several.
     """
 
     statement: str
-    measured: float
+    values: Any
     relation: str
     bound: float
-    paper: float | str | None = None
+    paper: Paper | None = None
     tolerance: float | None = None
     unit: str = ""
     variant: str | None = None
+    preconditions: tuple[Precondition, ...] = ()
+    interval: tuple[float, float] | None = None
+    spread: str = ""  # how the interval was made: "3 seeds", "bootstrap over 412 latents", ...
+    note: str = ""  # why the verdict came out as it did, when the numbers alone do not say
 
     def __post_init__(self) -> None:
-        if self.relation not in RELATIONS:
-            raise ValueError(f"claim relation must be one of {RELATIONS}, got {self.relation!r}")
+        relation = self.relation
+        if relation == "==":  # an exact equality is a within-claim with no tolerance
+            object.__setattr__(self, "relation", "within")
+            object.__setattr__(self, "tolerance", self.tolerance or 0.0)
+        elif relation not in RELATIONS:
+            raise ValueError(f"claim relation must be one of {RELATIONS}, got {relation!r}")
         if self.relation == "within" and self.tolerance is None:
             raise ValueError("a 'within' claim needs a tolerance")
-        # Store plain floats so claims serialise to JSON whatever array type produced them.
-        object.__setattr__(self, "measured", float(self.measured))
+        if self.paper is not None and not isinstance(self.paper, Paper):
+            object.__setattr__(self, "paper", Paper(self.paper, UNSOURCED, "no source given"))
+        # Plain floats so claims serialise to JSON whatever array type produced them.
+        object.__setattr__(self, "values", _floats(self.values))
         object.__setattr__(self, "bound", float(self.bound))
+        object.__setattr__(self, "preconditions", tuple(self.preconditions))
+        if self.interval is not None:
+            lo, hi = (float(x) for x in self.interval)
+            object.__setattr__(self, "interval", (lo, hi))
+        if not self.spread:
+            n = len(self.values)
+            spread = "bootstrap" if self.interval is not None else f"{n} seed{'s' * (n != 1)}"
+            object.__setattr__(self, "spread", spread)
+
+    # ---------------------------------------------------------------------------------------------- the numbers
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def measured(self) -> float:
+        """The mean over seeds (the point estimate when one value is given)."""
+        if not self.values:
+            return math.nan
+        return sum(self.values) / len(self.values)
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        """The 95 % interval: the bootstrap one when given, else the t interval over seeds (None for n = 1)."""
+        if self.interval is not None:
+            return self.interval
+        return mean_interval(self.values)
+
+    # --------------------------------------------------------------------------------------------- the verdict
+    @property
+    def unmet(self) -> list[Precondition]:
+        return [p for p in self.preconditions if not p.met]
+
+    @property
+    def verdict(self) -> str:
+        return self._decide()[0]
+
+    @property
+    def reason(self) -> str:
+        """Why the verdict is what it is, in a few words (the table's last column)."""
+        return self._decide()[1]
+
+    def _decide(self) -> tuple[str, str]:
+        if self.unmet:
+            return "not reached", "; ".join(f"{p.statement}: {p.detail or 'not met'}" for p in self.unmet)
+        if not self.values or any(math.isnan(v) for v in self.values):
+            return "not reached", "the measurement is missing or NaN"
+        ci = self.ci
+        if ci is None:
+            return "inconclusive", "a single run has no interval"
+        lo, hi = ci
+        if math.isnan(lo) or math.isnan(hi):
+            return "not reached", "the interval is NaN"
+        b = self.bound
+        if self.relation == "within":
+            t = float(self.tolerance or 0.0)
+            inside = b - t <= lo and hi <= b + t
+            outside = hi < b - t or lo > b + t
+        elif self.relation in (">", ">="):
+            inside = lo > b if self.relation == ">" else lo >= b
+            outside = hi <= b if self.relation == ">" else hi < b
+        else:
+            inside = hi < b if self.relation == "<" else hi <= b
+            outside = lo >= b if self.relation == "<" else lo > b
+        if inside:
+            return "reproduced", "the whole interval is on the paper's side"
+        if outside:
+            return "contradicted", "the whole interval is on the other side"
+        return "inconclusive", "the interval straddles the bound"
 
     @property
     def passed(self) -> bool:
-        m, b = self.measured, self.bound
-        if math.isnan(m):
-            return False
-        if self.relation == "<":
-            return m < b
-        if self.relation == "<=":
-            return m <= b
-        if self.relation == ">":
-            return m > b
-        if self.relation == ">=":
-            return m >= b
-        if self.relation == "==":
-            return m == b
-        return abs(m - b) <= float(self.tolerance)  # within
+        """True only for ``reproduced`` (kept for plots that colour a claim)."""
+        return self.verdict == "reproduced"
+
+    @property
+    def margin(self) -> float:
+        """Distance from the interval's nearer edge to the bound (how close a verdict is to moving), >= 0."""
+        ci = self.ci or (self.measured, self.measured)
+        edges = [self.bound]
+        if self.relation == "within":
+            t = float(self.tolerance or 0.0)
+            edges = [self.bound - t, self.bound + t]
+        return min(abs(e - x) for e in edges for x in ci)
 
     @property
     def expected(self) -> str:
-        """The pass condition as text, e.g. ``< 0.001`` or ``0.925 ± 0.01``."""
+        """The paper's side of the bound as text, e.g. ``< 0.001`` or ``0.925 ± 0.01``."""
         if self.relation == "within":
             return f"{fmt(self.bound)} ± {fmt(self.tolerance)}"
         return f"{self.relation} {fmt(self.bound)}"
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """What identifies a claim across runs (``repro check`` matches committed and fresh verdicts on it)."""
+        return (self.statement, self.variant or "")
+
+    def measured_text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        ci = self.ci
+        if ci is None:
+            return f"{fmt(self.measured)}{unit} (n={self.n})"
+        return f"{fmt(self.measured)}{unit} [{fmt(ci[0])}, {fmt(ci[1])}] ({self.spread})"
+
+    # ------------------------------------------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["passed"] = self.passed
-        d["expected"] = self.expected
-        return d
+        ci = self.ci
+        return {
+            "statement": self.statement,
+            "variant": self.variant,
+            "values": list(self.values),
+            "measured": _json_float(self.measured),
+            "interval": [_json_float(x) for x in ci] if ci else None,
+            "spread": self.spread,
+            "relation": self.relation,
+            "bound": self.bound,
+            "tolerance": self.tolerance,
+            "unit": self.unit,
+            "expected": self.expected,
+            "paper": None
+            if self.paper is None
+            else {"value": self.paper.value, "source": self.paper.source, "where": self.paper.where},
+            "preconditions": [
+                {"statement": p.statement, "met": p.met, "detail": p.detail} for p in self.preconditions
+            ],
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "note": self.note,
+            "bootstrap_interval": self.interval is not None,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Claim:
-        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        return cls(**fields)
+        paper = d.get("paper")
+        values = d.get("values")
+        if values is None:  # written before claims had seeds: one value
+            values = (d["measured"],)
+        return cls(
+            statement=d["statement"],
+            values=tuple(math.nan if v is None else v for v in values),
+            relation=d["relation"],
+            bound=d["bound"],
+            paper=Paper(**paper) if isinstance(paper, dict) else None,
+            tolerance=d.get("tolerance"),
+            unit=d.get("unit", ""),
+            variant=d.get("variant"),
+            preconditions=tuple(Precondition(**p) for p in d.get("preconditions", ())),
+            interval=tuple(d["interval"]) if d.get("bootstrap_interval") and d.get("interval") else None,
+            spread=d.get("spread", ""),
+            note=d.get("note", ""),
+        )
 
     def line(self) -> str:
         """A one-line rendering for plot footers and terminals."""
-        mark = "PASS" if self.passed else "FAIL"
         tag = f"[{self.variant}] " if self.variant else ""
-        paper = f"; paper {fmt(self.paper)}" if self.paper is not None else ""
-        unit = f" {self.unit}" if self.unit else ""
-        return f"{mark} {tag}{self.statement}: {fmt(self.measured)}{unit} (want {self.expected}{paper})"
+        paper = f"; paper {fmt(self.paper.value)} ({self.paper.source})" if self.paper is not None else ""
+        return f"{self.verdict.upper()} {tag}{self.statement}: {self.measured_text()} (want {self.expected}{paper})"
+
+
+def _json_float(x: float) -> float | None:
+    return None if math.isnan(x) else x
 
 
 def fmt(x: Any) -> str:
@@ -100,21 +395,111 @@ def fmt(x: Any) -> str:
     return f"{x:.3g}"
 
 
+def counts(claims: Iterable[Claim]) -> dict[str, int]:
+    """How many claims ended in each verdict, in the order of ``VERDICTS``."""
+    out = dict.fromkeys(VERDICTS, 0)
+    for c in claims:
+        out[c.verdict] += 1
+    return out
+
+
+def counts_text(claims: Iterable[Claim]) -> str:
+    """``41 reproduced, 6 contradicted, 5 inconclusive, 2 not reached``."""
+    return ", ".join(f"{n} {v}" for v, n in counts(claims).items())
+
+
+def paper_counts_markdown(rows: Iterable[tuple[str, Sequence[Claim]]]) -> str:
+    """A table of verdict counts per paper from ``(figure name, claims)`` rows (names are ``paper:fig``)."""
+    papers: dict[str, list[Claim]] = {}
+    for name, claims in rows:
+        papers.setdefault(name.strip("`").split(":")[0], []).extend(claims)
+    out = ["| paper | " + " | ".join(VERDICTS) + " |", "|---|" + "---|" * len(VERDICTS)]
+    for paper, cs in papers.items():
+        out.append(f"| {paper} | " + " | ".join(str(n) for n in counts(cs).values()) + " |")
+    return "\n".join(out)
+
+
+VERDICT_MARK = {"reproduced": "✅", "contradicted": "❌", "inconclusive": "❔", "not reached": "⛔"}
+
+
 def markdown_table(rows: list[tuple[str, Claim]]) -> str:
     """Render ``(figure label, claim)`` rows as a GitHub Markdown table."""
     out = [
-        "| figure | claim | variant | measured | expected | paper | status |",
+        "| figure | claim | variant | measured [95% interval] | paper's side | paper (source) | verdict |",
         "|---|---|---|---|---|---|---|",
     ]
 
     def cell(text: str) -> str:
-        return text.replace("|", "\\|")  # statements like max|W - X| must not split the row
+        return text.replace("|", "\\|").replace(
+            "\n", " "
+        )  # statements like max|W - X| must not split the row
 
     for label, c in rows:
-        status = "✅ pass" if c.passed else "❌ fail"
-        unit = f" {c.unit}" if c.unit else ""
+        verdict = f"{VERDICT_MARK[c.verdict]} {c.verdict}"
+        if c.verdict == "not reached":
+            verdict += f": {cell(c.reason)}"
+        paper = cell(c.paper.text()) if c.paper is not None else "no source"
         out.append(
-            f"| {label} | {cell(c.statement)} | {c.variant or ''} | {fmt(c.measured)}{unit} | {c.expected} | "
-            f"{cell(fmt(c.paper)) if c.paper is not None else ''} | {status} |"
+            f"| {label} | {cell(c.statement)} | {c.variant or ''} | {cell(c.measured_text())} | "
+            f"{cell(c.expected)} | {paper} | {verdict} |"
         )
     return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A claim whose fresh verdict differs from the committed one (``repro check``)."""
+
+    figure: str
+    statement: str
+    variant: str
+    old: str | None  # None: a new claim
+    new: str | None  # None: the claim is gone
+    interval: str = ""
+    margin: float = math.nan
+
+    @property
+    def severity(self) -> str:
+        """``error`` for a flip between reproduced and contradicted or to/from not reached; else ``warning``."""
+        if self.old is None or self.new is None:
+            return "warning"
+        pair = {self.old, self.new}
+        if pair == {"reproduced", "contradicted"} or "not reached" in pair:
+            return "error"
+        return "warning"
+
+
+def compare(figure: str, committed: Sequence[Claim], fresh: Sequence[Claim]) -> list[Change]:
+    """The verdict changes between a committed and a fresh list of claims (matched by statement and variant)."""
+    old = {c.key: c for c in committed}
+    new = {c.key: c for c in fresh}
+    changes = []
+    for k, c in new.items():
+        before = old.get(k)
+        if before is None or before.verdict != c.verdict:
+            changes.append(
+                Change(
+                    figure,
+                    k[0],
+                    k[1],
+                    before.verdict if before else None,
+                    c.verdict,
+                    c.measured_text(),
+                    c.margin,
+                )
+            )
+    changes += [Change(figure, k[0], k[1], c.verdict, None) for k, c in old.items() if k not in new]
+    return changes
+
+
+@dataclass(frozen=True)
+class ClaimSet:
+    """A helper for figures: the same seeds and variant for a run of claims (keeps claim lists short)."""
+
+    variant: str | None = None
+    preconditions: tuple[Precondition, ...] = field(default_factory=tuple)
+
+    def claim(self, statement: str, values: Any, relation: str, bound: float, **kw: Any) -> Claim:
+        kw.setdefault("variant", self.variant)
+        kw["preconditions"] = (*self.preconditions, *kw.get("preconditions", ()))
+        return Claim(statement, values, relation, bound, **kw)

@@ -1,13 +1,15 @@
 """The ``repro`` command. Imports stay lazy: ``repro --help`` and ``repro list`` never load torch or matplotlib.
 
     repro list [--paper P]                  every figure: id, title, estimated time per scale, cached or not
-    repro fig3                              Figure 3 of every paper that has one (scale quick)
+    repro fig3                              Figure 3 of every paper that has one (scale quick), into results/
     repro harmonic_loss fig1                one figure (also harmonic_loss:fig1); a bare paper name runs all its figures
-    repro all [--paper P] [--scale S]       everything, then the claims table
-    repro check [...] [--format markdown]   claims re-evaluated from cached results, no compute
+    repro all [--paper P] [--scale S]       everything, then the claims table and the verdict counts
+    repro check [...] [--scale S]           fresh verdicts (cached or computed) against the committed ones
     repro clean [...] [--scale S]           drop cached results
 
-Exit status: 0 when every claim passes, 1 when a claim fails, 2 for bad input.
+Exit status: 0 when the run finished, whatever the verdicts (a contradicted claim is a finding); 1 when `repro
+check` finds a verdict that flipped (reproduced <-> contradicted, or to/from not reached; with --strict also
+to/from inconclusive); 2 for bad input.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from repro.figure import SCALES, ReproError, closest
 
 COMMANDS = ("list", "all", "check", "clean")
-EXIT_OK, EXIT_CLAIM_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_VERDICT_CHANGED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,9 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", default="text", help="claims table format for check: text or markdown")
     p.add_argument(
-        "--no-claims-gate",
+        "--strict",
         action="store_true",
-        help="exit 0 even when a claim fails (smoke runs check that pipelines run, not claims)",
+        help="check: a move to or from inconclusive fails too (else a warning)",
+    )
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="check: write the fresh verdicts as the committed reference (paper_figures/<paper>/figN[_scale].json)",
     )
     return p
 
@@ -122,15 +129,14 @@ def dispatch(args: argparse.Namespace) -> int:
     if command == "list":
         return cmd_list(figs, args.scale)
     if command == "check":
-        return cmd_check(figs, args.scale, args.format)
+        return cmd_check(figs, args.scale, args.format, args.strict, args.record)
     if args.variant and not any(args.variant in f.variants for f in figs):
         all_variants = sorted({v for f in figs for v in f.variants})
         raise ReproError(
             f"none of these figures has a variant {args.variant!r}{closest(args.variant, all_variants)}; "
             f"variants here: {', '.join(all_variants) or 'none'}"
         )
-    code = cmd_run(figs, args, claims_file=command == "all")
-    return EXIT_OK if args.no_claims_gate and code == EXIT_CLAIM_FAILED else code
+    return cmd_run(figs, args, claims_file=command == "all")
 
 
 # ------------------------------------------------------------------------------------------------------ commands
@@ -180,7 +186,8 @@ def cmd_run(figs, args, claims_file: bool = False) -> int:
     timings = {n: t for n, _, t, _ in reports}
     if claims_file:
         _write_claims_markdown(rows, timings, args)
-    return _print_claims(rows, timings=timings)
+    _print_claims(rows, timings=timings)
+    return EXIT_OK
 
 
 def _write_claims_markdown(rows, timings, args) -> None:
@@ -189,16 +196,15 @@ def _write_claims_markdown(rows, timings, args) -> None:
 
     from repro import paths
     from repro.cache import atomic_write_text
-    from repro.claims import markdown_table
+    from repro.claims import markdown_table, paper_counts_markdown
 
     flat = [(f"`{name}`", c) for name, claims in rows for c in claims]
-    failed = sum(not c.passed for _, c in flat)
     out_dir = args.out or paths.figures_dir()
     path = out_dir / f"CLAIMS_{args.scale}{f'_{args.paper}' if args.paper else ''}.md"
     wall = ", ".join(f"`{n}` {t['wall']:.1f} s" for n, t in timings.items())
     text = (
-        f"# Claims at `{args.scale}` scale\n\n{markdown_table(flat)}\n\n"
-        f"{len(flat) - failed} passed, {failed} failed\n\nwall time: {wall}\n\n"
+        f"# Claims at `{args.scale}` scale\n\n{paper_counts_markdown(rows)}\n\n{markdown_table(flat)}\n\n"
+        f"wall time: {wall}\n\n"
         f"host: {platform.node()}, python {platform.python_version()}; device and versions per figure in figN.json\n"
     )
     atomic_write_text(path, text)
@@ -239,20 +245,73 @@ def _run_parallel(figs, args):
     return sorted(out, key=lambda r: order[r[0]])
 
 
-def cmd_check(figs, scale: str, fmt: str) -> int:
-    from repro.run import cached_claims
+def cmd_check(figs, scale: str, fmt: str, strict: bool = False, record: bool = False) -> int:
+    """Fresh verdicts (restored from the cache or computed) against the committed reference, as a gate."""
+    import json
 
-    rows, missing = [], []
+    from repro.cache import atomic_write_text
+    from repro.claims import compare
+    from repro.progress import status
+    from repro.run import committed_claims, fresh_claims, reference_path
+
+    rows, changes, unrecorded = [], [], []
     for f in figs:
-        claims = cached_claims(f, scale)
-        if claims is None:
-            missing.append(f.name)
+        claims, report = fresh_claims(f, scale)
+        rows.append((f.name, claims))
+        committed = committed_claims(f, scale)
+        if committed is None:
+            unrecorded.append(f.name)
         else:
-            rows.append((f.name, claims))
-    if missing:
-        print(f"repro: not cached at scale {scale} (run them first): {', '.join(missing)}", file=sys.stderr)
-    code = _print_claims(rows, fmt=fmt)
-    return code if not missing else max(code, EXIT_CLAIM_FAILED)
+            changes += compare(f.name, committed, claims)
+        if record:
+            path = reference_path(f, scale)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(report.to_dict(), indent=1) + "\n")
+            status(f"recorded {path}")
+    _print_claims(rows, fmt=fmt)
+    if unrecorded and not record:
+        status(
+            f"no committed verdicts at scale {scale} for {len(unrecorded)} figure(s) ({', '.join(unrecorded)}): "
+            f"record them with `repro check --scale {scale} --record`"
+        )
+    errors = [c for c in changes if c.severity == "error"]
+    warnings = [c for c in changes if c.severity == "warning"]
+    if changes:
+        _print_changes(changes)
+    failing = errors + (warnings if strict else [])
+    if record:
+        print(f"check: recorded the verdicts of {len(figs)} figure(s) at scale {scale}")
+        return EXIT_OK
+    print(
+        f"check: {len(errors)} verdict(s) flipped, {len(warnings)} moved to/from inconclusive or new/gone "
+        f"({'failing' if strict else 'warnings'}), against {len(figs) - len(unrecorded)} committed figure(s)"
+    )
+    return EXIT_VERDICT_CHANGED if failing else EXIT_OK
+
+
+def _print_changes(changes) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from repro.claims import fmt as num
+
+    table = Table(title="verdicts that differ from the committed ones")
+    for col in ("figure", "claim", "variant", "committed", "now", "interval now", "edge to bound", ""):
+        table.add_column(col, overflow="fold")
+    for c in changes:
+        cells = (
+            c.figure,
+            c.statement,
+            c.variant,
+            c.old or "(new)",
+            c.new or "(gone)",
+            c.interval,
+            num(c.margin),
+        )
+        mark = "[red]error[/red]" if c.severity == "error" else "[yellow]warning[/yellow]"
+        table.add_row(*(Text(x) for x in cells), Text.from_markup(mark))
+    Console(width=170).print(table)
 
 
 def cmd_clean(figs, scale: str | None) -> int:
@@ -267,39 +326,44 @@ def cmd_clean(figs, scale: str | None) -> int:
     return EXIT_OK
 
 
-def _print_claims(rows, fmt: str = "text", timings: dict | None = None) -> int:
-    from repro.claims import fmt as num
-    from repro.claims import markdown_table
+def _print_claims(rows, fmt: str = "text", timings: dict | None = None) -> None:
+    from repro.claims import VERDICT_MARK, counts_text, markdown_table, paper_counts_markdown
 
     flat = [(name, c) for name, claims in rows for c in claims]
-    failed = sum(not c.passed for _, c in flat)
     if fmt == "markdown":
+        print(paper_counts_markdown(rows) + "\n")
         print(markdown_table(flat))
-        print(f"\n{len(flat) - failed} passed, {failed} failed")
-    else:
-        from rich.console import Console
-        from rich.table import Table
+        print(f"\nclaims: {counts_text(c for _, c in flat)}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
-        table = Table(title="claims")
-        for col in ("figure", "claim", "variant", "measured", "expected", "paper", ""):
-            table.add_column(col, overflow="fold")
-        for name, c in flat:
-            mark = "[green]PASS[/green]" if c.passed else "[red]FAIL[/red]"
-            unit = f" {c.unit}" if c.unit else ""
-            table.add_row(
-                name,
-                c.statement,
-                c.variant or "",
-                num(c.measured) + unit,
-                c.expected,
-                num(c.paper) if c.paper is not None else "",
-                mark,
-            )
-        Console(width=170).print(table)
-        if timings:
-            print("time: " + ", ".join(f"{n} {t['wall']:.1f}s" for n, t in timings.items()))
-        print(f"claims: {len(flat) - failed} passed, {failed} failed")
-    return EXIT_CLAIM_FAILED if failed else EXIT_OK
+    colour = {
+        "reproduced": "green",
+        "contradicted": "red",
+        "inconclusive": "yellow",
+        "not reached": "bright_black",
+    }
+    table = Table(title="claims (mean [95% interval] over seeds, or a bootstrap where the paper has one run)")
+    for col in ("figure", "claim", "variant", "measured", "paper's side", "paper (source)", "verdict"):
+        table.add_column(col, overflow="fold")
+    for name, c in flat:
+        verdict = f"[{colour[c.verdict]}]{VERDICT_MARK[c.verdict]} {c.verdict}[/{colour[c.verdict]}]"
+        if c.verdict == "not reached":
+            verdict += f": {c.reason}"
+        plain = (name, c.statement, c.variant or "", c.measured_text(), c.expected)
+        paper = c.paper.text() if c.paper is not None else ""
+        table.add_row(*(Text(x) for x in (*plain, paper)), Text.from_markup(verdict))
+    Console(width=170).print(table)
+    if timings:
+        print("time: " + ", ".join(f"{n} {t['wall']:.1f}s" for n, t in timings.items()))
+    papers: dict[str, list] = {}
+    for name, c in flat:
+        papers.setdefault(name.split(":")[0], []).append(c)
+    for paper, cs in papers.items():
+        print(f"{paper}: {counts_text(cs)}")
+    print(f"claims: {counts_text(c for _, c in flat)}")
 
 
 if __name__ == "__main__":

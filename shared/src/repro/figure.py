@@ -57,6 +57,11 @@ class Figure:
     # Descriptive names accepted wherever the id is (``repro distill_features relative_norms``): for papers whose
     # figure numbering is a best guess, the name stays stable if the number changes.
     aliases: tuple[str, ...] = ()
+    # The figure's control: a config transform (shuffled labels, an untrained model, the variant the paper argues
+    # against) under which its claims do not all reproduce; tests/test_controls.py runs it at smoke scale and
+    # requires at least one claim to end contradicted or not reached. It proves the claims can fail.
+    control: Callable[[Any], Any] | None = None
+    control_label: str = ""
 
     def __post_init__(self) -> None:
         if self.id in self.aliases:

@@ -1,4 +1,8 @@
-"""Where things are written: the repository root, the committed figures, the cache."""
+"""Where things are written: the repository root, a run's figures, the committed reference results, the cache.
+
+A run writes to ``results/`` (git-ignored), never to the committed ``paper_figures/``: following the README must not
+change what the tests compare. The reference results are refreshed on purpose, with ``--out paper_figures``.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,14 @@ def repo_root() -> Path:
 
 
 def figures_dir() -> Path:
-    """``$REPRO_FIGURES_DIR`` or ``<root>/paper_figures`` (one sub-folder per paper)."""
-    return Path(os.environ.get("REPRO_FIGURES_DIR") or repo_root() / "paper_figures")
+    """Where a run writes its figures: ``$REPRO_FIGURES_DIR`` or ``<root>/results`` (one sub-folder per paper)."""
+    return Path(os.environ.get("REPRO_FIGURES_DIR") or repo_root() / "results")
+
+
+def reference_dir() -> Path:
+    """The committed reference results that ``repro check`` compares with: ``$REPRO_REFERENCE_DIR`` or
+    ``<root>/paper_figures``."""
+    return Path(os.environ.get("REPRO_REFERENCE_DIR") or repo_root() / "paper_figures")
 
 
 def cache_dir() -> Path:

@@ -10,9 +10,17 @@ from typing import Any
 from repro.cache import atomic_write_bytes
 from repro.claims import Claim
 
-PASS_COLOUR, FAIL_COLOUR = "#1a7f37", "#cf222e"
+# Footer colour per verdict.
+VERDICT_COLOURS = {
+    "reproduced": "#1a7f37",
+    "contradicted": "#cf222e",
+    "inconclusive": "#9a6700",
+    "not reached": "#57606a",
+}
 # Colours for the two sides every paper compares (baseline vs method), used consistently across figures.
 BASELINE, METHOD = "#4C72B0", "#DD8452"
+# One palette for the official recipe (with its defects) vs our fix, in all four papers.
+VARIANT_PALETTE = {"official": "#8172B3", "fixed": "#55A868"}
 
 
 def set_style() -> None:
@@ -42,7 +50,7 @@ def set_style() -> None:
 
 
 def add_claims_footer(fig: Any, claims: Sequence[Claim], note: str = "") -> None:
-    """Grow the figure at the bottom and print the claims there (PASS/FAIL, measured vs wanted vs paper).
+    """Grow the figure at the bottom and print the claims there (verdict, mean [interval] vs wanted vs paper).
 
     The axes keep their size: the figure gets taller and the layout is confined to the part above the footer
     (no ``bbox_inches='tight'``, which would cost a second full draw per file).
@@ -51,7 +59,7 @@ def add_claims_footer(fig: Any, claims: Sequence[Claim], note: str = "") -> None
     lines: list[tuple[str, str]] = []
     for c in claims:
         for j, part in enumerate(textwrap.wrap(c.line(), width_chars) or [""]):
-            lines.append(("   " + part if j else part, PASS_COLOUR if c.passed else FAIL_COLOUR))
+            lines.append(("   " + part if j else part, VERDICT_COLOURS[c.verdict]))
     if note:
         lines += [(part, "#555555") for part in textwrap.wrap(note, width_chars)]
     line_in = 0.15

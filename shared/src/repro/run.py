@@ -16,7 +16,7 @@ from typing import Any
 
 from repro import paths
 from repro.cache import Cache, CorruptEntry, atomic_write_text, cache_key, record_dependency
-from repro.claims import Claim
+from repro.claims import Claim, counts
 from repro.figure import Figure, ReproError, config_dict, config_hash
 from repro.progress import status
 
@@ -46,10 +46,6 @@ class Report:
     environment: dict[str, Any] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
 
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.claims)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "figure": self.figure.name,
@@ -60,7 +56,7 @@ class Report:
             "cache_key": self.key,
             "restored_from_cache": self.restored,
             "claims": [c.to_dict() for c in self.claims],
-            "all_claims_pass": self.passed,
+            "verdicts": counts(self.claims),
             "timings_seconds": self.timings,
             "environment": self.environment,
         }
@@ -171,6 +167,43 @@ def cached_claims(fig: Figure, scale: str, cache: Cache | None = None) -> list[C
             f"cache entry for {fig.name} ({scale}) is corrupt ({e}); rerun `repro {fig.paper} {fig.id}`"
         ) from None
     return list(fig.claims(result, cfg))
+
+
+def fresh_claims(fig: Figure, scale: str, cache: Cache | None = None) -> tuple[list[Claim], Report]:
+    """The claims of the current code and config: restored from the cache, or computed (no figure files)."""
+    cache = cache or Cache(paths.cache_dir())
+    cfg = fig.config(scale)
+    result, key, restored, compute_s = cache.get_or_compute(
+        fig, cfg, scale, fig.compute, log=lambda m: status(f"[{fig.name} {scale}] {m}")
+    )
+    claims = list(fig.claims(result, cfg))
+    manifest = cache.manifest(fig, key)
+    timings = {
+        "compute": round(manifest.get("compute_seconds", compute_s), 3),
+        "plot": 0.0,
+        "wall": compute_s,
+    }
+    return claims, Report(fig, scale, cfg, key, claims, restored, timings, manifest.get("environment", {}))
+
+
+def reference_path(fig: Figure, scale: str) -> Path:
+    """The committed ``figN[_scale].json`` whose verdicts ``repro check`` compares with."""
+    return output_stem(fig, scale, None, False, paths.reference_dir()).with_suffix(".json")
+
+
+def committed_claims(fig: Figure, scale: str) -> list[Claim] | None:
+    """The claims recorded in the committed reference result (None when none is committed)."""
+    path = reference_path(fig, scale)
+    if not path.is_file():
+        return None
+    try:
+        report = json.loads(path.read_text())
+        return [Claim.from_dict(c) for c in report["claims"]]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ReproError(
+            f"committed verdicts {path} are unreadable ({e}); restore it with `git checkout -- {path}` "
+            f"or rewrite it with `repro check --record`"
+        ) from None
 
 
 def require(fig_name: str, scale: str, cfg: Any | None = None) -> dict[str, Any]:

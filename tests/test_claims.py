@@ -1,0 +1,107 @@
+"""Claims: intervals over seeds, the four verdicts, provenance, and the comparison `repro check` gates on."""
+
+import math
+
+import numpy as np
+import pytest
+
+from repro.claims import (
+    Claim,
+    Paper,
+    bootstrap_interval,
+    compare,
+    counts_text,
+    mean_interval,
+    our_choice,
+    paper_text,
+    precondition,
+)
+
+
+def test_t_interval_matches_scipy():
+    from scipy import stats
+
+    for vals in ([0.9, 0.95, 0.99], [1.0, 2.0], list(np.linspace(0, 1, 20))):
+        lo, hi = mean_interval(vals)
+        ref = stats.t.interval(0.95, len(vals) - 1, loc=np.mean(vals), scale=stats.sem(vals))
+        assert lo == pytest.approx(ref[0], rel=1e-4) and hi == pytest.approx(ref[1], rel=1e-4)
+    assert mean_interval([1.0]) is None
+
+
+@pytest.mark.parametrize(
+    "values, relation, bound, verdict",
+    [
+        ([0.98, 0.99, 1.0], ">=", 0.9, "reproduced"),
+        ([0.50, 0.52, 0.51], ">=", 0.9, "contradicted"),
+        ([0.5, 0.9, 1.3], ">=", 0.9, "inconclusive"),
+        ([0.01, 0.02, 0.015], "<", 0.1, "reproduced"),
+        ([0.3, 0.31, 0.29], "<", 0.1, "contradicted"),
+        ([1.0, 1.0, 1.0], ">=", 1.0, "reproduced"),
+        ([1.0, 1.0, 1.0], ">", 1.0, "contradicted"),
+        ([0.924, 0.926, 0.925], "within", 0.925, "reproduced"),
+        ([0.5, 0.51, 0.52], "within", 0.925, "contradicted"),
+        ([0.9], ">=", 0.5, "inconclusive"),  # one run: no interval, whatever the value
+        ([0.9, math.nan, 0.95], ">=", 0.5, "not reached"),
+    ],
+)
+def test_four_verdicts(values, relation, bound, verdict):
+    c = Claim("x", values, relation, bound, tolerance=0.01 if relation == "within" else None)
+    assert c.verdict == verdict, c.reason
+
+
+def test_a_failed_precondition_is_not_reached_never_a_pass():
+    trained = precondition("the model trained: train accuracy", [0.999, 0.97, 1.0], ">=", 0.99)
+    c = Claim("test accuracy is high", [0.99, 0.99, 0.99], ">=", 0.9, preconditions=(trained,))
+    assert not trained.met and c.verdict == "not reached" and "0.97" in c.reason
+    assert not precondition("p", [math.nan], ">", 0).met
+
+
+def test_bootstrap_interval_is_deterministic_and_covers_the_mean():
+    rng = np.random.default_rng(1)
+    items = rng.normal(1.0, 0.5, 300)
+    a, b = bootstrap_interval(items), bootstrap_interval(items)
+    assert a == b and a[0] < items.mean() < a[1]
+    c = Claim("mean > 0", items.mean(), ">", 0, interval=a, spread="bootstrap over 300 items")
+    assert c.verdict == "reproduced" and c.ci == a
+
+
+def test_provenance_is_required_for_sources_and_round_trips():
+    with pytest.raises(ValueError):
+        Paper(0.9, "a blog", "x")
+    with pytest.raises(ValueError):
+        Paper(0.9, "paper", "")
+    c = Claim(
+        "s",
+        [1.0, 2.0, 3.0],
+        ">",
+        0,
+        paper=paper_text(2.0, "Fig. 3"),
+        variant="fixed",
+        preconditions=(precondition("p", [1, 1, 1], ">=", 1),),
+    )
+    back = Claim.from_dict(c.to_dict())
+    assert back == c and back.verdict == c.verdict and back.paper.source == "paper"
+    bare = Claim("s", [1.0, 2.0], ">", 0, paper=0.5)  # written before provenance: kept, marked unsourced
+    assert bare.paper.source == "unsourced"
+
+
+def test_compare_flags_flips_as_errors_and_inconclusive_moves_as_warnings():
+    def claim(values, statement="s"):
+        return Claim(statement, values, ">", 0.5, paper=our_choice(0.5, "test"))
+
+    good, bad, unsure = [0.9, 0.91, 0.92], [0.1, 0.11, 0.12], [0.1, 0.5, 0.9]
+    assert compare("f", [claim(good)], [claim(good)]) == []
+    (flip,) = compare("f", [claim(good)], [claim(bad)])
+    assert (flip.old, flip.new, flip.severity) == ("reproduced", "contradicted", "error")
+    (soft,) = compare("f", [claim(good)], [claim(unsure)])
+    assert soft.severity == "warning"
+    nan = Claim("s", [math.nan], ">", 0.5)
+    assert compare("f", [claim(good)], [nan])[0].severity == "error"  # to not reached
+    new_and_gone = compare("f", [claim(good, "a")], [claim(good, "b")])
+    assert {(c.old, c.new) for c in new_and_gone} == {(None, "reproduced"), ("reproduced", None)}
+    assert all(c.severity == "warning" for c in new_and_gone)
+
+
+def test_counts_text_lists_every_verdict():
+    cs = [Claim("a", [1, 1, 1], ">", 0), Claim("b", [1], ">", 0)]
+    assert counts_text(cs) == "1 reproduced, 0 contradicted, 1 inconclusive, 0 not reached"
