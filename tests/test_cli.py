@@ -153,3 +153,32 @@ def test_aliases_resolve_like_ids_and_show_in_list(toy, capsys):
     assert "scaled_total" in capsys.readouterr().out
     assert main(["toypaper", "scaled_totl"]) == 2
     assert "did you mean scaled_total" in capsys.readouterr().err
+
+
+def test_subcommands_have_their_own_help_and_version(capsys):
+    for argv, needle in (
+        (["check", "--help"], "--record"),
+        (["run", "--help"], "--set"),
+        (["fig3", "--help"], "--jobs"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0 and needle in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("repro ")
+
+
+def test_options_before_the_target_and_the_command_anywhere():
+    from repro.cli import parse
+
+    assert parse(["--scale", "smoke", "fig3"]).command == "run"
+    args = parse(["--paper", "geneft", "list"])
+    assert (args.command, args.paper) == ("list", "geneft")
+    assert parse(["harmonic_loss", "fig1", "--jobs", "2"]).words == ["harmonic_loss", "fig1"]
+
+
+def test_completion_script_names_commands_papers_and_figures(capsys):
+    assert main(["completion", "bash"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "complete -F _repro repro" in out and "harmonic_loss:fig1" in out and " check " in out

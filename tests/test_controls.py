@@ -9,6 +9,7 @@ from repro.run import prepare_torch
 FIGURES = all_figures()
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("fig", FIGURES, ids=lambda f: f.name)
 def test_claims_do_not_all_reproduce_under_the_control(fig):
     assert fig.control is not None, f"{fig.name} declares no control (Figure(control=..., control_label=...))"

@@ -51,6 +51,7 @@ PRESENTATION_MODULES = {
     "progress",
     "paths",
     "gallery",
+    "report",
 }
 # Figures whose results a running compute asked for (``repro.run.require``): name -> code fingerprint hash.
 _DEPENDENCIES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(

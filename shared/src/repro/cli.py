@@ -1,15 +1,21 @@
 """The ``repro`` command. Imports stay lazy: ``repro --help`` and ``repro list`` never load torch or matplotlib.
 
-    repro list [--paper P]                  every figure: id, title, estimated time per scale, cached or not
     repro fig3                              Figure 3 of every paper that has one (scale quick), into results/
     repro harmonic_loss fig1                one figure (also harmonic_loss:fig1); a bare paper name runs all its figures
+    repro run TARGET... [options]           the same, spelled out (`repro fig3` is the shorthand)
     repro all [--paper P] [--scale S]       everything, then the claims table and the verdict counts
+    repro list [--paper P]                  every figure: id, title, estimated time per scale, cached or not
     repro check [...] [--scale S]           fresh verdicts (cached or computed) against the committed ones
+    repro report [--out FILE]               one self-contained HTML page of the last run's figures and verdicts
     repro clean [...] [--scale S]           drop cached results
+    repro completion bash|zsh               a shell completion script (`eval "$(repro completion bash)"`)
 
-Exit status: 0 when the run finished, whatever the verdicts (a contradicted claim is a finding); 1 when `repro
-check` finds a verdict that flipped (reproduced <-> contradicted, or to/from not reached; with --strict also
-to/from inconclusive); 2 for bad input.
+Each command has its own help: `repro check --help`.
+
+Exit status: 0 when the command finished, whatever the verdicts (a contradicted claim is a finding); 1 when
+`repro check` finds a verdict that flipped against the committed one (reproduced <-> contradicted, or to/from not
+reached; with --strict also to/from inconclusive); 2 for bad input (one line naming the problem and the fix);
+130 when interrupted.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from pathlib import Path
 
 from repro.figure import SCALES, ReproError, closest
 
-COMMANDS = ("list", "all", "check", "clean")
+COMMANDS = ("run", "all", "list", "check", "report", "clean", "completion")
 EXIT_OK, EXIT_VERDICT_CHANGED, EXIT_BAD_INPUT = 0, 1, 2
+FORMATS = ("text", "markdown")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,23 +37,35 @@ class _Parser(argparse.ArgumentParser):
         raise ReproError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="repro",
-        description="Regenerate the papers' figures and check their claims as numbers.",
-        epilog=__doc__.split("\n\n")[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"repro {version('repro-shared')}"
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "repro (not installed)"
+
+
+def _targets(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "words",
+        nargs="*",
+        metavar="TARGET",
+        help=f"figures to {what}: fig3, <paper> fig3, <paper>:fig3, <paper>",
     )
-    p.add_argument("words", nargs="*", metavar="TARGET", help="command (list/all/check/clean) or figures")
-    p.add_argument("--scale", help="smoke (seconds), quick (default: minutes on a CPU), paper (GPU)")
-    p.add_argument("--paper", help="restrict all/list/check/clean to one paper")
+    p.add_argument("--paper", help="restrict to one paper")
+    p.add_argument(
+        "--scale", help="smoke (seconds), quick (default: minutes on a CPU), paper (the paper's own; GPU)"
+    )
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--variant", help="run one variant only (e.g. official or fixed) where a figure has several"
     )
     p.add_argument("--force", action="store_true", help="recompute even when a cached result exists")
     p.add_argument("--jobs", type=int, default=1, help="run independent figures in N processes")
-    p.add_argument("--out", type=Path, help="write figures here instead of paper_figures/<paper>/")
+    p.add_argument("--out", type=Path, help="write figures here (default results/<paper>/)")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -55,39 +74,100 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override one config field (typed, repeatable); outputs get a _custom suffix",
     )
-    p.add_argument("--format", default="text", help="claims table format for check: text or markdown")
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="check: a move to or from inconclusive fails too (else a warning)",
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="repro",
+        description="Regenerate the papers' figures and check their claims: verdicts over seeds.",
+        epilog=__doc__.split("\n\n")[1] + "\n\n" + __doc__.split("\n\n")[3],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
-    p.add_argument(
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, allow_abbrev=False)
+
+    run = command("run", "compute (or restore) figures, plot them into results/, print their verdicts")
+    _targets(run, "run")
+    _run_options(run)
+    everything = command("all", "every figure (of --paper), then CLAIMS_<scale>.md beside the figures")
+    _targets(everything, "run")
+    _run_options(everything)
+    listing = command(
+        "list", "every figure: id, title, estimated time per scale, paper device, cached or not"
+    )
+    _targets(listing, "list")
+    check = command("check", "fresh verdicts (restored or computed) against the committed ones: the gate")
+    _targets(check, "check")
+    check.add_argument("--format", default="text", help="claims table format: text or markdown")
+    check.add_argument(
+        "--strict", action="store_true", help="a move to or from inconclusive fails too (else a warning)"
+    )
+    check.add_argument(
         "--record",
         action="store_true",
-        help="check: write the fresh verdicts as the committed reference (paper_figures/<paper>/figN[_scale].json)",
+        help="write the fresh verdicts as the committed reference (paper_figures/<paper>/figN[_scale].json)",
     )
+    report = command("report", "one self-contained HTML page of the figures and verdicts written by a run")
+    report.add_argument("--scale", help="the scale of the run to report (default quick)")
+    report.add_argument("--paper", help="restrict to one paper")
+    report.add_argument("--results", type=Path, help="the run's output folder (default results/)")
+    report.add_argument("--out", type=Path, help="the HTML file (default <results>/report_<scale>.html)")
+    clean = command("clean", "drop cached results (every scale unless --scale)")
+    _targets(clean, "clean")
+    completion = command("completion", 'print a shell completion script: eval "$(repro completion bash)"')
+    completion.add_argument("shell", choices=("bash", "zsh"))
     return p
 
 
+VALUE_OPTIONS = ("--scale", "--paper", "--variant", "--jobs", "--out", "--set", "--format", "--results")
+
+
+def _command_first(argv: list[str]) -> list[str]:
+    """Put the command first, wherever it was written (`repro --paper geneft list`); no command means `run`
+    (`repro fig3`, `repro --scale smoke fig3`). Values of options are not mistaken for targets."""
+    if all(a in ("-h", "--help", "--version") for a in argv):
+        return argv  # `repro`, `repro --help`, `repro --version`
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in VALUE_OPTIONS:
+            i += 2
+            continue
+        if not a.startswith("-"):
+            if a in COMMANDS:
+                return [a, *argv[:i], *argv[i + 1 :]]
+            break
+        i += 1
+    return ["run", *argv]
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
+    argv = _command_first(list(argv))
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        opts = [o for a in parser._actions for o in a.option_strings]
+        sub = parser._subparsers._group_actions[0].choices.get(args.command) if args.command else parser
+        opts = [o for a in sub._actions for o in a.option_strings]
         bad = unknown[0]
-        raise ReproError(f"unknown option {bad!r}{closest(bad.split('=')[0], opts)}; see `repro --help`")
-    if args.scale is not None and args.scale not in SCALES:
+        raise ReproError(
+            f"unknown option {bad!r}{closest(bad.split('=')[0], opts)}; see `repro {args.command or ''} --help`"
+        )
+    if getattr(args, "scale", None) is not None and args.scale not in SCALES:
         raise ReproError(
             f"unknown scale {args.scale!r}{closest(args.scale, SCALES)}; choose one of {', '.join(SCALES)}"
         )
-    if args.jobs < 1:
+    if getattr(args, "jobs", 1) < 1:
         raise ReproError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.format not in ("text", "markdown"):
+    if getattr(args, "format", "text") not in FORMATS:
         raise ReproError(
-            f"unknown format {args.format!r}{closest(args.format, ('text', 'markdown'))}; use text or markdown"
+            f"unknown format {args.format!r}{closest(args.format, FORMATS)}; use text or markdown"
         )
     overrides = {}
-    for item in args.overrides:
+    for item in getattr(args, "overrides", []):
         key, eq, value = item.partition("=")
         if not eq or not key:
             raise ReproError(f"--set expects KEY=VALUE, got {item!r}")
@@ -112,12 +192,25 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     from repro import registry
 
-    words = list(args.words)
-    command = words.pop(0) if words and words[0] in COMMANDS else None
-    if command is None and not words:
+    command = args.command
+    if command is None:
         build_parser().print_help()
         return EXIT_OK
-    if command in ("list", "all", "check", "clean") and not words:
+    if command == "completion":
+        print(completion_script(args.shell))
+        return EXIT_OK
+    if command == "report":
+        from repro.report import write_report
+
+        path = write_report(args.scale or "quick", args.paper, args.results, args.out)
+        print(f"wrote {path}")
+        return EXIT_OK
+    words = list(args.words)
+    if command == "run" and not words:
+        raise ReproError(
+            "name what to run: a figure (fig3), a paper (geneft), or `repro all`; see `repro list`"
+        )
+    if not words:
         figs = [f for f in registry.all_figures() if args.paper in (None, f.paper)]
         if args.paper and not figs:
             registry.resolve([], paper=args.paper)  # raises the one-line unknown-paper error
@@ -137,6 +230,29 @@ def dispatch(args: argparse.Namespace) -> int:
             f"variants here: {', '.join(all_variants) or 'none'}"
         )
     return cmd_run(figs, args, claims_file=command == "all")
+
+
+def completion_script(shell: str) -> str:
+    """Completion of commands, papers, figure ids and options, from the registry as installed now."""
+    from repro import registry
+
+    figs = registry.all_figures()
+    words = sorted({*COMMANDS, *registry.papers(), *(n for f in figs for n in (f.id, *f.aliases, f.name))})
+    opts = sorted(
+        {
+            o
+            for a in build_parser()._subparsers._group_actions[0].choices["all"]._actions
+            for o in a.option_strings
+        }
+        | {"--format", "--strict", "--record", "--version"}
+    )
+    vocabulary = " ".join([*words, *opts])
+    if shell == "bash":
+        return (
+            '_repro() { COMPREPLY=( $(compgen -W "' + vocabulary + '" -- "${COMP_WORDS[COMP_CWORD]}") ); }\n'
+            "complete -F _repro repro"
+        )
+    return "#compdef repro\n_repro() { compadd " + vocabulary + " }\ncompdef _repro repro"
 
 
 # ------------------------------------------------------------------------------------------------------ commands
