@@ -19,7 +19,12 @@ from repro import paths
 from repro.claims import VERDICTS, Claim, counts_text
 from repro.figure import ReproError
 
-COLOURS = {"reproduced": "#1a7f37", "contradicted": "#cf222e", "inconclusive": "#9a6700", "not reached": "#57606a"}
+COLOURS = {
+    "reproduced": "#1a7f37",
+    "contradicted": "#cf222e",
+    "inconclusive": "#9a6700",
+    "not reached": "#57606a",
+}
 
 
 def _reports(results: Path, scale: str, paper: str | None) -> list[tuple[dict[str, Any], Path]]:
@@ -170,4 +175,3 @@ def write_report(
     out = Path(out) if out else results / f"report_{scale}.html"
     atomic_write_text(out, render(reports, scale))
     return out
-
