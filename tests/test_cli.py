@@ -182,3 +182,26 @@ def test_completion_script_names_commands_papers_and_figures(capsys):
     assert main(["completion", "bash"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "complete -F _repro repro" in out and "harmonic_loss:fig1" in out and " check " in out
+
+
+def test_dotted_set_reaches_nested_configs_typed():
+    from dataclasses import dataclass
+
+    from repro.figure import ReproError, apply_overrides
+
+    @dataclass(frozen=True)
+    class Inner:
+        lr: float = 1e-3
+        steps: int = 10
+
+    @dataclass(frozen=True)
+    class Outer:
+        sweep: Inner = Inner()
+        name: str = "x"
+
+    cfg = apply_overrides(Outer(), {"sweep.lr": "3e-3", "sweep.steps": "20", "name": "y"}, "t")
+    assert cfg == Outer(Inner(3e-3, 20), "y")
+    with pytest.raises(ReproError, match=r"no field 'lrr' \(did you mean lr\?\); fields: lr, steps"):
+        apply_overrides(Outer(), {"sweep.lrr": "1"}, "t")
+    with pytest.raises(ReproError, match="not a nested config"):
+        apply_overrides(Outer(), {"name.x": "1"}, "t")

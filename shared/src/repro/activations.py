@@ -62,6 +62,7 @@ from repro.activation_cache import (
 )
 from repro.cache import atomic_write_text
 from repro.figure import ReproError
+from repro.hooks import RESID_RE, decoder_layers  # noqa: F401  (decoder_layers: re-exported for callers)
 
 __all__ = [
     "FORMAT_NAME",
@@ -77,7 +78,6 @@ __all__ = [
 ]
 
 HOOK_RE = re.compile(r"^(blocks\.(\d+)\.)?[a-z_0-9.]*hook_[a-z_0-9]+$")
-RESID_RE = re.compile(r"^blocks\.(\d+)\.hook_resid_(pre|post)$")  # hook points the HF backend can serve
 BACKENDS = ("auto", "transformer_lens", "hf")
 
 
@@ -218,22 +218,6 @@ def _check_models(models: Sequence[Any], cfg: HarvestConfig) -> list[str]:
 
 class _StopForward(Exception):
     """Raised by the last needed hook so that the layers after it never run."""
-
-
-def decoder_layers(hf: Any) -> Any:
-    """The ModuleList of transformer blocks of an HF causal LM (Qwen2/Llama: model.layers, GPT-2: transformer.h);
-    a forward pre-hook on block i sees TransformerLens's ``blocks.i.hook_resid_pre``."""
-    base = hf.base_model
-    for name in ("layers", "h", "blocks", "decoder"):
-        layers = getattr(base, name, None)
-        if name == "decoder":  # OPT: model.decoder.layers
-            layers = getattr(layers, "layers", None)
-        if layers is not None and len(layers) == hf.config.num_hidden_layers:
-            return layers
-    raise ReproError(f"cannot find the blocks of {type(hf).__name__}; use backend='transformer_lens'")
-
-
-_decoder_layers = decoder_layers  # the old private name, kept for existing callers
 
 
 def _capture_hf(hf: Any, ids: Any, hooks: Sequence[str]) -> dict[str, Any]:

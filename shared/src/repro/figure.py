@@ -109,19 +109,38 @@ class Figure:
 
 
 def apply_overrides(cfg: Any, overrides: Mapping[str, str], who: str) -> Any:
-    """Replace fields of a frozen dataclass from strings, typed by the field's annotation; unknown keys rejected."""
+    """Replace fields of a frozen dataclass from strings, typed by the field's annotation; unknown keys rejected.
+
+    Dotted keys reach nested configs: ``sweep.lr=3e-3`` replaces ``lr`` of the ``sweep`` field's dataclass (and
+    re-validates both levels)."""
+    nested: dict[str, dict[str, str]] = {}
+    flat: dict[str, str] = {}
+    for key, raw in overrides.items():
+        head, dot, rest = key.partition(".")
+        if dot:
+            nested.setdefault(head, {})[rest] = raw
+        else:
+            flat[key] = raw
     hints = typing.get_type_hints(type(cfg))
     names = [f.name for f in dataclasses.fields(cfg)]
     changes: dict[str, Any] = {}
-    for key, raw in overrides.items():
+    for key in [*flat, *nested]:
         if key not in names:
             raise ReproError(
                 f"{who} config has no field {key!r}{closest(key, names)}; fields: {', '.join(names)}"
             )
+    for key, raw in flat.items():
         try:
             changes[key] = parse_value(raw, hints[key])
         except (ValueError, TypeError) as e:
             raise ReproError(f"{who}: bad value for {key}={raw!r} ({e}); expected {hints[key]}") from None
+    for key, sub in nested.items():
+        inner = getattr(cfg, key)
+        if not dataclasses.is_dataclass(inner):
+            raise ReproError(
+                f"{who}: {key} is a {type(inner).__name__}, not a nested config; use --set {key}=..."
+            )
+        changes[key] = apply_overrides(inner, sub, f"{who} {key}")
     try:
         return dataclasses.replace(cfg, **changes)
     except (ValueError, TypeError) as e:  # __post_init__ validation
