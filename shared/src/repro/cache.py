@@ -52,6 +52,7 @@ PRESENTATION_MODULES = {
     "paths",
     "gallery",
     "report",
+    "executor",
 }
 # Figures whose results a running compute asked for (``repro.run.require``): name -> code fingerprint hash.
 _DEPENDENCIES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(

@@ -65,6 +65,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--force", action="store_true", help="recompute even when a cached result exists")
     p.add_argument("--jobs", type=int, default=1, help="run independent figures in N processes")
+    p.add_argument(
+        "--executor",
+        default="local",
+        help="where compute runs: local (default; --jobs processes) or ray (a Ray cluster; results in the cache)",
+    )
+    p.add_argument("--ray-address", help="the Ray cluster for --executor ray (default $RAY_ADDRESS)")
     p.add_argument("--out", type=Path, help="write figures here (default results/<paper>/)")
     p.add_argument(
         "--set",
@@ -123,7 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-VALUE_OPTIONS = ("--scale", "--paper", "--variant", "--jobs", "--out", "--set", "--format", "--results")
+VALUE_OPTIONS = (
+    "--scale",
+    "--paper",
+    "--variant",
+    "--jobs",
+    "--out",
+    "--set",
+    "--format",
+    "--results",
+    "--executor",
+    "--ray-address",
+)
 
 
 def _command_first(argv: list[str]) -> list[str]:
@@ -160,6 +177,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
         raise ReproError(
             f"unknown scale {args.scale!r}{closest(args.scale, SCALES)}; choose one of {', '.join(SCALES)}"
         )
+    if getattr(args, "executor", "local") not in ("local", "ray"):
+        raise ReproError(
+            f"unknown executor {args.executor!r}{closest(args.executor, ('local', 'ray'))}; use local or ray"
+        )
     if getattr(args, "jobs", 1) < 1:
         raise ReproError(f"--jobs must be at least 1, got {args.jobs}")
     if getattr(args, "format", "text") not in FORMATS:
@@ -183,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         return dispatch(args)
     except ReproError as e:
         print(f"repro: error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        from repro.executor import TasksFailed
+
+        return 1 if isinstance(e, TasksFailed) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("repro: interrupted; finished results stay cached", file=sys.stderr)
         return 130
@@ -288,6 +311,14 @@ def cmd_run(figs, args, claims_file: bool = False) -> int:
     for f in figs:  # validate every config before any long run starts
         f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides)
     reports = []
+    if args.executor == "ray":  # compute on the cluster into the cache, then restore and plot here
+        from repro import paths
+        from repro.executor import compute_on_ray
+
+        compute_on_ray(
+            figs, args.scale, args.variant, args.overrides, args.force, args.ray_address, paths.cache_dir()
+        )
+        args.force = False
     if args.jobs > 1 and len(figs) > 1:
         reports = _run_parallel(figs, args)
     else:
