@@ -105,3 +105,8 @@ def test_compare_flags_flips_as_errors_and_inconclusive_moves_as_warnings():
 def test_counts_text_lists_every_verdict():
     cs = [Claim("a", [1, 1, 1], ">", 0), Claim("b", [1], ">", 0)]
     assert counts_text(cs) == "1 reproduced, 0 contradicted, 1 inconclusive, 0 not reached"
+
+
+def test_identical_seeds_give_exactly_their_value():
+    c = Claim("x", [0.8, 0.8, 0.8], ">=", 0.8)  # sum([0.8] * 3) / 3 is 0.8000000000000002
+    assert c.measured == 0.8 and c.ci == (0.8, 0.8) and c.verdict == "reproduced"

@@ -146,8 +146,10 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float] | None:
     n = len(values)
     if n < 2:
         return None
-    m = sum(values) / n
-    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+    if min(values) == max(values):  # no spread: exactly the value (a float sum would move it by an ulp)
+        return (values[0], values[0])
+    m = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - m) ** 2 for v in values) / (n - 1))
     half = t_quantile(n - 1) * sd / math.sqrt(n)
     return (m - half, m + half)
 
@@ -235,7 +237,9 @@ class Claim:
         """The mean over seeds (the point estimate when one value is given)."""
         if not self.values:
             return math.nan
-        return sum(self.values) / len(self.values)
+        if min(self.values) == max(self.values):
+            return self.values[0]
+        return math.fsum(self.values) / len(self.values)
 
     @property
     def ci(self) -> tuple[float, float] | None:
