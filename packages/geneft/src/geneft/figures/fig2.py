@@ -104,7 +104,7 @@ def compute(cfg: Fig2Config) -> dict[str, Any]:
         "fig2: networks over train fractions",
     )
     for rel in RELATIONS:
-        out["relations"][rel]["net_acc"] = nets[rel]
+        out["relations"][rel]["net_acc"] = nets["full"][rel]
     return out
 
 
