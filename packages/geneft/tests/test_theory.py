@@ -77,3 +77,28 @@ def test_eq13_reduces_to_eq12_at_one_and_matches_its_own_monte_carlo():
     a_t, c_t = T.repon_ode(0.7, 0.4, 1.0, 1.0, t_end=50.0, dt=0.02, n_cluster=5)
     C0, C1 = T.conserved_quantity(0.7, 0.4, 1.0, 1.0, 5), T.conserved_quantity(a_t, c_t, 1.0, 1.0, 5)
     assert math.isclose(C0, C1, rel_tol=1e-3)
+
+
+def test_table_two_orders_b_and_p_c_bipartite_mod3_mod5_greater():
+    # moved from the tables figure's claims: arithmetic on Table II's formulas, true by construction
+    order = ("bipartite", "mod3", "mod5", "greater")
+    for b_of in (T.description_length_approx, T.description_length_exact):
+        b = [b_of(r) for r in order]
+        pc = [T.critical_fraction(x) for x in b]
+        assert all(x < y for x, y in zip(b[:-1], b[1:], strict=True)) and all(
+            x < y for x, y in zip(pc[:-1], pc[1:], strict=True)
+        )
+
+
+def test_memoriser_control_decides_only_its_training_pairs():
+    for r in T.RELATIONS:
+        g = max(T.p_star(r), 1 - T.p_star(r))
+        acc = T.closure_accuracy(r, 0.2, 2, 0, closure=False)
+        assert np.allclose(acc, 0.2 + g * 0.8)
+        assert (T.closure_accuracy(r, 0.2, 2, 0) >= acc).all()
+
+
+def test_uniform_control_misses_eq12_away_from_ratio_two():
+    # rho = sqrt(ratio / 2) = 0.5: uniform starts give rho / 2 = 0.25, Eq. 12 gives (2/pi) arctan(0.5) = 0.295
+    mc = T.p_collide_monte_carlo(0.5, 200_000, 0, init="uniform")
+    assert mc == pytest.approx(0.25, abs=0.005) and abs(mc - float(T.p_collide_eq12(0.5))) > 0.04

@@ -225,9 +225,13 @@ def closure_known(relation: str, known: np.ndarray, n: int = N_SYMBOLS) -> tuple
 
 
 def closure_accuracy(
-    relation: str, fraction: float, n_draws: int, seed: int, n: int = N_SYMBOLS
+    relation: str, fraction: float, n_draws: int, seed: int, n: int = N_SYMBOLS, closure: bool = True
 ) -> np.ndarray:
-    """App. D Monte Carlo: the best achievable accuracy on all n^2 pairs from a random training fraction ([draws])."""
+    """App. D Monte Carlo: the best achievable accuracy on all n^2 pairs from a random training fraction ([draws]).
+
+    ``closure=False`` is the memoriser the paper argues against (a control): only the training pairs themselves are
+    decided, every other pair is scored at the prior guess, whatever the relation's structure.
+    """
     rng = np.random.default_rng(seed)
     guess = max(p_star(relation), 1 - p_star(relation))
     out = np.empty(n_draws)
@@ -235,7 +239,10 @@ def closure_accuracy(
     for i in range(n_draws):
         known = np.zeros(n * n, bool)
         known[rng.permutation(n * n)[:m]] = True
-        decided, value = closure_known(relation, known.reshape(n, n), n)
+        if closure:
+            decided, value = closure_known(relation, known.reshape(n, n), n)
+        else:
+            decided, value = known.reshape(n, n), relation_matrix(relation, n)
         assert (value[decided] == relation_matrix(relation, n)[decided]).all()
         out[i] = (decided.sum() + guess * (~decided).sum()) / (n * n)
     return out
@@ -300,6 +307,42 @@ def p_collide_eq13(eta_ratio, n_cluster: int, sigma_ratio: float = 1.0):
     return 2 / np.pi * np.arctan(sigma_ratio * np.sqrt(np.asarray(eta_ratio, float) / (4 * _k(n_cluster))))
 
 
+def collide_draws(
+    eta_ratio: float,
+    n_draws: int,
+    seed: int,
+    sigma_ratio: float = 1.0,
+    t_end: float | None = None,
+    dt: float = 0.05,
+    n_cluster: int = 1,
+    init: str = "gaussian",
+) -> np.ndarray:
+    """Per draw (bool ``[n_draws]``): whether the repons of Gaussian initial conditions (a ~ N(0, sigma_ratio^2), c ~ N(0, 1))
+    collide.
+
+    ``init="uniform"`` draws a and c uniformly with the same variances instead (a control: Eq. 12 assumes Gaussians).
+
+    ``t_end`` None: by the sign of C (the infinite-time limit). Otherwise Eq. 10 is integrated to ``t_end`` in units
+    where the faster of the two rates is 1 (as a network's fixed step budget at its larger learning rate), and a
+    trajectory counts as collided once its separation has shrunk below a tenth of its start.
+    """
+    rng = np.random.default_rng(seed)
+    if init == "gaussian":
+        a0 = rng.normal(0, sigma_ratio, n_draws)
+        c0 = rng.normal(0, 1.0, n_draws)
+    elif init == "uniform":
+        h = math.sqrt(3.0)
+        a0 = rng.uniform(-h * sigma_ratio, h * sigma_ratio, n_draws)
+        c0 = rng.uniform(-h, h, n_draws)
+    else:
+        raise ValueError(f"init must be 'gaussian' or 'uniform', got {init!r}")
+    if t_end is None:
+        return conserved_quantity(a0, c0, 1.0, float(eta_ratio), n_cluster) > 0
+    scale = max(1.0, float(eta_ratio))
+    a_t, c_t = repon_ode(a0, c0, 1.0 / scale, float(eta_ratio) / scale, t_end, dt, n_cluster)
+    return np.abs(c_t) < 0.1 * np.abs(c0)
+
+
 def p_collide_monte_carlo(
     eta_ratio: float,
     n_draws: int,
@@ -308,18 +351,7 @@ def p_collide_monte_carlo(
     t_end: float | None = None,
     dt: float = 0.05,
     n_cluster: int = 1,
+    init: str = "gaussian",
 ) -> float:
-    """Fraction of Gaussian initial conditions (a ~ N(0, sigma_ratio^2), c ~ N(0, 1)) whose repons collide.
-
-    ``t_end`` None: by the sign of C (the infinite-time limit). Otherwise Eq. 10 is integrated to ``t_end`` in units
-    where the faster of the two rates is 1 (as a network's fixed step budget at its larger learning rate), and a
-    trajectory counts as collided once its separation has shrunk below a tenth of its start.
-    """
-    rng = np.random.default_rng(seed)
-    a0 = rng.normal(0, sigma_ratio, n_draws)
-    c0 = rng.normal(0, 1.0, n_draws)
-    if t_end is None:
-        return float((conserved_quantity(a0, c0, 1.0, float(eta_ratio), n_cluster) > 0).mean())
-    scale = max(1.0, float(eta_ratio))
-    a_t, c_t = repon_ode(a0, c0, 1.0 / scale, float(eta_ratio) / scale, t_end, dt, n_cluster)
-    return float((np.abs(c_t) < 0.1 * np.abs(c0)).mean())
+    """The fraction of :func:`collide_draws` that collide."""
+    return float(collide_draws(eta_ratio, n_draws, seed, sigma_ratio, t_end, dt, n_cluster, init).mean())

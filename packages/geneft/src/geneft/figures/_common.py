@@ -28,7 +28,8 @@ def fraction_sweep(
     eval_every: int,
     desc: str,
 ) -> dict[str, Any]:
-    """Full-dataset accuracy of networks trained at each train fraction: ``{relation: [fractions, seeds]}``.
+    """Accuracy of networks trained at each train fraction: ``{"full"|"train": {relation: [fractions, seeds]}}``
+    (on all 900 pairs, and on each run's training pairs).
 
     One stack for everything (relations x fractions x seeds; smaller training sets padded to the largest): at these
     sizes a step's cost is mostly fixed overhead, so one stack beats one per fraction. Runs stop once every pair is
@@ -56,5 +57,40 @@ def fraction_sweep(
         stop="perfect",
         progress=lambda step, left: status(f"{desc}: step {step}/{steps}, {left} runs training"),
     )
-    acc = res["full_acc"].reshape(len(relations), len(fractions), len(seeds))
-    return {r: acc[i] for i, r in enumerate(relations)}
+    shape = (len(relations), len(fractions), len(seeds))
+    full, train = res["full_acc"].reshape(shape), res["train_acc"].reshape(shape)
+    return {
+        "full": {r: full[i] for i, r in enumerate(relations)},
+        "train": {r: train[i] for i, r in enumerate(relations)},
+    }
+
+
+def seed_line(ax: Any, x: Any, values: Any, color: str, label: str, marker: str = "o", **kw: Any) -> None:
+    """The mean over seeds as a line with seaborn's 95 % interval band, and every seed as a point.
+
+    ``values``: ``[len(x), seeds]``. With one seed there is no band, only the line.
+    """
+    import numpy as np
+    import pandas as pd
+    import seaborn as sns
+
+    vals = np.asarray(values, dtype=float)
+    n = vals.shape[1]
+    df = pd.DataFrame({"x": np.repeat(np.asarray(x, dtype=float), n), "y": vals.ravel()})
+    sns.lineplot(
+        df,
+        x="x",
+        y="y",
+        ax=ax,
+        color=color,
+        label=label,
+        marker=marker,
+        markersize=kw.pop("ms", 4),
+        errorbar=("ci", 95) if n > 1 else None,
+        seed=0,
+        **kw,
+    )
+    if n > 1:
+        ax.scatter(df["x"], df["y"], s=7, color=color, alpha=0.45, lw=0, zorder=3)
+    ax.set_xlabel("")
+    ax.set_ylabel("")

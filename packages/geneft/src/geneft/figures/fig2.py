@@ -10,10 +10,24 @@ Adam lr 1e-3 on both encoder and decoder, full-batch BCE, accuracy on all 900 pa
 Choices the spec leaves open: the fractions; the Monte Carlo's score for undetermined pairs (the same prior guess as
 Eq. 5, so MC vs f_UB isolates what the closure adds); which b the paper plots (both drawn; claims use Table II's);
 the network's step budget (quick: 2,000 steps, early exit once all 900 pairs are right; paper: 10^4) and seeds.
+
+Claims. The spec reports (from the CoursIA reading of the paper) that the Monte Carlo curve lies "slightly above"
+f_UB because closed samples carry more than one bit. That is a statement about the bound's shape past the data-size
+transition, not about every fraction: below p_c the closure has not percolated yet, the samples are redundant and
+the Monte Carlo lies *under* f_UB (0.17 under it for the bipartite graph at a fraction of 0.01), which no reading
+of "balls in buckets is mildly pessimistic" covers. So the claims test the shape, per relation, with one value per
+Monte Carlo draw (each draw is an independent random training set):
+- at the critical fraction p_c (Eq. 4, alpha = 0.9) the closure's accuracy equals f_UB(p_c) within 0.05 (Table II's
+  b puts the transition where the exact closure has it; the tolerance is ours);
+- past the transition, at 2 p_c, the closure's accuracy is at or above f_UB (the "slightly above" of the spec);
+- mod 3 at a fraction of 0.3: accuracy > 0.95 (CoursIA's number).
+The networks are drawn for comparison only (Fig. 3 makes the network claims). Control: ``closure=False``, a memoriser
+that decides only its training pairs: its accuracy at p_c falls far below f_UB.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +49,7 @@ class Fig2Config:
     eval_every: int = 50
     alpha: float = 0.9
     seed: int = 0  # Monte Carlo
+    closure: bool = True  # False: the memoriser control (only training pairs decided)
 
     def __post_init__(self) -> None:
         if not all(0 < f < 1 for f in (*self.fractions, *self.net_fractions)):
@@ -55,17 +70,28 @@ def compute(cfg: Fig2Config) -> dict[str, Any]:
     for i, rel in enumerate(RELATIONS):
         b_approx, b_exact = T.description_length_approx(rel), T.description_length_exact(rel)
         ps = T.p_star(rel)
-        mc = np.stack([T.closure_accuracy(rel, f, cfg.mc_draws, cfg.seed + 1000 * i) for f in fr])
+        mc = np.stack(
+            [T.closure_accuracy(rel, f, cfg.mc_draws, cfg.seed + 1000 * i, closure=cfg.closure) for f in fr]
+        )
+        p_c = T.critical_fraction(b_approx, alpha=cfg.alpha)
+        at = {  # per-draw closure accuracy at the claimed fractions: p_c, 2 p_c (and 0.3 for mod 3)
+            name: T.closure_accuracy(rel, f, cfg.mc_draws, cfg.seed + 1000 * i + k, closure=cfg.closure)
+            for k, (name, f) in enumerate((("p_c", p_c), ("2p_c", min(2 * p_c, 0.99)), ("0.3", 0.3)), 1)
+        }
         out["relations"][rel] = {
             "b_approx": b_approx,
             "b_exact": b_exact,
-            "p_c": T.critical_fraction(b_approx, alpha=cfg.alpha),
+            "p_c": p_c,
+            "mc_at": at,
+            "f_ub_at": {
+                "p_c": float(T.f_upper_bound(900 * p_c, b_approx, ps)),
+                "2p_c": float(T.f_upper_bound(900 * min(2 * p_c, 0.99), b_approx, ps)),
+            },
             "p_c_exact": T.critical_fraction(b_exact, alpha=cfg.alpha),
             "f": T.balls_in_buckets(fr * 900, b_approx),
             "f_ub": T.f_upper_bound(fr * 900, b_approx, ps),
             "f_ub_exact": T.f_upper_bound(fr * 900, b_exact, ps),
-            "mc_mean": mc.mean(1),
-            "mc_std": mc.std(1),
+            "mc": mc,  # [fractions, draws]
         }
     nets = fraction_sweep(
         RELATIONS,
@@ -78,39 +104,62 @@ def compute(cfg: Fig2Config) -> dict[str, Any]:
         "fig2: networks over train fractions",
     )
     for rel in RELATIONS:
-        out["relations"][rel]["net_acc"] = nets[rel]
+        out["relations"][rel]["net_acc"] = nets["full"][rel]
     return out
 
 
 def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
-    import numpy as np
-
-    from repro.claims import Claim
+    from repro.claims import Claim, third_party
 
     rels = result["relations"]
-    gaps = [float(np.min(rels[r]["mc_mean"] - rels[r]["f_ub"])) for r in RELATIONS]
-    fr = result["fractions"]
-    out = [
-        Claim(
-            "closure Monte Carlo >= f_UB (Table II b) at every fraction: min over relations, fractions of MC - f_UB",
-            min(gaps),
-            ">=",
-            -0.005,
-            paper="MC slightly above f_UB",
-        )
-    ]
-    if 0.3 in list(np.round(fr, 6)):
-        i = int(np.argmin(np.abs(fr - 0.3)))
+    source = "CoursIA notebook 2.9b, reading the paper's Fig. 2 / Eqs. 3-5"
+    out = []
+    for rel in RELATIONS:
+        r = rels[rel]
         out.append(
-            Claim("mod 3 closure Monte Carlo accuracy at fraction 0.3", rels["mod3"]["mc_mean"][i], ">", 0.95)
+            Claim(
+                f"{rel}: closure Monte Carlo accuracy at p_c = {r['p_c']:.3f} equals f_UB(p_c)",
+                r["mc_at"]["p_c"],
+                "within",
+                r["f_ub_at"]["p_c"],
+                tolerance=0.05,
+                paper=third_party(round(r["f_ub_at"]["p_c"], 3), source + ": the transition sits at p_c"),
+                spread=f"{cfg.mc_draws} Monte Carlo draws",
+                note="tolerance 0.05 is ours",
+            )
         )
+    for rel in RELATIONS:
+        r = rels[rel]
+        out.append(
+            Claim(
+                f"{rel}: past the transition (fraction 2 p_c) closure Monte Carlo - f_UB",
+                r["mc_at"]["2p_c"] - r["f_ub_at"]["2p_c"],
+                ">=",
+                0.0,
+                paper=third_party("slightly above", source + ": MC lies slightly above f_UB"),
+                spread=f"{cfg.mc_draws} Monte Carlo draws",
+                note="the total order's transitive closure saturates more slowly than balls in buckets"
+                if rel == "greater"
+                else "",
+            )
+        )
+    out.append(
+        Claim(
+            "mod 3 closure Monte Carlo accuracy at fraction 0.3",
+            rels["mod3"]["mc_at"]["0.3"],
+            ">",
+            0.95,
+            paper=third_party(0.95, "CoursIA notebook 2.9b: > 0.95 at a fraction of about 0.3"),
+            spread=f"{cfg.mc_draws} Monte Carlo draws",
+        )
+    )
     return out
 
 
 def plot(result: dict[str, Any], cfg: Fig2Config):
     import matplotlib.pyplot as plt
 
-    from geneft.figures._common import RELATION_LABELS
+    from geneft.figures._common import RELATION_LABELS, seed_line
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
@@ -123,29 +172,9 @@ def plot(result: dict[str, Any], cfg: Fig2Config):
         ax.plot(
             fr, r["f_ub_exact"], color=BASELINE, lw=1, ls="--", label=f"f_UB, exact b = {r['b_exact']:.1f}"
         )
-        ax.errorbar(
-            fr,
-            r["mc_mean"],
-            r["mc_std"],
-            color="k",
-            marker="o",
-            ms=3,
-            lw=1,
-            capsize=2,
-            label="closure Monte Carlo (App. D)",
-        )
+        seed_line(ax, fr, r["mc"], "k", f"closure Monte Carlo (App. D), {r['mc'].shape[1]} draws", ms=3, lw=1)
         acc = r["net_acc"]
-        ax.errorbar(
-            nf,
-            acc.mean(1),
-            acc.std(1) if acc.shape[1] > 1 else None,
-            color=METHOD,
-            marker="s",
-            ms=4,
-            lw=1.4,
-            capsize=2,
-            label="network (all 900 pairs)",
-        )
+        seed_line(ax, nf, acc, METHOD, f"network (all 900 pairs), {acc.shape[1]} seed(s)", marker="s", lw=1.4)
         ax.axvline(r["p_c"], color="0.4", ls=":", lw=1)
         ax.text(r["p_c"], 0.45, f" p_c={r['p_c']:.3f}", fontsize=6.5, color="0.3")
         ax.set_xscale("log")
@@ -153,6 +182,8 @@ def plot(result: dict[str, Any], cfg: Fig2Config):
         ax.set_xlabel("train fraction")
         ax.set_ylim(0, 1.03)
     axes[0].set_ylabel("accuracy")
+    for ax in axes[1:]:
+        ax.get_legend().remove()
     axes[0].legend(loc="lower right", fontsize=6)
     fig.suptitle(
         "Fig. 2: generalisation needs about b bits of data: theory, exact closure, networks", fontsize=10
@@ -183,6 +214,8 @@ FIGURE = Figure(
     compute=compute,
     plot=plot,
     claims=claims,
+    control=lambda cfg: dataclasses.replace(cfg, closure=False),
+    control_label="memoriser: no closure, only the training pairs are decided",
     est_seconds={"smoke": 2, "quick": 40, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )

@@ -8,11 +8,17 @@ decoder), full-batch BCE; the accuracy is on the whole data set (train + test) a
 f_UB (Eq. 5, Table II b). The induction gap is the distance between a network's curve and f_UB.
 
 Choices the spec leaves open: the fractions, step budget (quick 2,000 with early exit once all pairs are right;
-paper 10^4), seeds (quick 1, paper 3), and the ideal decoders' trainability (all their parameters train).
+paper 10^4), seeds (3), and the ideal decoders' trainability (all their parameters train).
+
+Claims (spec section 5.3), one value per seed (the accuracy averaged over the fractions, then differenced): mod 3
+ideal >= mode 3 >= mode 1; greater-than: mode 2 the best MLP combiner; each ideal decoder within 0.05 of f_UB on
+average (the spec's "tracks f_UB"; 0.05 is ours). Precondition: the Table III model (mode 1) fits its training sets
+(mean train accuracy >= 0.9 per seed). Control: one step (untrained), which fails it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +40,7 @@ LABELS = {
 @dataclass(frozen=True)
 class Fig3Config:
     fractions: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3, 0.5)
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] = (0, 1, 2)
     steps: int = 2000
     lr: float = 1e-3
     depth: int = 3
@@ -55,6 +61,7 @@ def compute(cfg: Fig3Config) -> dict[str, Any]:
 
     fr = np.array(cfg.fractions)
     acc: dict[str, dict[str, Any]] = {r: {} for r in RELATIONS}
+    train: dict[str, dict[str, Any]] = {r: {} for r in RELATIONS}
     for mode in (1, 2, 3):
         res = fraction_sweep(
             RELATIONS,
@@ -67,10 +74,11 @@ def compute(cfg: Fig3Config) -> dict[str, Any]:
             f"fig3: mode {mode}",
         )
         for r in RELATIONS:
-            acc[r][f"mode{mode}"] = res[r]
+            acc[r][f"mode{mode}"] = res["full"][r]
+            train[r][f"mode{mode}"] = res["train"][r]
     for r in RELATIONS:
         arch = Arch(mode=IDEAL_MODE[r], decoder="ideal", ideal_init=IDEAL_INIT[r], emb_std=IDEAL_EMB_STD[r])
-        acc[r]["ideal"] = fraction_sweep(
+        res = fraction_sweep(
             (r,),
             cfg.fractions,
             cfg.seeds,
@@ -79,49 +87,74 @@ def compute(cfg: Fig3Config) -> dict[str, Any]:
             cfg.lr,
             cfg.eval_every,
             f"fig3: ideal decoder, {r}",
-        )[r]
+        )
+        acc[r]["ideal"], train[r]["ideal"] = res["full"][r], res["train"][r]
     f_ub = {r: T.f_upper_bound(fr * 900, T.description_length_approx(r), T.p_star(r)) for r in RELATIONS}
-    return {"fractions": fr, "acc": acc, "f_ub": f_ub}
+    return {"fractions": fr, "acc": acc, "train_acc": train, "f_ub": f_ub}
 
 
 def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
     import numpy as np
 
-    from repro.claims import Claim
+    from repro.claims import Claim, our_choice, precondition, third_party
 
-    m = {r: {d: float(np.mean(a)) for d, a in result["acc"][r].items()} for r in RELATIONS}
+    m = {
+        r: {d: a.mean(0) for d, a in result["acc"][r].items()} for r in RELATIONS
+    }  # per seed, over fractions
+    pre = {
+        r: precondition(
+            f"{r}: the Table III model (mode 1) fits its training sets: mean train acc per seed",
+            result["train_acc"][r]["mode1"].mean(0),
+            ">=",
+            0.9,
+        )
+        for r in RELATIONS
+    }
+    src = "CoursIA notebook 2.9b, reading the paper's Fig. 3"
+    spread = f"{len(cfg.seeds)} seeds"
     out = [
         Claim(
             "mod 3: ideal >= mode 3 (mean accuracy over fractions, difference)",
             m["mod3"]["ideal"] - m["mod3"]["mode3"],
             ">=",
             0.0,
-            paper="ideal > mode 3 > mode 2 > mode 1",
+            paper=third_party("ideal > mode 3 > mode 2 > mode 1", src),
+            preconditions=(pre["mod3"],),
+            spread=spread,
         ),
         Claim(
             "mod 3: mode 3 >= mode 1 (mean accuracy over fractions, difference)",
             m["mod3"]["mode3"] - m["mod3"]["mode1"],
             ">=",
             0.0,
-            paper="concat lags most",
+            paper=third_party("concat lags most", src),
+            preconditions=(pre["mod3"],),
+            spread=spread,
         ),
         Claim(
             "greater-than: mode 2 best MLP combiner (mode 2 - best other mode)",
-            m["greater"]["mode2"] - max(m["greater"]["mode1"], m["greater"]["mode3"]),
+            m["greater"]["mode2"] - np.maximum(m["greater"]["mode1"], m["greater"]["mode3"]),
             ">=",
             0.0,
-            paper="difference best",
+            paper=third_party("difference best", src),
+            preconditions=(pre["greater"],),
+            spread=spread,
+            note="the spec's ordering is secondhand [C]; measured here under Adam at the scale's step budget, where "
+            "concat (mode 1) can beat the difference",
         ),
     ]
     for r in RELATIONS:
-        gap = float(np.mean(np.abs(result["acc"][r]["ideal"].mean(1) - result["f_ub"][r])))
+        gap = np.abs(result["acc"][r]["ideal"] - result["f_ub"][r][:, None]).mean(0)
         out.append(
             Claim(
                 f"{r}: ideal decoder tracks f_UB (mean |acc - f_UB| over fractions)",
                 gap,
                 "<=",
                 0.05,
-                paper="tracks f_UB",
+                paper=our_choice(0.05, "the spec: 'the ideal decoders track f_UB'; 0.05 is ours"),
+                preconditions=(pre[r],),
+                spread=spread,
+                note="the one-ReLU decoder lags f_UB most at the smallest fractions" if r == "mod3" else "",
             )
         )
     return out
@@ -130,7 +163,7 @@ def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
 def plot(result: dict[str, Any], cfg: Fig3Config):
     import matplotlib.pyplot as plt
 
-    from geneft.figures._common import RELATION_LABELS
+    from geneft.figures._common import RELATION_LABELS, seed_line
     from repro.plot import set_style
 
     set_style()
@@ -141,19 +174,16 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
         ax.plot(fr, result["f_ub"][r], color="k", lw=2, label="f_UB (Eq. 5)")
         for d in DECODERS:
             a = result["acc"][r][d]
-            ax.errorbar(
+            seed_line(
+                ax,
                 fr,
-                a.mean(1),
-                a.std(1) if a.shape[1] > 1 else None,
-                marker="o",
-                ms=3.5,
+                a,
+                colours[d],
+                LABELS[d] + (f" [mode {3 if r == 'mod3' else 2}]" if d == "ideal" else ""),
                 lw=1.3,
-                capsize=2,
-                color=colours[d],
-                label=LABELS[d] + (f" [mode {3 if r == 'mod3' else 2}]" if d == "ideal" else ""),
             )
         ax.set_xscale("log")
-        ax.set_title(f"({tag}) {RELATION_LABELS[r]}")
+        ax.set_title(f"({tag}) {RELATION_LABELS[r]}, {len(cfg.seeds)} seeds (points) and 95% band")
         ax.set_xlabel("train fraction")
         ax.set_ylim(0.3, 1.02)
         if r == "greater":
@@ -176,7 +206,7 @@ FIGURE = Figure(
     id="fig3",
     title="induction gap: combiner modes and ideal decoders vs f_UB",
     configs={
-        "smoke": Fig3Config(fractions=(0.3,), steps=40, width=10, eval_every=20),
+        "smoke": Fig3Config(fractions=(0.3,), seeds=(0, 1), steps=40, width=10, eval_every=20),
         "quick": Fig3Config(),
         "paper": Fig3Config(
             fractions=(0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75), seeds=(0, 1, 2), steps=10_000
@@ -185,6 +215,8 @@ FIGURE = Figure(
     compute=compute,
     plot=plot,
     claims=claims,
+    control=lambda cfg: dataclasses.replace(cfg, steps=1),
+    control_label="untrained: one step",
     est_seconds={"smoke": 3, "quick": 60, "paper": 900},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )
