@@ -216,3 +216,17 @@ def test_control_sets():
         uniform[:, freq == 0]
     ).any()  # unmatched: never-firing latents too
     assert not li.control_sets(np.zeros(50, bool), freq, 2, True, rng).any()
+
+
+def test_steering_at_alpha_zero_is_the_unsteered_model(setup):
+    """Moved from fig5's claims (it holds by construction): alpha = 0 times a latent's decoder vector leaves the
+    greedy generations identical to the unsteered model's, while alpha = 2 changes them."""
+    tok, models, ids, mask, cc, problems = setup
+    m = models[1]
+    d = li.decoder_vector(cc, 3, 1, "raw")
+    V = np.stack([a * 20 * d for a in (0.0, 2.0)]).astype(np.float32)
+    plain = pairs.evaluate(m, tok, problems, True, 12)
+    greedy = li.steered_generations(m, tok, problems, LAYER, V, max_new_tokens=12)
+    assert greedy["texts"][0] == plain["texts"]
+    assert np.array_equal(greedy["length"][0], plain["length"])
+    assert greedy["texts"][1] != greedy["texts"][0]

@@ -37,6 +37,7 @@ Claims over several sizes use the minimum over sizes where the paper gives a num
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ class Fig3Config:
     category: str = "self_reflection"
     variants: tuple[str, ...] = VARIANTS
     stage_scale: str = "quick"  # the scale of the fig2 stage (zoo + crosscoders) analysed
+    untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
         from distill_features.language import MARKERS
@@ -218,12 +220,13 @@ def extreme_counts(r: Any, extreme: float) -> tuple[int, int]:
 def compute(cfg: Fig3Config) -> dict[str, Any]:
     import torch
 
-    from distill_features import stage
+    from distill_features import controls, stage
     from distill_features.language import MARKERS
 
     torch.set_num_threads(1)
     st = stage.load(cfg.stage_scale)
     out: dict[str, Any] = {"size_order": list(st.size_order), "classes": list(MARKERS), "sizes": {}}
+    out["crosscoder_ev"] = controls.prepare(st, cfg.untrained_crosscoder)
     for size in st.size_order:
         out["sizes"][size] = {v: stage_selection(st, size, v, cfg) for v in cfg.variants}
         if "official" in cfg.variants:  # which defect moves the counts: the L1 crosscoder, analysed correctly
@@ -315,6 +318,40 @@ def summary(result: dict[str, Any], cfg: Fig3Config) -> dict[str, dict[str, Any]
     return out
 
 
+def indicators(sel: dict[str, Any], c: int, cfg: Any) -> dict[str, Any]:
+    """Per latent (bool arrays over the dictionary) for class ``c``: rule / precision selection in each extreme
+    bin, Latent-Scaling-confirmed rule extremes, and the paper's three density tests: what the count claims sum."""
+    import numpy as np
+
+    rule = np.asarray(sel["selected"][c], bool)
+    prec = np.asarray(sel["precision_selected"][c], bool)
+    r = np.asarray(sel["r"], float)
+    count, n = np.asarray(sel["count"][c]), float(sel["n_class"][c])
+    nu = np.full(len(r), np.nan)
+    nu[np.asarray(sel["ls_latents"], int)] = np.asarray(sel["ls_nu"], float)
+    high, low = r > 1 - cfg.extreme, r < cfg.extreme
+    return {
+        "high": rule & high, "low": rule & low, "prec_high": prec & high,
+        "high_confirmed": rule & high & (nu < cfg.ls_flag),
+        "fire_once": count > 0, "pass_cut": rule, "every": (count >= n) & (n > 0),
+    }  # fmt: skip
+
+
+def ratio_of_medians_interval(a: Any, b: Any, seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of median(a) / median(b), the two samples resampled independently."""
+    import numpy as np
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) == 0 or len(b) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    ma = np.median(a[rng.integers(0, len(a), (2000, len(a)))], 1)
+    mb = np.median(b[rng.integers(0, len(b), (2000, len(b)))], 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = np.nanpercentile(ma / mb, [2.5, 97.5])
+    return (float(lo), float(hi))
+
+
 def _median(x: Any) -> float:
     import numpy as np
 
@@ -380,44 +417,93 @@ def plot(result: dict[str, Any], cfg: Fig3Config) -> Any:
 
 
 def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
+    """What the paper shows (spec F-b): the Wait latents' r histogram has a populated r≈1 (distilled-exclusive)
+    bin at 7B and a populated r≈0 (base-side) bin at 14B (read off ``wait_plot.pdf``), i.e. self-reflection
+    latents exclusive to one model; and (official outputs) its L1 crosscoder is dense: 56 / 64 / 52 % of the
+    dictionary fire at least once on a " Wait" token, 6.8 / 7.7 / 5.2 % pass the 10 % cut, 53 / 66 / 31 latents fire
+    on every one. Counts of latents passing a threshold move when float rounding moves one latent across a cut,
+    so every count has a 95 % bootstrap interval over the dictionary's latents (one crosscoder per size, as in the
+    paper). The density criteria describe the paper's L1 crosscoder; for the BatchTopK crosscoder (fixed) the
+    claim is the fix's: far fewer latents fire on Wait than the paper's 56 %. Preconditions: the crosscoder
+    reconstructs (EV) and the evaluation windows contain Wait tokens.
+    """
     import numpy as np
 
-    from repro.claims import Claim
+    from distill_features.verdicts import count_interval, crosscoder_precondition, markers_precondition
+    from repro.claims import Claim, bootstrap_interval, official_code, our_choice, read_off_plot
 
+    c = _class(result, cfg)
     s = summary(result, cfg)
     names = result["size_order"]
     mid, big = names[len(names) // 2], names[-1]
     hi, lo = f"r > {1 - cfg.extreme:g}", f"r < {cfg.extreme:g}"
+    plot_src = "figures/wait_plot.pdf (spec F-b)"
+    dens_src = "run_wait_analysis.py outputs, notebooks/figures.ipynb cell 2 @ 0f9e477"
     out = []
     for v in _variants(result):
-        q = {n: s[f"{n}/{v}"] for n in names}
+        ind = {n: indicators(result["sizes"][n][v], c, cfg) for n in names}
+        pre = {n: (crosscoder_precondition(result.get("crosscoder_ev"), f"{n}/{v}"),
+                   markers_precondition(s[f"{n}/{v}"]["n_tokens"], f"{n} evaluation windows (Wait)"))
+               for n in names}  # fmt: skip
+        every_pre = tuple(p for n in names for p in pre[n])
+
+        def count(
+            stmt: str, key: str, sizes: list[str], paper: Any, ind=ind, v=v, pre=pre, every_pre=every_pre
+        ) -> Claim:  # noqa: E501
+            x = np.concatenate([ind[n][key] for n in sizes])
+            return Claim(stmt, (float(x.sum()),), ">=", 1, paper=paper, variant=v, interval=count_interval(x),
+                         spread=f"bootstrap over {len(x)} latents", preconditions=every_pre if len(sizes) > 1
+                         else pre[sizes[0]])  # fmt: skip
+
         out += [
-            Claim(f"{mid} (middle size): Wait latents (paper rule) in the {hi} bin", q[mid]["high"], ">=", 1,
-                  paper="r≈1 bin populated for 7B", variant=v),
-            Claim(f"{big} (largest size): Wait latents (paper rule) in the {lo} bin", q[big]["low"], ">=", 1,
-                  paper="r≈0 bin populated for 14B", variant=v),
-            Claim(f"some size has a distilled-exclusive Wait latent ({hi}, paper rule; max over sizes)",
-                  max(q[n]["high"] for n in names), ">=", 1, paper="yes (7B)", variant=v),
-            Claim(f"some size has a distilled-exclusive Wait latent ({hi}, precision selection; max over sizes)",
-                  max(q[n]["prec_high"] for n in names), ">=", 1, paper="not computed", variant=v),
-            Claim("fraction of the dictionary firing at least once on a Wait token (min over sizes)",
-                  min(q[n]["fire_once"] / q[n]["dict"] for n in names), ">", 0.5,
-                  paper="0.56 / 0.64 / 0.52 (18,356 / 20,836 / 16,941 of 32,768)", variant=v),
-            Claim("fraction of the dictionary passing the 10 % cut (min over sizes)",
-                  min(q[n]["pass_cut"] / q[n]["dict"] for n in names), ">", 0.05,
-                  paper="0.068 / 0.077 / 0.052 (2,214 / 2,520 / 1,694)", variant=v),
-            Claim("latents firing on every Wait token (min over sizes)", min(q[n]["every"] for n in names), ">=", 1,
-                  paper="53 / 66 / 31", variant=v),
+            count(f"{mid} (middle size): Wait latents (paper rule) in the {hi} bin", "high", [mid],
+                  read_off_plot("r≈1 bin populated (7B)", plot_src)),
+            count(f"{big} (largest size): Wait latents (paper rule) in the {lo} bin", "low", [big],
+                  read_off_plot("r≈0 bin populated (14B)", plot_src)),
+            count(f"Wait latents (paper rule) in the {hi} bin, all sizes together", "high", names,
+                  read_off_plot("yes (7B)", plot_src)),
+            count(f"Wait latents (precision selection) in the {hi} bin, all sizes together", "prec_high", names,
+                  our_choice(None, "the fix's selection: the paper did not compute it")),
+            count(f"Wait latents (paper rule, {hi}) that Latent Scaling confirms (max(nu_r, nu_eps) < "
+                  f"{cfg.ls_flag:g}), all sizes together", "high_confirmed", names,
+                  our_choice(None, "Minder et al.'s check; the paper did not run it")),
         ]  # fmt: skip
-        out.append(Claim(f"some size has a distilled-exclusive Wait latent ({hi}, paper rule) that Latent Scaling "
-                         f"confirms (max(nu_r, nu_eps) < {cfg.ls_flag:g}; max over sizes)",
-                         max(q[n]["high_confirmed"] for n in names), ">=", 1, paper="not checked", variant=v))  # fmt: skip
-        rule = np.concatenate([q[n]["density_rule"] for n in names])
-        prec = np.concatenate([q[n]["density_prec"] for n in names])
+        for i, n in enumerate(names):
+            paper_size = PAPER_SIZES[min(i, len(PAPER_SIZES) - 1)]
+            if v == "official":  # the paper's density criteria, for the L1 crosscoder they describe
+                for key, what, bound in (("fire_once", "firing at least once on a Wait token", 0.5),
+                                         ("pass_cut", "passing the 10 % cut", 0.05)):  # fmt: skip
+                    x = ind[n][key].astype(float)
+                    p = PAPER_DENSITY[key][min(i, 2)]
+                    out.append(Claim(f"{n} (L1 crosscoder): fraction of the dictionary {what}", (x.mean(),), ">",
+                                     bound, variant=v, interval=bootstrap_interval(x), preconditions=pre[n],
+                                     spread=f"bootstrap over {len(x)} latents",
+                                     paper=official_code(f"{p / PAPER_DICT:.3f} ({p:,} / 32,768, {paper_size})",
+                                                         dens_src)))  # fmt: skip
+                out.append(
+                    count(
+                        f"{n} (L1 crosscoder): latents firing on every Wait token",
+                        "every",
+                        [n],
+                        official_code(f"{PAPER_DENSITY['every'][min(i, 2)]} ({paper_size})", dens_src),
+                    )
+                )
+            else:  # BatchTopK: the fix's claim, that the density was an artifact
+                x = ind[n]["fire_once"].astype(float)
+                p = PAPER_DENSITY["fire_once"][min(i, 2)] / PAPER_DICT
+                out.append(Claim(f"{n} (BatchTopK crosscoder): fraction of the dictionary firing at least once on "
+                                 "a Wait token, below the paper's L1 density", (x.mean(),), "<", round(p, 3),
+                                 variant=v, interval=bootstrap_interval(x), preconditions=pre[n],
+                                 spread=f"bootstrap over {len(x)} latents",
+                                 paper=official_code(f"{p:.3f} (L1, {paper_size})", dens_src)))  # fmt: skip
+        rule = np.concatenate([s[f"{n}/{v}"]["density_rule"] for n in names])
+        prec = np.concatenate([s[f"{n}/{v}"]["density_prec"] for n in names])
         ratio = _median(rule) / _median(prec) if len(prec) and _median(prec) > 0 else float("nan")
         out.append(Claim("the paper's rule selects denser latents than the precision selection (median firing "
-                         "density ratio, sizes pooled; NaN if nothing passes the precision selection)", ratio, ">", 1,
-                         paper="density noted, not measured", variant=v))  # fmt: skip
+                         "density ratio, sizes pooled; NaN if nothing passes the precision selection)", (ratio,), ">",
+                         1, variant=v, interval=ratio_of_medians_interval(rule, prec), preconditions=every_pre,
+                         spread=f"bootstrap over {len(rule)} / {len(prec)} selected latents",
+                         paper=our_choice(None, "the fix's diagnosis of the density the paper notes")))  # fmt: skip
     return out
 
 
@@ -437,4 +523,6 @@ FIGURE = Figure(
     est_seconds={"smoke": 5, "quick": 30, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     aliases=("self_reflection_by_size",),
+    control=lambda cfg: dataclasses.replace(cfg, untrained_crosscoder=True),
+    control_label="the stage's crosscoders replaced by untrained ones",
 )

@@ -34,12 +34,13 @@ position rather than "a Wait comes next".
 
 Claims: the paper's two directional length claims (trace length at alpha = +2 over unsteered, > 1 for the
 self-reflection latent, < 1 for the deductive one; official: steered over unsteered T=1 run, bootstrap CI over
-problems against seed noise), steering beats matched-norm random directions in the claimed direction, and
-alpha = 0 reproduces the unsteered model exactly.
+problems against seed noise), and steering beats matched-norm random directions in the claimed direction
+(``claims`` says how each is tested). alpha = 0 reproducing the unsteered model is a test, not a claim.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,7 @@ class Fig5Config:
     n_boot: int = 500
     seed: int = 0
     variants: tuple[str, ...] = VARIANTS
+    untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
         if self.stage_scale not in ("smoke", "quick", "paper"):
@@ -106,7 +108,7 @@ def compute(cfg: Fig5Config) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from distill_features import analysis, pairs, stage
+    from distill_features import analysis, controls, pairs, stage
     from distill_features import language as lang
     from distill_features import latent_interventions as li
     from distill_features.language import MARKERS
@@ -114,6 +116,7 @@ def compute(cfg: Fig5Config) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     st = stage.load(cfg.stage_scale)
+    ev = controls.prepare(st, cfg.untrained_crosscoder)
     name = st.size_order[-1]
     s = st.sizes[name]
     model, tok = s.pair.distilled, st.tokenizer
@@ -131,6 +134,8 @@ def compute(cfg: Fig5Config) -> dict[str, Any]:
         "size": name,
         "problems": [p.text for p in problems],
         "resid_norm": resid_norm,
+        "crosscoder_ev": ev,
+        "fig1_markers": {c: np.asarray(st.fig1["sizes"][name]["sampled_markers"][c]) for c in CATEGORIES},
         "variants": {},
     }
     for v in cfg.variants:
@@ -400,57 +405,79 @@ def plot(result: dict[str, Any], cfg: Fig5Config) -> Any:
 
 # ----------------------------------------------------------------------------------------------- claims
 def claims(result: dict[str, Any], cfg: Fig5Config) -> list:
+    """The paper's steering boxes (official notebook outputs, one prompt, one T=1 sample each): the
+    self-reflection latent lengthens the distilled model's trace ("over-thinking", 5,559 vs 1,637 chars) and the
+    deductive latent shortens it ("incisive thinking", 2,120 vs 4,161). Tested as the sign of the paired change in
+    trace length at alpha = +2 over the unsteered model, with a bootstrap interval over held-out problems, and
+    against matched-norm random directions (the control the paper lacks; interval: paired bootstrap over problems
+    of the latent's change minus the most extreme random direction's). Official: steered minus unsteered T=1 run,
+    bootstrap over problems. Preconditions: the crosscoder reconstructs, a latent was selected (one fires on the
+    category), and the distilled model's own sampled traces (fig1) contain the category's markers. alpha = 0
+    reproducing the unsteered model holds by construction: a test (``test_steering_at_alpha_zero_...``)."""
     import numpy as np
 
-    from repro.claims import Claim
+    from distill_features.verdicts import crosscoder_precondition, markers_precondition, paired_interval
+    from repro.claims import Claim, official_code, our_choice, precondition
+
+    src = official_code(None, "notebooks/steering.ipynb, *_{original,steered}_{4975,23569}.txt @ 0f9e477")
+    size = result["size"]
+    markers = result.get("fig1_markers", {})
+
+    def pre(v: str, cat: str, lat: int) -> tuple:
+        m = float(np.mean(markers[cat])) if cat in markers else float("nan")
+        return (crosscoder_precondition(result.get("crosscoder_ev"), f"{size}/{v}"),
+                markers_precondition(m, f"{size} distilled model's sampled traces (fig1, {cat}: per trace)"),
+                precondition(f"a latent fires on the {cat} tokens (selected latent id)", lat, ">=", 0))  # fmt: skip
 
     out = []
     fixed = result["variants"].get("fixed")
     if fixed is not None:
         curves = _fixed_curves(fixed, cfg, "length")
+        lengths = np.asarray(fixed["greedy"]["length"], dtype=np.float64)
+        keys, kinds, alphas = fixed["cond_key"], fixed["cond_kind"], np.asarray(fixed["cond_alpha"])
         for key, c in curves.items():
             cat, sel = key.split("/")
-            lat = fixed["latents"][key]["latent"]
-            tag = f"latent #{lat}" if lat >= 0 else "no latent fires on the category: zero vector"
-            rel = ">" if cat == "self_reflection" else "<"
-            word = "lengthens" if cat == "self_reflection" else "shortens"
-            ratio = _at(c, 2.0) / max(c["unsteered"], 1e-9)
+            lat = int(fixed["latents"][key]["latent"])
+            rel, word = (">", "lengthens") if cat == "self_reflection" else ("<", "shortens")
+            paper = official_code(PAPER_TEXT[cat], src.where)
             i2 = [
+                i for i in range(len(keys)) if keys[i] == key and kinds[i] == "latent" and alphas[i] == 2.0
+            ][0]
+            delta = lengths[i2] - lengths[0]
+            out.append(Claim(f"{cat} latent ({sel} selection) at alpha=+2 {word} greedy traces: paired change in "
+                             "trace length (tokens)", (float(delta.mean()),), rel, 0.0, paper=paper, variant="fixed",
+                             preconditions=pre("fixed", cat, lat), interval=paired_interval(delta, np.mean),
+                             spread=f"paired bootstrap over {len(delta)} problems",
+                             note=f"latent #{lat}; {_at(c, 2.0):.1f} vs {c['unsteered']:.1f} tokens"))  # fmt: skip
+            rnd = [
                 i
-                for i, (k, kd, a) in enumerate(
-                    zip(fixed["cond_key"], fixed["cond_kind"], fixed["cond_alpha"], strict=True)
-                )
-                if k == key and kd == "latent" and a == 2.0
+                for i in range(len(keys))
+                if keys[i] == key and kinds[i].startswith("random") and alphas[i] == 2.0
             ]
-            lengths = np.asarray(fixed["greedy"]["length"], dtype=np.float64)
-            _, lo, hi = _ci(lengths[i2[0]] - lengths[0], cfg)  # paired over problems
-            out.append(Claim(f"{cat} latent ({sel} selection, {tag}) at alpha=+2 {word} greedy traces "
-                             f"({_at(c, 2.0):.1f} vs {c['unsteered']:.1f} tokens, x{ratio:.2f}): "
-                             f"{'lower' if rel == '>' else 'upper'} 95% CI bound of the paired length change",
-                             lo if rel == ">" else hi, rel, 0.0, paper=PAPER_TEXT[cat],
-                             variant="fixed"))  # fmt: skip
-            rnd = c["random"][list(c["random_alpha"]).index(2.0)] - c["unsteered"]
-            eff = _at(c, 2.0) - c["unsteered"]
-            beyond = eff - rnd.max() if cat == "self_reflection" else rnd.min() - eff
+            cols = np.stack([delta] + [lengths[i] - lengths[0] for i in rnd], 1)  # [problems, 1 + random]
+
+            def beyond(x: Any, up: bool = cat == "self_reflection") -> float:
+                m = x.mean(0)
+                return float(m[0] - m[1:].max()) if up else float(m[1:].min() - m[0])
+
             out.append(Claim(f"{cat} latent ({sel}) at alpha=+2 {word} traces more than every matched-norm random "
-                             f"direction: margin in tokens ({len(rnd)} directions)", beyond, ">", 0.0,
-                             paper="no control in the paper", variant="fixed"))  # fmt: skip
-        out.append(Claim("alpha = 0 reproduces the unsteered model: share of identical greedy traces",
-                         fixed["alpha0_identical"], "==", 1.0, paper="(sanity check)", variant="fixed"))  # fmt: skip
+                             f"direction: margin in tokens ({len(rnd)} directions)", (beyond(cols),), ">", 0.0,
+                             variant="fixed", preconditions=pre("fixed", cat, lat),
+                             interval=paired_interval(cols, beyond), spread=f"paired bootstrap over {len(cols)} problems",
+                             paper=our_choice(0, "the control the paper lacks (spec 7.7)")))  # fmt: skip
     official = result["variants"].get("official")
     if official is not None:
         st_ = np.asarray(official["steered"]["length"], dtype=np.float64)
         for i, key in enumerate(official["cond_key"][1:], 1):
             cat = key.split("/")[0]
-            mean, lo, hi = _ci(st_[i] - st_[0], cfg)
-            if cat == "self_reflection":
-                out.append(Claim(f"official: {cat} latent #{official['latents'][key]['latent']} lengthens T=1 traces "
-                                 f"beyond sampling noise: lower 95% CI bound of the length change (mean {mean:+.2f})",
-                                 lo, ">", 0.0, paper=PAPER_TEXT[cat], variant="official"))  # fmt: skip
-            else:
-                out.append(Claim(f"official: {cat} latent #{official['latents'][key]['latent']} shortens T=1 traces "
-                                 f"beyond sampling noise: upper 95% CI bound of the length change (mean {mean:+.2f})",
-                                 hi, "<", 0.0, paper=PAPER_TEXT[cat], variant="official"))  # fmt: skip
+            lat = int(official["latents"][key]["latent"])
+            rel, word = (">", "lengthens") if cat == "self_reflection" else ("<", "shortens")
+            delta = st_[i] - st_[0]
+            out.append(Claim(f"official: {cat} latent (coefficient 1, every position) {word} T=1 traces: change in "
+                             "trace length (tokens)", (float(delta.mean()),), rel, 0.0, variant="official",
+                             paper=official_code(PAPER_TEXT[cat], src.where), preconditions=pre("official", cat, lat),
+                             interval=paired_interval(delta, np.mean), spread=f"bootstrap over {len(delta)} problems",
+                             note=f"latent #{lat}; one T=1 run per condition, as in the paper"))  # fmt: skip
     return out
 
 
@@ -487,4 +514,6 @@ FIGURE = Figure(
     est_seconds={"smoke": 5, "quick": 120, "paper": 1200},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     aliases=("steering",),
+    control=lambda cfg: dataclasses.replace(cfg, untrained_crosscoder=True),
+    control_label="the stage's crosscoders replaced by untrained ones",
 )
