@@ -5,21 +5,26 @@
     repro harmonic_loss fig1                one figure (also harmonic_loss:fig1); a bare paper name runs all its figures
     repro all [--paper P] [--scale S]       everything, then the claims table
     repro check [...] [--format markdown]   claims re-evaluated from cached results, no compute
-    repro clean [...] [--scale S]           drop cached results
+    repro clean [...] [--scale S]           drop cached results (--corrupt: only quarantined entries and leftovers
+                                            of killed runs; --stale: only entries of older code)
+    repro doctor [...]                      check the cache: checksums, leftovers, unused locks, entries of older code
 
-Exit status: 0 when every claim passes, 1 when a claim fails, 2 for bad input.
+Exit status: 0 when every claim passes, 1 when a claim fails (or a disk/permission failure, one line naming the
+path and the fix), 2 for bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
 
 from repro.figure import SCALES, ReproError, closest
 
-COMMANDS = ("list", "all", "check", "clean")
+COMMANDS = ("list", "all", "check", "clean", "doctor")
+EXIT_STORAGE = 1  # an OS-level failure writing the cache, the output or an artifact (no space, permission...)
 EXIT_OK, EXIT_CLAIM_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -55,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", default="text", help="claims table format for check: text or markdown")
     p.add_argument(
+        "--device",
+        help="cpu: run a figure whose scale needs a cuda GPU on the CPU anyway (slow; cached and written apart)",
+    )
+    p.add_argument(
+        "--corrupt",
+        action="store_true",
+        help="clean: remove only quarantined (corrupt) entries, leftovers of killed runs and unused locks",
+    )
+    p.add_argument(
+        "--stale", action="store_true", help="clean: remove only entries no current code can produce"
+    )
+    p.add_argument(
         "--no-claims-gate",
         action="store_true",
         help="exit 0 even when a claim fails (smoke runs check that pipelines run, not claims)",
@@ -72,6 +89,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if args.scale is not None and args.scale not in SCALES:
         raise ReproError(
             f"unknown scale {args.scale!r}{closest(args.scale, SCALES)}; choose one of {', '.join(SCALES)}"
+        )
+    if args.device is not None and args.device not in ("cpu", "cuda"):
+        raise ReproError(
+            f"unknown device {args.device!r}{closest(args.device, ('cpu', 'cuda'))}; choose cpu or cuda"
         )
     if args.jobs < 1:
         raise ReproError(f"--jobs must be at least 1, got {args.jobs}")
@@ -100,6 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("repro: interrupted; finished results stay cached", file=sys.stderr)
         return 130
+    except Exception as e:  # an OS-level failure on the cache, the output or an artifact: one line, exit 1
+        from repro.faults import StorageError, describe
+
+        line = str(e) if isinstance(e, StorageError) else describe(e)
+        if line is None:
+            raise
+        print(f"repro: error: {line}", file=sys.stderr)
+        return EXIT_STORAGE
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -110,14 +139,18 @@ def dispatch(args: argparse.Namespace) -> int:
     if command is None and not words:
         build_parser().print_help()
         return EXIT_OK
-    if command in ("list", "all", "check", "clean") and not words:
+    if command in COMMANDS and not words:
         figs = [f for f in registry.all_figures() if args.paper in (None, f.paper)]
         if args.paper and not figs:
             registry.resolve([], paper=args.paper)  # raises the one-line unknown-paper error
     else:
         figs = registry.resolve(words, paper=args.paper)
+    if command == "clean" and (args.corrupt or args.stale):
+        return cmd_clean_damaged(figs, args.corrupt, args.stale)
     if command == "clean":  # without --scale, every scale
         return cmd_clean(figs, args.scale)
+    if command == "doctor":
+        return cmd_doctor(figs)
     args.scale = args.scale or "quick"
     if command == "list":
         return cmd_list(figs, args.scale)
@@ -129,7 +162,8 @@ def dispatch(args: argparse.Namespace) -> int:
             f"none of these figures has a variant {args.variant!r}{closest(args.variant, all_variants)}; "
             f"variants here: {', '.join(all_variants) or 'none'}"
         )
-    code = cmd_run(figs, args, claims_file=command == "all")
+    with _device_env(args.device):
+        code = cmd_run(figs, args, claims_file=command == "all")
     return EXIT_OK if args.no_claims_gate and code == EXIT_CLAIM_FAILED else code
 
 
@@ -143,15 +177,48 @@ def cmd_list(figs, scale: str) -> int:
 
     cache = Cache(paths.cache_dir())
     table = Table(title=f"figures (cached = a result for the current config and code at scale {scale})")
-    for col in ("figure", "title", "smoke", "quick", "paper", "paper device", "variants", "cached"):
+    for col in (
+        "figure",
+        "title",
+        "smoke",
+        "quick",
+        "paper",
+        "paper device",
+        "variants",
+        "cached",
+        "peak mem",
+    ):
         table.add_column(col)
+    quarantined = []
     for f in figs:
         est = [_fmt_seconds(f.est_seconds.get(s)) for s in SCALES]
-        cached = "yes" if cache.is_cached(f, f.config(scale)) else "no"
+        manifest = cache.cached_manifest(f, f.config(scale))
+        cached = "yes" if manifest is not None else "no"
         name = f"{f.name} ({', '.join(f.aliases)})" if f.aliases else f.name
-        table.add_row(name, f.title, *est, f.device.get("paper", "cpu"), ",".join(f.variants) or "-", cached)
-    Console(width=160).print(table)
+        mem = _fmt_mb(manifest.get("peak_rss_mb")) if manifest is not None else "-"
+        table.add_row(
+            name, f.title, *est, f.device.get("paper", "cpu"), ",".join(f.variants) or "-", cached, mem
+        )
+        quarantined += cache.quarantined(f)
+    Console(width=170).print(table)
+    print(
+        f"peak mem: peak resident memory of the cached compute at scale {scale} (? = cached before it was measured)"
+    )
+    if quarantined:
+        from repro.cache import _size
+
+        mb = sum(_size(p) for p in quarantined) / 1e6
+        print(
+            f"note: {len(quarantined)} corrupt cache entr{'y' if len(quarantined) == 1 else 'ies'} moved aside "
+            f"({mb:.1f} MB, e.g. {quarantined[0]}); remove them with `repro clean --corrupt`"
+        )
     return EXIT_OK
+
+
+def _fmt_mb(mb: float | None) -> str:
+    if mb is None:
+        return "?"
+    return f"{mb:.0f} MB" if mb < 1024 else f"{mb / 1024:.1f} GB"
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -165,6 +232,7 @@ def cmd_run(figs, args, claims_file: bool = False) -> int:
 
     for f in figs:  # validate every config before any long run starts
         f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides)
+    _check_before_compute(figs, args)
     reports = []
     if args.jobs > 1 and len(figs) > 1:
         reports = _run_parallel(figs, args)
@@ -207,8 +275,57 @@ def _write_claims_markdown(rows, timings, args) -> None:
     status(f"wrote {path}")
 
 
+@contextlib.contextmanager
+def _device_env(device: str | None):
+    """``--device`` as ``REPRO_DEVICE`` while figures run: run_figure and --jobs workers read it, the result
+    records it."""
+    old = os.environ.get("REPRO_DEVICE")
+    if device:
+        os.environ["REPRO_DEVICE"] = device
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("REPRO_DEVICE", None)
+        else:
+            os.environ["REPRO_DEVICE"] = old
+
+
+def _check_before_compute(figs, args) -> None:
+    """Before any long run: the cache and output folders can hold files, and every figure that needs a GPU at
+    this scale has one (or ``--device cpu`` says to run it on the CPU anyway); a cached result needs neither."""
+    from repro import faults, paths
+    from repro.cache import Cache
+    from repro.run import needs_device, on_device
+
+    faults.OUTPUT_DIR = args.out
+    if args.out is not None:
+        faults.check_writable(Path(args.out), "--out")
+    cache = Cache(paths.cache_dir())
+    faults.check_writable(cache.root, "cache folder (REPRO_CACHE_DIR)")
+    gpu_figs = []
+    for f in figs:
+        need = needs_device(f, args.scale)
+        if not need.startswith("cuda") or args.device == "cpu":
+            continue
+        cfg = f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides)
+        if not args.force and cache.is_cached(f, on_device(cfg, args.device) if args.device else cfg):
+            continue  # restoring needs no GPU
+        gpu_figs.append(f)
+    if gpu_figs:
+        import torch
+
+        if not torch.cuda.is_available():
+            each = ", ".join(f"{f.name} (~{_fmt_seconds(f.est_seconds.get(args.scale))})" for f in gpu_figs)
+            raise ReproError(
+                f"scale {args.scale} needs a cuda GPU and this machine has none: {each} estimated on a GPU; "
+                f"run on the CPU anyway with --device cpu (many times slower), or use --scale quick"
+            )
+
+
 def _run_one(name: str, scale: str, variant: str | None, overrides: dict, force: bool, out: Path | None):
-    os.environ["REPRO_PROGRESS"] = "0"  # bars from several processes would garble the terminal
+    # bars from several processes would garble the terminal; plain lines (every 30 s) do not
+    os.environ["REPRO_PROGRESS"] = "0" if os.environ.get("REPRO_PROGRESS") == "0" else "plain"
     from repro import registry
     from repro.run import run_figure
 
@@ -253,6 +370,81 @@ def cmd_check(figs, scale: str, fmt: str) -> int:
         print(f"repro: not cached at scale {scale} (run them first): {', '.join(missing)}", file=sys.stderr)
     code = _print_claims(rows, fmt=fmt)
     return code if not missing else max(code, EXIT_CLAIM_FAILED)
+
+
+def cmd_clean_damaged(figs, corrupt: bool, stale: bool) -> int:
+    from repro import paths
+    from repro.cache import Cache
+
+    cache = Cache(paths.cache_dir())
+    if corrupt:
+        n, size = cache.clean_corrupt(figs)
+        print(
+            f"removed {n} quarantined entr(ies), leftovers of killed runs and unused locks: {size / 1e6:.1f} MB"
+        )
+    if stale:
+        n, size = cache.clean_stale(figs)
+        print(f"removed {n} entr(ies) of older code: {size / 1e6:.1f} MB")
+    return EXIT_OK
+
+
+def cmd_doctor(figs) -> int:
+    """Check the cache and say what was found: exit 0 when healthy, 1 when something needs attention."""
+    from repro import paths, registry
+    from repro.cache import Cache, CorruptEntry, _size, code_fingerprint
+
+    cache = Cache(paths.cache_dir())
+    ok = corrupt = stale = 0
+    problems: list[str] = []
+    quarantined, leftovers = [], []
+    for f in figs:
+        fp = code_fingerprint(f)
+        for entry in cache.entries(f):
+            try:
+                cache.load(f, entry.name)
+            except CorruptEntry as e:
+                corrupt += 1
+                problems.append(f"corrupt: {entry} ({e}); the next run moves it aside and recomputes")
+                continue
+            reason = cache.stale_reason(f, entry, fp)
+            if reason:
+                stale += 1
+                problems.append(
+                    f"stale: {entry} was made by {reason}; never served, `repro clean --stale` removes it"
+                )
+            else:
+                ok += 1
+        quarantined += cache.quarantined(f)
+        leftovers += cache.leftovers(f)
+    for p in quarantined:
+        problems.append(f"quarantined: {p} ({_size(p) / 1e6:.2f} MB); `repro clean --corrupt` removes it")
+    for p in leftovers:
+        problems.append(f"leftover of a killed run: {p}; never served, `repro clean --corrupt` removes it")
+    locks = cache.unheld_locks()
+    if locks:
+        problems.append(
+            f"unused lock files: {len(locks)} in {cache.root / '.locks'} (left by finished or killed runs; "
+            "they block nothing, `repro clean --corrupt` removes them)"
+        )
+    known = {(f.paper, f.id) for f in figs}
+    orphans = []
+    if cache.root.is_dir() and len(figs) == len(registry.all_figures()):
+        for paper_dir in sorted(p for p in cache.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            orphans += [
+                d for d in sorted(paper_dir.iterdir()) if d.is_dir() and (paper_dir.name, d.name) not in known
+            ]
+    for d in orphans:
+        problems.append(
+            f"unknown figure: {d} (no current figure writes there); delete it by hand if unneeded"
+        )
+    for line in problems:
+        print(line)
+    print(
+        f"cache {cache.root}: {ok} entr(ies) current and intact, {corrupt} corrupt, {stale} stale, "
+        f"{len(quarantined)} quarantined, {len(leftovers)} leftover(s), {len(locks)} unused lock(s)"
+        + (f", {len(orphans)} unknown figure folder(s)" if orphans else "")
+    )
+    return EXIT_OK if not (corrupt or quarantined or leftovers) else EXIT_CLAIM_FAILED
 
 
 def cmd_clean(figs, scale: str | None) -> int:
