@@ -105,8 +105,10 @@ def _path_from_traceback(exc: BaseException) -> Path | None:
         tb = e.__traceback__
         while tb is not None:
             for name, value in tb.tb_frame.f_locals.items():
-                if name in _PATH_LOCALS and (
-                    isinstance(value, Path) or (isinstance(value, str) and value.startswith("/"))
+                if (
+                    name in _PATH_LOCALS
+                    and (isinstance(value, Path) or (isinstance(value, str) and value.startswith("/")))
+                    and not _is_temporary(Path(value))
                 ):
                     found = Path(value)
             tb = tb.tb_next
@@ -116,7 +118,10 @@ def _path_from_traceback(exc: BaseException) -> Path | None:
 
 
 def _is_temporary(p: Path) -> bool:
-    return any(part.startswith(".") and (".tmp" in part or ".old-" in part) for part in p.parts)
+    return any(
+        part.startswith(".") and (".tmp" in part or ".old-" in part or part.startswith(".repro-probe"))
+        for part in p.parts
+    )
 
 
 def describe(exc: BaseException, path: str | os.PathLike | None = None) -> str | None:
@@ -127,9 +132,10 @@ def describe(exc: BaseException, path: str | os.PathLike | None = None) -> str |
     filename = next(
         (e.filename for e in _chain(exc) if isinstance(e, OSError) and e.filename is not None), None
     )
-    target = Path(filename) if filename is not None else _path_from_traceback(exc)
-    if path is not None and (target is None or _is_temporary(target)):
-        target = Path(path)  # the entry or file being written, not its temporary
+    # the file or folder being written, rather than its temporary (``.x.tmp-…``), where one is known
+    candidates = [filename, _path_from_traceback(exc), path, filename]
+    target = next((Path(c) for c in candidates[:3] if c is not None and not _is_temporary(Path(c))), None)
+    target = target or next((Path(c) for c in candidates if c is not None), None)
     where = f"writing {target}" if target is not None else "writing"
     alt = _where(target) if target is not None else "or write it somewhere else"
     if n in (errno.ENOSPC, errno.EDQUOT):
