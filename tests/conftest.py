@@ -93,6 +93,7 @@ def toy(tmp_path, monkeypatch):
         fig2=fig2,
         calls=lambda: calls.read_text().splitlines().count("call"),
         calls2=lambda: calls.read_text().splitlines().count("call2"),
+        calls3=lambda: calls.read_text().splitlines().count("call3"),
         pkg=src / "toypaper",
         monkeypatch=monkeypatch,
     )

@@ -51,6 +51,12 @@ def compute(cfg):
     with open(os.environ["TOY_CALLS"], "a") as f:
         f.write("call\\n")
     time.sleep(float(os.environ.get("TOY_SLEEP", "0")))
+    if os.environ.get("TOY_ARTIFACT"):  # fault tests: an artifact folder (model weights) written by compute
+        import torch
+
+        from repro.artifacts import save_artifact
+
+        save_artifact(os.environ["TOY_ARTIFACT"], {"architecture": "toy"}, {"w": torch.ones(50_000)}, overwrite=True)
     sign = -1.0 if cfg.shuffled else 1.0
     return {
         v: {"values": ramp(cfg.n, cfg.seeds[0]), "total": [sign * float(ramp(cfg.n, s).sum()) for s in cfg.seeds]}
@@ -157,16 +163,68 @@ FIGURE = Figure(
 '''
 
 
+FIG3 = '''
+"""A toy figure that needs a GPU at paper scale, and also reuses fig1's result."""
+import os
+from dataclasses import dataclass
+
+from repro.figure import Figure
+
+
+@dataclass(frozen=True)
+class Toy3Config:
+    offset: float = 1.0
+    device: str = "cpu"
+
+
+def compute(cfg):
+    from repro.run import require
+
+    with open(os.environ["TOY_CALLS"], "a") as f:
+        f.write("call3\\n")
+    first = require("toypaper:fig1", "quick")
+    return {"shifted": cfg.offset + first["official"]["total"], "device": cfg.device}
+
+
+def claims(result, cfg):
+    from repro.claims import Claim
+
+    return [Claim("shifted total is positive", result["shifted"], ">", 0)]
+
+
+def plot(result, cfg):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.bar([0], [result["shifted"]])
+    return fig
+
+
+FIGURE = Figure(
+    paper="toypaper",
+    id="fig3",
+    title="a toy figure that needs a GPU at paper scale",
+    configs={"smoke": Toy3Config(), "quick": Toy3Config(), "paper": Toy3Config(offset=2.0, device="cuda")},
+    compute=compute,
+    plot=plot,
+    claims=claims,
+    est_seconds={"smoke": 1, "quick": 1, "paper": 1800},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+)
+'''
+
+
 def make_toy_package(root: Path):
     pkg = root / "toypaper"
     (pkg / "figures").mkdir(parents=True)
     (pkg / "__init__.py").write_text('"""toy paper."""\n')
     (pkg / "lib.py").write_text(textwrap.dedent(LIB))
     (pkg / "figures" / "__init__.py").write_text(
-        'FIGURES = ["toypaper.figures.fig1", "toypaper.figures.fig2"]\n'
+        'FIGURES = ["toypaper.figures.fig1", "toypaper.figures.fig2", "toypaper.figures.fig3"]\n'
     )
     (pkg / "figures" / "fig1.py").write_text(textwrap.dedent(FIG))
     (pkg / "figures" / "fig2.py").write_text(textwrap.dedent(FIG2))
+    (pkg / "figures" / "fig3.py").write_text(textwrap.dedent(FIG3))
     sys.path.insert(0, str(root))
     for name in [m for m in sys.modules if m == "toypaper" or m.startswith("toypaper.")]:
         del sys.modules[name]

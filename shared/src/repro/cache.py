@@ -53,6 +53,7 @@ PRESENTATION_MODULES = {
     "gallery",
     "report",
     "executor",
+    "faults",
 }
 # Figures whose results a running compute asked for (``repro.run.require``): name -> code fingerprint hash.
 _DEPENDENCIES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
@@ -278,9 +279,14 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``. An OS error names
+    ``path`` (a failed ``write`` names no file), and the temporary file is removed."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise _named(e, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -288,9 +294,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written figure or JSON is a normal file
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise _named(e, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _named(e: OSError, path: Path) -> OSError:
+    """``e`` with a file name (``path`` when the OS named none), same errno and type."""
+    if e.filename is not None or e.errno is None:
+        return e
+    return OSError(e.errno, e.strerror, str(path))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -316,16 +332,81 @@ def _key_lock(path: Path, log: Callable[[str], None]):
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
+    while True:
+        fh = open(path, "a")  # noqa: SIM115 - closed in the finally below, after the retry check
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log("waiting: another process is computing this result")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log("waiting: another process is computing this result")
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            # `repro clean --corrupt` may have removed an unused lock file between our open and our flock: then
+            # the lock we hold is on a file nobody else sees, so take the one at the path now.
+            try:
+                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                continue
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+            return
         finally:
+            fh.close()
+
+
+def lock_is_held(path: Path) -> bool:
+    """Whether a live process holds the lock file ``path`` (a lock left by a killed process is not held: the
+    kernel drops a dead process's ``flock``)."""
+    import fcntl
+
+    try:
+        with open(path, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
             fcntl.flock(fh, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False
+
+
+def remove_unheld_lock(path: Path) -> bool:
+    """Delete the lock file ``path`` if no process holds it (while holding it, so no one takes it meanwhile)."""
+    import fcntl
+
+    try:
+        with open(path, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            path.unlink(missing_ok=True)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _leftover_pid(name: str) -> int | None:
+    """The writer's pid in a temporary folder name ``.<key>.tmp-<pid>-xxxx`` / ``.<key>.old-<pid>`` (else None)."""
+    import re
+
+    m = re.search(r"\.(?:tmp|old)-(\d+)", name)
+    return int(m.group(1)) if m else None
 
 
 class Cache:
@@ -423,11 +504,19 @@ class Cache:
         seconds: float,
         env: dict | None = None,
         dependencies: dict[str, str] | None = None,
+        peak_rss_mb: float | None = None,
     ) -> None:
+        from repro.faults import guard
+
         structure, arrays = split_result(result)
         final = self.entry_dir(fig, key)
+        with guard(final):
+            self._store(fig, cfg, scale, key, structure, arrays, seconds, env, dependencies, peak_rss_mb)
+
+    def _store(self, fig, cfg, scale, key, structure, arrays, seconds, env, dependencies, peak_rss_mb):
+        final = self.entry_dir(fig, key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{key}.tmp-"))
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{key}.tmp-{os.getpid()}-"))
         try:
             (tmp / DATA_FILE).write_text(json.dumps(structure))
             buf = io.BytesIO()
@@ -443,6 +532,7 @@ class Cache:
                 "code": fingerprint,
                 "torch": _torch_version(),
                 "compute_seconds": seconds,
+                "peak_rss_mb": peak_rss_mb,
                 "environment": env or {},
                 "dependencies": dependencies or {},
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -479,34 +569,136 @@ class Cache:
         Computing holds a lock on the key, so two processes asking for the same result (``--jobs``, or two
         figures built on one sweep) compute it once: the second waits, then restores it.
         """
-        found = self.lookup(fig, cfg, scale)
+        from repro.faults import guard
+
+        with guard(self.root):
+            found = self.lookup(fig, cfg, scale)
         if found.result is not None and not force:
             log(found.message)
             return found.result, found.key, True, 0.0
-        with _key_lock(self.root / ".locks" / f"{fig.paper}-{fig.id}-{found.key}.lock", log):
+        with guard(self.root):
+            lock = _key_lock(self.root / ".locks" / f"{fig.paper}-{fig.id}-{found.key}.lock", log)
+            lock.__enter__()
+        try:
             if not force:  # another process may have computed it while we waited
-                again = self.lookup(fig, cfg, scale)
+                with guard(self.root):
+                    again = self.lookup(fig, cfg, scale)
                 if again.result is not None:
                     log(again.message + " (computed by another process)")
                     return again.result, again.key, True, 0.0
             return self._compute_and_store(fig, cfg, scale, found, compute, force, log)
+        finally:
+            lock.__exit__(None, None, None)
 
     def _compute_and_store(self, fig, cfg, scale, found, compute, force, log):
         log("recomputing: --force" if force else found.message)
+        from repro.faults import guard
+        from repro.progress import peak_memory, stage
         from repro.run import environment, prepare_torch
 
         prepare_torch(fig)
         t0 = time.perf_counter()
         token = _DEPENDENCIES.set({})
         try:
-            result = compute(cfg)
+            with (
+                guard(),
+                peak_memory() as mem,
+                stage(f"[{fig.name} {scale}] computing", estimate=fig.est_seconds.get(scale)),
+            ):
+                result = compute(cfg)
             deps = _DEPENDENCIES.get()
         finally:
             _DEPENDENCIES.reset(token)
         seconds = time.perf_counter() - t0
-        self.store(fig, cfg, scale, found.key, result, seconds, environment(), deps)
+        self.store(fig, cfg, scale, found.key, result, seconds, environment(), deps, mem.get("mb"))
         # Hand back what a later restore would give, so a fresh run and a cached one behave identically.
         return self.load(fig, found.key), found.key, False, seconds
+
+    def cached_manifest(self, fig: Figure, cfg: Any) -> dict[str, Any] | None:
+        """The manifest of the current entry for ``cfg`` (current code), or None when there is none."""
+        d = self.entry_dir(fig, cache_key(fig, cfg))
+        return self.manifest(fig, d.name) if (d / MANIFEST_FILE).exists() else None
+
+    # -- health: quarantined entries, leftovers of killed writers, unused locks, entries of older code
+    def quarantined(self, fig: Figure) -> list[Path]:
+        """Entries found corrupt and moved aside (``<key>.corrupt-<time>``)."""
+        d = self.fig_dir(fig)
+        return sorted(p for p in d.iterdir() if ".corrupt-" in p.name) if d.is_dir() else []
+
+    def leftovers(self, fig: Figure) -> list[Path]:
+        """Temporary folders of writers that died (SIGKILL, power loss) before renaming them into place."""
+        d = self.fig_dir(fig)
+        if not d.is_dir():
+            return []
+        out = []
+        for p in d.iterdir():
+            if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name):
+                pid = _leftover_pid(p.name)
+                if pid is None or pid == os.getpid() or not _pid_alive(pid):
+                    out.append(p)
+        return sorted(out)
+
+    def unheld_locks(self) -> list[Path]:
+        d = self.root / ".locks"
+        return sorted(p for p in d.glob("*.lock") if not lock_is_held(p)) if d.is_dir() else []
+
+    def entries(self, fig: Figure) -> list[Path]:
+        d = self.fig_dir(fig)
+        return (
+            sorted(
+                p
+                for p in d.iterdir()
+                if p.is_dir() and not p.name.startswith(".") and ".corrupt-" not in p.name
+            )
+            if d.is_dir()
+            else []
+        )
+
+    def stale_reason(self, fig: Figure, entry: Path, fingerprint: dict[str, str]) -> str | None:
+        """Why no current code can produce ``entry`` (older code, torch or format), or None if it is current."""
+        m = self.manifest(fig, entry.name)
+        if not m:
+            return None  # no manifest: corrupt, reported as such
+        if m.get("format") != FORMAT_VERSION:
+            return f"cache format {m.get('format')}"
+        if m.get("code") != fingerprint:
+            changed = sorted(
+                k
+                for k in set(m.get("code", {})) | set(fingerprint)
+                if m.get("code", {}).get(k) != fingerprint.get(k)
+            )
+            return f"older code ({', '.join(changed)})"
+        if m.get("torch") != _torch_version():
+            return f"torch {m.get('torch')}"
+        stale = _stale_dependencies(m)
+        if stale:
+            return f"older code of {', '.join(stale)}"
+        return None
+
+    def clean_corrupt(self, figs: list[Figure]) -> tuple[int, int]:
+        """Remove quarantined entries, leftovers of killed writers and unused lock files: (count, bytes)."""
+        targets = [p for f in figs for p in (*self.quarantined(f), *self.leftovers(f))]
+        n, size = 0, 0
+        for t in targets:
+            size += _size(t)
+            shutil.rmtree(t, ignore_errors=True) if t.is_dir() else t.unlink(missing_ok=True)
+            n += 1
+        for lock in self.unheld_locks():
+            if remove_unheld_lock(lock):
+                n += 1
+        return n, size
+
+    def clean_stale(self, figs: list[Figure]) -> tuple[int, int]:
+        """Remove entries that no current code can produce: (count, bytes)."""
+        n, size = 0, 0
+        for f in figs:
+            fp = code_fingerprint(f)
+            for e in self.entries(f):
+                if self.stale_reason(f, e, fp) is not None:
+                    size += _size(e)
+                    shutil.rmtree(e, ignore_errors=True)
+                    n += 1
+        return n, size
 
     def is_cached(self, fig: Figure, cfg: Any) -> bool:
         return (self.entry_dir(fig, cache_key(fig, cfg)) / MANIFEST_FILE).exists()
@@ -532,3 +724,9 @@ class Cache:
             size += sum(p.stat().st_size for p in files)
             shutil.rmtree(t) if t.is_dir() else t.unlink()
         return size
+
+
+def _size(p: Path) -> int:
+    if p.is_file():
+        return p.stat().st_size
+    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())

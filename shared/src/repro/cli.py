@@ -7,28 +7,33 @@
     repro list [--paper P]                  every figure: id, title, estimated time per scale, cached or not
     repro check [...] [--scale S]           fresh verdicts (cached or computed) against the committed ones
     repro report [--out FILE]               one self-contained HTML page of the last run's figures and verdicts
-    repro clean [...] [--scale S]           drop cached results
+    repro clean [...] [--scale S]           drop cached results (--corrupt: only quarantined entries and leftovers
+                                            of killed runs; --stale: only entries of older code)
+    repro doctor [...]                      check the cache: checksums, leftovers, unused locks, entries of older code
     repro completion bash|zsh               a shell completion script (`eval "$(repro completion bash)"`)
 
 Each command has its own help: `repro check --help`.
 
 Exit status: 0 when the command finished, whatever the verdicts (a contradicted claim is a finding); 1 when
 `repro check` finds a verdict that flipped against the committed one (reproduced <-> contradicted, or to/from not
-reached; with --strict also to/from inconclusive); 2 for bad input (one line naming the problem and the fix);
+reached; with --strict also to/from inconclusive), when `repro doctor` finds damage, or on a disk/permission
+failure (one line naming the path and the fix); 2 for bad input (one line naming the problem and the fix);
 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
 
 from repro.figure import SCALES, ReproError, closest
 
-COMMANDS = ("run", "all", "list", "check", "report", "clean", "completion")
+COMMANDS = ("run", "all", "list", "check", "report", "clean", "doctor", "completion")
 EXIT_OK, EXIT_VERDICT_CHANGED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_STORAGE = 1  # an OS-level failure writing the cache, the output or an artifact (no space, permission...)
 FORMATS = ("text", "markdown")
 
 
@@ -71,6 +76,10 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         help="where compute runs: local (default; --jobs processes) or ray (a Ray cluster; results in the cache)",
     )
     p.add_argument("--ray-address", help="the Ray cluster for --executor ray (default $RAY_ADDRESS)")
+    p.add_argument(
+        "--device",
+        help="cpu: run a figure whose scale needs a cuda GPU on the CPU anyway (slow; cached and written apart)",
+    )
     p.add_argument("--out", type=Path, help="write figures here (default results/<paper>/)")
     p.add_argument(
         "--set",
@@ -124,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="the HTML file (default <results>/report_<scale>.html)")
     clean = command("clean", "drop cached results (every scale unless --scale)")
     _targets(clean, "clean")
+    clean.add_argument(
+        "--corrupt",
+        action="store_true",
+        help="remove only quarantined (corrupt) entries, leftovers of killed runs and unused locks",
+    )
+    clean.add_argument("--stale", action="store_true", help="remove only entries no current code can produce")
+    doctor = command("doctor", "check the cache: checksums, leftovers, unused locks, entries of older code")
+    _targets(doctor, "check")
     completion = command("completion", 'print a shell completion script: eval "$(repro completion bash)"')
     completion.add_argument("shell", choices=("bash", "zsh"))
     return p
@@ -181,6 +198,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         raise ReproError(
             f"unknown executor {args.executor!r}{closest(args.executor, ('local', 'ray'))}; use local or ray"
         )
+    device = getattr(args, "device", None)
+    if device is not None and device not in ("cpu", "cuda"):
+        raise ReproError(f"unknown device {device!r}{closest(device, ('cpu', 'cuda'))}; choose cpu or cuda")
     if getattr(args, "jobs", 1) < 1:
         raise ReproError(f"--jobs must be at least 1, got {args.jobs}")
     if getattr(args, "format", "text") not in FORMATS:
@@ -210,6 +230,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("repro: interrupted; finished results stay cached", file=sys.stderr)
         return 130
+    except Exception as e:  # an OS-level failure on the cache, the output or an artifact: one line, exit 1
+        from repro.faults import StorageError, describe
+
+        line = str(e) if isinstance(e, StorageError) else describe(e)
+        if line is None:
+            raise
+        print(f"repro: error: {line}", file=sys.stderr)
+        return EXIT_STORAGE
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -239,8 +267,12 @@ def dispatch(args: argparse.Namespace) -> int:
             registry.resolve([], paper=args.paper)  # raises the one-line unknown-paper error
     else:
         figs = registry.resolve(words, paper=args.paper)
+    if command == "clean" and (args.corrupt or args.stale):
+        return cmd_clean_damaged(figs, args.corrupt, args.stale)
     if command == "clean":  # without --scale, every scale
         return cmd_clean(figs, args.scale)
+    if command == "doctor":
+        return cmd_doctor(figs)
     args.scale = args.scale or "quick"
     if command == "list":
         return cmd_list(figs, args.scale)
@@ -252,7 +284,8 @@ def dispatch(args: argparse.Namespace) -> int:
             f"none of these figures has a variant {args.variant!r}{closest(args.variant, all_variants)}; "
             f"variants here: {', '.join(all_variants) or 'none'}"
         )
-    return cmd_run(figs, args, claims_file=command == "all")
+    with _device_env(args.device):
+        return cmd_run(figs, args, claims_file=command == "all")
 
 
 def completion_script(shell: str) -> str:
@@ -288,15 +321,48 @@ def cmd_list(figs, scale: str) -> int:
 
     cache = Cache(paths.cache_dir())
     table = Table(title=f"figures (cached = a result for the current config and code at scale {scale})")
-    for col in ("figure", "title", "smoke", "quick", "paper", "paper device", "variants", "cached"):
+    for col in (
+        "figure",
+        "title",
+        "smoke",
+        "quick",
+        "paper",
+        "paper device",
+        "variants",
+        "cached",
+        "peak mem",
+    ):
         table.add_column(col)
+    quarantined = []
     for f in figs:
         est = [_fmt_seconds(f.est_seconds.get(s)) for s in SCALES]
-        cached = "yes" if cache.is_cached(f, f.config(scale)) else "no"
+        manifest = cache.cached_manifest(f, f.config(scale))
+        cached = "yes" if manifest is not None else "no"
         name = f"{f.name} ({', '.join(f.aliases)})" if f.aliases else f.name
-        table.add_row(name, f.title, *est, f.device.get("paper", "cpu"), ",".join(f.variants) or "-", cached)
-    Console(width=160).print(table)
+        mem = _fmt_mb(manifest.get("peak_rss_mb")) if manifest is not None else "-"
+        table.add_row(
+            name, f.title, *est, f.device.get("paper", "cpu"), ",".join(f.variants) or "-", cached, mem
+        )
+        quarantined += cache.quarantined(f)
+    Console(width=170).print(table)
+    print(
+        f"peak mem: peak resident memory of the cached compute at scale {scale} (? = cached before it was measured)"
+    )
+    if quarantined:
+        from repro.cache import _size
+
+        mb = sum(_size(p) for p in quarantined) / 1e6
+        print(
+            f"note: {len(quarantined)} corrupt cache entr{'y' if len(quarantined) == 1 else 'ies'} moved aside "
+            f"({mb:.1f} MB, e.g. {quarantined[0]}); remove them with `repro clean --corrupt`"
+        )
     return EXIT_OK
+
+
+def _fmt_mb(mb: float | None) -> str:
+    if mb is None:
+        return "?"
+    return f"{mb:.0f} MB" if mb < 1024 else f"{mb / 1024:.1f} GB"
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -310,6 +376,7 @@ def cmd_run(figs, args, claims_file: bool = False) -> int:
 
     for f in figs:  # validate every config before any long run starts
         f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides)
+    _check_before_compute(figs, args)
     reports = []
     if args.executor == "ray":  # compute on the cluster into the cache, then restore and plot here
         from repro import paths
@@ -337,6 +404,54 @@ def cmd_run(figs, args, claims_file: bool = False) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _device_env(device: str | None):
+    """``--device`` as ``REPRO_DEVICE`` while figures run: run_figure and --jobs workers read it, the result
+    records it."""
+    old = os.environ.get("REPRO_DEVICE")
+    if device:
+        os.environ["REPRO_DEVICE"] = device
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("REPRO_DEVICE", None)
+        else:
+            os.environ["REPRO_DEVICE"] = old
+
+
+def _check_before_compute(figs, args) -> None:
+    """Before any long run: the cache and output folders can hold files, and every figure that needs a GPU at
+    this scale has one (or ``--device cpu`` says to run it on the CPU anyway); a cached result needs neither."""
+    from repro import faults, paths
+    from repro.cache import Cache
+    from repro.run import needs_device, on_device
+
+    faults.OUTPUT_DIR = args.out
+    if args.out is not None:
+        faults.check_writable(Path(args.out), "--out")
+    cache = Cache(paths.cache_dir())
+    faults.check_writable(cache.root, "cache folder (REPRO_CACHE_DIR)")
+    gpu_figs = []
+    for f in figs:
+        need = needs_device(f, args.scale)
+        if not need.startswith("cuda") or args.device == "cpu":
+            continue
+        cfg = f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides)
+        if not args.force and cache.is_cached(f, on_device(cfg, args.device) if args.device else cfg):
+            continue  # restoring needs no GPU
+        gpu_figs.append(f)
+    if gpu_figs:
+        import torch
+
+        if not torch.cuda.is_available():
+            each = ", ".join(f"{f.name} (~{_fmt_seconds(f.est_seconds.get(args.scale))})" for f in gpu_figs)
+            raise ReproError(
+                f"scale {args.scale} needs a cuda GPU and this machine has none: {each} estimated on a GPU; "
+                f"run on the CPU anyway with --device cpu (many times slower), or use --scale quick"
+            )
+
+
 def _write_claims_markdown(rows, timings, args) -> None:
     """``repro all`` leaves ``CLAIMS_<scale>[_<paper>].md`` beside the figures (CI puts it in the job summary)."""
     import platform
@@ -361,7 +476,8 @@ def _write_claims_markdown(rows, timings, args) -> None:
 
 
 def _run_one(name: str, scale: str, variant: str | None, overrides: dict, force: bool, out: Path | None):
-    os.environ["REPRO_PROGRESS"] = "0"  # bars from several processes would garble the terminal
+    # bars from several processes would garble the terminal; plain lines (every 30 s) do not
+    os.environ["REPRO_PROGRESS"] = "0" if os.environ.get("REPRO_PROGRESS") == "0" else "plain"
     from repro import registry
     from repro.run import run_figure
 
@@ -471,6 +587,81 @@ def cmd_clean(figs, scale: str | None) -> int:
         f"removed cached results of {len(figs)} figure(s){f' at scale {scale}' if scale else ''}: {freed / 1e6:.1f} MB"
     )
     return EXIT_OK
+
+
+def cmd_clean_damaged(figs, corrupt: bool, stale: bool) -> int:
+    from repro import paths
+    from repro.cache import Cache
+
+    cache = Cache(paths.cache_dir())
+    if corrupt:
+        n, size = cache.clean_corrupt(figs)
+        print(
+            f"removed {n} quarantined entr(ies), leftovers of killed runs and unused locks: {size / 1e6:.1f} MB"
+        )
+    if stale:
+        n, size = cache.clean_stale(figs)
+        print(f"removed {n} entr(ies) of older code: {size / 1e6:.1f} MB")
+    return EXIT_OK
+
+
+def cmd_doctor(figs) -> int:
+    """Check the cache and say what was found: exit 0 when healthy, 1 when something needs attention."""
+    from repro import paths, registry
+    from repro.cache import Cache, CorruptEntry, _size, code_fingerprint
+
+    cache = Cache(paths.cache_dir())
+    ok = corrupt = stale = 0
+    problems: list[str] = []
+    quarantined, leftovers = [], []
+    for f in figs:
+        fp = code_fingerprint(f)
+        for entry in cache.entries(f):
+            try:
+                cache.load(f, entry.name)
+            except CorruptEntry as e:
+                corrupt += 1
+                problems.append(f"corrupt: {entry} ({e}); the next run moves it aside and recomputes")
+                continue
+            reason = cache.stale_reason(f, entry, fp)
+            if reason:
+                stale += 1
+                problems.append(
+                    f"stale: {entry} was made by {reason}; never served, `repro clean --stale` removes it"
+                )
+            else:
+                ok += 1
+        quarantined += cache.quarantined(f)
+        leftovers += cache.leftovers(f)
+    for p in quarantined:
+        problems.append(f"quarantined: {p} ({_size(p) / 1e6:.2f} MB); `repro clean --corrupt` removes it")
+    for p in leftovers:
+        problems.append(f"leftover of a killed run: {p}; never served, `repro clean --corrupt` removes it")
+    locks = cache.unheld_locks()
+    if locks:
+        problems.append(
+            f"unused lock files: {len(locks)} in {cache.root / '.locks'} (left by finished or killed runs; "
+            "they block nothing, `repro clean --corrupt` removes them)"
+        )
+    known = {(f.paper, f.id) for f in figs}
+    orphans = []
+    if cache.root.is_dir() and len(figs) == len(registry.all_figures()):
+        for paper_dir in sorted(p for p in cache.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            orphans += [
+                d for d in sorted(paper_dir.iterdir()) if d.is_dir() and (paper_dir.name, d.name) not in known
+            ]
+    for d in orphans:
+        problems.append(
+            f"unknown figure: {d} (no current figure writes there); delete it by hand if unneeded"
+        )
+    for line in problems:
+        print(line)
+    print(
+        f"cache {cache.root}: {ok} entr(ies) current and intact, {corrupt} corrupt, {stale} stale, "
+        f"{len(quarantined)} quarantined, {len(leftovers)} leftover(s), {len(locks)} unused lock(s)"
+        + (f", {len(orphans)} unknown figure folder(s)" if orphans else "")
+    )
+    return EXIT_OK if not (corrupt or quarantined or leftovers) else EXIT_STORAGE
 
 
 def _print_claims(rows, fmt: str = "text", timings: dict | None = None) -> None:

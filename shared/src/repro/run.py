@@ -45,6 +45,7 @@ class Report:
     timings: dict[str, float]
     environment: dict[str, Any] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    memory: dict[str, float | None] = field(default_factory=dict)  # peak resident MB per stage
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class Report:
             "claims": [c.to_dict() for c in self.claims],
             "verdicts": counts(self.claims),
             "timings_seconds": self.timings,
+            "peak_rss_mb": self.memory,
             "environment": self.environment,
         }
 
@@ -82,19 +84,52 @@ def environment() -> dict[str, Any]:
     env["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
     env["torch_threads"] = torch.get_num_threads()
     env["dtype"] = str(torch.get_default_dtype()).removeprefix("torch.")
+    if os.environ.get("REPRO_DEVICE"):  # `--device cpu`: a cuda figure run on the CPU on purpose
+        env["requested_device"] = os.environ["REPRO_DEVICE"]
     return env
 
 
-def output_stem(fig: Figure, scale: str, variant: str | None, custom: bool, out_dir: Path | None) -> Path:
-    """``<out>/<paper>/figN`` (default out: ``paper_figures``) at quick; other scales, single variants and overrides
-    get a suffix, so they never overwrite the committed quick figures."""
+def output_stem(
+    fig: Figure,
+    scale: str,
+    variant: str | None,
+    custom: bool,
+    out_dir: Path | None,
+    device: str | None = None,
+) -> Path:
+    """``<out>/<paper>/figN`` (default out: ``paper_figures``) at quick; other scales, single variants, overrides
+    and a forced device get a suffix, so they never overwrite the committed quick figures."""
     base = (Path(out_dir) if out_dir else paths.figures_dir()) / fig.paper
     suffix = "" if scale == "quick" else f"_{scale}"
     if variant:
         suffix += f"_{variant}"
     if custom:
         suffix += "_custom"
+    if device:
+        suffix += f"_{device}"
     return base / f"{fig.id}{suffix}"
+
+
+DEVICE_FIELDS = ("device", "paper_device")
+
+
+def on_device(cfg: Any, device: str) -> Any:
+    """``cfg`` with its device fields (``device``, ``paper_device``) set to ``device`` where they name another
+    (``--device cpu`` for a cuda figure); the device is part of the config, so the result is cached apart."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cfg)}
+    changes = {
+        k: device
+        for k in DEVICE_FIELDS
+        if k in names and isinstance(getattr(cfg, k), str) and getattr(cfg, k).split(":")[0] != device
+    }
+    return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
+def needs_device(fig: Figure, scale: str) -> str:
+    """The device ``fig`` needs at ``scale`` to run in its estimated time (``Figure.device``)."""
+    return fig.device.get(scale, "cpu")
 
 
 def prepare_torch(fig: Figure) -> None:
@@ -112,30 +147,41 @@ def run_figure(
     force: bool = False,
     out_dir: Path | None = None,
     cache: Cache | None = None,
+    device: str | None = None,
 ) -> Report:
+    from repro.faults import guard
+    from repro.progress import peak_memory
+
     cfg = fig.config(scale, variant, overrides)
     cache = cache or Cache(paths.cache_dir())
 
     def log(msg: str) -> None:
         status(f"[{fig.name} {scale}] {msg}")
 
+    device = device or os.environ.get("REPRO_DEVICE") or None
+    forced = None
+    if device == "cpu" and needs_device(fig, scale).startswith("cuda"):
+        cfg, forced = on_device(cfg, device), device
+        log(
+            f"running on {device} as asked (--device {device}); it needs {needs_device(fig, scale)} to run in its estimated time"
+        )
+
     result, key, restored, compute_s = cache.get_or_compute(
         fig, cfg, scale, fig.compute, force=force, log=log
     )
     t0 = time.perf_counter()
     claims = list(fig.claims(result, cfg))
-    stem = output_stem(fig, scale, variant, bool(overrides), out_dir)
+    stem = output_stem(fig, scale, variant, bool(overrides), out_dir, forced)
     token = _OUTPUT_STEM.set(stem)
-    try:
-        plotted = fig.plot(result, cfg)
-    finally:
-        _OUTPUT_STEM.reset(token)
-    from repro.plot import save_figure
+    with peak_memory() as plot_mem, guard(stem.parent):
+        try:
+            plotted = fig.plot(result, cfg)
+        finally:
+            _OUTPUT_STEM.reset(token)
+        from repro.plot import save_figure
 
-    note = (
-        f"{fig.name} · scale {scale} · config {config_hash(cfg)} (full config and seeds in {stem.name}.json)"
-    )
-    files = save_figure(plotted, stem, claims, note=note)
+        note = f"{fig.name} · scale {scale} · config {config_hash(cfg)} (full config and seeds in {stem.name}.json)"
+        files = save_figure(plotted, stem, claims, note=note)
     plot_s = time.perf_counter() - t0
     manifest = cache.manifest(fig, key)
     timings = {
@@ -146,8 +192,10 @@ def run_figure(
         "wall": round(compute_s + plot_s, 3),  # this invocation
     }
     report = Report(fig, scale, cfg, key, claims, restored, timings, manifest.get("environment", {}))
+    report.memory = {"compute": manifest.get("peak_rss_mb"), "plot": plot_mem.get("mb")}
     json_path = stem.with_suffix(".json")
-    atomic_write_text(json_path, json.dumps(report.to_dict(), indent=1) + "\n")
+    with guard(json_path):
+        atomic_write_text(json_path, json.dumps(report.to_dict(), indent=1) + "\n")
     report.files = [*files, json_path]
     log(f"wrote {', '.join(str(p) for p in report.files)}")
     return report
