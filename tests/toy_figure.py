@@ -183,20 +183,20 @@ def compute(cfg):
     with open(os.environ["TOY_CALLS"], "a") as f:
         f.write("call3\\n")
     first = require("toypaper:fig1", "quick")
-    return {"shifted": cfg.offset + first["official"]["total"], "device": cfg.device}
+    return {"shifted": [cfg.offset + t for t in first["official"]["total"]], "device": cfg.device}
 
 
 def claims(result, cfg):
-    from repro.claims import Claim
+    from repro.claims import Claim, our_choice
 
-    return [Claim("shifted total is positive", result["shifted"], ">", 0)]
+    return [Claim("shifted total is positive", result["shifted"], ">", 0, paper=our_choice(0, "a toy"))]
 
 
 def plot(result, cfg):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(2, 2))
-    ax.bar([0], [result["shifted"]])
+    ax.bar(range(len(result["shifted"])), result["shifted"])
     return fig
 
 
