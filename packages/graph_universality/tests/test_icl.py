@@ -64,3 +64,40 @@ def test_real_llm_path_batched_equals_one_by_one(tmp_path):
     states, last = icl.node_states(model, tok, ep, word_level=False)
     assert states.shape == (3, 4, 16)
     assert icl.alpaca_prefix(ep.parents, ep.labels, 3).endswith("Question: Is Dee")
+
+
+def test_patch_layers_full_patch_at_layer_zero_scores_one():
+    """Moved from fig4/fig5's claims (it holds by construction): through ``patching.patch_layers`` (the path both
+    figures use), replacing the whole residual of X at the input of layer 0 restores the clean run, so the normalised
+    logit difference is 1 on every usable sample; a 2-D subspace patch is not an identity."""
+    from graph_universality.patching import patch_layers
+
+    torch.set_num_threads(1)
+    names = name_pool()[:40]
+    tok = icl.build_tokenizer(names)
+    model = tinylm.new_model(
+        tinylm.LMConfig(d_model=16, n_layers=2, n_heads=2, seed=1), len(tok), n_ctx=128
+    ).eval()
+    ep = icl.sample_episode(np.random.default_rng(0), 6, names)
+    samples = [(3, 4, 1), (5, 2, 0), (2, 5, 1), (4, 3, 0)]
+    clean = [icl.prompt(ep.parents, ep.labels, c, y) for c, _, y in samples]
+    corrupt = [icl.prompt(ep.parents, ep.labels, c, y) for _, c, y in samples]
+    _, node_pos = icl.node_states(model, tok, ep)
+    hs, _ = icl.hidden_at(model, tok, clean, True)
+    rng = np.random.default_rng(0)
+    q = torch.as_tensor(np.linalg.qr(rng.normal(size=(16, 2)))[0].T, dtype=torch.float32)
+    bases = {0: {"pca2": q, "cone": q}, 1: {"pca2": q, "cone": q}}
+    res = patch_layers(
+        lambda prompts, patch=None: icl.logit_diffs(model, tok, prompts, patch=patch),
+        model,
+        clean,
+        corrupt,
+        torch.as_tensor([int(node_pos[c]) for c, _, _ in samples]),
+        hs,
+        [0, 1],
+        bases,
+        min_gap=1e-4,
+    )
+    assert res["n_kept"] > 0
+    assert abs(res["full"][0] - 1.0) < 1e-3
+    assert abs(res["pca2"][0] - 1.0) > 1e-3

@@ -37,6 +37,7 @@ init stalls some runs, see Fig. 1); full-batch AdamW lr 1e-2 for ``steps`` steps
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,70 +243,80 @@ def cell_table(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
-    import numpy as np
+    """v1 abstract: representations of models of different sizes "can be stitched" by an "affine or almost affine"
+    map (ICLR abstract: "successfully"). Criterion (spec 8.3, ours): the median task-trained affine equivalence score
+    over seed pairs >= 0.95. Values are per receiver seed (median over that seed's pairs, informative widths only:
+    an affine map from >= N - 1 dimensions fits any table). Also: trained stitches across widths beat a random
+    sender; the criterion modulo tree automorphisms (the v1 keyword "Symmetry Group"); least squares alone ("affine"
+    with no task training). The self-stitch (= 1 by construction) is a test, not a claim. Precondition: the
+    receivers fit their training links."""
 
     from graph_universality.align import equivalence_score
-    from repro.claims import Claim
+    from graph_universality.spread import per_seed
+    from repro.claims import Claim, our_choice, paper_text, precondition
 
     r, p = result["runs"], result["pairs"]
-    self_eq = equivalence_score(r["self_f1"], r["test_f1"])
+    seeds = list(cfg.seeds)
     rand_eq = equivalence_score(r["random_sender_f1"], r["test_f1"])
     aff = equivalence(result, "affine")
     # an affine map from d >= N - 1 dimensions interpolates any N target points: equivalence is then vacuous
-    informative = r["emb_dim"][p["sender"]] < cfg.n_nodes - 1
+    small = r["emb_dim"] < cfg.n_nodes - 1
+    informative = small[p["sender"]] & small[p["receiver"]]
     seed_pairs = (p["kind"] == "seed") & informative
     width_pairs = (p["kind"] == "width") & informative
-    rows = [row for row in cell_table(result) if row["emb_dim"] < cfg.n_nodes - 1]
+    recv_seed = r["seed"][p["receiver"]]
+    fitted = precondition(
+        "the toy predictors fit their training links: train F1 >= 0.9 (per seed, mean over the grid)",
+        per_seed(r["train_f1"], r["seed"], seeds),
+        ">=",
+        0.9,
+    )
+
+    def med(values: Any, mask: Any) -> Any:
+        return per_seed(values[mask], recv_seed[mask], seeds, reduce="median")
+
+    stitched = paper_text("can be stitched (affine or almost affine)", "v1 abstract")
+    crit = "bound 0.95 = the spec's universality criterion (8.3), ours"
+    spread = f"{len(seeds)} receiver seeds (median over each seed's pairs)"
+    kw = {"preconditions": (fitted,), "spread": spread}
+    tag = f"(emb < {cfg.n_nodes - 1})"
     return [
         Claim(
-            "self-stitch equivalence score (min over runs)",
-            np.nanmin(self_eq),
-            ">=",
-            0.999,
-            paper="1 (sanity)",
-        ),
-        Claim(
-            f"cross-width trained-affine minus random-sender equivalence (medians, emb < {cfg.n_nodes - 1})",
-            np.nanmedian(aff[width_pairs]) - np.nanmedian(rand_eq[r["emb_dim"] < cfg.n_nodes - 1]),
+            f"cross-width trained-affine minus random-sender equivalence {tag}",
+            med(aff, width_pairs) - per_seed(rand_eq[small], r["seed"][small], seeds, reduce="median"),
             ">",
             0.1,
-            paper="trained >> random (inferred)",
+            paper=our_choice(0.1, "spec 8.3: random-sender stitch << trained-sender stitch; margin 0.1 ours"),
+            **kw,
         ),
         Claim(
-            f"universality: median trained-affine equivalence over seed pairs (emb < {cfg.n_nodes - 1})",
-            np.nanmedian(aff[seed_pairs]),
+            f"universality: median trained-affine equivalence over seed pairs {tag}",
+            med(aff, seed_pairs),
             ">=",
             0.95,
-            paper="'can be stitched' (v1)",
+            paper=stitched,
+            note=crit,
+            **kw,
         ),
         Claim(
-            f"universality: fraction of grid cells (emb < {cfg.n_nodes - 1}) supported (median >= 0.95)",
-            np.mean([row["supported"] for row in rows]),
-            ">=",
-            0.5,
-            paper="(reported)",
-        ),
-        Claim(
-            f"universality modulo tree automorphisms: median trained-affine equivalence over seed pairs "
-            f"(emb < {cfg.n_nodes - 1})",
-            np.nanmedian(equivalence(result, "affine_aut")[seed_pairs]),
+            f"universality modulo tree automorphisms: median trained-affine equivalence over seed pairs {tag}",
+            med(equivalence(result, "affine_aut"), seed_pairs),
             ">=",
             0.95,
-            paper="'can be stitched' up to the tree's symmetry group (v1 keyword 'Symmetry Group')",
+            paper=paper_text(
+                "can be stitched, up to the symmetry group", "v1 abstract; keyword 'Symmetry Group'"
+            ),
+            note=crit,
+            **kw,
         ),
         Claim(
-            f"modulo automorphisms: fraction of grid cells (emb < {cfg.n_nodes - 1}) supported",
-            np.mean([row["supported_aut"] for row in rows]),
-            ">=",
-            0.5,
-            paper="(reported)",
-        ),
-        Claim(
-            f"lstsq (no task training) median equivalence over seed pairs (emb < {cfg.n_nodes - 1})",
-            np.nanmedian(equivalence(result, "lstsq")[seed_pairs]),
+            f"lstsq (no task training) median equivalence over seed pairs {tag}",
+            med(equivalence(result, "lstsq"), seed_pairs),
             ">=",
             0.95,
-            paper="'affine' (v1)",
+            paper=stitched,
+            note=crit + "; the closed-form map is the strict reading of 'affine'",
+            **kw,
         ),
     ]
 
@@ -403,7 +414,10 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
         groups[f"{meth}\nseed pairs"] = e[(p["kind"] == "seed") & inf]
         groups[f"{meth}\nwidth pairs"] = e[(p["kind"] == "width") & inf]
     vals = [np.asarray(v)[np.isfinite(v)] for v in groups.values()]
-    axd.boxplot(vals, tick_labels=list(groups), showfliers=True, flierprops={"markersize": 2})
+    axd.boxplot(vals, tick_labels=list(groups), showfliers=False)
+    jitter = np.random.default_rng(0)
+    for i, v in enumerate(vals):  # every pair (or run) as a point
+        axd.scatter(i + 1 + jitter.uniform(-0.18, 0.18, len(v)), v, s=3, alpha=0.35, color="C0", zorder=3)
     axd.axhline(0.95, color="k", ls="--", lw=0.8, label="criterion 0.95")
     axd.set_ylabel("equivalence score")
     axd.set_title(
@@ -451,4 +465,6 @@ FIGURE = Figure(
     claims=claims,
     est_seconds={"smoke": 5, "quick": 400, "paper": 1800},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    control=lambda cfg: dataclasses.replace(cfg, steps=1),
+    control_label="untrained toy predictors (1 training step)",
 )

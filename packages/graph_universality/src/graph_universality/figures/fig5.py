@@ -34,7 +34,8 @@ the answer loss stays at 0.70. The prompt
 tokenisation and the answer-token loss mask are unit-tested, so the model sits on the plateau that precedes
 in-context lookup (induction-head formation), which needs many more steps than the quick budget (about 0.1 s per
 step of 32 fifteen-node prompts on one thread). With no answer signal there is nothing to patch: the patching
-claims are replaced by a failed precondition ("samples whose clean and corrupted logit differences differ").
+claims read ``not reached`` on their stated preconditions ("the ICL model answers the task", ">= 10 usable
+patching samples"), never ``contradicted``.
 
 Choices where the spec is silent: model size, steps, batch, lr as in the config (AdamW wd 0.01, betas 0.9/0.98); the
 unshuffled parent order; the Alpaca instruction text is omitted at the tiny scale (word-level vocabulary).
@@ -42,6 +43,7 @@ unshuffled parent order; the Alpaca instruction text is omitted at the tiny scal
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,57 +218,78 @@ def claims(result: dict[str, Any], cfg: Fig5Config) -> list:
 
 
 def claims_list(result: dict[str, Any], cfg: Fig5Config) -> list:
+    """v2 (V2-acc, V2-probe, V2-patch-layer) on one in-context model: the model does the task in context (F1 well
+    above chance); a cone probe decodes the tree from the node states (spec 4.4: F1 >= 0.9 at some layer, inferred);
+    patching the 2-D cone subspace recovers more than PCA-2 in the early layers (v2 abstract: "verify its causal
+    effect"). One model, so the interval is a bootstrap over the evaluation episodes (fresh trees and names).
+    Preconditions, stated rather than folded into the claims: the model answers the task (accuracy above the all-No
+    answer in every episode) and, for patching, >= 10 usable samples. The full patch at layer 0 (= 1 by
+    construction) is a test (tests/test_icl.py)."""
     import numpy as np
 
-    from repro.claims import Claim
+    from repro.claims import Claim, bootstrap_interval, official_code, our_choice, precondition
 
     eps = list(result["episodes"].values())
     n_patched = len(result["patch_layers"])
     half = max(1, n_patched // 2 + (n_patched % 2))
-    out = [
-        Claim(
-            "ICL: descendant F1 on fresh trees and names minus chance (mean over episodes)",
-            np.mean([e["f1"] - e["chance_f1"] for e in eps]),
+    answers = precondition(
+        "the ICL model answers the task: accuracy above the all-No answer (per episode)",
+        [e["accuracy"] - (1 - e["chance_f1"]) for e in eps],
+        ">",
+        0.0,
+    )
+    usable = precondition(
+        "usable patching samples (clean/corrupted logit differences >= 0.5 apart, all episodes) >= 10",
+        sum(e["n_patch_kept"] for e in eps),
+        ">=",
+        10,
+    )
+    note = (
+        "the quick meta-learner stays at the ln 2 plateau (see the docstring); making it learn is later work"
+    )
+
+    def boot(statement: str, items: list[float], relation: str, bound: float, **kw: Any) -> Claim:
+        items = [v for v in items if np.isfinite(v)]
+        point = float(np.mean(items)) if items else float("nan")
+        return Claim(
+            statement,
+            (point,),
+            relation,
+            bound,
+            interval=bootstrap_interval(items) if items else None,
+            spread=f"bootstrap over {len(items)} episodes",
+            note=note,
+            **kw,
+        )
+
+    return [
+        boot(
+            "ICL: descendant F1 on fresh trees and names minus chance",
+            [e["f1"] - e["chance_f1"] for e in eps],
             ">",
             0.2,
-            paper="well above all-No (F1 0) and chance (v2 V2-acc)",
+            paper=official_code(
+                "LLMs do the task in context", "src/eval-model.py @ david-baek/llm-tree (v2)"
+            ),
+            preconditions=(answers,),
         ),
-        Claim(
-            "cone probe held-out F1 at the best layer (mean over episodes)",
-            np.mean([np.max(e["cone_test_f1"]) for e in eps]),
+        boot(
+            "cone probe held-out F1 at the best layer",
+            [float(np.max(e["cone_test_f1"])) for e in eps],
             ">=",
             0.9,
-            paper=">= 0.9 at ~L/3 (inferred)",
+            paper=our_choice(0.9, "spec 4.4 (inferred): cone-probe F1 >= 0.9 at about L/3"),
+            preconditions=(answers,),
         ),
-    ]
-    kept = sum(e["n_patch_kept"] for e in eps)
-    if not kept:  # a model at chance: clean and corrupted answers agree, so no ratio is defined
-        out.append(
-            Claim(
-                "precondition of the patching claims: samples whose clean and corrupted logit differences "
-                "differ by >= 0.5 (patching is undefined without them)",
-                kept,
-                ">",
-                0,
-                paper="the model must answer the task",
-            )
-        )
-        return out
-    return out + [
-        Claim(
-            "patching the full residual at x's position, layer 0: normalised logit diff (mean)",
-            np.nanmean([e["patch_full"][0] for e in eps]),
-            "within",
-            1.0,
-            tolerance=0.05,
-            paper="~1 (identity of the method)",
-        ),
-        Claim(
+        boot(
             "2-D cone subspace recovers more than PCA-2 in the first half of the layers (mean difference)",
-            np.nanmean([np.mean(e["patch_cone"][:half] - e["patch_pca2"][:half]) for e in eps]),
+            [float(np.mean(e["patch_cone"][:half] - e["patch_pca2"][:half])) for e in eps],
             ">",
             0.0,
-            paper="cone subspace is causal (v2)",
+            paper=official_code(
+                "the cone subspace is causal", "src/ablation.py --exp_type layer @ llm-tree (v2)"
+            ),
+            preconditions=(answers, usable),
         ),
     ]
 
@@ -296,20 +319,23 @@ def plot(result: dict[str, Any], cfg: Fig5Config):
     ax = axes[1]
     layers = np.arange(int(result["n_layers"]) + 1)
     for name, key, ls in (("cone", "cone_test_f1", "-"), ("linear", "linear_test_f1", "--")):
-        m = np.mean([eps[k][key] for k in keys], 0)
-        sd = np.std([eps[k][key] for k in keys], 0)
-        ax.errorbar(layers, m, yerr=sd, ls=ls, marker="o", capsize=3, label=f"{name} probe")
+        per = np.array([eps[k][key] for k in keys], dtype=float)
+        line = ax.plot(layers, per.mean(0), ls=ls, marker="o", label=f"{name} probe (mean)")[0]
+        for row in per:  # every episode
+            ax.plot(layers, row, ls=ls, lw=0.6, alpha=0.35, color=line.get_color())
     ax.set_xlabel("layer (hidden_states index)")
     ax.set_ylabel('held-out F1 at the last token of "Is {name}"')
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=6.5)
-    ax.set_title("(b) probes on PCA-10 (mean ± sd over episodes)")
+    ax.set_title("(b) probes on PCA-10 (thin: each episode)")
     ax = axes[2]
     for kind in PATCHES:
         arr = np.array([eps[k][f"patch_{kind}"] for k in keys], dtype=float)
         n_ok = np.isfinite(arr).sum(0)
         m = np.where(n_ok > 0, np.nansum(arr, 0) / np.maximum(n_ok, 1), np.nan)
-        ax.plot(result["patch_layers"], m, marker="o", label=kind)
+        line = ax.plot(result["patch_layers"], m, marker="o", label=kind)[0]
+        for row in arr:  # every episode with usable samples
+            ax.plot(result["patch_layers"], row, lw=0.6, alpha=0.35, color=line.get_color())
     ax.axhline(1, color="k", lw=0.8, ls=":")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xlabel("patched layer (input of block l)")
@@ -372,7 +398,7 @@ FIGURE = Figure(
             steps=10,
             batch_size=8,
             n_train=80,
-            eval_seeds=(100,),
+            eval_seeds=(100, 324, 549),
             n_patch=4,
             probe_steps=30,
             pca_dims=4,
@@ -393,4 +419,6 @@ FIGURE = Figure(
     claims=claims,
     est_seconds={"smoke": 8, "quick": 300, "paper": 3600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    control=lambda cfg: dataclasses.replace(cfg, steps=1),
+    control_label="untrained meta-learner (1 training step)",
 )
