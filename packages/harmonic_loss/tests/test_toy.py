@@ -133,6 +133,9 @@ def test_train_runs_learns_lattice_and_returns_per_run_results():
     assert out["train_acc"].shape[0] == 4 and out["epochs"][:, -1] == pytest.approx(2.0, abs=0.05)
     assert out["overlap"][1] == 0 and out["overlap"][0] > 0
     assert out["train_acc"][:, -1].mean() > out["train_acc"][:, 0].mean()
+    # unique split: every test input is unseen, so the unseen accuracy is the test accuracy
+    assert out["unseen_test_acc"][1] == pytest.approx(float(out["test_acc"][1, -1]), abs=1e-6)
+    assert 0 <= out["unseen_test_acc"][0] <= 1
 
 
 def test_transformer_runs_of_different_lengths_stack_exactly():

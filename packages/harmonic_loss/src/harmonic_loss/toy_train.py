@@ -52,6 +52,12 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _unseen_rows(train_x: np.ndarray, test_x: np.ndarray) -> np.ndarray:
+    """Indices of the test rows whose input does not occur among the training inputs."""
+    seen = {tuple(r) for r in train_x.tolist()}
+    return np.array([i for i, r in enumerate(test_x.tolist()) if tuple(r) not in seen], dtype=np.int64)
+
+
 def _pad(arrays: Sequence[np.ndarray], length: int) -> np.ndarray:
     out = np.zeros((len(arrays), length), dtype=np.int64)
     for i, a in enumerate(arrays):
@@ -111,6 +117,18 @@ def train_runs(
     test_x = as_t(_pad_inputs([sp.test_x for sp in splits], int(n_test.max()), L, right))
     test_y = as_t(_pad([sp.test_y for sp in splits], int(n_test.max())))
     n_train_t, n_test_t = as_t(n_train), as_t(n_test)
+    # Test rows whose input never occurs in training (all of them on the unique split): the accuracy on these is
+    # generalisation; on the official split the other test rows can be answered by memorisation (D1).
+    unseen = [_unseen_rows(sp.train_x, sp.test_x) for sp in splits]
+    n_unseen = np.array([len(u) for u in unseen])
+    unseen_x = as_t(
+        _pad_inputs(
+            [sp.test_x[u] for sp, u in zip(splits, unseen, strict=True)], max(1, n_unseen.max()), L, right
+        )
+    )
+    unseen_y = as_t(
+        _pad([sp.test_y[u] for sp, u in zip(splits, unseen, strict=True)], max(1, n_unseen.max()))
+    )
 
     seeds = [s.seed for s in specs]
     harmonic = [s.harmonic for s in specs]
@@ -150,7 +168,9 @@ def train_runs(
     # A run frozen before an evaluation keeps its final weights: its epoch count stops at its budget.
     epochs = np.minimum(steps[None, :], budget_np[:, None]) * batch_size / n_train[:, None]
     emb = model.embedding.detach().cpu().numpy()
+    unseen_acc = model.accuracy(unseen_x, unseen_y, as_t(n_unseen)).cpu().numpy().astype(np.float64)
     out = {
+        "unseen_test_acc": np.where(n_unseen > 0, unseen_acc, np.nan),  # [S], at the end of training
         "epochs": epochs.astype(np.float32),  # [S, T]
         "train_acc": torch.stack(train_acc, 1).cpu().numpy().astype(np.float32),  # [S, T]
         "test_acc": torch.stack(test_acc, 1).cpu().numpy().astype(np.float32),
@@ -206,6 +226,7 @@ def concat_groups(groups: list[tuple[list[RunSpec], dict]], keep_curves: bool = 
         },
         "emb": emb,
         "overlap": np.concatenate([o["overlap"] for o in outs]),
+        "final_unseen_test_acc": np.concatenate([o["unseen_test_acc"] for o in outs]),
         "n_train": np.concatenate([o["n_train"] for o in outs]),
         "n_test": np.concatenate([o["n_test"] for o in outs]),
     }
@@ -358,18 +379,19 @@ def run_data_efficiency(
 def run_case_study(
     cfg: SweepConfig,
     task_name: str,
-    seed: int,
+    seeds: Sequence[int],
     columns: Sequence[tuple[str, float]],
     splits: Sequence[str],
     epochs: int,
     lr: float,
     eval_every: float = 1.0,
 ) -> dict:
-    """Fig. 4: a few MLP runs on one task, one per (model, weight decay) column and split, with full curves."""
+    """Fig. 4: a few MLP runs on one task, one per (model, weight decay) column, split and seed, with full curves."""
     specs = [
         RunSpec(task_name, model, sp, seed, cfg.train_fraction, wd, epochs)
         for sp in splits
         for model, wd in columns
+        for seed in seeds
     ]
     device = resolve_device(cfg.device)
     out = train_runs(

@@ -21,6 +21,15 @@ TASK_CMAPS = {
 }
 
 
+def untrained_sweep(sweep_cfg: Any) -> Any:
+    """The toy figures' control: the same sweep with every run stopped after one epoch (untrained models)."""
+    import dataclasses
+
+    return dataclasses.replace(
+        sweep_cfg, mlp_epochs=1, transformer_epochs=1, permutation_transformer_epochs=1
+    )
+
+
 def sweep_scale(sweep_cfg: Any) -> str:
     """The scale whose Fig. 7 config equals ``sweep_cfg`` (for the cache's bookkeeping), else ``custom``."""
     from repro.registry import resolve
@@ -58,6 +67,31 @@ def median_ev2(result: dict, task: str, model: str, split: str) -> float:
     if not idx:
         return float("nan")
     return float(np.median(result["ev"][idx, :2].sum(1)))
+
+
+def per_seed(result: dict, values: Any, task: str, model: str, split: str, **match: Any) -> Any:
+    """``values`` (one per run) of the runs (task, model, split), ordered by seed: a claim's per-seed values.
+
+    Runs of two models with the same seed and split share their data set, so two such arrays pair up by seed.
+    """
+    import numpy as np
+
+    idx = indices(result, task=task, model=model, split=split, **match)
+    idx = sorted(idx, key=lambda i: int(result["runs"]["seed"][i]))
+    return np.asarray(values, dtype=float)[idx]
+
+
+def ev2(result: dict) -> Any:
+    """Top-2 explained variance of every run's entity embedding."""
+    return result["ev"][:, :2].sum(1)
+
+
+def trained(result: dict, task: str, model: str, split: str, level: float = 0.9, **match: Any):
+    """The precondition "the model fitted its training set" (final train accuracy >= ``level`` on every seed)."""
+    from repro.claims import precondition
+
+    vals = per_seed(result, result["final_train_acc"], task, model, split, **match)
+    return precondition(f"{MODEL_LABELS[model]} trained on {task}: final train acc", vals, ">=", level)
 
 
 def model_colour(model: str) -> str:
@@ -146,63 +180,81 @@ def overlap_note(result: dict, tasks: list[str]) -> str:
     return "test rows whose input is also in train, official split: " + ", ".join(parts) + "; unique split: 0"
 
 
-def ev_claims(result: dict, splits: list[str], include_transformers: bool, include_mlp: bool = True) -> list:
-    """The spec's EV claims (section 7.2), one per split, with the paper's Fig. 7 medians."""
-    from repro.claims import Claim
+# Fig. 7's table of top-2 EV (median over 20 seeds, read off the appendix gallery's panel titles, spec F7).
+F7_EV = {
+    ("lattice", "standard_mlp"): 0.90,
+    ("lattice", "harmonic_mlp"): 1.00,
+    ("circle", "standard_mlp"): 0.46,
+    ("circle", "harmonic_mlp"): 1.00,
+    ("equivalence", "standard_mlp"): 0.96,
+    ("equivalence", "harmonic_mlp"): 0.80,
+    ("genealogy", "standard_mlp"): 0.29,
+    ("genealogy", "harmonic_mlp"): 0.51,
+    ("lattice", "standard_transformer"): 0.76,
+    ("lattice", "harmonic_transformer"): 1.00,
+    ("circle", "standard_transformer"): 0.60,
+    ("circle", "harmonic_transformer"): 0.64,
+}
+F7_WHERE = "Fig. 7 (appendix gallery) panel titles, median of 20 seeds"
+
+
+def ev_gap_claim(result: dict, t: str, better: str, worse: str, sp: str, bound: float = 0.0, note: str = ""):
+    """Top-2 EV of ``better`` minus ``worse``, paired by seed (same data set), both models trained."""
+    from repro.claims import Claim, read_off_plot
+
+    e = ev2(result)
+    gap = per_seed(result, e, t, better, sp) - per_seed(result, e, t, worse, sp)
+    paper = round(F7_EV[t, better] - F7_EV[t, worse], 2)
+    return Claim(
+        f"{t}: top-2 EV, {MODEL_LABELS[better]} - {MODEL_LABELS[worse]} (paired by seed)",
+        gap,
+        ">=" if bound else ">",
+        bound,
+        paper=read_off_plot(paper, f"{F7_WHERE}: {F7_EV[t, better]:.2f} vs {F7_EV[t, worse]:.2f}"),
+        variant=sp,
+        preconditions=(trained(result, t, better, sp), trained(result, t, worse, sp)),
+        note=note,
+    )
+
+
+def mlp_ev_claims(result: dict, splits: list[str]) -> list:
+    """Fig. 2's claims: the harmonic MLP's embeddings are more structured than the standard MLP's (spec 7.2).
+
+    The paper (author thread 4/9; Fig. 7's EV table) claims that harmonic MLPs learn perfect lattice/circle/tree
+    structures regardless of seed. The lattice claim is "EV >= 0.99 on every seed" (paper: 100, range 100-100).
+    On the circle the paper's own seeds range 51-100 (mean 0.87), so "EV >= 0.99" is not what its data show: the
+    claim tested is the comparison with the standard MLP (100 vs 46). Genealogy: harmonic beats standard by >= 0.15
+    (the spec's claim list; paper gap 0.22, ranges 41-60 vs 27-32). Equivalence is the paper's reported inversion
+    (top-2 EV is the wrong metric for 5 clusters, D10). Every claim needs both models to have fitted their
+    training sets.
+    """
+    from repro.claims import Claim, read_off_plot
 
     out = []
+    e = ev2(result)
     for sp in splits:
-        if include_mlp:
-            for t, paper in (("lattice", 1.00), ("circle", 1.00)):
-                out.append(
-                    Claim(
-                        f"median top-2 EV, harmonic MLP, {t}",
-                        median_ev2(result, t, "harmonic_mlp", sp),
-                        ">=",
-                        0.99,
-                        paper=paper,
-                        variant=sp,
-                    )
-                )
-            gap = median_ev2(result, "genealogy", "harmonic_mlp", sp) - median_ev2(
-                result, "genealogy", "standard_mlp", sp
+        out.append(
+            Claim(
+                "lattice: top-2 EV, harmonic MLP",
+                per_seed(result, e, "lattice", "harmonic_mlp", sp),
+                ">=",
+                0.99,
+                paper=read_off_plot(1.00, f"{F7_WHERE} (range 100-100)"),
+                variant=sp,
+                preconditions=(trained(result, "lattice", "harmonic_mlp", sp),),
             )
-            out.append(
-                Claim(
-                    "genealogy: median EV harmonic MLP - standard MLP",
-                    gap,
-                    ">=",
-                    0.15,
-                    paper=round(0.51 - 0.29, 2),
-                    variant=sp,
-                )
-            )
-            inv = median_ev2(result, "equivalence", "standard_mlp", sp) - median_ev2(
-                result, "equivalence", "harmonic_mlp", sp
-            )
-            out.append(
-                Claim(
-                    "equivalence inverts the ranking: median EV standard MLP - harmonic MLP",
-                    inv,
-                    ">",
-                    0.0,
-                    paper=round(0.96 - 0.80, 2),
-                    variant=sp,
-                )
-            )
-        if include_transformers:
-            for t, paper_h, paper_s in (("lattice", 1.00, 0.76), ("circle", 0.64, 0.60)):
-                if not indices(result, task=t, model="harmonic_transformer"):
-                    continue
-                out.append(
-                    Claim(
-                        f"{t}: median EV harmonic transformer - standard transformer",
-                        median_ev2(result, t, "harmonic_transformer", sp)
-                        - median_ev2(result, t, "standard_transformer", sp),
-                        ">",
-                        0.0,
-                        paper=round(paper_h - paper_s, 2),
-                        variant=sp,
-                    )
-                )
+        )
+        out.append(ev_gap_claim(result, "circle", "harmonic_mlp", "standard_mlp", sp))
+        out.append(ev_gap_claim(result, "genealogy", "harmonic_mlp", "standard_mlp", sp, bound=0.15))
+        out.append(ev_gap_claim(result, "equivalence", "standard_mlp", "harmonic_mlp", sp))
+    return out
+
+
+def transformer_ev_claims(result: dict, splits: list[str]) -> list:
+    """Fig. 7's own claims (the transformer rows, which only Fig. 7 draws): harmonic > standard transformer."""
+    out = []
+    for sp in splits:
+        for t in ("lattice", "circle"):
+            if indices(result, task=t, model="harmonic_transformer", split=sp):
+                out.append(ev_gap_claim(result, t, "harmonic_transformer", "standard_transformer", sp))
     return out

@@ -19,12 +19,12 @@ Scales:
 Choices where the spec is silent: the harmonic exponent is the paper convention n = sqrt(d) (the official code's
 n = 768 on d^2 is a GPTConfig option); the quick LM uses AdamW lr 3e-3 with cosine decay, no weight decay, for
 both heads. Added baselines (spec D14): random word pairs and shuffled-task quadruples, and several training
-seeds. The claim counts (task, seed) combinations.
+seeds. One claim per task, over the training seeds; that both heads beat the baselines is its precondition.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from repro.figure import Figure
@@ -244,32 +244,62 @@ def _medians(result: dict[str, Any], cfg: Fig6Config, head: str, kind: str) -> A
 
 
 def claims(result: dict[str, Any], cfg: Fig6Config) -> list:
+    """Per task, the paper's claim (spec F6: "the harmonic curve rises far faster in all 12 tasks"; spec 7.6: median
+    parallelogram loss harmonic < standard for each task), one value per training seed (both heads of a seed share
+    corpus, data order and analysis quadruples).
+
+    A comparison of parallelogram tightness only means something where both embeddings encode the task at all:
+    the precondition is that, on every seed, each head's median task loss is below both baselines (random word
+    pairs, shuffled-task quadruples; spec D14), i.e. ``baseline - task > 0``. With one model per head (the paper's
+    GPT-2 checkpoints) the interval is a bootstrap over the task's quadruples instead.
+    """
     import numpy as np
 
-    from repro.claims import Claim
+    from repro.claims import Claim, bootstrap_interval, precondition, read_off_plot
 
-    harm, std = _medians(result, cfg, "harmonic", "task"), _medians(result, cfg, "standard", "task")
-    proxy = " (generated-corpus proxy)" if cfg.source == "generated" else ""
-    out = [
-        Claim(
-            f"harmonic parallelograms tighter than standard (median loss, k={cfg.k_main}): fraction of "
-            f"(task, seed){proxy}",
-            float((harm < std).mean()),
-            ">",
-            0.5,
-            paper="12/12 tasks",
-        )
-    ]
+    harm, std = (
+        _medians(result, cfg, "harmonic", "task"),
+        _medians(result, cfg, "standard", "task"),
+    )  # [seeds, tasks]
+    encodes = {}
     for head, med in (("harmonic", harm), ("standard", std)):
         baseline = np.minimum(_medians(result, cfg, head, "random"), _medians(result, cfg, head, "shuffled"))
+        encodes[head] = baseline - med
+    proxy = " (generated-corpus proxy)" if cfg.source == "generated" else ""
+    out = []
+    for j, task in enumerate(result["tasks"]):
+        pre = tuple(
+            precondition(
+                f"{head} embeddings encode {task}: median loss of both baselines - of the task quadruples",
+                encodes[head][:, j],
+                ">",
+                0.0,
+            )
+            for head in ("harmonic", "standard")
+        )
+        extra: dict[str, Any] = {}
+        seeds = sorted(result["losses"]["harmonic"])
+        if len(seeds) == 1:
+            k = f"k{cfg.k_main}"
+            rows = np.stack(
+                [result["losses"][h][seeds[0]][k][task]["task"] for h in ("harmonic", "standard")], 1
+            )
+            rows = rows[~np.isnan(rows).any(1)]
+            extra = {
+                "interval": bootstrap_interval(
+                    rows, lambda a: float(np.median(a[:, 0]) - np.median(a[:, 1])), n_resamples=1000
+                ),
+                "spread": f"bootstrap over {len(rows)} quadruples",
+            }
         out.append(
             Claim(
-                f"{head}: task quadruples tighter than both baselines (random pairs, shuffled tasks): "
-                "fraction of (task, seed)",
-                float((med < baseline).mean()),
-                ">",
-                0.5,
-                paper="not reported",
+                f"{task}: median parallelogram loss (top-{cfg.k_main} PCs), harmonic - standard{proxy}",
+                harm[:, j] - std[:, j],
+                "<",
+                0.0,
+                paper=read_off_plot("harmonic lower on 12/12 tasks", "Fig. 6 cumulative-fraction panels"),
+                preconditions=pre,
+                **extra,
             )
         )
     return out
@@ -355,7 +385,7 @@ FIGURE = Figure(
     configs={
         "smoke": Fig6Config(
             n_sentences=2000,
-            seeds=(0,),
+            seeds=(0, 1),
             n_layer=1,
             n_embd=32,
             block_size=16,
@@ -372,4 +402,6 @@ FIGURE = Figure(
     claims=claims,
     est_seconds={"smoke": 5, "quick": 240, "paper": 120},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    control=lambda cfg: replace(cfg, max_iters=1),
+    control_label="untrained language models (1 step)",
 )
