@@ -110,3 +110,12 @@ def test_counts_text_lists_every_verdict():
 def test_identical_seeds_give_exactly_their_value():
     c = Claim("x", [0.8, 0.8, 0.8], ">=", 0.8)  # sum([0.8] * 3) / 3 is 0.8000000000000002
     assert c.measured == 0.8 and c.ci == (0.8, 0.8) and c.verdict == "reproduced"
+
+
+def test_the_toy_control_fails_its_claims_and_the_real_config_does_not(toy):
+    cfg = toy.fig.config("smoke")
+    real = toy.fig.claims(toy.fig.compute(cfg), cfg)
+    control = toy.fig.control(cfg)
+    under_control = toy.fig.claims(toy.fig.compute(control), control)
+    assert {c.verdict for c in real} == {"reproduced"}
+    assert {c.verdict for c in under_control} == {"not reached"}
