@@ -24,4 +24,3 @@ def test_claims_do_not_all_reproduce_under_the_control(fig):
         f"{fig.name}: under the control ({fig.control_label}) no claim is contradicted or not reached: "
         + "; ".join(f"{c.statement}: {c.verdict}" for c in claims)
     )
-

@@ -119,3 +119,9 @@ def test_the_toy_control_fails_its_claims_and_the_real_config_does_not(toy):
     under_control = toy.fig.claims(toy.fig.compute(control), control)
     assert {c.verdict for c in real} == {"reproduced"}
     assert {c.verdict for c in under_control} == {"not reached"}
+
+
+def test_a_nan_bootstrap_interval_round_trips_as_not_reached():
+    c = Claim("x", [math.nan], ">", 0, interval=(math.nan, math.nan))
+    back = Claim.from_dict(c.to_dict())
+    assert back.verdict == c.verdict == "not reached"

@@ -367,7 +367,9 @@ class Claim:
             unit=d.get("unit", ""),
             variant=d.get("variant"),
             preconditions=tuple(Precondition(**p) for p in d.get("preconditions", ())),
-            interval=tuple(d["interval"]) if d.get("bootstrap_interval") and d.get("interval") else None,
+            interval=tuple(math.nan if x is None else x for x in d["interval"])
+            if d.get("bootstrap_interval") and d.get("interval")
+            else None,
             spread=d.get("spread", ""),
             note=d.get("note", ""),
         )
