@@ -152,7 +152,10 @@ def plot(result: dict[str, Any], cfg: Fig8Config):
         line = tx.plot(ratio, med, marker="o", label=f"wd = {w:g}")[0]
         for k in range(t.shape[-1]):  # every seed as a point
             tx.scatter(ratio * (1 + 0.04 * (i - 1)), t[i, :, k], s=8, color=line.get_color(), alpha=0.5, lw=0)
-    tx.set_xscale("log")
+    if np.isfinite(t).any():  # a log axis over no finite point cannot be drawn
+        tx.set_xscale("log")
+    else:
+        tx.text(0.5, 0.5, "no run generalised", ha="center", va="center", transform=tx.transAxes)
     tx.set_xlabel("eta_dec / eta_enc")
     tx.set_ylabel("first step with test acc > 0.9 (missing: never)")
     tx.set_title("(b) time to generalise (line: median over seeds; points: seeds)")
