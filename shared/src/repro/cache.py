@@ -36,9 +36,14 @@ from typing import Any
 import numpy as np
 
 from repro.figure import Figure, config_dict, config_diff
+from repro.io import atomic_write_bytes, atomic_write_text, sha256_file  # noqa: F401  (re-exported)
 
 FORMAT_VERSION = 1
 DATA_FILE, ARRAYS_FILE, MANIFEST_FILE = "data.json", "arrays.npz", "manifest.json"
+ARTIFACT_DIR = "artifact"  # a stage's model in its ecosystem's format (repro.stage.Artifact)
+# (stage name, config) already recomputed under --force in this process: a stage read by several figures is
+# forced once.
+_FORCED: set[tuple[str, str]] = set()
 # repro modules that only present results: changing them never changes a computed number.
 PRESENTATION_MODULES = {
     "cli",
@@ -54,6 +59,9 @@ PRESENTATION_MODULES = {
     "report",
     "executor",
     "faults",
+    "io",
+    "environment",
+    "stage",  # a stage's own code is fingerprinted from its module, like a figure's
 }
 # Figures whose results a running compute asked for (``repro.run.require``): name -> code fingerprint hash.
 _DEPENDENCIES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
@@ -264,53 +272,13 @@ def join_result(structure: Any, arrays: dict[str, np.ndarray]) -> Any:
     return structure
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``. An OS error names
-    ``path`` (a failed ``write`` names no file), and the temporary file is removed."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise _named(e, path) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written figure or JSON is a normal file
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise _named(e, path) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _named(e: OSError, path: Path) -> OSError:
-    """``e`` with a file name (``path`` when the OS named none), same errno and type."""
-    if e.filename is not None or e.errno is None:
-        return e
-    return OSError(e.errno, e.strerror, str(path))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+def _first_forced(fig: Any, cfg: Any) -> bool:
+    """True the first time ``fig`` at ``cfg`` is forced in this process, False after."""
+    mark = (fig.name, json.dumps(config_dict(cfg), sort_keys=True))
+    if mark in _FORCED:
+        return False
+    _FORCED.add(mark)
+    return True
 
 
 # ----------------------------------------------------------------------------------------------- the store
@@ -505,15 +473,20 @@ class Cache:
         env: dict | None = None,
         dependencies: dict[str, str] | None = None,
         peak_rss_mb: float | None = None,
+        export: Callable[[Path], None] | None = None,
     ) -> None:
         from repro.faults import guard
 
         structure, arrays = split_result(result)
         final = self.entry_dir(fig, key)
         with guard(final):
-            self._store(fig, cfg, scale, key, structure, arrays, seconds, env, dependencies, peak_rss_mb)
+            self._store(
+                fig, cfg, scale, key, structure, arrays, seconds, env, dependencies, peak_rss_mb, export
+            )
 
-    def _store(self, fig, cfg, scale, key, structure, arrays, seconds, env, dependencies, peak_rss_mb):
+    def _store(
+        self, fig, cfg, scale, key, structure, arrays, seconds, env, dependencies, peak_rss_mb, export
+    ):
         final = self.entry_dir(fig, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{key}.tmp-{os.getpid()}-"))
@@ -522,6 +495,12 @@ class Cache:
             buf = io.BytesIO()
             np.savez(buf, **arrays)
             (tmp / ARRAYS_FILE).write_bytes(buf.getvalue())
+            if export is not None:  # a stage's model in its ecosystem's format, checksummed with the entry
+                (tmp / ARTIFACT_DIR).mkdir()
+                export(tmp / ARTIFACT_DIR)
+            files = [DATA_FILE, ARRAYS_FILE] + sorted(
+                str(f.relative_to(tmp)) for f in (tmp / ARTIFACT_DIR).rglob("*") if f.is_file()
+            )
             fingerprint = code_fingerprint(fig)
             manifest = {
                 "format": FORMAT_VERSION,
@@ -536,12 +515,13 @@ class Cache:
                 "environment": env or {},
                 "dependencies": dependencies or {},
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "sha256": {n: sha256_file(tmp / n) for n in (DATA_FILE, ARRAYS_FILE)},
+                "sha256": {n: sha256_file(tmp / n) for n in files},
             }
             (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
-            for f in tmp.iterdir():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
+            for f in tmp.rglob("*"):
+                if f.is_file():
+                    with open(f, "rb") as fh:
+                        os.fsync(fh.fileno())
             if final.exists():  # a stale entry (its dependencies changed), or a twin process got there first
                 old = final.with_name(f".{final.name}.old-{os.getpid()}")
                 os.rename(final, old)
@@ -560,17 +540,24 @@ class Cache:
         fig: Figure,
         cfg: Any,
         scale: str,
-        compute: Callable[[Any], dict[str, Any]],
+        compute: Callable[..., dict[str, Any]],
         force: bool = False,
         log: Callable[[str], None] = print,
+        force_stages: bool | None = None,
     ) -> tuple[dict[str, Any], str, bool, float]:
         """Return (result, key, restored?, compute seconds), computing and storing on a miss.
 
+        ``fig`` is a figure or a stage (:mod:`repro.stage`). On a miss, the stages it ``needs`` are restored or
+        computed first (recursively) and passed to ``compute(cfg, **inputs)``; a hit never loads them. ``force``
+        recomputes the stages it reads too (each once per process), unless ``force_stages=False``.
+
         Computing holds a lock on the key, so two processes asking for the same result (``--jobs``, or two
-        figures built on one sweep) compute it once: the second waits, then restores it.
+        figures built on one stage) compute it once: the second waits, then restores it.
         """
         from repro.faults import guard
 
+        if force and fig.id.startswith("stage-"):  # a stage read by several figures is forced once
+            force = _first_forced(fig, cfg)
         with guard(self.root):
             found = self.lookup(fig, cfg, scale)
         if found.result is not None and not force:
@@ -586,15 +573,29 @@ class Cache:
                 if again.result is not None:
                     log(again.message + " (computed by another process)")
                     return again.result, again.key, True, 0.0
-            return self._compute_and_store(fig, cfg, scale, found, compute, force, log)
+            inputs = self.inputs(fig, cfg, scale, force if force_stages is None else force_stages, log)
+            return self._compute_and_store(fig, cfg, scale, found, compute, inputs, force, log)
         finally:
             lock.__exit__(None, None, None)
 
-    def _compute_and_store(self, fig, cfg, scale, found, compute, force, log):
+    def inputs(
+        self, fig: Any, cfg: Any, scale: str, force: bool, log: Callable[[str], None]
+    ) -> dict[str, Any]:
+        """The results of the stages ``fig`` needs, by input name (restored or computed)."""
+        out = {}
+        for name, need in getattr(fig, "needs", {}).items():
+            st = need.stage
+            sub = need.config(cfg, scale)
+            out[name], *_ = self.get_or_compute(
+                st, sub, scale, st.compute, force=force, log=lambda m, st=st: log(f"needs {st.name}: {m}")
+            )
+        return out
+
+    def _compute_and_store(self, fig, cfg, scale, found, compute, inputs, force, log):
         log("recomputing: --force" if force else found.message)
+        from repro.environment import environment, prepare_torch
         from repro.faults import guard
         from repro.progress import peak_memory, stage
-        from repro.run import environment, prepare_torch
 
         prepare_torch(fig)
         t0 = time.perf_counter()
@@ -605,12 +606,14 @@ class Cache:
                 peak_memory() as mem,
                 stage(f"[{fig.name} {scale}] computing", estimate=fig.est_seconds.get(scale)),
             ):
-                result = compute(cfg)
+                result = compute(cfg, **inputs)
             deps = _DEPENDENCIES.get()
         finally:
             _DEPENDENCIES.reset(token)
         seconds = time.perf_counter() - t0
-        self.store(fig, cfg, scale, found.key, result, seconds, environment(), deps, mem.get("mb"))
+        artifact = getattr(fig, "artifact", None)
+        export = (lambda folder: artifact.save(result, cfg, folder)) if artifact is not None else None
+        self.store(fig, cfg, scale, found.key, result, seconds, environment(), deps, mem.get("mb"), export)
         # Hand back what a later restore would give, so a fresh run and a cached one behave identically.
         return self.load(fig, found.key), found.key, False, seconds
 

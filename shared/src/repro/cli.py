@@ -6,6 +6,7 @@
     repro all [--paper P] [--scale S]       everything, then the claims table and the verdict counts
     repro list [--paper P]                  every figure: id, title, estimated time per scale, cached or not
     repro check [...] [--scale S]           fresh verdicts (cached or computed) against the committed ones
+    repro graph [...] [--scale S] [--json]  the stages each figure reads, their cache keys, cached or not
     repro report [--out FILE]               one self-contained HTML page of the last run's figures and verdicts
     repro clean [...] [--scale S]           drop cached results (--corrupt: only quarantined entries and leftovers
                                             of killed runs; --stale: only entries of older code)
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from repro.figure import SCALES, ReproError, closest
 
-COMMANDS = ("run", "all", "list", "check", "report", "clean", "doctor", "completion")
+COMMANDS = ("run", "all", "list", "check", "graph", "report", "clean", "doctor", "completion")
 EXIT_OK, EXIT_VERDICT_CHANGED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_STORAGE = 1  # an OS-level failure writing the cache, the output or an artifact (no space, permission...)
 FORMATS = ("text", "markdown")
@@ -125,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--record",
         action="store_true",
         help="write the fresh verdicts as the committed reference (paper_figures/<paper>/figN[_scale].json)",
+    )
+    graph = command("graph", "the stages each figure reads (its stage graph): cache keys, cached or not")
+    _targets(graph, "show")
+    graph.add_argument(
+        "--json", action="store_true", help="the graph as JSON (nodes with keys and needs: a CI job matrix)"
     )
     report = command("report", "one self-contained HTML page of the figures and verdicts written by a run")
     report.add_argument("--scale", help="the scale of the run to report (default quick)")
@@ -276,6 +282,8 @@ def dispatch(args: argparse.Namespace) -> int:
     args.scale = args.scale or "quick"
     if command == "list":
         return cmd_list(figs, args.scale)
+    if command == "graph":
+        return cmd_graph(figs, args.scale, args.json)
     if command == "check":
         return cmd_check(figs, args.scale, args.format, args.strict, args.record)
     if args.variant and not any(args.variant in f.variants for f in figs):
@@ -357,6 +365,41 @@ def cmd_list(figs, scale: str) -> int:
             f"({mb:.1f} MB, e.g. {quarantined[0]}); remove them with `repro clean --corrupt`"
         )
     return EXIT_OK
+
+
+def cmd_graph(figs, scale: str, as_json: bool) -> int:
+    """Each figure's stage graph at ``scale``: a tree on a terminal, or JSON nodes (a stage read by several
+    figures appears once, with every figure that reads it)."""
+    import json
+
+    from repro import paths
+    from repro.cache import Cache
+    from repro.stage import graph
+
+    cache = Cache(paths.cache_dir())
+    per_fig = {f.name: graph(f, f.config(scale), scale, cache) for f in figs}
+    if as_json:
+        nodes: dict[str, dict] = {}
+        for fig_name, fig_nodes in per_fig.items():
+            for n in fig_nodes:
+                d = nodes.setdefault(n.key, {**n.to_dict(), "read_by": []})
+                if n.kind == "stage":
+                    d["read_by"].append(fig_name)
+        print(json.dumps({"scale": scale, "nodes": list(nodes.values())}, indent=1))
+        return EXIT_OK
+    for fig_nodes in per_fig.values():
+        _print_tree(fig_nodes[-1], {n.key: n for n in fig_nodes}, "", None)
+    return EXIT_OK
+
+
+def _print_tree(n, by_key: dict, prefix: str, input_name: str | None) -> None:
+    est = f", ~{_fmt_seconds(n.est_seconds)}" if n.est_seconds else ""
+    art = f", artifact: {n.artifact}" if n.artifact else ""
+    what = f"{input_name} <- " if input_name else ""
+    print(f"{prefix}{what}{n.name}  [{n.key[:12]} {'cached' if n.cached else 'not cached'}{est}{art}]")
+    inner = prefix.replace("└─ ", "   ").replace("├─ ", "│  ")
+    for i, (name, key) in enumerate(n.inputs.items()):
+        _print_tree(by_key[key], by_key, inner + ("└─ " if i == len(n.inputs) - 1 else "├─ "), name)
 
 
 def _fmt_mb(mb: float | None) -> str:
@@ -476,13 +519,16 @@ def _write_claims_markdown(rows, timings, args) -> None:
 
 
 def _run_one(name: str, scale: str, variant: str | None, overrides: dict, force: bool, out: Path | None):
+    """One figure in a --jobs worker; its stages were computed (and forced, under --force) beforehand."""
     # bars from several processes would garble the terminal; plain lines (every 30 s) do not
     os.environ["REPRO_PROGRESS"] = "0" if os.environ.get("REPRO_PROGRESS") == "0" else "plain"
     from repro import registry
     from repro.run import run_figure
 
     (f,) = registry.resolve([name])
-    r = run_figure(f, scale, variant if variant in f.variants else None, overrides, force, out)
+    r = run_figure(
+        f, scale, variant if variant in f.variants else None, overrides, force, out, force_stages=False
+    )
     return name, [c.to_dict() for c in r.claims], r.timings, r.restored
 
 
@@ -495,6 +541,7 @@ def _run_parallel(figs, args):
 
     out = []
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
+        _stages_first(pool, figs, args)
         futs = {
             pool.submit(_run_one, f.name, args.scale, args.variant, args.overrides, args.force, args.out): f
             for f in figs
@@ -506,6 +553,33 @@ def _run_parallel(figs, args):
             out.append((name, [Claim.from_dict(c) for c in claims], timings, restored))
     order = {f.name: i for i, f in enumerate(figs)}
     return sorted(out, key=lambda r: order[r[0]])
+
+
+def _compute_stage_job(name: str, cfg, scale: str, force: bool) -> str:
+    os.environ["REPRO_PROGRESS"] = "0" if os.environ.get("REPRO_PROGRESS") == "0" else "plain"
+    from repro.stage import compute_stage, find_stage
+
+    return compute_stage(find_stage(name), cfg, scale, force=force)[1]
+
+
+def _stages_first(pool, figs, args) -> None:
+    """Under --jobs: the uncached stages the figures read, wave by wave, each wave's stages in parallel; the
+    figures then restore them. (Without this, two figures on one stage would wait for each other's lock.)"""
+    from repro import paths
+    from repro.cache import Cache
+    from repro.progress import status
+    from repro.stage import pending_stages
+
+    units = [
+        (f, f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides))
+        for f in figs
+    ]
+    waves = pending_stages(units, args.scale, Cache(paths.cache_dir()))
+    for i, wave in enumerate(waves, 1):
+        status(f"stages, wave {i}/{len(waves)}: {', '.join(st.name for st, _ in wave)}")
+        futs = [pool.submit(_compute_stage_job, st.name, cfg, args.scale, args.force) for st, cfg in wave]
+        for fut in futs:
+            fut.result()
 
 
 def cmd_check(figs, scale: str, fmt: str, strict: bool = False, record: bool = False) -> int:

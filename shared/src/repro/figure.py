@@ -62,6 +62,9 @@ class Figure:
     # requires at least one claim to end contradicted or not reached. It proves the claims can fail.
     control: Callable[[Any], Any] | None = None
     control_label: str = ""
+    # The stages this figure reads (``repro.stage``): input name -> Need; ``compute(cfg, **inputs)`` receives
+    # their results. A figure never imports another figure: two figures on one sweep both declare its stage.
+    needs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.id in self.aliases:
@@ -76,6 +79,10 @@ class Figure:
                 chosen = getattr(cfg, "variants", None)
                 if chosen is None or not set(chosen) <= set(self.variants):
                     raise ValueError(f"{self.name}: config {scale!r} needs variants ⊆ {self.variants}")
+        if self.needs:
+            from repro.stage import _check_needs
+
+            _check_needs(self.name, self.needs)
 
     @property
     def name(self) -> str:

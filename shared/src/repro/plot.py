@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from repro.cache import atomic_write_bytes
 from repro.claims import Claim
+from repro.io import atomic_write_bytes
 
 # Footer colour per verdict.
 VERDICT_COLOURS = {

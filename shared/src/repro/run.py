@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import json
 import os
-import platform
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from repro import paths
-from repro.cache import Cache, CorruptEntry, atomic_write_text, cache_key, record_dependency
+from repro.cache import Cache, CorruptEntry, cache_key, record_dependency
 from repro.claims import Claim, counts
+from repro.environment import environment, prepare_torch  # noqa: F401  (re-exported)
 from repro.figure import Figure, ReproError, config_dict, config_hash
+from repro.io import atomic_write_text
 from repro.progress import status
 
 _OUTPUT_STEM: contextvars.ContextVar[Path | None] = contextvars.ContextVar("repro_output_stem", default=None)
@@ -64,31 +63,6 @@ class Report:
         }
 
 
-def environment() -> dict[str, Any]:
-    """Versions, device and host: what a reader needs to judge whether numbers should match theirs."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    env: dict[str, Any] = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "host": socket.gethostname(),
-    }
-    for pkg in ("torch", "numpy", "repro-shared", "transformers", "transformer-lens", "sae-lens"):
-        with contextlib.suppress(PackageNotFoundError):
-            env[pkg] = version(pkg)
-    import torch
-
-    env["device"] = (
-        torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)"
-    )
-    env["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
-    env["torch_threads"] = torch.get_num_threads()
-    env["dtype"] = str(torch.get_default_dtype()).removeprefix("torch.")
-    if os.environ.get("REPRO_DEVICE"):  # `--device cpu`: a cuda figure run on the CPU on purpose
-        env["requested_device"] = os.environ["REPRO_DEVICE"]
-    return env
-
-
 def output_stem(
     fig: Figure,
     scale: str,
@@ -132,13 +106,6 @@ def needs_device(fig: Figure, scale: str) -> str:
     return fig.device.get(scale, "cpu")
 
 
-def prepare_torch(fig: Figure) -> None:
-    import torch
-
-    torch.set_num_threads(int(os.environ.get("REPRO_THREADS", fig.cpu_threads)))
-    torch.set_flush_denormal(True)  # denormals make tiny-weight training 10x slower on CPU
-
-
 def run_figure(
     fig: Figure,
     scale: str = "quick",
@@ -148,6 +115,7 @@ def run_figure(
     out_dir: Path | None = None,
     cache: Cache | None = None,
     device: str | None = None,
+    force_stages: bool | None = None,
 ) -> Report:
     from repro.faults import guard
     from repro.progress import peak_memory
@@ -167,7 +135,7 @@ def run_figure(
         )
 
     result, key, restored, compute_s = cache.get_or_compute(
-        fig, cfg, scale, fig.compute, force=force, log=log
+        fig, cfg, scale, fig.compute, force=force, log=log, force_stages=force_stages
     )
     t0 = time.perf_counter()
     claims = list(fig.claims(result, cfg))

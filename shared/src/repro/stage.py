@@ -1,0 +1,293 @@
+"""Stages: the expensive, reusable computations (a sweep, a model zoo, trained crosscoders) that figures read.
+
+A :class:`Stage` is a named, typed, cached computation: ``compute(config, **inputs) -> dict``, one frozen-dataclass
+config per scale, and the stages it reads declared as data (``needs``). Figures declare ``needs`` the same way, so
+"where does this number come from" is answered by the figure file and by ``repro graph <paper> <fig>``:
+
+    TOY_SWEEP = Stage("harmonic_loss.toy_sweep", compute=train_sweep, configs={"smoke": ..., "quick": ..., ...})
+    FIGURE = Figure(..., needs={"sweep": Need(TOY_SWEEP, field="sweep")}, compute=compute)   # compute(cfg, sweep)
+
+A need takes the stage's config from a field of the reader's config (``field="sweep"``: so ``--set sweep.lr=...``
+reaches it and the reader's key covers it) or, without a field, the stage's own config at the reader's scale.
+
+Caching is the figures' cache (:mod:`repro.cache`): a stage's entry lives under ``<cache>/<paper>/stage-<what>/<key>``,
+its key hashes the stage's name, config and code fingerprint (its module and what that imports), and a reader's key
+covers the stage through its own config (the nested field) and code (the figure module imports the stage's module).
+The harness computes a stage once per config: a second reader restores it (two processes wait on one key lock).
+
+A stage that trains a model can also write it as an **artifact** in its ecosystem's format, inside the same cache
+entry (checksummed and atomic with it): HF ``save_pretrained`` for language models, a SAELens folder (``cfg.json`` +
+``sae_weights.safetensors``) for crosscoders and SAEs, safetensors + JSON for toy models.
+:func:`load_artifact` opens one by name in a notebook, computing it if missing.
+
+Stage modules, like figure modules, stay light at import (heavy imports inside ``compute``): ``repro list`` and
+``repro graph`` import them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from repro.figure import SCALES, ReproError, apply_overrides, closest
+
+ARTIFACT_DIR = "artifact"  # inside a stage's cache entry
+ARTIFACT_FORMATS = ("transformers", "saelens", "safetensors")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """How a stage's trained model is written and opened in its ecosystem's format.
+
+    ``save(result, config, folder)`` writes into an empty ``folder`` (inside the entry being stored);
+    ``open(folder)`` returns what a user of that ecosystem expects (a ``PreTrainedModel``, ``(cfg, tensors)``...).
+    """
+
+    format: str
+    save: Callable[[dict[str, Any], Any, Path], None]
+    open: Callable[[Path], Any]
+
+    def __post_init__(self) -> None:
+        if self.format not in ARTIFACT_FORMATS:
+            raise ValueError(f"artifact format {self.format!r} is not one of {ARTIFACT_FORMATS}")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A named, typed, cached computation; see the module docstring."""
+
+    name: str  # "<paper>.<what>", e.g. "harmonic_loss.toy_sweep"
+    compute: Callable[
+        ..., dict[str, Any]
+    ]  # compute(config, **inputs) -> result (numbers, arrays, nested dicts)
+    configs: Mapping[str, Any]  # scale -> frozen dataclass instance
+    title: str = ""
+    needs: Mapping[str, Need] = field(default_factory=dict)
+    artifact: Artifact | None = None
+    est_seconds: Mapping[str, float] = field(default_factory=dict)
+    device: Mapping[str, str] = field(
+        default_factory=lambda: {"smoke": "cpu", "quick": "cpu", "paper": "cpu"}
+    )
+    cpu_threads: int = 1
+
+    def __post_init__(self) -> None:
+        paper, dot, what = self.name.partition(".")
+        if not (dot and paper and what and "." not in what):
+            raise ValueError(f"stage name {self.name!r} must be '<paper>.<what>'")
+        missing = [s for s in SCALES if s not in self.configs]
+        if missing:
+            raise ValueError(f"stage {self.name}: configs lack scales {missing}")
+        for scale, cfg in self.configs.items():
+            if not (dataclasses.is_dataclass(cfg) and type(cfg).__dataclass_params__.frozen):
+                raise TypeError(
+                    f"stage {self.name}: config for {scale!r} must be a frozen dataclass instance"
+                )
+        _check_needs(self.name, self.needs)
+
+    @property
+    def paper(self) -> str:
+        return self.name.partition(".")[0]
+
+    @property
+    def id(self) -> str:
+        """The cache folder's name (``stage-<what>``: never a figure id)."""
+        return "stage-" + self.name.partition(".")[2]
+
+    @property
+    def module(self) -> str:
+        return self.compute.__module__
+
+    def config(self, scale: str, overrides: Mapping[str, str] | None = None) -> Any:
+        if scale not in SCALES:
+            raise ReproError(
+                f"unknown scale {scale!r}{closest(scale, SCALES)}; choose one of {', '.join(SCALES)}"
+            )
+        cfg = self.configs[scale]
+        return apply_overrides(cfg, overrides, self.name) if overrides else cfg
+
+
+@dataclass(frozen=True)
+class Need:
+    """A reader (figure or stage) reads ``stage``; its config is the reader's ``field`` (or the stage's own at the
+    reader's scale when ``field`` is None)."""
+
+    stage: Stage
+    field: str | None = None
+
+    def config(self, reader_cfg: Any, scale: str) -> Any:
+        if self.field is None:
+            return self.stage.configs[scale]
+        cfg = getattr(reader_cfg, self.field)
+        if type(cfg) is not type(self.stage.configs[scale]):
+            raise TypeError(
+                f"{self.field} holds a {type(cfg).__name__}, but {self.stage.name} takes a "
+                f"{type(self.stage.configs[scale]).__name__}"
+            )
+        return cfg
+
+
+def _check_needs(who: str, needs: Mapping[str, Any]) -> None:
+    for name, need in needs.items():
+        if not isinstance(need, Need):
+            raise TypeError(f"{who}: needs[{name!r}] must be a repro.stage.Need")
+        if not name.isidentifier():
+            raise ValueError(f"{who}: input name {name!r} must be an identifier (it is a keyword of compute)")
+
+
+# ---------------------------------------------------------------------------------------------------- lookup
+def all_stages() -> dict[str, Stage]:
+    """Every stage some registered figure reads (directly or through another stage), by name."""
+    from repro.registry import all_figures
+
+    found: dict[str, Stage] = {}
+    todo = [need.stage for fig in all_figures() for need in fig.needs.values()]
+    while todo:
+        st = todo.pop()
+        if st.name in found:
+            if found[st.name] is not st:
+                raise RuntimeError(f"two different stages are named {st.name}")
+            continue
+        found[st.name] = st
+        todo.extend(need.stage for need in st.needs.values())
+    return dict(sorted(found.items()))
+
+
+def find_stage(name: str) -> Stage:
+    stages = all_stages()
+    if name not in stages:
+        raise ReproError(
+            f"no stage named {name!r}{closest(name, stages)}; stages: {', '.join(stages) or 'none'}"
+        )
+    return stages[name]
+
+
+# ---------------------------------------------------------------------------------------------------- graph
+@dataclass
+class Node:
+    """One unit of a figure's stage graph at one scale: what it is, its cache key, whether it is cached."""
+
+    name: str
+    kind: str  # "figure" or "stage"
+    scale: str
+    key: str
+    cached: bool
+    needs: list[str]  # keys of the nodes it reads
+    inputs: dict[str, str]  # input name -> node key
+    est_seconds: float | None
+    device: str
+    artifact: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def graph(unit: Any, cfg: Any, scale: str, cache: Any) -> list[Node]:
+    """The nodes ``unit`` (a figure or stage) reads, dependencies first, ending with ``unit`` itself; a stage
+    read twice appears once."""
+    from repro.cache import cache_key
+
+    nodes: dict[str, Node] = {}
+
+    def visit(u: Any, c: Any) -> str:
+        key = cache_key(u, c)
+        if key in nodes:
+            return key
+        inputs = {name: visit(need.stage, need.config(c, scale)) for name, need in u.needs.items()}
+        artifact = getattr(u, "artifact", None)
+        nodes[key] = Node(
+            name=u.name,
+            kind="stage" if isinstance(u, Stage) else "figure",
+            scale=scale,
+            key=key,
+            cached=(cache.entry_dir(u, key) / "manifest.json").is_file(),
+            needs=sorted(set(inputs.values())),
+            inputs=inputs,
+            est_seconds=u.est_seconds.get(scale),
+            device=u.device.get(scale, "cpu"),
+            artifact=artifact.format if artifact else None,
+        )
+        return key
+
+    visit(unit, cfg)
+    return list(nodes.values())
+
+
+def pending_stages(units: list[tuple[Any, Any]], scale: str, cache: Any) -> list[list[tuple[Stage, Any]]]:
+    """The uncached stages that ``units`` ((figure, config) pairs) read, in waves: every stage of a wave reads
+    only stages of earlier waves (or cached ones), so a wave's stages can run in parallel."""
+    from repro.cache import cache_key
+
+    depth: dict[str, int] = {}
+    todo: dict[str, tuple[Stage, Any]] = {}
+
+    def visit(u: Any, c: Any) -> int:
+        """The wave of ``u`` (-1 when ``u`` and everything it reads is cached; figures are not placed)."""
+        below = max((visit(n.stage, n.config(c, scale)) for n in u.needs.values()), default=-1)
+        if not isinstance(u, Stage):
+            return below
+        key = cache_key(u, c)
+        if key not in depth:
+            cached = (cache.entry_dir(u, key) / "manifest.json").is_file()
+            depth[key] = -1 if cached and below < 0 else below + 1
+            if depth[key] >= 0:
+                todo[key] = (u, c)
+        return depth[key]
+
+    for u, c in units:
+        visit(u, c)
+    waves: list[list[tuple[Stage, Any]]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
+    for key, pair in todo.items():
+        waves[depth[key]].append(pair)
+    return waves
+
+
+# ---------------------------------------------------------------------------------------------------- notebooks
+def compute_stage(
+    stage: Stage, cfg: Any, scale: str, cache: Any = None, force: bool = False
+) -> tuple[dict, str]:
+    """(result, key) of ``stage`` at ``cfg``: restored from the cache or computed (with what it reads) and stored."""
+    from repro import paths
+    from repro.cache import Cache
+    from repro.progress import status
+
+    cache = cache or Cache(paths.cache_dir())
+    result, key, *_ = cache.get_or_compute(
+        stage, cfg, scale, stage.compute, force=force, log=lambda m: status(f"[{stage.name} {scale}] {m}")
+    )
+    return result, key
+
+
+def load_result(
+    name: str, scale: str = "quick", overrides: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A stage's result (numbers and arrays) by name, computing it if missing: ``load_result("geneft.lr_sweep")``."""
+    stage = find_stage(name)
+    return compute_stage(stage, stage.config(scale, overrides), scale)[0]
+
+
+def load_artifact(name: str, scale: str = "quick", overrides: Mapping[str, str] | None = None) -> Any:
+    """A stage's trained model in its ecosystem's format, by name, computing it if missing.
+
+    ``load_artifact("graph_universality.tiny_lm")`` is a ``transformers`` model; a crosscoder is ``(cfg, tensors)``
+    of its SAELens folder. A stage without an artifact raises a one-line error naming :func:`load_result`."""
+    from repro import paths
+    from repro.cache import Cache
+
+    stage = find_stage(name)
+    if stage.artifact is None:
+        with_artifacts = [n for n, s in all_stages().items() if s.artifact is not None]
+        raise ReproError(
+            f"stage {name} writes no model artifact; use repro.load_result({name!r}) for its numbers "
+            f"(stages with artifacts: {', '.join(with_artifacts) or 'none'})"
+        )
+    cache = Cache(paths.cache_dir())
+    _, key = compute_stage(stage, stage.config(scale, overrides), scale, cache)
+    return stage.artifact.open(artifact_dir(cache, stage, key))
+
+
+def artifact_dir(cache: Any, stage: Stage, key: str) -> Path:
+    """Where the artifact of ``stage``'s entry ``key`` lies (a folder the ecosystem's loader opens)."""
+    return cache.entry_dir(stage, key) / ARTIFACT_DIR
