@@ -32,3 +32,67 @@ def test_schema_check_catches_a_broken_workflow(tmp_path):
         text=True,
     )
     assert r.returncode != 0
+
+
+def test_reproduce_matrix_comes_from_the_stage_graph():
+    """`repro graph --json | scripts/stage_matrix.py` gives reproduce.yml its jobs: every stage of every figure
+    once, in a wave after the stages it reads, and one figures job per paper; the workflow has every wave."""
+    import json
+    import sys
+
+    from repro.stage import CI_WAVES
+
+    root = Path(__file__).resolve().parents[1]
+    graph = subprocess.run(
+        [sys.executable, "-m", "repro.cli", "graph", "--scale", "paper", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    ).stdout
+    out = subprocess.run(
+        [sys.executable, str(root / "scripts" / "stage_matrix.py")],
+        input=graph,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    matrices = dict(line.split("=", 1) for line in out.strip().splitlines())
+    matrices = {k: json.loads(v) for k, v in matrices.items()}
+    nodes = json.loads(graph)["nodes"]
+    stages = {n["key"]: n for n in nodes if n["kind"] == "stage"}
+    wave_of = {
+        row["key"]: int(w.removeprefix("wave"))
+        for w, rows in matrices.items()
+        if w.startswith("wave")
+        for row in rows
+    }
+    assert sorted(wave_of) == sorted(stages)
+    for key, n in stages.items():
+        assert all(wave_of[k] < wave_of[key] for k in n["needs"]), f"{n['name']} runs before what it reads"
+    assert {r["paper"] for r in matrices["papers"]} == {
+        n["name"].split(":")[0] for n in nodes if n["kind"] == "figure"
+    }
+    workflow = (root / ".github" / "workflows" / "reproduce.yml").read_text()
+    for i in range(CI_WAVES):
+        assert f"wave{i}: ${{{{ steps.graph.outputs.wave{i} }}}}" in workflow
+
+
+def test_stage_matrix_refuses_a_graph_deeper_than_the_workflow():
+    from repro.figure import ReproError
+    from repro.stage import CI_WAVES, ci_matrix
+
+    deep = {
+        "nodes": [
+            {
+                "kind": "stage",
+                "name": "p.s",
+                "key": "k",
+                "entry": "p/stage-s/k",
+                "device": "cpu",
+                "depth": CI_WAVES,
+            }
+        ]
+    }
+    with pytest.raises(ReproError, match="add a wave job"):
+        ci_matrix(deep)

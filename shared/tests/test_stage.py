@@ -303,3 +303,29 @@ def test_stage_declarations_are_checked():
         Stage("p.t", compute=lambda c: {}, configs=cfgs, needs={"not ok": Need(st)})
     with pytest.raises(TypeError, match="must be a repro.stage.Need"):
         Stage("p.t", compute=lambda c: {}, configs=cfgs, needs={"s": st})
+
+
+def test_stage_command_computes_by_name_and_refuses_unknown_names(pkg, capsys):
+    from repro.cli import main
+
+    assert main(["stage", "stagepaper.model", "--scale", "smoke"]) == 0
+    assert pkg.calls("sweep") == 1 and pkg.calls("model") == 1
+    assert "stagepaper.model (smoke):" in capsys.readouterr().out
+    assert main(["stage", "stagepaper.model", "stagepaper.swep", "--scale", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean stagepaper.sweep" in err and len(err.strip().splitlines()) == 1
+
+
+def test_graph_nodes_carry_depth_and_cache_entry(pkg):
+    from repro import paths
+    from repro.cache import Cache
+    from repro.stage import graph
+
+    fig1, _ = pkg.figs
+    cache = Cache(paths.cache_dir())
+    nodes = graph(fig1, fig1.config("quick"), "quick", cache)
+    assert [n.depth for n in nodes] == [0, 1, 2]
+    assert nodes[0].entry == f"stagepaper/stage-sweep/{nodes[0].key}"
+    assert (cache.root / nodes[0].entry) == cache.entry_dir(
+        nodes[0] and pkg.figs[0].needs["sweep"].stage, nodes[0].key
+    )

@@ -7,6 +7,7 @@
     repro list [--paper P]                  every figure: id, title, estimated time per scale, cached or not
     repro check [...] [--scale S]           fresh verdicts (cached or computed) against the committed ones
     repro graph [...] [--scale S] [--json]  the stages each figure reads, their cache keys, cached or not
+    repro stage NAME... [--scale S]         compute (or restore) stages by name into the cache, e.g. a CI job's
     repro report [--out FILE]               one self-contained HTML page of the last run's figures and verdicts
     repro clean [...] [--scale S]           drop cached results (--corrupt: only quarantined entries and leftovers
                                             of killed runs; --stale: only entries of older code)
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from repro.figure import SCALES, ReproError, closest
 
-COMMANDS = ("run", "all", "list", "check", "graph", "report", "clean", "doctor", "completion")
+COMMANDS = ("run", "all", "list", "check", "graph", "stage", "report", "clean", "doctor", "completion")
 EXIT_OK, EXIT_VERDICT_CHANGED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_STORAGE = 1  # an OS-level failure writing the cache, the output or an artifact (no space, permission...)
 FORMATS = ("text", "markdown")
@@ -132,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument(
         "--json", action="store_true", help="the graph as JSON (nodes with keys and needs: a CI job matrix)"
     )
+    stage = command("stage", "compute (or restore) stages by name into the cache (no figure drawn)")
+    stage.add_argument("names", nargs="+", metavar="NAME", help="stage names, e.g. harmonic_loss.toy_sweep")
+    stage.add_argument("--scale", help="smoke, quick (default) or paper")
+    stage.add_argument("--force", action="store_true", help="recompute even when a cached result exists")
     report = command("report", "one self-contained HTML page of the figures and verdicts written by a run")
     report.add_argument("--scale", help="the scale of the run to report (default quick)")
     report.add_argument("--paper", help="restrict to one paper")
@@ -262,6 +267,8 @@ def dispatch(args: argparse.Namespace) -> int:
         path = write_report(args.scale or "quick", args.paper, args.results, args.out)
         print(f"wrote {path}")
         return EXIT_OK
+    if command == "stage":
+        return cmd_stage(args.names, args.scale or "quick", args.force)
     words = list(args.words)
     if command == "run" and not words:
         raise ReproError(
@@ -389,6 +396,16 @@ def cmd_graph(figs, scale: str, as_json: bool) -> int:
         return EXIT_OK
     for fig_nodes in per_fig.values():
         _print_tree(fig_nodes[-1], {n.key: n for n in fig_nodes}, "", None)
+    return EXIT_OK
+
+
+def cmd_stage(names: list[str], scale: str, force: bool) -> int:
+    from repro.stage import compute_stage, find_stage
+
+    stages = [find_stage(n) for n in names]  # every name checked before any compute
+    for st in stages:
+        _, key = compute_stage(st, st.config(scale), scale, force=force)
+        print(f"{st.name} ({scale}): {key}")
     return EXIT_OK
 
 

@@ -179,6 +179,8 @@ class Node:
     est_seconds: float | None
     device: str
     artifact: str | None = None
+    depth: int = 0  # 0: reads no stage; else 1 + the deepest node it reads (what can run in parallel)
+    entry: str = ""  # its cache entry relative to the cache root (<paper>/<id>/<key>)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -196,6 +198,7 @@ def graph(unit: Any, cfg: Any, scale: str, cache: Any) -> list[Node]:
         if key in nodes:
             return key
         inputs = {name: visit(need.stage, need.config(c, scale)) for name, need in u.needs.items()}
+        depth = 1 + max((nodes[k].depth for k in inputs.values()), default=-1)
         artifact = getattr(u, "artifact", None)
         nodes[key] = Node(
             name=u.name,
@@ -208,6 +211,8 @@ def graph(unit: Any, cfg: Any, scale: str, cache: Any) -> list[Node]:
             est_seconds=u.est_seconds.get(scale),
             device=u.device.get(scale, "cpu"),
             artifact=artifact.format if artifact else None,
+            depth=depth,
+            entry=f"{u.paper}/{u.id}/{key}",
         )
         return key
 
@@ -291,3 +296,28 @@ def load_artifact(name: str, scale: str = "quick", overrides: Mapping[str, str] 
 def artifact_dir(cache: Any, stage: Stage, key: str) -> Path:
     """Where the artifact of ``stage``'s entry ``key`` lies (a folder the ecosystem's loader opens)."""
     return cache.entry_dir(stage, key) / ARTIFACT_DIR
+
+
+# ---------------------------------------------------------------------------------------------------- CI fan-out
+CI_WAVES = 3  # reproduce.yml has this many stage jobs in a row; a deeper graph is refused in one line
+
+
+def ci_matrix(graph_json: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """GitHub Actions matrices from ``repro graph --json``: ``wave0..wave{CI_WAVES-1}`` (one job per stage, each
+    wave's stages reading only earlier waves') and ``papers`` (one job per paper: its figures' analysis, plots
+    and the verdict gate). Each stage entry names its cache entry, so a job caches exactly that stage's result."""
+    stages = [n for n in graph_json["nodes"] if n["kind"] == "stage"]
+    deepest = max((n["depth"] for n in stages), default=-1)
+    if deepest >= CI_WAVES:
+        deep = next(n["name"] for n in stages if n["depth"] == deepest)
+        raise ReproError(
+            f"stage {deep} sits {deepest + 1} stages deep; reproduce.yml runs {CI_WAVES} waves: add a wave job"
+        )
+    out: dict[str, list[dict[str, Any]]] = {f"wave{i}": [] for i in range(CI_WAVES)}
+    for n in sorted(stages, key=lambda n: n["name"]):
+        out[f"wave{n['depth']}"].append(
+            {"name": n["name"], "key": n["key"], "entry": n["entry"], "device": n["device"]}
+        )
+    papers = sorted({n["name"].split(":")[0] for n in graph_json["nodes"] if n["kind"] == "figure"})
+    out["papers"] = [{"paper": p} for p in papers]
+    return out
