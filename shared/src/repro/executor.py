@@ -1,8 +1,10 @@
 """Where a run's compute happens: here (the default: in-process, or ``--jobs N`` local processes) or on a Ray
 cluster (``--executor ray``), with no scheduler of our own.
 
-On Ray, each pending figure's compute is one Ray task that declares the CPUs (``Figure.cpu_threads``) and GPUs (one
-where the figure's device at that scale is ``cuda``) it needs; Ray places it. The task computes into the
+On Ray, each uncached stage the figures read (``repro.stage``) and each figure's compute is one Ray task that
+declares the CPUs (``cpu_threads``) and GPUs (one where its device at that scale is ``cuda``) it needs; a task
+takes the tasks of the stages it reads as arguments, so Ray itself orders them (a stage read by several figures is
+one task) and places them. The task computes into the
 content-addressed cache, which on a cluster is a shared filesystem path (``REPRO_CACHE_DIR`` on every node), and
 returns only its key and timings: results never travel through Ray's object store. The driver then restores each
 result, plots and evaluates claims locally. A rerun after a lost worker finds the finished results in the cache and
@@ -44,7 +46,7 @@ def _compute_remote(
     t0 = time.perf_counter()
     messages: list[str] = []
     _, key, restored, seconds = Cache(Path(cache_dir)).get_or_compute(
-        fig, cfg, scale, fig.compute, force=force, log=messages.append
+        fig, cfg, scale, fig.compute, force=force, log=messages.append, force_stages=False
     )
     import socket
 
@@ -59,8 +61,68 @@ def _compute_remote(
     }
 
 
-def resources(fig: Figure, scale: str) -> dict[str, float]:
-    """What one figure's compute asks Ray for at ``scale``."""
+def _compute_stage_remote(
+    name: str, cfg: Any, scale: str, force: bool, cache_dir: str, *upstream: Any
+) -> str:
+    """The body of one stage's Ray task (``upstream``: the finished tasks of the stages it reads)."""
+    os.environ["REPRO_PROGRESS"] = "0"
+    from repro.cache import Cache
+    from repro.stage import find_stage
+
+    st = find_stage(name)
+    _, key, *_ = Cache(Path(cache_dir)).get_or_compute(
+        st, cfg, scale, st.compute, force=force, log=lambda m: None, force_stages=False
+    )
+    return key
+
+
+def _submit_stages(ray: Any, figs: list[Figure], cfgs: list[Any], scale: str, force: bool, cache_dir: Path):
+    """One Ray task per uncached stage (all of them under ``force``), each taking the tasks of the stages it
+    reads as arguments; returns (refs per figure, stage task refs -> name)."""
+    from repro.cache import Cache, cache_key
+
+    cache, task = Cache(cache_dir), ray.remote(max_retries=0)(_compute_stage_remote)
+    refs: dict[str, Any] = {}
+    names: dict[Any, str] = {}
+
+    def submit(st: Any, cfg: Any) -> Any | None:
+        key = cache_key(st, cfg)
+        if key not in refs:
+            up = [r for n in st.needs.values() if (r := submit(n.stage, n.config(cfg, scale))) is not None]
+            cached = (cache.entry_dir(st, key) / "manifest.json").is_file()
+            refs[key] = (
+                None
+                if cached and not up and not force
+                else task.options(name=f"repro {st.name}", **resources(st, scale)).remote(
+                    st.name, cfg, scale, force, str(cache_dir), *up
+                )
+            )
+            if refs[key] is not None:
+                names[refs[key]] = st.name
+        return refs[key]
+
+    per_fig = [
+        [r for n in f.needs.values() if (r := submit(n.stage, n.config(c, scale))) is not None]
+        for f, c in zip(figs, cfgs, strict=True)
+    ]
+    return per_fig, names
+
+
+def _compute_remote_after(
+    name: str,
+    scale: str,
+    variant: str | None,
+    overrides: Mapping[str, str],
+    force: bool,
+    cache_dir: str,
+    *upstream: Any,
+) -> dict[str, Any]:
+    """A figure's task, run by Ray once the tasks of the stages it reads (``upstream``) have finished."""
+    return _compute_remote(name, scale, variant, overrides, force, cache_dir)
+
+
+def resources(fig: Any, scale: str) -> dict[str, float]:
+    """What one figure's or stage's compute asks Ray for at ``scale``."""
     return {"num_cpus": float(fig.cpu_threads), "num_gpus": 1.0 if fig.device.get(scale) == "cuda" else 0.0}
 
 
@@ -94,11 +156,15 @@ def compute_on_ray(
             f"cannot reach the Ray cluster at {address} ({e}); is `ray start --head` running?"
         ) from None
     try:
-        task = ray.remote(max_retries=0)(_compute_remote)
-        pending = {}
-        for f in figs:
+        task = ray.remote(max_retries=0)(_compute_remote_after)
+        cfgs = [
+            f.config(scale, variant if variant in f.variants else None, dict(overrides) or None) for f in figs
+        ]
+        upstream, stage_names = _submit_stages(ray, figs, cfgs, scale, force, Path(cache_dir))
+        pending = dict(stage_names)
+        for f, up in zip(figs, upstream, strict=True):
             ref = task.options(name=f"repro {f.name}", **resources(f, scale)).remote(
-                f.name, scale, variant, dict(overrides), force, str(cache_dir)
+                f.name, scale, variant, dict(overrides), force, str(cache_dir), *up
             )
             pending[ref] = f.name
         done, failed = [], []
@@ -111,6 +177,9 @@ def compute_on_ray(
                 except ray.exceptions.RayError as e:
                     failed.append(name)
                     status(f"[ray] {name} failed: {type(e).__name__} (its worker died or raised)")
+                    continue
+                if name in stage_names.values() and isinstance(info, str):
+                    status(f"[ray] stage {name} done ({info})")
                     continue
                 done.append(info)
                 how = "cache" if info["restored"] else f"{info['compute_seconds']:.1f}s compute"
