@@ -125,3 +125,17 @@ def test_a_nan_bootstrap_interval_round_trips_as_not_reached():
     c = Claim("x", [math.nan], ">", 0, interval=(math.nan, math.nan))
     back = Claim.from_dict(c.to_dict())
     assert back.verdict == c.verdict == "not reached"
+
+
+def test_count_interval_is_wilson_and_never_zero_width_at_zero():
+    from repro.claims import count_interval
+
+    lo, hi = count_interval(0, 100)
+    assert lo == 0.0 and 3.0 < hi < 4.0  # the rule of three, not [0, 0]
+    lo, hi = count_interval(100, 100)
+    assert hi == 100.0 and 96.0 < lo < 97.0
+    lo, hi = count_interval(20, 100)  # Wilson 95 %: [0.1333, 0.2888]
+    assert abs(lo - 13.33) < 0.01 and abs(hi - 28.88) < 0.01
+    assert all(x != x for x in count_interval(0, 0))
+    with pytest.raises(ValueError):
+        count_interval(5, 3)

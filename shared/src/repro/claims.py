@@ -180,6 +180,26 @@ def bootstrap_interval(
     return (float(lo), float(hi))
 
 
+def count_interval(successes: int, trials: int) -> tuple[float, float]:
+    """95 % Wilson score interval of a count ``successes`` out of ``trials`` (in counts, not a fraction).
+
+    For counts of items passing a threshold (latents, pairs): a bootstrap of 0 out of n gives the interval [0, 0],
+    as if a count of zero were certain; the Wilson interval of 0/n reaches about 3.8 items (the rule of three),
+    so a zero count is never more certain than its sample size allows."""
+    if trials <= 0:
+        return (math.nan, math.nan)
+    if not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials, got {successes} of {trials}")
+    z = 1.959963984540054
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == trials else min(1.0, centre + half)
+    return (lo * trials, hi * trials)
+
+
 @dataclass(frozen=True)
 class Claim:
     """One checkable statement of the paper, measured over seeds. See the module docstring for the verdicts.
