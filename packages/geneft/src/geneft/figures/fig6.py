@@ -23,7 +23,7 @@ Claims, each with one value per seed (``mc_seeds``: independent Monte Carlo batc
   arctan law's monotone shape.
 "Eq. 13 at N = 1 equals Eq. 12" holds by algebra and is a test (tests/test_theory.py), not a claim.
 Control: ``init="uniform"``: initial conditions drawn uniformly (same variances), which removes Eq. 12's Gaussian
-premise; the Monte Carlo then misses the arctan law by up to ~0.05. Computation: :mod:`geneft.frontier`.
+premise; the Monte Carlo then misses the arctan law by up to ~0.05. Computation and claims: :mod:`geneft.frontier`.
 """
 
 from __future__ import annotations
@@ -70,54 +70,9 @@ def compute(cfg: Fig6Config, sweep: dict[str, Any]) -> dict[str, Any]:
 
 
 def claims(result: dict[str, Any], cfg: Fig6Config) -> list:
-    import numpy as np
+    from geneft.frontier import frontier_claims
 
-    from geneft.frontier import spearman
-    from repro.claims import Claim, our_choice, precondition, third_party
-
-    n = len(cfg.mc_seeds)
-    out = [
-        Claim(
-            "Monte Carlo p_r (sign of C) vs Eq. 12: max |difference| over ratios",
-            np.max(np.abs(result["mc_sign_c"] - result["eq12"][:, None]), axis=0),
-            "<=",
-            0.005,
-            paper=third_party(0.005, "CoursIA notebook 2.9b: MC 0.155-0.844 vs Eq. 12 0.156-0.844"),
-            spread=f"{n} seeds of {cfg.mc_draws:,} draws",
-        )
-    ]
-    longest = max(result["ode"], key=float)
-    out.append(
-        Claim(
-            f"finite-horizon ODE p_r (t = {float(longest):g}) stays at or below Eq. 12 (max excess)",
-            np.max(result["ode"][longest] - result["eq12"][:, None], axis=0),
-            "<=",
-            0.03,
-            paper=our_choice(
-                0.03, "Eq. 12 is an upper bound (spec, Theorem 3); 0.03 is the noise of 4,000 draws"
-            ),
-            spread=f"{n} seeds of {cfg.ode_draws:,} draws",
-        )
-    )
-    for v, net in result["networks"].items():
-        x, p = np.log10(net["ratio"]), net["p_good"]
-        out.append(
-            Claim(
-                "networks: Spearman rank corr. of generalising fraction with eta_enc/eta_dec",
-                [spearman(x, p[:, s]) for s in range(p.shape[1])],
-                ">=",
-                0.7,
-                paper=our_choice(0.7, "Eq. 12 is monotone in the ratio (arctan); 0.7 is ours"),
-                variant=v,
-                spread=f"{p.shape[1]} seeds of Fig. 5",
-                preconditions=(
-                    precondition(
-                        "Fig. 5 cells fit their training set (fraction per seed)", net["trained"], ">", 0
-                    ),
-                ),
-            )
-        )
-    return out
+    return frontier_claims(result, cfg.mc_draws, cfg.ode_draws)
 
 
 def plot(result: dict[str, Any], cfg: Fig6Config):

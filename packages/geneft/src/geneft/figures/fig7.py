@@ -7,7 +7,7 @@ Panel (b) repeats the scan over decoder widths as a heat map of mean test accura
 
 Choices the spec leaves open: the widths of the heat map (quick 5/10/20, paper 5/10/20/50/100), the step budget
 (quick 3,000, paper 10^4; early exit once every pair is right), and that "depth" counts hidden layers.
-All widths of one depth train as one stack (narrower decoders zero-padded, which is exact).
+All widths of one depth train as one stack (narrower decoders zero-padded, which is exact): :mod:`geneft.goldilocks`.
 
 Claims (spec section 5.4: "test accuracy peaks at an intermediate depth, with the ends below the peak by >= 0.05"):
 the peak depth is that of the mean over seeds; per seed, the accuracy there minus the accuracy at the shallowest and
@@ -47,39 +47,11 @@ class Fig7Config:
 
 
 def compute(cfg: Fig7Config) -> dict[str, Any]:
-    import numpy as np
+    from geneft.goldilocks import depth_width_scan
 
-    from geneft.model import Arch
-    from geneft.train import Runs, train_stack
-    from repro.progress import track
-
-    test = np.zeros((len(cfg.depths), len(cfg.widths), len(cfg.seeds)))
-    train = np.zeros_like(test)
-    # one stack per depth: every width x seed, narrower decoders zero-padded to the widest (exact, see
-    # geneft.model.init_params), so a step pays the Python overhead once for all widths
-    cells = [(w, s) for w in cfg.widths for s in cfg.seeds]
-    runs = Runs.grid(
-        seeds=[s for _, s in cells], fractions=cfg.fraction, lr_enc=cfg.lr, lr_dec=cfg.lr, wd_dec=0.0
+    return depth_width_scan(
+        cfg.depths, cfg.widths, cfg.seeds, cfg.fraction, cfg.steps, cfg.lr, cfg.eval_every
     )
-    for i, depth in enumerate(track(cfg.depths, "fig7: depths (all widths stacked)")):
-        arch = Arch(mode=1, depth=depth, width=max(cfg.widths))
-        res = train_stack(
-            "mod3",
-            arch,
-            runs,
-            cfg.steps,
-            eval_every=cfg.eval_every,
-            stop="perfect",
-            widths=[w for w, _ in cells],
-        )
-        test[i] = res["test_acc"].reshape(len(cfg.widths), len(cfg.seeds))
-        train[i] = res["train_acc"].reshape(len(cfg.widths), len(cfg.seeds))
-    return {
-        "depths": np.array(cfg.depths),
-        "widths": np.array(cfg.widths),
-        "test_acc": test,
-        "train_acc": train,
-    }
 
 
 def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
