@@ -1,7 +1,7 @@
 """The Goldilocks zone of decoder complexity (Fig. 7, App. E): test accuracy against decoder depth and width.
 
 All widths of one depth train as one stack (narrower decoders zero-padded to the widest, which is exact: see
-:func:`geneft.model.init_params`).
+:func:`geneft.model.init_params`): :func:`depth_width_scan`. :func:`goldilocks_claims`: the figure's claims.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+COURSIA = (0.764, 0.860, 0.796, 0.730, 0.707, 0.667)  # CoursIA's test accuracy at depths 1-6 (6,000 steps)
 
 
 def depth_width_scan(
@@ -51,3 +53,51 @@ def depth_width_scan(
         "test_acc": test,
         "train_acc": train,
     }
+
+
+def goldilocks_claims(result: dict[str, Any], main_width: int) -> list:
+    """Section 5.4's claims at ``main_width``, one value per seed: test accuracy at the peak depth (of the mean over
+    seeds) minus that at the shallowest and at the deepest depth, each >= 0.05; under the precondition that those
+    decoders fit their training sets."""
+    import numpy as np
+
+    from repro.claims import Claim, precondition, third_party
+
+    j = list(result["widths"]).index(main_width)
+    acc = result["test_acc"][:, j]  # [depths, seeds]
+    k = int(np.argmax(acc.mean(-1)))  # the peak depth of the mean over seeds
+    pre = (
+        precondition(
+            f"width {main_width}: the decoders fit their training sets (train acc, mean over depths, per seed)",
+            result["train_acc"][:, j].mean(0),
+            ">=",
+            0.9,
+        ),
+    )
+    where = (
+        "CoursIA notebook 2.9b (3 seeds, 6,000 steps: peak at depth 2); bound 0.05 from the spec's claim list"
+    )
+    spread = f"{acc.shape[-1]} seeds"
+    note = f"the mean over seeds peaks at depth {result['depths'][k]}"
+    return [
+        Claim(
+            f"width {main_width}: test accuracy at the peak depth - at the shallowest depth",
+            acc[k] - acc[0],
+            ">=",
+            0.05,
+            paper=third_party(round(COURSIA[1] - COURSIA[0], 3), where),
+            preconditions=pre,
+            spread=spread,
+            note=note,
+        ),
+        Claim(
+            f"width {main_width}: test accuracy at the peak depth - at the deepest depth",
+            acc[k] - acc[-1],
+            ">=",
+            0.05,
+            paper=third_party(round(COURSIA[1] - COURSIA[5], 3), where),
+            preconditions=pre,
+            spread=spread,
+            note=note,
+        ),
+    ]

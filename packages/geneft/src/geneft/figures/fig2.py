@@ -11,18 +11,17 @@ Choices the spec leaves open: the fractions; the Monte Carlo's score for undeter
 Eq. 5, so MC vs f_UB isolates what the closure adds); which b the paper plots (both drawn; claims use Table II's);
 the network's step budget (quick: 2,000 steps, early exit once all 900 pairs are right; paper: 10^4) and seeds.
 
-Claims. The spec reports (from the CoursIA reading of the paper) that the Monte Carlo curve lies "slightly above"
-f_UB because closed samples carry more than one bit. That is a statement about the bound's shape past the data-size
-transition, not about every fraction: below p_c the closure has not percolated yet, the samples are redundant and
-the Monte Carlo lies *under* f_UB (0.17 under it for the bipartite graph at a fraction of 0.01), which no reading
-of "balls in buckets is mildly pessimistic" covers. So the claims test the shape, per relation, with one value per
-Monte Carlo draw (each draw is an independent random training set):
+Claims. The spec reports (via CoursIA) that the Monte Carlo lies "slightly above" f_UB (closed samples carry more
+than one bit). That holds past the data-size transition, not at every fraction: below p_c the closure has not
+percolated, the samples are redundant and the Monte Carlo lies *under* f_UB (by 0.17 for the bipartite graph at a
+fraction of 0.01). So the claims test the shape, per relation, one value per Monte Carlo draw (an independent
+random training set each):
 - at the critical fraction p_c (Eq. 4, alpha = 0.9) the closure's accuracy equals f_UB(p_c) within 0.05 (Table II's
   b puts the transition where the exact closure has it; the tolerance is ours);
 - past the transition, at 2 p_c, the closure's accuracy is at or above f_UB (the "slightly above" of the spec);
 - mod 3 at a fraction of 0.3: accuracy > 0.95 (CoursIA's number).
-The networks are drawn for comparison only (Fig. 3 makes the network claims). Control: ``closure=False``, a memoriser
-that decides only its training pairs: its accuracy at p_c falls far below f_UB. Computation: :mod:`geneft.closure`.
+Networks are drawn for comparison only (Fig. 3 makes the network claims). Control: ``closure=False``, a memoriser
+deciding only its training pairs (far below f_UB at p_c). Computation and claims: :mod:`geneft.closure`.
 """
 
 from __future__ import annotations
@@ -136,10 +135,7 @@ FIGURE = Figure(
         ),
         "quick": Fig2Config(),
         "paper": Fig2Config(
-            fractions=tuple(
-                round(x, 3)
-                for x in (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9)
-            ),
+            fractions=(0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9),
             mc_draws=100,
             net_fractions=(0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 0.9),
             seeds=(0, 1, 2),

@@ -19,11 +19,10 @@ Claims, each with one value per seed (``mc_seeds``: independent Monte Carlo batc
   two are independent computations, so this tests the paper's derivation of Eq. 12 from Eq. 11);
 - p_r is an upper bound: integrating Eq. 10 to a finite horizon never collides more often than Eq. 12 says (max
   excess over ratios <= 0.03, the Monte Carlo noise of 4,000 draws: our choice);
-- networks: the fraction of Fig. 5 cells that generalise rises with eta_enc/eta_dec (Spearman >= 0.7, ours), the
-  arctan law's monotone shape.
-"Eq. 13 at N = 1 equals Eq. 12" holds by algebra and is a test (tests/test_theory.py), not a claim.
-Control: ``init="uniform"``: initial conditions drawn uniformly (same variances), which removes Eq. 12's Gaussian
-premise; the Monte Carlo then misses the arctan law by up to ~0.05. Computation and claims: :mod:`geneft.frontier`.
+- networks: the fraction of cells that generalise rises with eta_enc/eta_dec (Spearman >= 0.7, ours: the arctan
+  law's monotone shape). "Eq. 13 at N = 1 equals Eq. 12" holds by algebra: a test (tests/test_theory.py).
+Control: ``init="uniform"`` (same variances) removes Eq. 12's Gaussian premise; the Monte Carlo then misses the
+arctan law by up to ~0.05. Computation and claims: :mod:`geneft.frontier`.
 """
 
 from __future__ import annotations
