@@ -11,6 +11,8 @@ embedding table gets ``lr_enc``, every decoder parameter ``lr_dec`` and ``wd_dec
   which each exceeds ``threshold`` (0.9; -1 when never).
 - Early exit (``stop``): ``"phase"`` freezes a run once both accuracies have crossed the threshold (its phase is then
   decided); ``"perfect"`` once every training and test pair is classified correctly; ``None`` runs the full budget.
+
+:func:`fraction_sweep` wraps it for accuracy against the train fraction (Figs. 2 and 3).
 """
 
 from __future__ import annotations
@@ -202,3 +204,47 @@ def train_stack(
     if keep_embeddings:
         out["embeddings"] = emb_final.cpu().numpy()
     return out
+
+
+def fraction_sweep(
+    relations: tuple[str, ...],
+    fractions: tuple[float, ...],
+    seeds: tuple[int, ...],
+    arch: Arch,
+    steps: int,
+    lr: float,
+    eval_every: int,
+    desc: str,
+) -> dict[str, Any]:
+    """Accuracy of networks trained at each train fraction: ``{"full"|"train": {relation: [fractions, seeds]}}``
+    (on all 900 pairs, and on each run's training pairs).
+
+    One stack for everything (relations x fractions x seeds; smaller training sets padded to the largest): at these
+    sizes a step's cost is mostly fixed overhead, so one stack beats one per fraction. Runs stop once every pair is
+    classified correctly (``stop="perfect"``) or at ``steps``.
+    """
+    from repro.progress import status
+
+    cells = [(r, f, s) for r in relations for f in fractions for s in seeds]
+    runs = Runs(
+        seeds=[s for _, _, s in cells],
+        fractions=[f for _, f, _ in cells],
+        lr_enc=[lr] * len(cells),
+        lr_dec=[lr] * len(cells),
+        wd_dec=[0.0] * len(cells),
+    )
+    res = train_stack(
+        [r for r, _, _ in cells],
+        arch,
+        runs,
+        steps,
+        eval_every=eval_every,
+        stop="perfect",
+        progress=lambda step, left: status(f"{desc}: step {step}/{steps}, {left} runs training"),
+    )
+    shape = (len(relations), len(fractions), len(seeds))
+    full, train = res["full_acc"].reshape(shape), res["train_acc"].reshape(shape)
+    return {
+        "full": {r: full[i] for i, r in enumerate(relations)},
+        "train": {r: train[i] for i, r in enumerate(relations)},
+    }

@@ -1,4 +1,4 @@
-"""What several GenEFT figures share: labels, phase colours, and the network-accuracy sweep over train fractions."""
+"""Plotting helpers several GenEFT figures share: labels, phase colours, seed lines, phase grids (no analysis here)."""
 
 from __future__ import annotations
 
@@ -16,53 +16,6 @@ PHASE_COLOURS = {
     "memorization": "#d73027",
     "confusion": "#7f7f7f",
 }
-
-
-def fraction_sweep(
-    relations: tuple[str, ...],
-    fractions: tuple[float, ...],
-    seeds: tuple[int, ...],
-    arch: Any,
-    steps: int,
-    lr: float,
-    eval_every: int,
-    desc: str,
-) -> dict[str, Any]:
-    """Accuracy of networks trained at each train fraction: ``{"full"|"train": {relation: [fractions, seeds]}}``
-    (on all 900 pairs, and on each run's training pairs).
-
-    One stack for everything (relations x fractions x seeds; smaller training sets padded to the largest): at these
-    sizes a step's cost is mostly fixed overhead, so one stack beats one per fraction. Runs stop once every pair is
-    classified correctly (``stop="perfect"``) or at ``steps``.
-    """
-
-    from geneft.train import Runs, train_stack
-
-    cells = [(r, f, s) for r in relations for f in fractions for s in seeds]
-    runs = Runs(
-        seeds=[s for _, _, s in cells],
-        fractions=[f for _, f, _ in cells],
-        lr_enc=[lr] * len(cells),
-        lr_dec=[lr] * len(cells),
-        wd_dec=[0.0] * len(cells),
-    )
-    from repro.progress import status
-
-    res = train_stack(
-        [r for r, _, _ in cells],
-        arch,
-        runs,
-        steps,
-        eval_every=eval_every,
-        stop="perfect",
-        progress=lambda step, left: status(f"{desc}: step {step}/{steps}, {left} runs training"),
-    )
-    shape = (len(relations), len(fractions), len(seeds))
-    full, train = res["full_acc"].reshape(shape), res["train_acc"].reshape(shape)
-    return {
-        "full": {r: full[i] for i, r in enumerate(relations)},
-        "train": {r: train[i] for i, r in enumerate(relations)},
-    }
 
 
 def seed_line(ax: Any, x: Any, values: Any, color: str, label: str, marker: str = "o", **kw: Any) -> None:
@@ -94,3 +47,59 @@ def seed_line(ax: Any, x: Any, values: Any, color: str, label: str, marker: str 
         ax.scatter(df["x"], df["y"], s=7, color=color, alpha=0.45, lw=0, zorder=3)
     ax.set_xlabel("")
     ax.set_ylabel("")
+
+
+def plot_phase_grid(
+    ax: Any,
+    enc: Any,
+    dec: Any,
+    ph: Any,
+    xlabel: str,
+    ylabel: str,
+    diagonals: bool = True,
+    seed_phases: Any = None,
+) -> list:
+    """Raw phase cells (no smoothing), the constant-ratio diagonals, a legend patch per phase.
+
+    ``seed_phases`` (``[enc, dec, seeds]``): each cell is labelled with how many seeds have its (majority) phase.
+    """
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    from geneft.train import PHASES
+
+    cmap = ListedColormap([PHASE_COLOURS[p] for p in PHASES])
+    le, ld = np.log10(enc), np.log10(dec)
+
+    def edges(x: Any) -> Any:
+        d = np.diff(x)
+        return np.concatenate([[x[0] - d[0] / 2], x[:-1] + d / 2, [x[-1] + d[-1] / 2]])
+
+    ax.pcolormesh(edges(ld), edges(le), ph, cmap=cmap, vmin=-0.5, vmax=3.5, edgecolors="w", linewidth=0.5)
+    if seed_phases is not None:
+        n = seed_phases.shape[-1]
+        for i in range(len(le)):
+            for j in range(len(ld)):
+                k = int((seed_phases[i, j] == ph[i, j]).sum())
+                ax.text(
+                    ld[j],
+                    le[i],
+                    f"{k}/{n}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="w" if k == n else "k",
+                )
+    if diagonals:
+        for k, style in ((0, "-"), (1, "--"), (2, ":")):
+            xs = np.array([ld[0] - 1, ld[-1] + 1])
+            ax.plot(xs, xs - k, color="k", lw=1, ls=style, label=f"eta_dec/eta_enc = {10**k:g}")
+    ax.set_xlim(edges(ld)[0], edges(ld)[-1])
+    ax.set_ylim(edges(le)[0], edges(le)[-1])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    handles = [Patch(color=PHASE_COLOURS[p], label=p) for p in PHASES]
+    if diagonals:
+        handles += ax.get_legend_handles_labels()[0]
+    return handles

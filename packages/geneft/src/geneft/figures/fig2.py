@@ -11,18 +11,17 @@ Choices the spec leaves open: the fractions; the Monte Carlo's score for undeter
 Eq. 5, so MC vs f_UB isolates what the closure adds); which b the paper plots (both drawn; claims use Table II's);
 the network's step budget (quick: 2,000 steps, early exit once all 900 pairs are right; paper: 10^4) and seeds.
 
-Claims. The spec reports (from the CoursIA reading of the paper) that the Monte Carlo curve lies "slightly above"
-f_UB because closed samples carry more than one bit. That is a statement about the bound's shape past the data-size
-transition, not about every fraction: below p_c the closure has not percolated yet, the samples are redundant and
-the Monte Carlo lies *under* f_UB (0.17 under it for the bipartite graph at a fraction of 0.01), which no reading
-of "balls in buckets is mildly pessimistic" covers. So the claims test the shape, per relation, with one value per
-Monte Carlo draw (each draw is an independent random training set):
+Claims. The spec reports (via CoursIA) that the Monte Carlo lies "slightly above" f_UB (closed samples carry more
+than one bit). That holds past the data-size transition, not at every fraction: below p_c the closure has not
+percolated, the samples are redundant and the Monte Carlo lies *under* f_UB (by 0.17 for the bipartite graph at a
+fraction of 0.01). So the claims test the shape, per relation, one value per Monte Carlo draw (an independent
+random training set each):
 - at the critical fraction p_c (Eq. 4, alpha = 0.9) the closure's accuracy equals f_UB(p_c) within 0.05 (Table II's
   b puts the transition where the exact closure has it; the tolerance is ours);
 - past the transition, at 2 p_c, the closure's accuracy is at or above f_UB (the "slightly above" of the spec);
 - mod 3 at a fraction of 0.3: accuracy > 0.95 (CoursIA's number).
-The networks are drawn for comparison only (Fig. 3 makes the network claims). Control: ``closure=False``, a memoriser
-that decides only its training pairs: its accuracy at p_c falls far below f_UB.
+Networks are drawn for comparison only (Fig. 3 makes the network claims). Control: ``closure=False``, a memoriser
+deciding only its training pairs (far below f_UB at p_c). Computation and claims: :mod:`geneft.closure`.
 """
 
 from __future__ import annotations
@@ -61,38 +60,15 @@ class Fig2Config:
 def compute(cfg: Fig2Config) -> dict[str, Any]:
     import numpy as np
 
-    from geneft import theory as T
-    from geneft.figures._common import fraction_sweep
+    from geneft.closure import closure_curves
     from geneft.model import Arch
+    from geneft.train import fraction_sweep
 
-    fr = np.array(cfg.fractions)
-    out: dict[str, Any] = {"fractions": fr, "net_fractions": np.array(cfg.net_fractions), "relations": {}}
-    for i, rel in enumerate(RELATIONS):
-        b_approx, b_exact = T.description_length_approx(rel), T.description_length_exact(rel)
-        ps = T.p_star(rel)
-        mc = np.stack(
-            [T.closure_accuracy(rel, f, cfg.mc_draws, cfg.seed + 1000 * i, closure=cfg.closure) for f in fr]
-        )
-        p_c = T.critical_fraction(b_approx, alpha=cfg.alpha)
-        at = {  # per-draw closure accuracy at the claimed fractions: p_c, 2 p_c (and 0.3 for mod 3)
-            name: T.closure_accuracy(rel, f, cfg.mc_draws, cfg.seed + 1000 * i + k, closure=cfg.closure)
-            for k, (name, f) in enumerate((("p_c", p_c), ("2p_c", min(2 * p_c, 0.99)), ("0.3", 0.3)), 1)
-        }
-        out["relations"][rel] = {
-            "b_approx": b_approx,
-            "b_exact": b_exact,
-            "p_c": p_c,
-            "mc_at": at,
-            "f_ub_at": {
-                "p_c": float(T.f_upper_bound(900 * p_c, b_approx, ps)),
-                "2p_c": float(T.f_upper_bound(900 * min(2 * p_c, 0.99), b_approx, ps)),
-            },
-            "p_c_exact": T.critical_fraction(b_exact, alpha=cfg.alpha),
-            "f": T.balls_in_buckets(fr * 900, b_approx),
-            "f_ub": T.f_upper_bound(fr * 900, b_approx, ps),
-            "f_ub_exact": T.f_upper_bound(fr * 900, b_exact, ps),
-            "mc": mc,  # [fractions, draws]
-        }
+    out: dict[str, Any] = {"fractions": np.array(cfg.fractions), "net_fractions": np.array(cfg.net_fractions)}
+    out["relations"] = {
+        rel: closure_curves(rel, cfg.fractions, cfg.mc_draws, cfg.seed + 1000 * i, cfg.alpha, cfg.closure)
+        for i, rel in enumerate(RELATIONS)
+    }
     nets = fraction_sweep(
         RELATIONS,
         cfg.net_fractions,
@@ -109,51 +85,9 @@ def compute(cfg: Fig2Config) -> dict[str, Any]:
 
 
 def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
-    from repro.claims import Claim, third_party
+    from geneft.closure import closure_claims
 
-    rels = result["relations"]
-    source = "CoursIA notebook 2.9b, reading the paper's Fig. 2 / Eqs. 3-5"
-    out = []
-    for rel in RELATIONS:
-        r = rels[rel]
-        out.append(
-            Claim(
-                f"{rel}: closure Monte Carlo accuracy at p_c = {r['p_c']:.3f} equals f_UB(p_c)",
-                r["mc_at"]["p_c"],
-                "within",
-                r["f_ub_at"]["p_c"],
-                tolerance=0.05,
-                paper=third_party(round(r["f_ub_at"]["p_c"], 3), source + ": the transition sits at p_c"),
-                spread=f"{cfg.mc_draws} Monte Carlo draws",
-                note="tolerance 0.05 is ours",
-            )
-        )
-    for rel in RELATIONS:
-        r = rels[rel]
-        out.append(
-            Claim(
-                f"{rel}: past the transition (fraction 2 p_c) closure Monte Carlo - f_UB",
-                r["mc_at"]["2p_c"] - r["f_ub_at"]["2p_c"],
-                ">=",
-                0.0,
-                paper=third_party("slightly above", source + ": MC lies slightly above f_UB"),
-                spread=f"{cfg.mc_draws} Monte Carlo draws",
-                note="the total order's transitive closure saturates more slowly than balls in buckets"
-                if rel == "greater"
-                else "",
-            )
-        )
-    out.append(
-        Claim(
-            "mod 3 closure Monte Carlo accuracy at fraction 0.3",
-            rels["mod3"]["mc_at"]["0.3"],
-            ">",
-            0.95,
-            paper=third_party(0.95, "CoursIA notebook 2.9b: > 0.95 at a fraction of about 0.3"),
-            spread=f"{cfg.mc_draws} Monte Carlo draws",
-        )
-    )
-    return out
+    return closure_claims(result["relations"], RELATIONS, cfg.mc_draws)
 
 
 def plot(result: dict[str, Any], cfg: Fig2Config):
@@ -201,10 +135,7 @@ FIGURE = Figure(
         ),
         "quick": Fig2Config(),
         "paper": Fig2Config(
-            fractions=tuple(
-                round(x, 3)
-                for x in (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9)
-            ),
+            fractions=(0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9),
             mc_draws=100,
             net_fractions=(0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 0.9),
             seeds=(0, 1, 2),

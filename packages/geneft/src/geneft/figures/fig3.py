@@ -10,7 +10,7 @@ f_UB (Eq. 5, Table II b). The induction gap is the distance between a network's 
 Choices the spec leaves open: the fractions, step budget (quick 2,000 with early exit once all pairs are right;
 paper 10^4), seeds (3), and the ideal decoders' trainability (all their parameters train).
 
-Claims (spec section 5.3), one value per seed (the accuracy averaged over the fractions, then differenced): mod 3
+Computation and claims: :mod:`geneft.induction`. Claims (spec section 5.3), one value per seed (the accuracy averaged over the fractions, then differenced): mod 3
 ideal >= mode 3 >= mode 1; greater-than: mode 2 the best MLP combiner; each ideal decoder within 0.05 of f_UB on
 average (the spec's "tracks f_UB"; 0.05 is ours). Precondition: the Table III model (mode 1) fits its training sets
 (mean train accuracy >= 0.9 per seed). Control: one step (untrained), which fails it.
@@ -24,10 +24,7 @@ from typing import Any
 
 from repro.figure import Figure
 
-RELATIONS = ("mod3", "greater")
-IDEAL_MODE = {"mod3": 3, "greater": 2}
-IDEAL_INIT = {"mod3": "threshold", "greater": "default"}
-IDEAL_EMB_STD = {"mod3": 0.1, "greater": 1.0}  # see geneft.model: ReLU(0.1 - x) needs embeddings within ~0.1
+RELATIONS = ("mod3", "greater")  # as geneft.induction
 DECODERS = ("mode1", "mode2", "mode3", "ideal")
 LABELS = {
     "mode1": "MLP, mode 1 (concat)",
@@ -53,111 +50,15 @@ class Fig3Config:
 
 
 def compute(cfg: Fig3Config) -> dict[str, Any]:
-    import numpy as np
+    from geneft.induction import induction_sweep
 
-    from geneft import theory as T
-    from geneft.figures._common import fraction_sweep
-    from geneft.model import Arch
-
-    fr = np.array(cfg.fractions)
-    acc: dict[str, dict[str, Any]] = {r: {} for r in RELATIONS}
-    train: dict[str, dict[str, Any]] = {r: {} for r in RELATIONS}
-    for mode in (1, 2, 3):
-        res = fraction_sweep(
-            RELATIONS,
-            cfg.fractions,
-            cfg.seeds,
-            Arch(mode=mode, depth=cfg.depth, width=cfg.width),
-            cfg.steps,
-            cfg.lr,
-            cfg.eval_every,
-            f"fig3: mode {mode}",
-        )
-        for r in RELATIONS:
-            acc[r][f"mode{mode}"] = res["full"][r]
-            train[r][f"mode{mode}"] = res["train"][r]
-    for r in RELATIONS:
-        arch = Arch(mode=IDEAL_MODE[r], decoder="ideal", ideal_init=IDEAL_INIT[r], emb_std=IDEAL_EMB_STD[r])
-        res = fraction_sweep(
-            (r,),
-            cfg.fractions,
-            cfg.seeds,
-            arch,
-            cfg.steps,
-            cfg.lr,
-            cfg.eval_every,
-            f"fig3: ideal decoder, {r}",
-        )
-        acc[r]["ideal"], train[r]["ideal"] = res["full"][r], res["train"][r]
-    f_ub = {r: T.f_upper_bound(fr * 900, T.description_length_approx(r), T.p_star(r)) for r in RELATIONS}
-    return {"fractions": fr, "acc": acc, "train_acc": train, "f_ub": f_ub}
+    return induction_sweep(cfg.fractions, cfg.seeds, cfg.steps, cfg.lr, cfg.depth, cfg.width, cfg.eval_every)
 
 
 def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
-    import numpy as np
+    from geneft.induction import induction_claims
 
-    from repro.claims import Claim, our_choice, precondition, third_party
-
-    m = {
-        r: {d: a.mean(0) for d, a in result["acc"][r].items()} for r in RELATIONS
-    }  # per seed, over fractions
-    pre = {
-        r: precondition(
-            f"{r}: the Table III model (mode 1) fits its training sets: mean train acc per seed",
-            result["train_acc"][r]["mode1"].mean(0),
-            ">=",
-            0.9,
-        )
-        for r in RELATIONS
-    }
-    src = "CoursIA notebook 2.9b, reading the paper's Fig. 3"
-    spread = f"{len(cfg.seeds)} seeds"
-    out = [
-        Claim(
-            "mod 3: ideal >= mode 3 (mean accuracy over fractions, difference)",
-            m["mod3"]["ideal"] - m["mod3"]["mode3"],
-            ">=",
-            0.0,
-            paper=third_party("ideal > mode 3 > mode 2 > mode 1", src),
-            preconditions=(pre["mod3"],),
-            spread=spread,
-        ),
-        Claim(
-            "mod 3: mode 3 >= mode 1 (mean accuracy over fractions, difference)",
-            m["mod3"]["mode3"] - m["mod3"]["mode1"],
-            ">=",
-            0.0,
-            paper=third_party("concat lags most", src),
-            preconditions=(pre["mod3"],),
-            spread=spread,
-        ),
-        Claim(
-            "greater-than: mode 2 best MLP combiner (mode 2 - best other mode)",
-            m["greater"]["mode2"] - np.maximum(m["greater"]["mode1"], m["greater"]["mode3"]),
-            ">=",
-            0.0,
-            paper=third_party("difference best", src),
-            preconditions=(pre["greater"],),
-            spread=spread,
-            note="the spec's ordering is secondhand [C]; measured here under Adam at the scale's step budget, where "
-            "concat (mode 1) can beat the difference",
-        ),
-    ]
-    for r in RELATIONS:
-        gap = np.abs(result["acc"][r]["ideal"] - result["f_ub"][r][:, None]).mean(0)
-        out.append(
-            Claim(
-                f"{r}: ideal decoder tracks f_UB (mean |acc - f_UB| over fractions)",
-                gap,
-                "<=",
-                0.05,
-                paper=our_choice(0.05, "the spec: 'the ideal decoders track f_UB'; 0.05 is ours"),
-                preconditions=(pre[r],),
-                spread=spread,
-                note="the one-ReLU decoder lags f_UB most at the smallest fractions" if r == "mod3" else "",
-            )
-        )
-    return out
+    return induction_claims(result, len(cfg.seeds))
 
 
 def plot(result: dict[str, Any], cfg: Fig3Config):

@@ -24,7 +24,7 @@ Claims, one value per seed (``seeds``: independent batches of random starts for 
   BCE never reaches zero loss and a concat MLP decoder need not be injective, so a contradiction says that
   generalisation here does not need the collapse, not that the theorem's algebra fails;
 - the memorising runs' embeddings stay spread (ratio > 0.2; precondition: they fit the training set, test < 0.9).
-Control: one training step (untrained), which fails the preconditions.
+Control: one training step (untrained), which fails the preconditions. Computation: :mod:`geneft.repons`.
 """
 
 from __future__ import annotations
@@ -56,81 +56,24 @@ class Fig4Config:
 
 
 def compute(cfg: Fig4Config) -> dict[str, Any]:
-    import numpy as np
+    from geneft.repons import clustering_runs, phase_plane, sign_check
 
-    from geneft import theory as T
-    from geneft.model import Arch
-    from geneft.train import Runs, train_stack
-
-    eta_a, eta_x = 1.0, cfg.eta_ratio
-    ang = np.linspace(0, 2 * np.pi, cfg.n_starts, endpoint=False) + np.pi / cfg.n_starts
-    a0, c0 = 1.5 * np.cos(ang), 1.5 * np.sin(ang)
-    _, _, (ts, a_path, c_path) = T.repon_ode(a0, c0, eta_a, eta_x, cfg.t_end, cfg.dt, n_save=300)
-    C_path = T.conserved_quantity(a_path, c_path, eta_a, eta_x)
-    scale = a0**2 / (2 * eta_a) + c0**2 / eta_x
-    n_s = len(cfg.seeds)
-    draws = [np.random.default_rng(s).normal(size=(2, cfg.n_draws)) for s in cfg.seeds]
-    ra, rc = np.concatenate([d[0] for d in draws]), np.concatenate([d[1] for d in draws])  # seed-major
-    rC = T.conserved_quantity(ra, rc, eta_a, eta_x)
-    ra_t, rc_t = T.repon_ode(ra, rc, eta_a, eta_x, cfg.check_t_end, 0.02)
-    rscale = ra**2 / (2 * eta_a) + rc**2 / eta_x
-    rC_t = T.conserved_quantity(ra_t, rc_t, eta_a, eta_x)
-
-    runs = Runs.grid(  # generalising runs for every seed, then memorising ones
-        seeds=[*cfg.seeds, *cfg.seeds],
-        fractions=cfg.fraction,
-        lr_enc=[cfg.gen_lrs[0]] * n_s + [cfg.memo_lrs[0]] * n_s,
-        lr_dec=[cfg.gen_lrs[1]] * n_s + [cfg.memo_lrs[1]] * n_s,
-        wd_dec=0.0,
-    )
-    net = train_stack("mod3", Arch(), runs, cfg.steps, stop=None, keep_embeddings=True)
     return {
-        "ts": ts,
-        "a_path": a_path,
-        "c_path": c_path,
-        "C_drift": np.abs(C_path - C_path[0]) / scale,  # [t, starts]
-        "C0": C_path[0],
-        "random_C": rC.reshape(n_s, -1),  # [seeds, draws]
-        "random_scale": rscale.reshape(n_s, -1),
-        "random_drift": (np.abs(rC_t - rC) / rscale).reshape(n_s, -1),
-        "random_collided": T.collided(ra, rc, ra_t, rc_t).reshape(n_s, -1),
-        "embeddings": net["embeddings"].reshape(2, n_s, 30, -1),  # [gen/memo, seeds, 30, 2]
-        "test_acc": net["test_acc"].reshape(2, n_s),
-        "train_acc": net["train_acc"].reshape(2, n_s),
+        **phase_plane(cfg.eta_ratio, cfg.n_starts, cfg.t_end, cfg.dt),
+        **sign_check(cfg.eta_ratio, cfg.seeds, cfg.n_draws, cfg.check_t_end),
+        **clustering_runs(cfg.gen_lrs, cfg.memo_lrs, cfg.seeds, cfg.fraction, cfg.steps),
     }
-
-
-def clustering_ratio(emb: Any) -> float:
-    """Mean within-class / mean between-class distance of mod-3 embeddings (0 = one point per class)."""
-    import numpy as np
-
-    cls = np.arange(len(emb)) % 3
-    d = np.linalg.norm(emb[:, None] - emb[None], axis=-1)
-    same = cls[:, None] == cls[None]
-    off = ~np.eye(len(emb), dtype=bool)
-    return float(d[same & off].mean() / d[~same].mean())
 
 
 def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     import numpy as np
 
-    from repro.claims import Claim, Precondition, our_choice, third_party
+    from geneft.repons import clustering_ratio, run_preconditions, sign_agreement
+    from repro.claims import Claim, our_choice, third_party
 
-    C, scale = result["random_C"], result["random_scale"]
-    clear = np.abs(C) > 0.05 * scale
-    agree = [(result["random_collided"][s][clear[s]] == (C[s][clear[s]] > 0)).mean() for s in range(len(C))]
+    agree, clear = sign_agreement(result["random_C"], result["random_scale"], result["random_collided"])
     drift = np.maximum(result["C_drift"].max(), result["random_drift"].max(1))
-    tr, te = result["train_acc"], result["test_acc"]
-    gen_ok = Precondition(
-        "the generalising runs fit every training pair and generalise (train >= 0.999, test >= 0.95 per seed)",
-        bool(np.all(tr[0] >= 0.999) and np.all(te[0] >= 0.95)),
-        f"train {', '.join(f'{x:.3f}' for x in tr[0])}; test {', '.join(f'{x:.3f}' for x in te[0])}",
-    )
-    memo_ok = Precondition(
-        "the memorising runs fit their training pairs but not the test (train >= 0.9, test < 0.9 per seed)",
-        bool(np.all(tr[1] >= 0.9) and np.all(te[1] < 0.9)),
-        f"train {', '.join(f'{x:.3f}' for x in tr[1])}; test {', '.join(f'{x:.3f}' for x in te[1])}",
-    )
+    gen_ok, memo_ok = run_preconditions(result["train_acc"], result["test_acc"])
     ratio = [[clustering_ratio(e) for e in result["embeddings"][i]] for i in (0, 1)]
     spread = f"{len(cfg.seeds)} seeds"
     return [
@@ -176,6 +119,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from geneft.repons import clustering_ratio
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()

@@ -7,37 +7,38 @@ decoder rate):
   of N = 9 others (mod 3: ten symbols per class);
 - Monte Carlo over initial conditions: by the sign of the conserved C (the infinite-time limit), and by integrating
   Eq. 10 (RK4) to a finite horizon (time in units of the faster rate, like a fixed step budget);
-- networks: the fraction of Fig. 5's cells on each ratio diagonal (eta_enc/eta_dec) that generalise or grok,
-  under Adam and under SGD (Fig. 5's cached result at the same scale is reused).
+- networks: the fraction of the learning-rate sweep's cells (Fig. 5's, the stage ``geneft.lr_sweep`` read through
+  the ``sweep`` field) on each ratio diagonal (eta_enc/eta_dec) that generalise or grok, under Adam and under SGD.
 
 Choices the spec leaves open: sigma_a / sigma_c = 1 (how it maps to the network's initialisation is unknown, so the
 network points are compared in shape, not fitted); the finite horizons; collision at a finite horizon means the
 separation fell below a tenth of its start.
 
-Claims, each with one value per seed (``mc_seeds``: independent Monte Carlo batches; the networks: Fig. 5's seeds):
+Claims, each with one value per seed (``mc_seeds``: independent Monte Carlo batches; the networks: the sweep's):
 - Theorem 3: the Monte Carlo probability that C > 0 matches Eq. 12 within 0.005 at every ratio (the spec's check; the
   two are independent computations, so this tests the paper's derivation of Eq. 12 from Eq. 11);
 - p_r is an upper bound: integrating Eq. 10 to a finite horizon never collides more often than Eq. 12 says (max
   excess over ratios <= 0.03, the Monte Carlo noise of 4,000 draws: our choice);
-- networks: the fraction of Fig. 5 cells that generalise rises with eta_enc/eta_dec (Spearman >= 0.7, ours), the
-  arctan law's monotone shape.
-"Eq. 13 at N = 1 equals Eq. 12" holds by algebra and is a test (tests/test_theory.py), not a claim.
-Control: ``init="uniform"``: initial conditions drawn uniformly (same variances), which removes Eq. 12's Gaussian
-premise; the Monte Carlo then misses the arctan law by up to ~0.05.
+- networks: the fraction of cells that generalise rises with eta_enc/eta_dec (Spearman >= 0.7, ours: the arctan
+  law's monotone shape). "Eq. 13 at N = 1 equals Eq. 12" holds by algebra: a test (tests/test_theory.py).
+Control: ``init="uniform"`` (same variances) removes Eq. 12's Gaussian premise; the Monte Carlo then misses the
+arctan law by up to ~0.05. Computation and claims: :mod:`geneft.frontier`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from geneft.stages import LR_SWEEP, LrSweepConfig
 from repro.figure import Figure
+from repro.stage import Need
 
 
 @dataclass(frozen=True)
 class Fig6Config:
-    variants: tuple[str, ...] = ("adam", "sgd")
+    variants: tuple[str, ...] = ("adam", "sgd")  # the sweep's optimisers drawn as network points
     log_ratio_range: tuple[float, float] = (-3.0, 3.0)
     n_ratios: int = 25
     mc_draws: int = 300_000  # per seed
@@ -49,140 +50,28 @@ class Fig6Config:
     n_cluster: int = 9
     sigma_ratio: float = 1.0
     seed: int = 0
-    networks: bool = True  # reuse Fig. 5 (same scale) for the network points
-    scale: str = "quick"  # which Fig. 5 scale to reuse
+    sweep: LrSweepConfig = field(default_factory=LrSweepConfig)  # the learning-rate sweep (network points)
 
     def __post_init__(self) -> None:
         if self.n_ratios < 2 or self.mc_draws < 1 or self.ode_draws < 1 or self.dt <= 0 or not self.mc_seeds:
             raise ValueError("n_ratios >= 2, positive draws and dt, at least one seed")
-        if self.scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"scale must be smoke/quick/paper, got {self.scale!r}")
+        if not set(self.variants) <= set(self.sweep.variants):
+            raise ValueError(
+                f"variants {self.variants} must be a subset of sweep.variants {self.sweep.variants}"
+            )
 
 
-def compute(cfg: Fig6Config) -> dict[str, Any]:
-    import numpy as np
+def compute(cfg: Fig6Config, sweep: dict[str, Any]) -> dict[str, Any]:
+    from geneft.frontier import collision_curves
+    from geneft.phase import ratio_diagonals
 
-    from geneft import theory as T
-    from repro.progress import track
-
-    ratios = np.logspace(*cfg.log_ratio_range, cfg.n_ratios)
-    seeds = cfg.mc_seeds
-    mc = np.array(  # [ratios, seeds]
-        [
-            [
-                T.p_collide_monte_carlo(r, cfg.mc_draws, 10_000 * s + i, cfg.sigma_ratio, init=cfg.init)
-                for s in seeds
-            ]
-            for i, r in enumerate(ratios)
-        ]
-    )
-    ode = {}  # one integration per ratio for all seeds, split into per-seed batches of ode_draws
-    for h in cfg.horizons:
-        ode[str(h)] = np.array(
-            [
-                T.collide_draws(
-                    r, cfg.ode_draws * len(seeds), 100 + i, cfg.sigma_ratio, t_end=h, dt=cfg.dt, init=cfg.init
-                )
-                .reshape(len(seeds), cfg.ode_draws)
-                .mean(1)
-                for i, r in enumerate(track(ratios, f"fig6: repon ODE to t = {h:g}"))
-            ]
-        )
-    out: dict[str, Any] = {
-        "ratios": ratios,
-        "eq12": T.p_collide_eq12(ratios, cfg.sigma_ratio),
-        "eq13": T.p_collide_eq13(ratios, cfg.n_cluster, cfg.sigma_ratio),
-        "mc_sign_c": mc,
-        "ode": ode,
-        "networks": {},
-    }
-    if cfg.networks:
-        from geneft.figures.fig5 import FIGURE as FIG5
-        from repro.figure import ReproError
-        from repro.run import require
-
-        fig5_cfg = FIG5.config(cfg.scale)
-        if not set(cfg.variants) <= set(fig5_cfg.variants):
-            raise ReproError(f"fig6 needs Fig. 5 variants {cfg.variants}")
-        res = require("geneft:fig5", cfg.scale)
-        for v in cfg.variants:
-            r = res[v]
-            ph = r["phase"]  # [enc, dec, seeds]
-            x = r["enc"][:, None] / r["dec"][None, :]  # eta_x / eta_A
-            keys = np.round(np.log10(x), 3)
-            uniq = np.unique(keys)
-            out["networks"][v] = {
-                "ratio": 10.0**uniq,
-                "p_good": np.array([(ph[keys == k] <= 1).mean(0) for k in uniq]),  # [diagonals, seeds]
-                "n_cells": np.array([(keys == k).sum() for k in uniq]),
-                "trained": (r["t_train"] >= 0).mean((0, 1)),  # per seed: cells that fit their training set
-            }
-    return out
-
-
-def spearman(x: Any, y: Any) -> float:
-    """Spearman's rank correlation (average ranks for ties); 0 when y is constant."""
-    import numpy as np
-
-    def ranks(v: Any) -> Any:
-        v = np.asarray(v, dtype=float)
-        r = np.empty(len(v))
-        r[np.argsort(v, kind="stable")] = np.arange(len(v))
-        return np.array([r[v == u].mean() for u in v])  # ties share their average rank
-
-    if np.std(y) == 0 or np.std(x) == 0:
-        return 0.0
-    return float(np.corrcoef(ranks(x), ranks(y))[0, 1])
+    return {**collision_curves(cfg), "networks": {v: ratio_diagonals(sweep[v]) for v in cfg.variants}}
 
 
 def claims(result: dict[str, Any], cfg: Fig6Config) -> list:
-    import numpy as np
+    from geneft.frontier import frontier_claims
 
-    from repro.claims import Claim, our_choice, precondition, third_party
-
-    n = len(cfg.mc_seeds)
-    out = [
-        Claim(
-            "Monte Carlo p_r (sign of C) vs Eq. 12: max |difference| over ratios",
-            np.max(np.abs(result["mc_sign_c"] - result["eq12"][:, None]), axis=0),
-            "<=",
-            0.005,
-            paper=third_party(0.005, "CoursIA notebook 2.9b: MC 0.155-0.844 vs Eq. 12 0.156-0.844"),
-            spread=f"{n} seeds of {cfg.mc_draws:,} draws",
-        )
-    ]
-    longest = max(result["ode"], key=float)
-    out.append(
-        Claim(
-            f"finite-horizon ODE p_r (t = {float(longest):g}) stays at or below Eq. 12 (max excess)",
-            np.max(result["ode"][longest] - result["eq12"][:, None], axis=0),
-            "<=",
-            0.03,
-            paper=our_choice(
-                0.03, "Eq. 12 is an upper bound (spec, Theorem 3); 0.03 is the noise of 4,000 draws"
-            ),
-            spread=f"{n} seeds of {cfg.ode_draws:,} draws",
-        )
-    )
-    for v, net in result["networks"].items():
-        x, p = np.log10(net["ratio"]), net["p_good"]
-        out.append(
-            Claim(
-                "networks: Spearman rank corr. of generalising fraction with eta_enc/eta_dec",
-                [spearman(x, p[:, s]) for s in range(p.shape[1])],
-                ">=",
-                0.7,
-                paper=our_choice(0.7, "Eq. 12 is monotone in the ratio (arctan); 0.7 is ours"),
-                variant=v,
-                spread=f"{p.shape[1]} seeds of Fig. 5",
-                preconditions=(
-                    precondition(
-                        "Fig. 5 cells fit their training set (fraction per seed)", net["trained"], ">", 0
-                    ),
-                ),
-            )
-        )
-    return out
+    return frontier_claims(result, cfg.mc_draws, cfg.ode_draws)
 
 
 def plot(result: dict[str, Any], cfg: Fig6Config):
@@ -236,18 +125,25 @@ FIGURE = Figure(
     id="fig6",
     title="p_r vs learning-rate ratio: Eq. 12, ODE Monte Carlo, networks",
     configs={
-        "smoke": Fig6Config(n_ratios=5, mc_draws=2000, ode_draws=50, horizons=(5.0,), dt=0.1, scale="smoke"),
-        "quick": Fig6Config(),
+        "smoke": Fig6Config(
+            n_ratios=5, mc_draws=2000, ode_draws=50, horizons=(5.0,), dt=0.1, sweep=LR_SWEEP.configs["smoke"]
+        ),
+        "quick": Fig6Config(sweep=LR_SWEEP.configs["quick"]),
         "paper": Fig6Config(
-            n_ratios=49, mc_draws=1_000_000, ode_draws=20_000, horizons=(10.0, 100.0, 1000.0), scale="paper"
+            n_ratios=49,
+            mc_draws=1_000_000,
+            ode_draws=20_000,
+            horizons=(10.0, 100.0, 1000.0),
+            sweep=LR_SWEEP.configs["paper"],
         ),
     },
     compute=compute,
     plot=plot,
     claims=claims,
+    needs={"sweep": Need(LR_SWEEP, field="sweep")},
     control=lambda cfg: dataclasses.replace(cfg, init="uniform"),
     control_label="uniform initial conditions (Eq. 12 assumes Gaussian ones)",
     variants=("adam", "sgd"),
-    est_seconds={"smoke": 2, "quick": 20, "paper": 600},
+    est_seconds={"smoke": 2, "quick": 20, "paper": 600},  # without the sweep (geneft.lr_sweep: Fig. 5's)
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )

@@ -6,8 +6,8 @@ CoursIA reproduction measured 0.764, 0.860, 0.796, 0.730, 0.707, 0.667 at depths
 Panel (b) repeats the scan over decoder widths as a heat map of mean test accuracy.
 
 Choices the spec leaves open: the widths of the heat map (quick 5/10/20, paper 5/10/20/50/100), the step budget
-(quick 3,000, paper 10^4; early exit once every pair is right), and that "depth" counts hidden layers.
-All widths of one depth train as one stack (narrower decoders zero-padded, which is exact).
+(quick 3,000, paper 10^4; early exit once every pair is right), and that "depth" counts hidden layers. All widths
+of one depth train as one stack (narrower decoders zero-padded, exact). Computation and claims: :mod:`geneft.goldilocks`.
 
 Claims (spec section 5.4: "test accuracy peaks at an intermediate depth, with the ends below the peak by >= 0.05"):
 the peak depth is that of the mean over seeds; per seed, the accuracy there minus the accuracy at the shallowest and
@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from repro.figure import Figure
-
-COURSIA = (0.764, 0.860, 0.796, 0.730, 0.707, 0.667)
 
 
 @dataclass(frozen=True)
@@ -47,90 +45,24 @@ class Fig7Config:
 
 
 def compute(cfg: Fig7Config) -> dict[str, Any]:
-    import numpy as np
+    from geneft.goldilocks import depth_width_scan
 
-    from geneft.model import Arch
-    from geneft.train import Runs, train_stack
-    from repro.progress import track
-
-    test = np.zeros((len(cfg.depths), len(cfg.widths), len(cfg.seeds)))
-    train = np.zeros_like(test)
-    # one stack per depth: every width x seed, narrower decoders zero-padded to the widest (exact, see
-    # geneft.model.init_params), so a step pays the Python overhead once for all widths
-    cells = [(w, s) for w in cfg.widths for s in cfg.seeds]
-    runs = Runs.grid(
-        seeds=[s for _, s in cells], fractions=cfg.fraction, lr_enc=cfg.lr, lr_dec=cfg.lr, wd_dec=0.0
+    return depth_width_scan(
+        cfg.depths, cfg.widths, cfg.seeds, cfg.fraction, cfg.steps, cfg.lr, cfg.eval_every
     )
-    for i, depth in enumerate(track(cfg.depths, "fig7: depths (all widths stacked)")):
-        arch = Arch(mode=1, depth=depth, width=max(cfg.widths))
-        res = train_stack(
-            "mod3",
-            arch,
-            runs,
-            cfg.steps,
-            eval_every=cfg.eval_every,
-            stop="perfect",
-            widths=[w for w, _ in cells],
-        )
-        test[i] = res["test_acc"].reshape(len(cfg.widths), len(cfg.seeds))
-        train[i] = res["train_acc"].reshape(len(cfg.widths), len(cfg.seeds))
-    return {
-        "depths": np.array(cfg.depths),
-        "widths": np.array(cfg.widths),
-        "test_acc": test,
-        "train_acc": train,
-    }
 
 
 def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
-    import numpy as np
+    from geneft.goldilocks import goldilocks_claims
 
-    from repro.claims import Claim, precondition, third_party
-
-    j = list(result["widths"]).index(cfg.main_width)
-    acc = result["test_acc"][:, j]  # [depths, seeds]
-    k = int(np.argmax(acc.mean(-1)))  # the peak depth of the mean over seeds
-    pre = (
-        precondition(
-            f"width {cfg.main_width}: the decoders fit their training sets (train acc, mean over depths, per seed)",
-            result["train_acc"][:, j].mean(0),
-            ">=",
-            0.9,
-        ),
-    )
-    where = (
-        "CoursIA notebook 2.9b (3 seeds, 6,000 steps: peak at depth 2); bound 0.05 from the spec's claim list"
-    )
-    spread = f"{acc.shape[-1]} seeds"
-    note = f"the mean over seeds peaks at depth {result['depths'][k]}"
-    return [
-        Claim(
-            f"width {cfg.main_width}: test accuracy at the peak depth - at the shallowest depth",
-            acc[k] - acc[0],
-            ">=",
-            0.05,
-            paper=third_party(round(COURSIA[1] - COURSIA[0], 3), where),
-            preconditions=pre,
-            spread=spread,
-            note=note,
-        ),
-        Claim(
-            f"width {cfg.main_width}: test accuracy at the peak depth - at the deepest depth",
-            acc[k] - acc[-1],
-            ">=",
-            0.05,
-            paper=third_party(round(COURSIA[1] - COURSIA[5], 3), where),
-            preconditions=pre,
-            spread=spread,
-            note=note,
-        ),
-    ]
+    return goldilocks_claims(result, cfg.main_width)
 
 
 def plot(result: dict[str, Any], cfg: Fig7Config):
     import matplotlib.pyplot as plt
 
     from geneft.figures._common import seed_line
+    from geneft.goldilocks import COURSIA
     from repro.plot import METHOD, set_style
 
     set_style()

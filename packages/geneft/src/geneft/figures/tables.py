@@ -14,6 +14,7 @@ data (a train fraction of 0.1), a relation with a shorter description is more fu
 (an independent random training set shared by the four relations' closures, App. D), the share of the 900 pairs the
 closure decides is ordered bipartite > mod 3 > mod 5 > greater-than (value 1 for a draw where it is, else 0).
 Control: ``closure=False`` (a memoriser decides only its training pairs, the same share for every relation).
+Computation: :mod:`geneft.paper_tables` (the rows) and :func:`geneft.closure.decided_share`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from repro.figure import Figure
 
-RELATIONS = ("bipartite", "mod3", "mod5", "greater")
+RELATIONS = ("bipartite", "mod3", "mod5", "greater")  # in Table II's order of b
 
 
 @dataclass(frozen=True)
@@ -40,85 +41,16 @@ class TablesConfig:
 
 
 def compute(cfg: TablesConfig) -> dict[str, Any]:
-    from geneft import theory as T
+    from geneft.closure import decided_share
+    from geneft.paper_tables import paper_tables
 
-    props = ("reflexive", "irreflexive", "symmetric", "antisymmetric", "transitive", "total")
-    t1 = [["relation", "definition", *props]]
-    defs = {
-        "mod3": "x1 = x2 (mod 3)",
-        "mod5": "x1 = x2 (mod 5)",
-        "greater": "x1 < x2",
-        "bipartite": "parts {0..9}, {10..29}: x1, x2 in different parts",
-    }
-    for r in RELATIONS:
-        p = T.relation_properties(r)
-        t1.append([r, defs[r], *("yes" if p[k] else "no" for k in props)])
-    t2 = [
-        [
-            "relation",
-            "b approx (Table II)",
-            "b exact log2(n!/#Aut)",
-            "p_c approx",
-            "p_c exact",
-            "b/n^2",
-            "p*",
-        ]
-    ]
-    for r in (*RELATIONS, "generic"):
-        ba, be = T.description_length_approx(r), T.description_length_exact(r)
-        pca, pce = T.critical_fraction(ba, alpha=cfg.alpha), T.critical_fraction(be, alpha=cfg.alpha)
-        ps = T.p_star(r) if r != "generic" else 0.5
-        t2.append([r, f"{ba:.2f}", f"{be:.2f}", f"{pca:.3f}", f"{pce:.3f}", f"{ba / 900:.3f}", f"{ps:.3f}"])
-    t3 = [
-        ["hyper-parameter", "value", "source"],
-        ["symbols n", "30 (900 ordered pairs, diagonal included)", "paper [C]"],
-        ["embedding dim d", "2, init N(0, 1)", "paper [C]; init: nn.Embedding default"],
-        ["combiner", "mode 1 concat (default), 2 difference, 3 squared difference", "paper [C]"],
-        ["decoder", "3 hidden layers x 50, tanh, 1 logit; nn.Linear init", "paper [C]"],
-        [
-            "optimiser",
-            "Adam lr 1e-3 (encoder and decoder separately); SGD variant for Figs. 5-6",
-            "paper [C]; SGD ours",
-        ],
-        ["weight decay", "0 (decoder only, decoupled, in Fig. 8)", "paper [C]"],
-        ["train fraction", "0.75 (0.3 for Goldilocks)", "paper [C]"],
-        ["loss", "binary cross-entropy on the logit, full batch", "unknown in paper; ours"],
-        ["steps", "quick 2-3k with early exit, paper 1e4-1e5", "paper 1e5 [C]"],
-        ["evaluation", "all 900 pairs every 50 steps", "ours"],
-    ]
-    t4 = [
-        ["phase", "criterion (threshold 0.9, gap 1e3 steps)"],
-        ["generalization", "train > 0.9 and test > 0.9, test within 1e3 steps of train"],
-        ["grokking", "train > 0.9 and test > 0.9, test later than train by >= 1e3 steps"],
-        ["memorization", "train > 0.9, test never > 0.9 within the budget"],
-        ["confusion", "train never > 0.9 within the budget"],
-    ]
-    decided = {}  # per draw: share of pairs the closure decides, (acc - guess) / (1 - guess)
-    for r in RELATIONS:
-        g = max(T.p_star(r), 1 - T.p_star(r))
-        acc = T.closure_accuracy(r, cfg.fraction, cfg.mc_draws, seed=7, closure=cfg.closure)
-        decided[r] = (acc - g) / (1 - g)
-    return {"tables": {"table1": t1, "table2": t2, "table3": t3, "table4": t4}, "decided": decided}
-
-
-def to_csv(rows: list[list[str]]) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue()
-
-
-def to_markdown(rows: list[list[str]]) -> str:
-    head, *body = rows
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in body]
-    return "\n".join(lines) + "\n"
+    tables = paper_tables(cfg.alpha)
+    return {"tables": tables, "decided": decided_share(RELATIONS, cfg.fraction, cfg.mc_draws, 7, cfg.closure)}
 
 
 def write_tables(result: dict[str, Any]) -> list[Any]:
     """CSV + Markdown per table beside the figure being drawn (``tableN[_suffix].csv|md``), atomically."""
+    from geneft.paper_tables import to_csv, to_markdown
     from repro.cache import atomic_write_text
     from repro.run import current_output_stem
 
@@ -134,12 +66,10 @@ def write_tables(result: dict[str, Any]) -> list[Any]:
 
 
 def claims(result: dict[str, Any], cfg: TablesConfig) -> list:
-    import numpy as np
-
+    from geneft.closure import strictly_ordered
     from repro.claims import Claim, third_party
 
-    d = np.stack([result["decided"][r] for r in RELATIONS])  # [relations in Table II's b order, draws]
-    ordered = np.all(d[:-1] > d[1:], axis=0).astype(float)
+    ordered = strictly_ordered(result["decided"], RELATIONS)
     return [
         Claim(
             f"pairs decided by the closure at fraction {cfg.fraction:g} ordered bipartite > mod 3 > mod 5 > "
