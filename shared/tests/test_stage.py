@@ -329,3 +329,29 @@ def test_graph_nodes_carry_depth_and_cache_entry(pkg):
     assert (cache.root / nodes[0].entry) == cache.entry_dir(
         nodes[0] and pkg.figs[0].needs["sweep"].stage, nodes[0].key
     )
+
+
+def test_a_stage_on_cuda_makes_its_figure_need_cuda_and_device_cpu_reaches_nested_configs():
+    from dataclasses import dataclass, field
+
+    from repro.figure import Figure
+    from repro.run import needs_device, on_device
+    from repro.stage import Need, Stage
+
+    @dataclass(frozen=True)
+    class Inner:
+        device: str = "cuda"
+
+    @dataclass(frozen=True)
+    class Outer:
+        inner: Inner = field(default_factory=Inner)
+        paper_device: str = "cuda:0"
+
+    scales = ("smoke", "quick", "paper")
+    st = Stage("p.big", compute=lambda c: {}, configs={s: Inner() for s in scales},
+               device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"})  # fmt: skip
+    fig = Figure(paper="p", id="fig1", title="t", configs={s: Outer() for s in scales}, compute=lambda c, big: {},
+                 plot=lambda r, c: None, claims=lambda r, c: [], needs={"big": Need(st, field="inner")})  # fmt: skip
+    assert needs_device(fig, "paper") == "cuda" and needs_device(fig, "quick") == "cpu"
+    moved = on_device(Outer(), "cpu")
+    assert moved == Outer(inner=Inner(device="cpu"), paper_device="cpu")

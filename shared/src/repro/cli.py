@@ -348,16 +348,17 @@ def cmd_list(figs, scale: str) -> int:
         "peak mem",
     ):
         table.add_column(col)
+    from repro.run import needs_device
+    from repro.stage import estimated_seconds
+
     quarantined = []
     for f in figs:
-        est = [_fmt_seconds(f.est_seconds.get(s)) for s in SCALES]
+        est = [_fmt_seconds(estimated_seconds(f, s)) for s in SCALES]  # with the stages it reads
         manifest = cache.cached_manifest(f, f.config(scale))
         cached = "yes" if manifest is not None else "no"
         name = f"{f.name} ({', '.join(f.aliases)})" if f.aliases else f.name
         mem = _fmt_mb(manifest.get("peak_rss_mb")) if manifest is not None else "-"
-        table.add_row(
-            name, f.title, *est, f.device.get("paper", "cpu"), ",".join(f.variants) or "-", cached, mem
-        )
+        table.add_row(name, f.title, *est, needs_device(f, "paper"), ",".join(f.variants) or "-", cached, mem)
         quarantined += cache.quarantined(f)
     Console(width=170).print(table)
     print(

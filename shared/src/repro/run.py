@@ -89,21 +89,29 @@ DEVICE_FIELDS = ("device", "paper_device")
 
 def on_device(cfg: Any, device: str) -> Any:
     """``cfg`` with its device fields (``device``, ``paper_device``) set to ``device`` where they name another
-    (``--device cpu`` for a cuda figure); the device is part of the config, so the result is cached apart."""
+    (``--device cpu`` for a cuda figure), also in nested configs (the stages a figure reads); the device is part
+    of the config, so the result is cached apart."""
     import dataclasses
 
-    names = {f.name for f in dataclasses.fields(cfg)}
-    changes = {
-        k: device
-        for k in DEVICE_FIELDS
-        if k in names and isinstance(getattr(cfg, k), str) and getattr(cfg, k).split(":")[0] != device
-    }
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name in DEVICE_FIELDS and isinstance(value, str) and value.split(":")[0] != device:
+            changes[f.name] = device
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            moved = on_device(value, device)
+            if moved is not value:
+                changes[f.name] = moved
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
 
 def needs_device(fig: Figure, scale: str) -> str:
-    """The device ``fig`` needs at ``scale`` to run in its estimated time (``Figure.device``)."""
-    return fig.device.get(scale, "cpu")
+    """The device ``fig`` needs at ``scale`` to run in its estimated time: ``cuda`` when the figure or any stage
+    it reads (``Figure.device``, ``Stage.device``) needs it."""
+    from repro.stage import stages_of
+
+    devices = [fig.device.get(scale, "cpu")] + [st.device.get(scale, "cpu") for st in stages_of(fig)]
+    return next((d for d in devices if d.startswith("cuda")), devices[0])
 
 
 def run_figure(

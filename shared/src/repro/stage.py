@@ -155,6 +155,24 @@ def all_stages() -> dict[str, Stage]:
     return dict(sorted(found.items()))
 
 
+def stages_of(unit: Any) -> list[Stage]:
+    """The stages ``unit`` (figure or stage) reads, directly or not, each once."""
+    out: dict[str, Stage] = {}
+    todo = [n.stage for n in unit.needs.values()]
+    while todo:
+        st = todo.pop()
+        if st.name not in out:
+            out[st.name] = st
+            todo.extend(n.stage for n in st.needs.values())
+    return list(out.values())
+
+
+def estimated_seconds(unit: Any, scale: str) -> float | None:
+    """The unit's own estimate plus those of the stages it reads (from an empty cache)."""
+    parts = [u.est_seconds.get(scale) for u in (unit, *stages_of(unit))]
+    return sum(p for p in parts if p) if any(parts) else None
+
+
 def find_stage(name: str) -> Stage:
     stages = all_stages()
     if name not in stages:
