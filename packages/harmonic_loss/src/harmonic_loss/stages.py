@@ -66,9 +66,7 @@ def save_toy_models(result: dict[str, Any], cfg: SweepConfig, folder: Path) -> N
     runs, tensors, start = {}, {}, 0
     for arch, params in result["params"].items():
         n = len(next(iter(params.values())))
-        runs[arch] = [
-            {f: _plain(result["runs"][f][i]) for f in RUN_FIELDS} for i in range(start, start + n)
-        ]
+        runs[arch] = [{f: _plain(result["runs"][f][i]) for f in RUN_FIELDS} for i in range(start, start + n)]
         start += n
         for name, value in params.items():
             tensors[f"{arch}.{name}"] = torch.from_numpy(np.ascontiguousarray(value))

@@ -176,7 +176,8 @@ def toy_structure_claims(result: dict[str, Any], cfg: Any) -> list:
             if gh is None or gs is None:
                 continue
             te = {
-                m: per_seed(sweep, grok_test_capped(sweep), t, m, sp) for m in ("harmonic_mlp", "standard_mlp")
+                m: per_seed(sweep, grok_test_capped(sweep), t, m, sp)
+                for m in ("harmonic_mlp", "standard_mlp")
             }
             out.append(
                 Claim(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from harmonic_loss.toy_analysis import MODEL_LABELS, indices
+
 TASK_CMAPS = {
     "lattice": "viridis",
     "circle": "hsv",
@@ -194,7 +195,9 @@ def draw_efficiency(ax: Any, eff: dict, t: str, models, variants, fractions) -> 
     ax.set_xticks(fr)
     if notes:
         ax.set_xticklabels([f"{f:g}\n{o:.2f}" for f, o in zip(fr, notes[0], strict=True)], fontsize=5.5)
-        ax.set_xlabel("train fraction (data size 1000)\nbelow it: measured train/test overlap, official split")
+        ax.set_xlabel(
+            "train fraction (data size 1000)\nbelow it: measured train/test overlap, official split"
+        )
     else:
         ax.set_xticklabels([f"{f:g}" for f in fr], fontsize=6)
         ax.set_xlabel("train fraction (data size 1000)")

@@ -106,7 +106,8 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
         tc.draw_efficiency(axes[2, c], eff, t, MODELS, cfg.variants, cfg.eff_fractions)
         tc.draw_grokking(axes[3, c], sweep, t, models, cfg.variants)
     handles = [
-        plt.Line2D([], [], color=tc.colour3(m), marker=tc.MARKERS[m], label=tc.MODEL_LABELS[m]) for m in models
+        plt.Line2D([], [], color=tc.colour3(m), marker=tc.MARKERS[m], label=tc.MODEL_LABELS[m])
+        for m in models
     ]
     handles += [
         plt.Line2D(
@@ -138,11 +139,13 @@ def untrained(cfg: Fig3Config) -> Fig3Config:
 
 MLPS = ("standard_mlp", "harmonic_mlp")
 QUICK = Fig3Config(
-    sweep=SWEEPS["quick"], eff_tasks=("lattice", "circle"), eff_models=MLPS, eff_epochs=150, eff_budget="steps"
+    sweep=SWEEPS["quick"],
+    eff_tasks=("lattice", "circle"),
+    eff_models=MLPS,
+    eff_epochs=150,
+    eff_budget="steps",
 )
-SMOKE = replace(
-    QUICK, sweep=SWEEPS["smoke"], eff_seeds=(0, 52), eff_fractions=(0.1, 0.5, 0.9), eff_epochs=2
-)
+SMOKE = replace(QUICK, sweep=SWEEPS["smoke"], eff_seeds=(0, 52), eff_fractions=(0.1, 0.5, 0.9), eff_epochs=2)
 
 FIGURE = Figure(
     paper="harmonic_loss",

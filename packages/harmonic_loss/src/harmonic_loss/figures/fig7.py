@@ -77,7 +77,10 @@ def plot(result: dict[str, Any], cfg: Fig7Config):
     sw = cfg.sweep
     rows = [(t, m) for t in TASKS for m in ("standard_mlp", "harmonic_mlp") if t in sw.mlp_tasks]
     rows += [
-        (t, m) for t in TASKS for m in ("standard_transformer", "harmonic_transformer") if t in sw.transformer_tasks
+        (t, m)
+        for t in TASKS
+        for m in ("standard_transformer", "harmonic_transformer")
+        if t in sw.transformer_tasks
     ]
     cols = [(sp, s) for sp in cfg.variants for s in sw.seeds]
     return draw_gallery(
