@@ -104,6 +104,7 @@ FIGURE = Figure(
     variants=SPLITS,
     needs={"sweep": Need(TOY_SWEEP, field="sweep")},
     est_seconds={"smoke": 1, "quick": 2, "paper": 10},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},  # the paper-scale gate: its sweep needs a GPU
     control=untrained,
     control_label="untrained: every run stops after 1 epoch",
 )
