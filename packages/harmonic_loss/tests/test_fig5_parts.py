@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from harmonic_loss.figures.fig5 import peripheral_ratio, prototype_correlation
+from harmonic_loss.digit_weights import peripheral_ratio, prototype_correlation
 from harmonic_loss.image_data import load_digits_split, load_mnist
 from repro.figure import ReproError
 

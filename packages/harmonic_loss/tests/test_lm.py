@@ -209,7 +209,8 @@ def test_parallelogram_loss_is_zero_for_exact_parallelograms_and_scale_free():
 
 
 def test_paper_scale_inputs_missing_offline_are_one_line(tmp_path):
-    from harmonic_loss.figures.fig6 import FIGURE, load_embeddings
+    from harmonic_loss.figures.fig6 import FIGURE
+    from harmonic_loss.lm_parallelograms import load_embeddings
     from harmonic_loss.train_lm import prepare_openwebtext
 
     with pytest.raises(ReproError) as e:

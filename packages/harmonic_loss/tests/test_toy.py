@@ -147,3 +147,32 @@ def test_transformer_runs_of_different_lengths_stack_exactly():
     x_mixed[0] = torch.randint(0, 25, (4, 3))
     x_mixed[1, :, 1:] = x2[0]
     assert torch.allclose(alone.logits(x2)[0], mixed.logits(x_mixed)[1], atol=1e-5)
+
+
+def test_toy_sweep_stage_artifact_and_run_selection(tmp_path):
+    """The stage's result carries each stack's trained parameters; its artifact writes them (safetensors + JSON) in
+    the result's run order; a figure's view of the sweep drops them and the curves."""
+    from dataclasses import replace
+
+    from harmonic_loss.stages import SWEEPS, open_toy_models, save_toy_models, toy_sweep
+    from harmonic_loss.toy_analysis import indices, per_seed, sweep_runs
+
+    cfg = replace(
+        SWEEPS["smoke"], mlp_tasks=("lattice", "circle"), seeds=(0, 52), mlp_epochs=1, transformer_epochs=1
+    )
+    result = toy_sweep(cfg)
+    n_mlp = 2 * 2 * 2 * 2  # tasks x models x splits x seeds
+    assert result["params"]["mlp"]["emb"].shape[0] == n_mlp
+    save_toy_models(result, cfg, tmp_path)
+    meta, tensors = open_toy_models(tmp_path)
+    assert meta["sweep"]["seeds"] == [0, 52] and len(meta["runs"]["transformer"]) == 8
+    for i, run in enumerate(meta["runs"]["mlp"] + meta["runs"]["transformer"]):
+        assert run["task"] == result["runs"]["task"][i] and run["seed"] == int(result["runs"]["seed"][i])
+    vocab = 25  # lattice: the MLP stack's embedding rows beyond a run's vocabulary are padding
+    lattice = indices(result, task="lattice", model=("standard_mlp", "harmonic_mlp"))
+    np.testing.assert_array_equal(tensors["mlp.emb"].numpy()[lattice, :vocab], result["emb"][lattice, :vocab])
+    view = sweep_runs(result, drop=("emb",), model="harmonic_mlp", split="unique")
+    assert "params" not in view and "emb" not in view and not any(k.startswith("curve_") for k in view)
+    assert len(view["runs"]["task"]) == 4 == len(indices(result, model="harmonic_mlp", split="unique"))
+    seeds = per_seed(view, view["runs"]["seed"], "circle", "harmonic_mlp", "unique")
+    assert list(seeds) == [0.0, 52.0]

@@ -9,7 +9,7 @@ batch 32, 7000 epochs (10,000 for permutation transformers), official exponent n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 TASKS = ("lattice", "circle", "equivalence", "genealogy", "permutation")
 MODELS = ("standard_mlp", "harmonic_mlp", "standard_transformer", "harmonic_transformer")
@@ -79,3 +79,8 @@ class SweepConfig:
             raise ValueError("batch_size, eval_every and lr must be positive")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError("device must be auto, cpu or cuda")
+
+
+def untrained_sweep(cfg: SweepConfig) -> SweepConfig:
+    """The toy figures' control: the same sweep with every run stopped after one epoch (untrained models)."""
+    return replace(cfg, mlp_epochs=1, transformer_epochs=1, permutation_transformer_epochs=1)

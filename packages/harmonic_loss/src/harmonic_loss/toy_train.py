@@ -89,10 +89,12 @@ def train_runs(
     eval_every: float = 1.0,
     device: str | torch.device = "cpu",
     desc: str | None = None,
+    keep_params: bool = False,
 ) -> dict:
     """Train ``specs`` (all one architecture) as one stack. Returns per-run numpy arrays (leading axis = run).
 
     ``eval_every``: epochs (of the median run) between accuracy evaluations; 0 evaluates only at start and end.
+    ``keep_params``: also return the trained parameters, ``params = {name: [run, ...]}`` (padded as stacked).
     """
     archs = {s.arch for s in specs}
     if len(archs) != 1:
@@ -179,7 +181,10 @@ def train_runs(
         "n_train": n_train,
         "n_test": n_test,
     }
-    return {k: [v[i] for i in inverse] if isinstance(v, list) else v[inverse] for k, v in out.items()}
+    out = {k: [v[i] for i in inverse] if isinstance(v, list) else v[inverse] for k, v in out.items()}
+    if keep_params:
+        out["params"] = {k: p.detach().cpu().numpy()[inverse] for k, p in model.params.items()}
+    return out
 
 
 def summarise(specs: Sequence[RunSpec], out: dict, grok_window: float = 20.0) -> dict:
@@ -291,7 +296,8 @@ def _sweep_kwargs(cfg: SweepConfig) -> dict:
 
 
 def run_sweep(cfg: SweepConfig) -> dict:
-    """Train every run of the sweep and summarise it (the cached result Figs. 2, 3 and 7 read)."""
+    """Train every run of the sweep and summarise it (the stage ``harmonic_loss.toy_sweep`` that Figs. 2, 3 and 7
+    read), with the trained parameters of each stack under ``params`` (``{"mlp": {name: [run, ...]}, ...}``)."""
     device = resolve_device(cfg.device)
     groups = []
     for specs in sweep_specs(cfg):
@@ -303,10 +309,13 @@ def run_sweep(cfg: SweepConfig) -> dict:
             eval_every=cfg.eval_every,
             device=device,
             desc=f"toy sweep: {len(specs)} {what} runs stacked on {device.type}",
+            keep_params=True,
         )
         groups.append((specs, out))
     result = concat_groups(groups)
     result["device"] = device.type
+    # The trained models, per stack (its runs are the result's runs of that architecture, in order).
+    result["params"] = {specs[0].arch: out["params"] for specs, out in groups}
     return result
 
 

@@ -1,17 +1,14 @@
-"""Plot and claim helpers shared by the toy-task figures (2, 3, 4, 7). Presentation only: nothing here changes a
-computed number (this module is not part of any cache fingerprint), and it imports only the standard library at
-module level."""
+"""Plot helpers shared by the toy-task figures (2, 3, 4, 7). Presentation only: nothing here changes a computed
+number (figures import it only inside ``plot``, so it is not part of any cache fingerprint), and it imports only
+the standard library and light package modules at module level. The analysis (run selection, per-seed values,
+claims) is in :mod:`harmonic_loss.toy_analysis` and :mod:`harmonic_loss.toy_measures`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-MODEL_LABELS = {
-    "standard_mlp": "standard MLP",
-    "harmonic_mlp": "harmonic MLP",
-    "standard_transformer": "standard transformer",
-    "harmonic_transformer": "harmonic transformer",
-}
+from harmonic_loss.toy_analysis import MODEL_LABELS, indices
+
 TASK_CMAPS = {
     "lattice": "viridis",
     "circle": "hsv",
@@ -19,79 +16,6 @@ TASK_CMAPS = {
     "genealogy": "viridis",
     "permutation": "tab10",
 }
-
-
-def untrained_sweep(sweep_cfg: Any) -> Any:
-    """The toy figures' control: the same sweep with every run stopped after one epoch (untrained models)."""
-    import dataclasses
-
-    return dataclasses.replace(
-        sweep_cfg, mlp_epochs=1, transformer_epochs=1, permutation_transformer_epochs=1
-    )
-
-
-def sweep_scale(sweep_cfg: Any) -> str:
-    """The scale whose Fig. 7 config equals ``sweep_cfg`` (for the cache's bookkeeping), else ``custom``."""
-    from repro.registry import resolve
-
-    (fig7,) = resolve(["harmonic_loss:fig7"])
-    for scale, c in fig7.configs.items():
-        if c == sweep_cfg:
-            return scale
-    return "custom"
-
-
-def indices(result: dict, **match: Any) -> list[int]:
-    """Run indices whose ``runs`` fields equal every ``match`` value (a tuple value matches any of its items)."""
-    runs = result["runs"]
-    n = len(runs["task"])
-    out = []
-    for i in range(n):
-        ok = True
-        for k, v in match.items():
-            x = runs[k][i]
-            x = x.item() if hasattr(x, "item") else x
-            if isinstance(v, tuple):
-                ok &= x in v
-            else:
-                ok &= x == v
-        if ok:
-            out.append(i)
-    return out
-
-
-def median_ev2(result: dict, task: str, model: str, split: str) -> float:
-    import numpy as np
-
-    idx = indices(result, task=task, model=model, split=split)
-    if not idx:
-        return float("nan")
-    return float(np.median(result["ev"][idx, :2].sum(1)))
-
-
-def per_seed(result: dict, values: Any, task: str, model: str, split: str, **match: Any) -> Any:
-    """``values`` (one per run) of the runs (task, model, split), ordered by seed: a claim's per-seed values.
-
-    Runs of two models with the same seed and split share their data set, so two such arrays pair up by seed.
-    """
-    import numpy as np
-
-    idx = indices(result, task=task, model=model, split=split, **match)
-    idx = sorted(idx, key=lambda i: int(result["runs"]["seed"][i]))
-    return np.asarray(values, dtype=float)[idx]
-
-
-def ev2(result: dict) -> Any:
-    """Top-2 explained variance of every run's entity embedding."""
-    return result["ev"][:, :2].sum(1)
-
-
-def trained(result: dict, task: str, model: str, split: str, level: float = 0.9, **match: Any):
-    """The precondition "the model fitted its training set" (final train accuracy >= ``level`` on every seed)."""
-    from repro.claims import precondition
-
-    vals = per_seed(result, result["final_train_acc"], task, model, split, **match)
-    return precondition(f"{MODEL_LABELS[model]} trained on {task}: final train acc", vals, ">=", level)
 
 
 def model_colour(model: str) -> str:
@@ -180,81 +104,131 @@ def overlap_note(result: dict, tasks: list[str]) -> str:
     return "test rows whose input is also in train, official split: " + ", ".join(parts) + "; unique split: 0"
 
 
-# Fig. 7's table of top-2 EV (median over 20 seeds, read off the appendix gallery's panel titles, spec F7).
-F7_EV = {
-    ("lattice", "standard_mlp"): 0.90,
-    ("lattice", "harmonic_mlp"): 1.00,
-    ("circle", "standard_mlp"): 0.46,
-    ("circle", "harmonic_mlp"): 1.00,
-    ("equivalence", "standard_mlp"): 0.96,
-    ("equivalence", "harmonic_mlp"): 0.80,
-    ("genealogy", "standard_mlp"): 0.29,
-    ("genealogy", "harmonic_mlp"): 0.51,
-    ("lattice", "standard_transformer"): 0.76,
-    ("lattice", "harmonic_transformer"): 1.00,
-    ("circle", "standard_transformer"): 0.60,
-    ("circle", "harmonic_transformer"): 0.64,
+# ----------------------------------------------------------------------------------------------- Fig. 3 panels
+MARKERS = {
+    "standard_mlp": "o",
+    "harmonic_mlp": "o",
+    "standard_transformer": "^",
+    "harmonic_transformer": "^",
 }
-F7_WHERE = "Fig. 7 (appendix gallery) panel titles, median of 20 seeds"
 
 
-def ev_gap_claim(result: dict, t: str, better: str, worse: str, sp: str, bound: float = 0.0, note: str = ""):
-    """Top-2 EV of ``better`` minus ``worse``, paired by seed (same data set), both models trained."""
-    from repro.claims import Claim, read_off_plot
-
-    e = ev2(result)
-    gap = per_seed(result, e, t, better, sp) - per_seed(result, e, t, worse, sp)
-    paper = round(F7_EV[t, better] - F7_EV[t, worse], 2)
-    return Claim(
-        f"{t}: top-2 EV, {MODEL_LABELS[better]} - {MODEL_LABELS[worse]} (paired by seed)",
-        gap,
-        ">=" if bound else ">",
-        bound,
-        paper=read_off_plot(paper, f"{F7_WHERE}: {F7_EV[t, better]:.2f} vs {F7_EV[t, worse]:.2f}"),
-        variant=sp,
-        preconditions=(trained(result, t, better, sp), trained(result, t, worse, sp)),
-        note=note,
-    )
+def colour3(m: str) -> str:
+    """Fig. 3's colours: the MLPs in the method/baseline colours, the transformers in darker variants."""
+    base = model_colour(m)
+    if m.endswith("transformer"):
+        return {"#4C72B0": "#8172B3", "#DD8452": "#C44E52"}.get(base, base)
+    return base
 
 
-def mlp_ev_claims(result: dict, splits: list[str]) -> list:
-    """Fig. 2's claims: the harmonic MLP's embeddings are more structured than the standard MLP's (spec 7.2).
+def draw_cum_ev(ax: Any, sweep: dict, t: str, models: list[str], variants) -> None:
+    """(a) cumulative EV vs number of PCs: the median over seeds, and every seed thin."""
+    import numpy as np
 
-    The paper (author thread 4/9; Fig. 7's EV table) claims that harmonic MLPs learn perfect lattice/circle/tree
-    structures regardless of seed. The lattice claim is "EV >= 0.99 on every seed" (paper: 100, range 100-100).
-    On the circle the paper's own seeds range 51-100 (mean 0.87), so "EV >= 0.99" is not what its data show: the
-    claim tested is the comparison with the standard MLP (100 vs 46). Genealogy: harmonic beats standard by >= 0.15
-    (the spec's claim list; paper gap 0.22, ranges 41-60 vs 27-32). Equivalence is the paper's reported inversion
-    (top-2 EV is the wrong metric for 5 clusters, D10). Every claim needs both models to have fitted their
-    training sets.
-    """
-    from repro.claims import Claim, read_off_plot
+    from harmonic_loss.toy_data import TASK_TITLES
+    from harmonic_loss.toy_measures import median_cum_ev
 
-    out = []
-    e = ev2(result)
-    for sp in splits:
-        out.append(
-            Claim(
-                "lattice: top-2 EV, harmonic MLP",
-                per_seed(result, e, "lattice", "harmonic_mlp", sp),
-                ">=",
-                0.99,
-                paper=read_off_plot(1.00, f"{F7_WHERE} (range 100-100)"),
-                variant=sp,
-                preconditions=(trained(result, "lattice", "harmonic_mlp", sp),),
+    pcs = np.arange(1, 11)
+    for m in models:
+        for sp in variants:
+            cum = median_cum_ev(sweep, t, m, sp)
+            if cum is None:
+                continue
+            for i in indices(sweep, task=t, model=m, split=sp):  # every seed, thin
+                one = np.nancumsum(sweep["ev"][i, :10])
+                ax.plot(pcs[: len(one)], one, split_style(sp), color=colour3(m), lw=0.5, alpha=0.35)
+            ax.plot(pcs[: len(cum)], cum, split_style(sp), color=colour3(m), ms=3, lw=1.2, marker=MARKERS[m])
+    ax.set_ylim(0.1, 1.05)
+    ax.set_xticks(pcs)
+    ax.set_xlabel("number of PCs")
+    ax.set_ylabel("cumulative explained variance\n(median; thin: each seed)")
+    ax.set_title(f"(a) {TASK_TITLES[t]}")
+
+
+def draw_task_metric(ax: Any, sweep: dict, t: str, models: list[str], variants) -> None:
+    """(a') the task's structure metric, one dot per run (hollow: unique split)."""
+    import numpy as np
+
+    from harmonic_loss.metrics import METRIC_HIGHER_IS_BETTER, METRIC_NAMES
+
+    for k, m in enumerate(models):
+        for j, sp in enumerate(variants):
+            idx = indices(sweep, task=t, model=m, split=sp)
+            if not idx:
+                continue
+            vals = sweep["metric"][idx]
+            x = k + (j - 0.5 * (len(variants) - 1)) * 0.3 + np.linspace(-0.05, 0.05, len(vals))
+            ax.scatter(
+                x,
+                vals,
+                s=16,
+                color=colour3(m),
+                marker=MARKERS[m],
+                facecolors=colour3(m) if sp == "official" else "none",
             )
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels([MODEL_LABELS[m].replace(" ", "\n") for m in models], fontsize=6)
+    better = "higher" if METRIC_HIGHER_IS_BETTER[t] else "lower"
+    ax.set_title(f"(a') task metric: {METRIC_NAMES[t]}\n({better} = more structured)")
+
+
+def draw_efficiency(ax: Any, eff: dict, t: str, models, variants, fractions) -> None:
+    """(b) final test accuracy vs train fraction: median over seeds, min-max shaded, official overlap below."""
+    import numpy as np
+
+    from harmonic_loss.toy_data import TASK_TITLES
+    from harmonic_loss.toy_measures import eff_curve
+
+    fr = np.array(fractions)
+    notes = []
+    for m in models:
+        for sp in variants:
+            curve = eff_curve(eff, t, m, sp, fractions)
+            if curve is None:
+                continue
+            med, lo, hi, ov = curve
+            ax.plot(fr, med, split_style(sp), color=colour3(m), ms=3, lw=1.2, marker=MARKERS[m])
+            ax.fill_between(fr, lo, hi, color=colour3(m), alpha=0.12, lw=0)
+            if sp == "official" and not notes:
+                notes.append(ov)
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xticks(fr)
+    if notes:
+        ax.set_xticklabels([f"{f:g}\n{o:.2f}" for f, o in zip(fr, notes[0], strict=True)], fontsize=5.5)
+        ax.set_xlabel(
+            "train fraction (data size 1000)\nbelow it: measured train/test overlap, official split"
         )
-        out.append(ev_gap_claim(result, "circle", "harmonic_mlp", "standard_mlp", sp))
-        out.append(ev_gap_claim(result, "genealogy", "harmonic_mlp", "standard_mlp", sp, bound=0.15))
-        out.append(ev_gap_claim(result, "equivalence", "standard_mlp", "harmonic_mlp", sp))
-    return out
+    else:
+        ax.set_xticklabels([f"{f:g}" for f in fr], fontsize=6)
+        ax.set_xlabel("train fraction (data size 1000)")
+    ax.set_ylabel("final test accuracy (median, min-max)")
+    ax.set_title(f"(b) data efficiency: {TASK_TITLES[t]}" + ("" if notes else "\n(not run at this scale)"))
 
 
-def transformer_ev_claims(result: dict, splits: list[str]) -> list:
-    """Fig. 7's own claims (the transformer rows, which only Fig. 7 draws): harmonic > standard transformer."""
-    out = []
-    for sp in splits:
-        for t in ("lattice", "circle"):
-            if indices(result, task=t, model="harmonic_transformer", split=sp):
-                out.append(ev_gap_claim(result, t, "harmonic_transformer", "standard_transformer", sp))
-    return out
+def draw_grokking(ax: Any, sweep: dict, t: str, models: list[str], variants) -> None:
+    """(c) epoch train accuracy stays > 0.9 vs the same for test; never-reached runs hollow, at the cap."""
+    import numpy as np
+
+    from harmonic_loss.toy_data import TASK_TITLES
+    from harmonic_loss.toy_measures import grok
+
+    vmax = 1.0
+    for m in models:
+        for sp in variants:
+            g = grok(sweep, t, m, sp)
+            if g is None:
+                continue
+            tr, te, reached, cap = g
+            vmax = max(vmax, float(np.nanmax(cap)))
+            col, mk = colour3(m), MARKERS[m]
+            ax.scatter(tr[reached], te[reached], s=18, color=col, marker=mk, alpha=0.8)
+            ax.scatter(tr[~reached], te[~reached], s=22, facecolors="none", edgecolors=col, marker=mk)
+            label = f"{MODEL_LABELS[m]} {sp}: {int(reached.sum())}/{len(reached)}"
+            ax.plot([], [], mk, color=col, label=label)
+    ax.plot([0, vmax], [0, vmax], "k--", lw=0.8)
+    ax.set_xlim(-0.03 * vmax, 1.05 * vmax)
+    ax.set_ylim(-0.03 * vmax, 1.05 * vmax)
+    ax.set_xlabel("epoch train acc first stays > 0.9 (20 epochs)")
+    ax.set_ylabel("epoch test acc first stays > 0.9")
+    ax.set_title(f"(c) grokking: {TASK_TITLES[t]}\n(hollow = never reached, drawn at the cap)")
+    ax.legend(fontsize=5, loc="upper left", title="reached / runs", title_fontsize=5)

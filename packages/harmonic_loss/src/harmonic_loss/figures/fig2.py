@@ -6,12 +6,13 @@ equivalence: the 40 numbers coloured by residue mod 5; permutation: coloured by 
 top-2 PCs. The paper's claim (author thread 4/9): harmonic models learn perfect lattice/circle/tree structures
 regardless of seed.
 
-The runs are the MLP runs of the Fig. 7 sweep, read from the cache (same config => same runs, trained once); see
-``fig7`` for the training settings, the split variants (``official`` = the leaky split of the official code,
-``unique`` = distinct inputs) and every choice made where the spec is silent. Both splits are drawn side by side.
+The runs are the MLP runs of the toy sweep (the stage ``harmonic_loss.toy_sweep``, read through ``needs``: the same
+``sweep`` config as Figs. 3 and 7 => the same runs, trained once); see ``fig7`` for the training settings, the split
+variants (``official`` = the leaky split of the official code, ``unique`` = distinct inputs) and every choice made
+where the spec is silent. Both splits are drawn side by side.
 
 Claims (Fig. 2 owns the MLP claims; Fig. 7 draws the same MLP runs but owns only the transformer claims): see
-:func:`harmonic_loss.figures._toy_common.mlp_ev_claims`; the values are per seed (the sweep's stacked seeds), the
+:func:`harmonic_loss.toy_analysis.mlp_ev_claims`; the values are per seed (the sweep's stacked seeds), the
 paper's numbers are Fig. 7's EV table. Control: the sweep trained for 1 epoch (untrained MLPs: not reached).
 """
 
@@ -20,8 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from harmonic_loss.toy_config import SPLITS, TASKS, SweepConfig
+from harmonic_loss.stages import SWEEPS, TOY_SWEEP
+from harmonic_loss.toy_config import SPLITS, TASKS, SweepConfig, untrained_sweep
 from repro.figure import Figure
+from repro.stage import Need
 
 
 @dataclass(frozen=True)
@@ -37,32 +40,21 @@ class Fig2Config:
             raise ValueError(f"variants {self.variants} must be trained by the sweep ({self.sweep.variants})")
 
 
-def compute(cfg: Fig2Config) -> dict[str, Any]:
-    import numpy as np
+def compute(cfg: Fig2Config, sweep: dict[str, Any]) -> dict[str, Any]:
+    from harmonic_loss.toy_analysis import sweep_runs
 
-    from harmonic_loss.figures._toy_common import indices, sweep_scale
-    from harmonic_loss.toy_train import select
-    from repro.run import require
-
-    sweep = require("harmonic_loss:fig7", sweep_scale(cfg.sweep), cfg.sweep)
     seeds = tuple(int(s) for s in cfg.sweep.seeds[: cfg.max_seeds])
-    keep = indices(sweep, model=("standard_mlp", "harmonic_mlp"), split=tuple(cfg.variants), seed=seeds)
-    out = select(sweep, np.array(keep))
-    for k in [k for k in out if k.startswith("curve_")]:
-        out.pop(k)
-    return out
+    return sweep_runs(sweep, model=("standard_mlp", "harmonic_mlp"), split=tuple(cfg.variants), seed=seeds)
 
 
 def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
-    from harmonic_loss.figures._toy_common import mlp_ev_claims
+    from harmonic_loss.toy_analysis import mlp_ev_claims
 
     return mlp_ev_claims(result, list(cfg.variants))
 
 
 def untrained(cfg: Fig2Config) -> Fig2Config:
     """The control: the sweep's runs stop after one epoch."""
-    from harmonic_loss.figures._toy_common import untrained_sweep
-
     return replace(cfg, sweep=untrained_sweep(cfg.sweep))
 
 
@@ -82,23 +74,18 @@ def plot(result: dict[str, Any], cfg: Fig2Config):
     )
 
 
-def _configs() -> dict[str, Fig2Config]:
-    from harmonic_loss.figures.fig7 import FIGURE as FIG7
-
-    return {scale: Fig2Config(sweep=FIG7.configs[scale]) for scale in ("smoke", "quick", "paper")}
-
-
 FIGURE = Figure(
     paper="harmonic_loss",
     id="fig2",
     title="Representation gallery, MLPs (from the toy sweep)",
-    configs=_configs(),
+    configs={scale: Fig2Config(sweep=sweep) for scale, sweep in SWEEPS.items()},
     compute=compute,
     plot=plot,
     claims=claims,
     variants=SPLITS,
-    est_seconds={"smoke": 4, "quick": 230, "paper": 3600},
-    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    needs={"sweep": Need(TOY_SWEEP, field="sweep")},
+    est_seconds={"smoke": 1, "quick": 2, "paper": 10},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},  # the paper-scale gate: its sweep needs a GPU
     control=untrained,
     control_label="untrained: the sweep's runs stop after 1 epoch",
 )

@@ -62,99 +62,12 @@ def compute(cfg: Fig4Config) -> dict[str, Any]:
     )
 
 
-def _runs(result: dict, model: str, wd: float, split: str) -> list[int]:
-    """The run indices of one column and split, ordered by seed (runs of one seed share their data set)."""
-    from harmonic_loss.figures._toy_common import indices
-
-    idx = [
-        i
-        for i in indices(result, model=model, split=split)
-        if abs(result["runs"]["weight_decay"][i] - wd) < 1e-12
-    ]
-    if not idx:
-        raise KeyError((model, wd, split))
-    return sorted(idx, key=lambda i: int(result["runs"]["seed"][i]))
-
-
 def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
-    """The paper's Fig. 4 (spec F4), one value per seed.
+    """See :func:`harmonic_loss.toy_analysis.case_study_claims` (one value per seed; generalisation measured on the
+    test inputs unseen in training, as the official split leaks about half of its test rows)."""
+    from harmonic_loss.toy_analysis import case_study_claims
 
-    The paper: standard wd 0 memorises (train 1.0, test ~0.5, EV 26%); standard wd 0.5 groks (EV 58%); harmonic
-    wd 0 generalises (train = test = 1.0, EV 100%). Its "test ~0.5" is the train/test overlap of the leaky split
-    (48.5%, D1): the standard wd 0 model answers the leaked test rows and nothing else. So "does not generalise"
-    and "generalises" are measured as accuracy on the test inputs *unseen* in training: on the official split
-    the non-leaked test rows, on the unique split every test row. Paper: (0.5 - 0.485) / (1 - 0.485) ~ 0.03 for
-    standard wd 0; the spec's tolerance (test acc - overlap within 0.05) is 0.05 / 0.515 ~ 0.1 on the unseen rows,
-    the bound used. Each claim needs the models it compares to have fitted their training sets.
-    """
-    import numpy as np
-
-    from harmonic_loss.figures._toy_common import MODEL_LABELS
-    from repro.claims import Claim, precondition, read_off_plot
-
-    def fitted(col: int, sp: str):
-        m, wd = cfg.columns[col]
-        vals = result["final_train_acc"][_runs(result, m, wd, sp)]
-        return precondition(f"{MODEL_LABELS[m]} wd {wd:g} trained: final train acc", vals, ">=", 0.99)
-
-    out = []
-    for sp in cfg.variants:
-        ev = [result["ev"][_runs(result, m, wd, sp), :2].sum(1) for m, wd in cfg.columns]
-        unseen = [result["final_unseen_test_acc"][_runs(result, m, wd, sp)] for m, wd in cfg.columns]
-        out += [
-            Claim(
-                "EV top-2, harmonic wd 0",
-                ev[2],
-                ">=",
-                0.95,
-                paper=read_off_plot(PAPER_EV[2], "Fig. 4 bottom row, panel titles"),
-                variant=sp,
-                preconditions=(fitted(2, sp),),
-            ),
-            Claim(
-                "EV: harmonic wd 0 - standard wd 0.5 (paired by seed)",
-                ev[2] - ev[1],
-                ">",
-                0,
-                paper=read_off_plot(0.42, "Fig. 4 panel titles: EV 100% vs 58%"),
-                variant=sp,
-                preconditions=(fitted(2, sp), fitted(1, sp)),
-            ),
-            Claim(
-                "EV: standard wd 0.5 - standard wd 0 (paired by seed)",
-                ev[1] - ev[0],
-                ">",
-                0,
-                paper=read_off_plot(0.32, "Fig. 4 panel titles: EV 58% vs 26%"),
-                variant=sp,
-                preconditions=(fitted(1, sp), fitted(0, sp)),
-            ),
-            Claim(
-                "standard wd 0 does not generalise: accuracy on test inputs unseen in training",
-                unseen[0],
-                "<",
-                0.1,
-                paper=read_off_plot(
-                    round((0.5 - 0.485) / (1 - 0.485), 2),
-                    "Fig. 4 top left: test ~0.5 at 48.5% overlap (spec F4)",
-                ),
-                variant=sp,
-                preconditions=(fitted(0, sp),),
-                note=""
-                if np.all(unseen[0] < 0.1)
-                else "our standard wd 0 MLP generalises with 80% of the table",
-            ),
-            Claim(
-                "harmonic wd 0 generalises: accuracy on test inputs unseen in training",
-                unseen[2],
-                ">=",
-                0.99,
-                paper=read_off_plot(1.0, "Fig. 4 top right: train = test = 1.0"),
-                variant=sp,
-                preconditions=(fitted(2, sp),),
-            ),
-        ]
-    return out
+    return case_study_claims(result, cfg.columns, cfg.variants, PAPER_EV)
 
 
 def untrained(cfg: Fig4Config) -> Fig4Config:
@@ -167,6 +80,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     import numpy as np
 
     from harmonic_loss.metrics import pca_2d
+    from harmonic_loss.toy_analysis import case_study_runs
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
@@ -174,7 +88,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     fig, axes = plt.subplots(2 * n_sp, 3, figsize=(10, 3.0 * 2 * n_sp), squeeze=False, layout="constrained")
     for r, sp in enumerate(cfg.variants):
         for c, (m, wd) in enumerate(cfg.columns):
-            runs = _runs(result, m, wd, sp)
+            runs = case_study_runs(result, m, wd, sp)
             i = runs[0]
             label = f"{'harmonic' if m.startswith('harmonic') else 'standard'} MLP, wd {wd:g}"
             ax = axes[r, c]

@@ -1,4 +1,4 @@
-"""Figure 7 (appendix): the full representation gallery, and the one sweep that Figs. 2, 3a and 3c also read.
+"""Figure 7 (appendix): the full representation gallery of the toy sweep that Figs. 2, 3a and 3c also read.
 
 Setting (spec F7, ``final_figures.ipynb`` cell 3): 4 models (standard/harmonic MLP and transformer) x 5 toy tasks x
 20 seeds, each panel the top-2 PCA of the model's input embedding (entity tokens only, see below), titled with the
@@ -6,9 +6,10 @@ explained variance (EV) of those two PCs. Training: the official toy settings (:
 data size 1000, train fraction 0.8, AdamW lr 2e-3, weight decay 0.01 (MLP) / 0.005 (transformer), batch 32, 7000
 epochs (10,000 for permutation transformers), official exponent n = 1 on d^2, embedding group-lasso 0.01.
 
-This figure's ``compute`` is the sweep (:func:`harmonic_loss.toy_train.run_sweep`): every run is trained stacked
-(all MLP runs in one stack, all transformer runs in another), with accuracies evaluated every ``eval_every``
-epochs for Fig. 3c. Figs. 2 and 3 get it through the cache (``repro.run.require``) with the same config.
+The runs are the stage ``harmonic_loss.toy_sweep`` (:mod:`harmonic_loss.stages`, :func:`~harmonic_loss.toy_train.
+run_sweep`): every run is trained stacked (all MLP runs in one stack, all transformer runs in another), with
+accuracies evaluated every ``eval_every`` epochs for Fig. 3c. Figs. 2, 3 and 7 read it through ``needs`` with
+their ``sweep`` config (equal configs => one training); its artifact holds the trained models (safetensors).
 
 Variants = the train/test split (defect D1): ``official`` (1000 rows drawn with replacement, rows split: test inputs
 leak into train; the measured overlap is printed under the figure) and ``unique`` (distinct inputs, no leak).
@@ -32,87 +33,78 @@ MLP runs (a claim is counted once, with the figure that is about it). Control: t
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from harmonic_loss.toy_config import SPLITS, TASKS, SweepConfig
+from harmonic_loss.stages import SWEEPS, TOY_SWEEP
+from harmonic_loss.toy_config import SPLITS, TASKS, SweepConfig, untrained_sweep
 from repro.figure import Figure
-
-QUICK = SweepConfig(
-    transformer_tasks=("lattice", "circle"),
-    seeds=(0, 52, 105),
-    mlp_epochs=300,
-    transformer_epochs=200,
-    permutation_transformer_epochs=200,
-    eval_every=2.0,
-    device="cpu",
-)
-SMOKE = replace(
-    QUICK,
-    transformer_tasks=("lattice",),
-    seeds=(0, 52),
-    mlp_epochs=3,
-    transformer_epochs=2,
-    permutation_transformer_epochs=2,
-    eval_every=1.0,
-)
-PAPER = SweepConfig(eval_every=5.0)
+from repro.stage import Need
 
 
-def compute(cfg: SweepConfig) -> dict[str, Any]:
-    from harmonic_loss.toy_train import run_sweep
+@dataclass(frozen=True)
+class Fig7Config:
+    sweep: SweepConfig
+    variants: tuple[str, ...] = SPLITS
 
-    return run_sweep(cfg)
+    def __post_init__(self) -> None:
+        if not set(self.variants) <= set(self.sweep.variants):
+            raise ValueError(f"variants {self.variants} must be trained by the sweep ({self.sweep.variants})")
 
 
-def claims(result: dict[str, Any], cfg: SweepConfig) -> list:
-    from harmonic_loss.figures._toy_common import transformer_ev_claims
+def compute(cfg: Fig7Config, sweep: dict[str, Any]) -> dict[str, Any]:
+    from harmonic_loss.toy_analysis import sweep_runs
+
+    return sweep_runs(sweep, split=tuple(cfg.variants))
+
+
+def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
+    from harmonic_loss.toy_analysis import transformer_ev_claims
 
     return transformer_ev_claims(result, list(cfg.variants))
 
 
-def untrained(cfg: SweepConfig) -> SweepConfig:
+def untrained(cfg: Fig7Config) -> Fig7Config:
     """The control: every run of the sweep stops after one epoch."""
-    from harmonic_loss.figures._toy_common import untrained_sweep
-
-    return untrained_sweep(cfg)
+    return replace(cfg, sweep=untrained_sweep(cfg.sweep))
 
 
-def plot(result: dict[str, Any], cfg: SweepConfig):
+def plot(result: dict[str, Any], cfg: Fig7Config):
     from harmonic_loss.figures._toy_common import draw_gallery, overlap_note
     from repro.plot import set_style
 
     set_style()
-    rows = [(t, m) for t in TASKS for m in ("standard_mlp", "harmonic_mlp") if t in cfg.mlp_tasks]
+    sw = cfg.sweep
+    rows = [(t, m) for t in TASKS for m in ("standard_mlp", "harmonic_mlp") if t in sw.mlp_tasks]
     rows += [
         (t, m)
         for t in TASKS
         for m in ("standard_transformer", "harmonic_transformer")
-        if t in cfg.transformer_tasks
+        if t in sw.transformer_tasks
     ]
-    cols = [(sp, s) for sp in cfg.variants for s in cfg.seeds]
-    fig = draw_gallery(
+    cols = [(sp, s) for sp in cfg.variants for s in sw.seeds]
+    return draw_gallery(
         result,
         rows,
         cols,
         "Fig. 7: input embeddings on their top-2 PCs, every model x task x seed "
-        f"({', '.join(cfg.variants)} split; {cfg.mlp_epochs} MLP / {cfg.transformer_epochs} transformer epochs)\n"
-        + overlap_note(result, list(cfg.mlp_tasks)),
+        f"({', '.join(cfg.variants)} split; {sw.mlp_epochs} MLP / {sw.transformer_epochs} transformer epochs)\n"
+        + overlap_note(result, list(sw.mlp_tasks)),
     )
-    return fig
 
 
 FIGURE = Figure(
     paper="harmonic_loss",
     id="fig7",
     title="Full representation gallery (the shared toy sweep)",
-    configs={"smoke": SMOKE, "quick": QUICK, "paper": PAPER},
+    configs={scale: Fig7Config(sweep=sweep) for scale, sweep in SWEEPS.items()},
     compute=compute,
     plot=plot,
     claims=claims,
     variants=SPLITS,
-    est_seconds={"smoke": 4, "quick": 230, "paper": 3600},
-    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    needs={"sweep": Need(TOY_SWEEP, field="sweep")},
+    est_seconds={"smoke": 1, "quick": 2, "paper": 10},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},  # the paper-scale gate: its sweep needs a GPU
     control=untrained,
     control_label="untrained: every run stops after 1 epoch",
 )

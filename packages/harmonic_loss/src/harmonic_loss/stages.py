@@ -1,0 +1,97 @@
+"""The package's stages (:mod:`repro.stage`): the expensive computations that several figures read.
+
+``harmonic_loss.toy_sweep``: every (model, task, seed, split) toy run of Figs. 2, 3a, 3c and 7, trained stacked
+(:func:`harmonic_loss.toy_train.run_sweep`; settings and choices in :mod:`harmonic_loss.toy_config` and the
+docstring of ``figures/fig7.py``). Figures read it with ``Need(TOY_SWEEP, field="sweep")``: their ``sweep`` field
+holds its :class:`~harmonic_loss.toy_config.SweepConfig`, so ``--set sweep.mlp_epochs=...`` reaches it and two
+figures with equal ``sweep`` fields share one training. Its artifact is the trained models, safetensors + JSON:
+
+    cfg, tensors = repro.load_artifact("harmonic_loss.toy_sweep", scale="smoke")
+    cfg["runs"]["mlp"][0]            # {"task": ..., "model": ..., "split": ..., "seed": ..., "epochs": ...}
+    tensors["mlp.emb"][0]            # that run's input embedding (padded to the stack's largest vocabulary)
+
+Scales: ``quick`` trains MLPs on all five tasks and transformers on lattice and circle, 3 seeds (the first 3
+official seeds), for 300 (MLP) / 200 (transformer) epochs on the CPU; ``smoke`` 2 seeds for 3 / 2 epochs;
+``paper`` is the original grid (20 seeds, 7000 epochs, all four models), meant for a GPU.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from harmonic_loss.toy_config import SweepConfig
+from repro.stage import Artifact, Stage
+
+SWEEP_QUICK = SweepConfig(
+    transformer_tasks=("lattice", "circle"),
+    seeds=(0, 52, 105),
+    mlp_epochs=300,
+    transformer_epochs=200,
+    permutation_transformer_epochs=200,
+    eval_every=2.0,
+    device="cpu",
+)
+SWEEP_SMOKE = replace(
+    SWEEP_QUICK,
+    transformer_tasks=("lattice",),
+    seeds=(0, 52),
+    mlp_epochs=3,
+    transformer_epochs=2,
+    permutation_transformer_epochs=2,
+    eval_every=1.0,
+)
+SWEEP_PAPER = SweepConfig(eval_every=5.0)
+SWEEPS = {"smoke": SWEEP_SMOKE, "quick": SWEEP_QUICK, "paper": SWEEP_PAPER}
+
+MODELS_FILE, CONFIG_FILE = "toy_models.safetensors", "config.json"
+RUN_FIELDS = ("task", "model", "split", "seed", "epochs")
+
+
+def toy_sweep(cfg: SweepConfig) -> dict[str, Any]:
+    from harmonic_loss.toy_train import run_sweep
+
+    return run_sweep(cfg)
+
+
+def save_toy_models(result: dict[str, Any], cfg: SweepConfig, folder: Path) -> None:
+    """The trained runs as ``toy_models.safetensors`` (``<arch>.<param>``: [run, ...]) + ``config.json`` (the
+    sweep config and, per architecture, its runs in the tensors' order)."""
+    import numpy as np
+    import torch
+    from safetensors.torch import save_file
+
+    runs, tensors, start = {}, {}, 0
+    for arch, params in result["params"].items():
+        n = len(next(iter(params.values())))
+        runs[arch] = [{f: _plain(result["runs"][f][i]) for f in RUN_FIELDS} for i in range(start, start + n)]
+        start += n
+        for name, value in params.items():
+            tensors[f"{arch}.{name}"] = torch.from_numpy(np.ascontiguousarray(value))
+    save_file(tensors, str(folder / MODELS_FILE))
+    meta = {"sweep": asdict(cfg), "runs": runs, "format": "stacked toy models, leading axis = run"}
+    (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=1))
+
+
+def open_toy_models(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(config, tensors)`` of a saved sweep (see :func:`save_toy_models`)."""
+    from safetensors.torch import load_file
+
+    return json.loads((folder / CONFIG_FILE).read_text()), load_file(str(folder / MODELS_FILE))
+
+
+def _plain(x: Any) -> Any:
+    return x.item() if hasattr(x, "item") else x
+
+
+TOY_SWEEP = Stage(
+    "harmonic_loss.toy_sweep",
+    compute=toy_sweep,
+    configs=SWEEPS,
+    title="the toy sweep: 4 models x 5 tasks x seeds x splits, trained stacked",
+    artifact=Artifact("safetensors", save_toy_models, open_toy_models),
+    est_seconds={"smoke": 4, "quick": 230, "paper": 3600},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+)
