@@ -133,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument(
         "--json", action="store_true", help="the graph as JSON (nodes with keys and needs: a CI job matrix)"
     )
+    graph.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the graph of an overridden config (e.g. --set sweep.lr=3e-3: the stage it changes gets a new key)",
+    )
     stage = command("stage", "compute (or restore) stages by name into the cache (no figure drawn)")
     stage.add_argument("names", nargs="+", metavar="NAME", help="stage names, e.g. harmonic_loss.toy_sweep")
     stage.add_argument("--scale", help="smoke, quick (default) or paper")
@@ -290,7 +298,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if command == "list":
         return cmd_list(figs, args.scale)
     if command == "graph":
-        return cmd_graph(figs, args.scale, args.json)
+        return cmd_graph(figs, args.scale, args.json, args.overrides)
     if command == "check":
         return cmd_check(figs, args.scale, args.format, args.strict, args.record)
     if args.variant and not any(args.variant in f.variants for f in figs):
@@ -375,7 +383,7 @@ def cmd_list(figs, scale: str) -> int:
     return EXIT_OK
 
 
-def cmd_graph(figs, scale: str, as_json: bool) -> int:
+def cmd_graph(figs, scale: str, as_json: bool, overrides: dict | None = None) -> int:
     """Each figure's stage graph at ``scale``: a tree on a terminal, or JSON nodes (a stage read by several
     figures appears once, with every figure that reads it)."""
     import json
@@ -385,7 +393,7 @@ def cmd_graph(figs, scale: str, as_json: bool) -> int:
     from repro.stage import graph
 
     cache = Cache(paths.cache_dir())
-    per_fig = {f.name: graph(f, f.config(scale), scale, cache) for f in figs}
+    per_fig = {f.name: graph(f, f.config(scale, None, overrides or None), scale, cache) for f in figs}
     if as_json:
         nodes: dict[str, dict] = {}
         for fig_name, fig_nodes in per_fig.items():
