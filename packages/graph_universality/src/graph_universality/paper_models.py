@@ -28,6 +28,18 @@ ICL_MODELS = (
     "google/gemma-2-2b-it",
     "google/gemma-2-9b-it",
 )
+# Fig. 4's paper-scale menu, within each tokenizer family: small -> large, large -> small and a self-stitch
+PAPER_STITCH_PAIRS = (
+    "EleutherAI/pythia-410m-deduped>EleutherAI/pythia-1.4b-deduped",
+    "EleutherAI/pythia-1.4b-deduped>EleutherAI/pythia-410m-deduped",
+    "EleutherAI/pythia-1.4b-deduped>EleutherAI/pythia-1.4b-deduped",
+    "openai-community/gpt2-medium>openai-community/gpt2-large",
+    "openai-community/gpt2-large>openai-community/gpt2-medium",
+    "openai-community/gpt2-large>openai-community/gpt2-large",
+    "facebook/opt-350m>facebook/opt-1.3b",
+    "facebook/opt-1.3b>facebook/opt-350m",
+    "facebook/opt-1.3b>facebook/opt-1.3b",
+)
 STITCH_MODELS = {
     "pythia": tuple(
         f"EleutherAI/pythia-{s}-deduped" for s in ("70m", "160m", "410m", "1.4b", "2.8b", "6.9b")

@@ -5,6 +5,9 @@
 - ``graph_universality.tiny_lms`` (:data:`TINY_LMS`): tiny GPT-NeoX LMs trained on one family tree as text, one per
   seed (``llm_arm.train_lms``); read by Fig. 4. Artifact: one HF ``save_pretrained`` folder per seed
   (``seed{s}/``, model + word-level tokenizer).
+- ``graph_universality.lm_stitching`` (:data:`LM_STITCHING`): the official stitching of real LMs (Pythia, GPT-2,
+  OPT) on The Pile (``llm_arm.official_stitching``), paper scale only (no pairs below it: an empty result); read by
+  Fig. 4, which declares it before the tiny LMs so an offline paper run stops at once in one line.
 - ``graph_universality.icl_model`` (:data:`ICL_MODEL`): the in-context model: a tiny GPT-NeoX meta-trained on random
   trees with fresh names (``icl_arm.meta_train``), or at paper scale a named instruct LLM (nothing trained); read by
   Fig. 5 (probes, patching) and Fig. 7 (ordered vs shuffled accuracy). Artifact: the HF ``save_pretrained`` folder
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph_universality.paper_models import ICL_MODELS
+from graph_universality.paper_models import ICL_MODELS, PAPER_STITCH_PAIRS
 from repro.stage import Artifact, Stage
 
 CPU_THEN_GPU = {"smoke": "cpu", "quick": "cpu", "paper": "cuda"}
@@ -154,6 +157,51 @@ TINY_LMS = Stage(
     title="tiny GPT-NeoX LMs trained on one family tree as text, one per seed",
     artifact=Artifact("transformers", save=_save_lms, open=_open_lms),
     est_seconds={"smoke": 5, "quick": 120, "paper": 900},
+    device=CPU_THEN_GPU,
+)
+
+
+# ---------------------------------------------------------------------------------------------------- LM stitching
+@dataclass(frozen=True)
+class LMStitchConfig:
+    """The official ``stitching-mid.py`` (paper scale): "sender>receiver" pairs of real LMs (hub ids / local dirs),
+    same tokenizer family; zero-init affine stitch at each cut, trained on The Pile, scored on Pile test documents of
+    ``seq_len`` tokens. No pairs (smoke, quick): nothing to do."""
+
+    pairs: tuple[str, ...] = ()
+    cuts: tuple[float, ...] = (0.25, 0.5, 0.75)
+    train_data: str = "monology/pile-uncopyrighted"
+    test_data: str = "monology/pile-test-val"
+    train_docs: int = 20000
+    test_docs: int = 2000
+    seq_len: int = 512
+    stitch_steps: int = 10000
+    batch_size: int = 8
+    device: str = "cuda"
+
+    def __post_init__(self) -> None:
+        if any(p.count(">") != 1 for p in self.pairs):
+            raise ValueError("pairs are 'sender>receiver' strings")
+        if not all(0 < c < 1 for c in self.cuts):
+            raise ValueError("cuts must lie in (0, 1)")
+
+
+def lm_stitching(cfg: LMStitchConfig) -> dict[str, Any]:
+    from graph_universality.llm_arm import official_stitching
+
+    return official_stitching(cfg)
+
+
+LM_STITCHING = Stage(
+    "graph_universality.lm_stitching",
+    compute=lm_stitching,
+    configs={
+        "smoke": LMStitchConfig(),
+        "quick": LMStitchConfig(),
+        "paper": LMStitchConfig(pairs=PAPER_STITCH_PAIRS),
+    },
+    title="official LM-to-LM stitching (Pythia, GPT-2, OPT) on The Pile, paper scale only",
+    est_seconds={"smoke": 0, "quick": 0, "paper": 3600},
     device=CPU_THEN_GPU,
 )
 

