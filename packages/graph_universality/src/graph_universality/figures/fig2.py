@@ -26,7 +26,8 @@ from typing import Any
 
 from repro.figure import Figure
 
-FIVE = ("parent", "child", "sibling", "grandparent", "descendant")
+OURS = "bound 0.2 above chance (F1 = positive rate) is ours"
+FITTED = "the toy predictors fit their training links: train F1 >= 0.9 (per seed, mean over runs)"
 
 
 @dataclass(frozen=True)
@@ -54,83 +55,9 @@ class Fig2Config:
 
 
 def compute(cfg: Fig2Config) -> dict[str, Any]:
-    import numpy as np
+    from graph_universality.generalisation import train_generalisation
 
-    from graph_universality.graphs import KnowledgeGraph, random_tree, split
-    from graph_universality.toy import ToyRun, train_toy
-
-    parents = random_tree(cfg.n_nodes, cfg.tree_seed)
-    runs, meta = [], []
-    for k in cfg.n_relations:
-        kg = KnowledgeGraph(parents, ("descendant",) if k == 1 else FIVE)
-        for d in cfg.emb_dims:
-            for s in cfg.seeds:
-                ex = _shuffled(kg.examples, s) if cfg.shuffle_labels else kg.examples
-                settings = [("heldout", f) for f in cfg.train_fracs]
-                if k == 5:
-                    settings.append(("composition", 1 - cfg.comp_test_frac))
-                for mode, frac in settings:
-                    tr, te = split(kg, mode, 1 - frac, s)
-                    if mode == "heldout":  # score the descendant relation only
-                        te = te & (ex[:, 0] == kg.relations.index("descendant"))
-                    runs.append(
-                        ToyRun(
-                            ex,
-                            tr,
-                            te,
-                            cfg.n_nodes,
-                            k,
-                            d,
-                            cfg.hidden,
-                            cfg.weight_decay,
-                            cfg.lr,
-                            s,
-                            1.0,
-                        )
-                    )
-                    pos = ex[te, 3].mean()
-                    meta.append((mode, frac, k, d, s, float(pos)))
-    # one stack per relation count (a 1-relation run padded to 5 relations would compute 5x its work)
-    met: dict[str, list] = {"train_f1": [], "test_f1": []}
-    for k in cfg.n_relations:
-        idx = [i for i, m in enumerate(meta) if m[2] == k]
-        _, m_k = train_toy(
-            [runs[i] for i in idx], cfg.steps, desc=f"fig2: {len(idx)} toy link predictors, stacked"
-        )
-        for key in met:
-            met[key] += list(m_k[key])
-    meta = [m for k in cfg.n_relations for m in meta if m[2] == k]
-    return {
-        "mode": np.array([m[0] for m in meta]),
-        "train_frac": np.array([m[1] for m in meta]),
-        "n_relations": np.array([m[2] for m in meta]),
-        "emb_dim": np.array([m[3] for m in meta]),
-        "seed": np.array([m[4] for m in meta]),
-        "chance_f1": np.array([m[5] for m in meta]),
-        "train_f1": np.array(met["train_f1"]),
-        "test_f1": np.array(met["test_f1"]),
-    }
-
-
-def _shuffled(examples: Any, seed: int) -> Any:
-    """The examples with each relation's labels permuted over its pairs (the shuffled-labels control)."""
-    import numpy as np
-
-    ex = examples.copy()
-    rng = np.random.default_rng([seed, 12345])
-    for rel in np.unique(ex[:, 0]):
-        m = np.flatnonzero(ex[:, 0] == rel)
-        ex[m, 3] = ex[rng.permutation(m), 3]
-    return ex
-
-
-def _sel(r: dict[str, Any], **kw: Any) -> Any:
-    import numpy as np
-
-    m = np.ones(len(r["mode"]), bool)
-    for k, v in kw.items():
-        m &= r[k] == v
-    return m
+    return train_generalisation(cfg)
 
 
 def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
@@ -141,85 +68,40 @@ def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
     the table generalise better than 1). Precondition: the predictors fit their training links."""
     import numpy as np
 
-    from graph_universality.spread import per_seed
+    from graph_universality.generalisation import generalisation_values
     from repro.claims import Claim, our_choice, paper_text, precondition
 
-    r = result
-    seeds = list(cfg.seeds)
+    v = generalisation_values(result, cfg)
     hi, lo = max(cfg.train_fracs), min(cfg.train_fracs)
-    at_hi = _sel(r, mode="heldout", train_frac=hi)
-    at_lo = _sel(r, mode="heldout", train_frac=lo)
-    fitted = precondition(
-        "the toy predictors fit their training links: train F1 >= 0.9 (per seed, mean over runs)",
-        per_seed(r["train_f1"], r["seed"], seeds),
-        ">=",
-        0.9,
-    )
-
-    def ps(mask: Any, key: str = "test_f1") -> Any:
-        return per_seed(r[key][mask], r["seed"][mask], seeds)
-
+    kw = {"preconditions": (precondition(FITTED, v["train_f1"], ">=", 0.9),)}
     unseen = paper_text("generalises to unseen examples", "v1 abstract")
+    rises = our_choice(0.0, "learning-curve reading of v1's generalisation claim (spec 2.1 F-C)")
+    heldout = f"held-out descendant F1 at train fraction {hi:g} minus chance"
+    more = f"held-out F1 rises with data: F1({hi:g}) - F1({lo:g})"
     out = [
-        Claim(
-            f"held-out descendant F1 at train fraction {hi:g} minus chance",
-            ps(at_hi) - ps(at_hi, "chance_f1"),
-            ">",
-            0.2,
-            paper=unseen,
-            preconditions=(fitted,),
-            note="bound 0.2 above chance (F1 = positive rate) is ours",
-        ),
-        Claim(
-            f"held-out F1 rises with data: F1({hi:g}) - F1({lo:g})",
-            ps(at_hi) - ps(at_lo),
-            ">",
-            0.0,
-            paper=our_choice(0.0, "learning-curve reading of v1's generalisation claim (spec 2.1 F-C)"),
-            preconditions=(fitted,),
-        ),
+        Claim(heldout, v["hi_minus_chance"], ">", 0.2, paper=unseen, note=OURS, **kw),
+        Claim(more, v["hi_minus_lo"], ">", 0.0, paper=rises, **kw),
     ]
-    comp = _sel(r, mode="composition")
-    if comp.any():
-        out.append(
-            Claim(
-                "held-out composed links (grandparent/descendant) F1 minus chance",
-                ps(comp) - ps(comp, "chance_f1"),
-                ">",
-                0.2,
-                paper=paper_text("exploits meta-transitivity", "v1 abstract"),
-                preconditions=(fitted,),
-                note="bound 0.2 above chance is ours",
-            )
+    if v["composed_minus_chance"] is not None:
+        comp = paper_text("exploits meta-transitivity", "v1 abstract")
+        statement = "held-out composed links (grandparent/descendant) F1 minus chance"
+        note = "bound 0.2 above chance is ours"
+        out.append(Claim(statement, v["composed_minus_chance"], ">", 0.2, paper=comp, note=note, **kw))
+    if v["five_minus_one"] is not None:
+        competition = our_choice(
+            0.0, "spec 4.9 (inferred): more competition for the table -> better generalisation"
         )
-    if {1, 5} <= set(cfg.n_relations):
-        five, one = at_hi & (r["n_relations"] == 5), at_hi & (r["n_relations"] == 1)
-        out.append(
-            Claim(
-                "starvation by competition: held-out descendant F1, 5 relations minus 1 relation",
-                ps(five) - ps(one),
-                ">",
-                0.0,
-                paper=our_choice(
-                    0.0, "spec 4.9 (inferred): more competition for the table -> better generalisation"
-                ),
-                preconditions=(fitted,),
-            )
-        )
+        statement = "starvation by competition: held-out descendant F1, 5 relations minus 1 relation"
+        out.append(Claim(statement, v["five_minus_one"], ">", 0.0, paper=competition, **kw))
     return [c for c in out if np.size(c.values)]
-
-
-def _half_ci(v: Any) -> float:
-    from repro.claims import mean_interval
-
-    ci = mean_interval([float(x) for x in v])
-    return 0.0 if ci is None else (ci[1] - ci[0]) / 2
 
 
 def plot(result: dict[str, Any], cfg: Fig2Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from graph_universality.figures._common import half_ci
+    from graph_universality.generalisation import select
     from repro.plot import set_style
 
     set_style()
@@ -233,29 +115,22 @@ def plot(result: dict[str, Any], cfg: Fig2Config):
     for k in cfg.n_relations:
         for d in cfg.emb_dims:
             vals = [
-                r["test_f1"][_sel(r, mode="heldout", train_frac=f, n_relations=k, emb_dim=d)]
+                r["test_f1"][select(r, mode="heldout", train_frac=f, n_relations=k, emb_dim=d)]
                 for f in cfg.train_fracs
             ]
             m = [np.mean(v) for v in vals]
-            half = [_half_ci(v) for v in vals]
-            ax.errorbar(
-                cfg.train_fracs,
-                m,
-                yerr=half,
-                marker="o",
-                capsize=3,
-                color=colours(c),
-                label=f"{k} relation(s), emb {d}",
-            )
+            half = [half_ci(v) for v in vals]
+            label = f"{k} relation(s), emb {d}"
+            ax.errorbar(cfg.train_fracs, m, yerr=half, marker="o", capsize=3, color=colours(c), label=label)
             for f, v in zip(cfg.train_fracs, vals, strict=True):  # every seed
                 ax.scatter(np.full(len(v), f + 0.006 * (c - 1.5)), v, color=colours(c), s=8, alpha=0.5)
             tr = [
-                np.mean(r["train_f1"][_sel(r, mode="heldout", train_frac=f, n_relations=k, emb_dim=d)])
+                np.mean(r["train_f1"][select(r, mode="heldout", train_frac=f, n_relations=k, emb_dim=d)])
                 for f in cfg.train_fracs
             ]
             ax.plot(cfg.train_fracs, tr, ls=":", color=colours(c), lw=1)
             c += 1
-    chance = np.mean(r["chance_f1"][_sel(r, mode="heldout")])
+    chance = np.mean(r["chance_f1"][select(r, mode="heldout")])
     ax.axhline(chance, color="grey", ls="--", lw=1, label=f"chance F1 = positive rate ({chance:.2f})")
     ax.set_xlabel("fraction of links trained on")
     ax.set_ylabel("descendant F1 (solid: held-out, dotted: train)")
@@ -265,7 +140,7 @@ def plot(result: dict[str, Any], cfg: Fig2Config):
         f"held-out links, {cfg.n_nodes}-node random tree; points = {len(cfg.seeds)} seeds, bars = mean, 95 % CI"
     )
     ax = axes[1]
-    comp = _sel(r, mode="composition")
+    comp = select(r, mode="composition")
     if comp.any():
         for i, d in enumerate(cfg.emb_dims):
             v = r["test_f1"][comp & (r["emb_dim"] == d)]
