@@ -1,11 +1,24 @@
 """Are toy knowledge-graph representations universal? The stitching sweep (stage ``graph_universality.toy_sweep``)
 and its analysis (Fig. 3's equivalence table, Fig. 6's starvation knobs).
 
-:func:`train_sweep` trains a grid of toy link predictors (``toy``: emb width x weight decay x number of relations
-sharing the table x seeds) on one random tree, stacked per relation count, then stitches the sender's node-embedding
-table into the receiver's frozen head for every pair (same cell, seeds s -> s+1, s+2 mod n; across widths at the
-same weight decay and relation count, s -> s+1) with each map in :data:`METHODS` (``align``), plus the self-stitch
-and a random-sender control per run. :func:`equivalence` = stitched held-out F1 / receiver held-out F1.
+:func:`train_sweep` trains a grid of toy link predictors (``toy``: node embedding -> concat -> ReLU MLP -> logit;
+emb width x weight decay x number of relations sharing the table x seeds) on one random tree and split, stacked per
+relation count, then maps each sender's node-embedding table into a receiver's and runs the receiver's frozen head
+(``align``), with each map in :data:`METHODS`:
+
+- ``lstsq``: closed-form least-squares affine map; ``procrustes``: scaled orthogonal map + translation (no training);
+- ``affine``: affine map trained on the receiver's training links (init: lstsq), ``stitch_steps`` AdamW steps;
+- ``almost_affine``: the same plus a small ReLU MLP (``mlp_hidden`` units, output layer zero-init);
+- ``lstsq_aut`` / ``affine_aut``: ``lstsq`` / ``affine`` modulo the tree's automorphisms (spec 8.4.4): the sender's
+  node labels are first re-assigned by the automorphism (children permutations of isomorphic subtrees, at most
+  ``max_automorphisms``) whose least-squares fit to the receiver's table is best (``align.best_automorphism``;
+  identity on ties). Every relation is invariant under an automorphism, so a sender that learned the mirror image of
+  the receiver's representation is not scored as misaligned.
+
+Pairs: same cell, seeds s -> s+1, s+2 (mod n); across widths at the same weight decay and relation count, s -> s+1;
+controls per run: the self-stitch (lstsq, = 1 by construction) and a random N(0, 1) sender through the trained
+affine map. R^2 of the lstsq fit and linear CKA per pair. :func:`equivalence` = stitched held-out F1 / receiver
+held-out F1.
 """
 
 from __future__ import annotations

@@ -58,3 +58,30 @@ def tree_picture(
     sc = ax.scatter(z[:, 0], z[:, 1], c=dep, cmap="viridis", s=size, zorder=3, **vrange)
     ax.scatter(z[0, 0], z[0, 1], marker="*", s=star, color="red", zorder=4)
     return sc
+
+
+def errorbar_points(
+    ax: Any, x: Any, rows: Any, colour: Any, label: str, marker: str = "o", **offsets: float
+) -> None:
+    """At each ``x``: the mean of its row (NaN left out) with its 95 % interval as an error bar, and every value of
+    the row as a point (one per seed). ``line_dx`` / ``point_dx`` shift the bars / the points sideways."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    means = [np.nanmean(np.asarray(r, dtype=float)) for r in rows]
+    yerr = [half_ci(r) for r in rows]
+    dx, pdx = offsets.get("line_dx", 0.0), offsets.get("point_dx", 0.0)
+    ax.errorbar(x + dx, means, yerr=yerr, marker=marker, capsize=3, color=colour, label=label)
+    for xi, r in zip(x, rows, strict=True):
+        ax.scatter(np.full(len(r), xi + pdx), r, s=8, alpha=0.5, color=colour)
+
+
+def box_with_points(ax: Any, groups: dict[str, Any]) -> None:
+    """A box per group (finite values, no fliers) with every value as a jittered point."""
+    import numpy as np
+
+    vals = [np.asarray(v)[np.isfinite(v)] for v in groups.values()]
+    ax.boxplot(vals, tick_labels=list(groups), showfliers=False)
+    jitter = np.random.default_rng(0)
+    for i, v in enumerate(vals):
+        ax.scatter(i + 1 + jitter.uniform(-0.18, 0.18, len(v)), v, s=3, alpha=0.35, color="C0", zorder=3)

@@ -1,19 +1,14 @@
 """Fig. 3 (numbering: best guess): are toy knowledge-graph representations universal? Equivalence scores of stitched
 toy MLPs across seeds, widths and pressure knobs (v1 F-D/F-E; the v1 claim is reported, not assumed).
 
-Setting (stage ``graph_universality.toy_sweep``, :mod:`graph_universality.universality`): one 15-node random tree
-(fewer automorphisms than the balanced one, spec 8.4.4); toy link predictors (node embedding -> concat -> ReLU MLP of
-width 50 -> logit) over embedding width x weight decay x relations sharing the table (1 = descendant; 5 = parent,
-child, sibling, grandparent, descendant) x seeds, on one split (20 % of each relation's links held out, stratified).
-A stitch maps the sender's embedding table into the receiver's and runs the receiver's frozen head: ``lstsq``,
-``procrustes`` (closed form), ``affine`` (trained on the receiver's training links from the lstsq init),
-``almost_affine`` (+ a small zero-init ReLU MLP), ``lstsq_aut`` / ``affine_aut``: modulo the tree's automorphisms
-(the sender relabelled by the automorphism whose lstsq fit is best; identity on ties), so a mirror image is not
-scored as misaligned. ``equivalence_score`` = stitched / receiver held-out F1 (ours; v1's is unknown). Pairs: same
-cell, seeds s -> s+1, s+2 (mod n); across widths s -> s+1; controls: self-stitch (= 1, a test), a random N(0, 1)
-sender through the trained affine map; R^2 of the lstsq fit and linear CKA per pair. Criterion (spec 8.3):
-"supported" iff the median trained-affine equivalence over >= 5 seed pairs is >= 0.95. Widths >= N - 1 are left out
-of verdicts (an affine map from >= N - 1 dimensions fits any N targets) and shown as "trivial".
+Setting (stage ``graph_universality.toy_sweep``; the maps and pairs in :mod:`graph_universality.universality`): one
+15-node random tree (fewer automorphisms than the balanced one, spec 8.4.4); toy link predictors (MLP width 50) over
+embedding width x weight decay x relations sharing the table (1 = descendant; 5 = parent, child, sibling,
+grandparent, descendant) x seeds, one split (20 % of each relation's links held out). Stitches: lstsq, Procrustes,
+trained affine, almost affine, and lstsq / trained affine modulo the tree's automorphisms. ``equivalence_score`` =
+stitched / receiver held-out F1 (ours; v1's is unknown). Criterion (spec 8.3): "supported" iff the median
+trained-affine equivalence over >= 5 seed pairs is >= 0.95. Widths >= N - 1 are left out of verdicts (an affine map
+from >= N - 1 dimensions fits any N targets) and shown as "trivial".
 
 Choices where the spec is silent: embeddings N(0, 1) (the official zero init stalls some runs, Fig. 1); full-batch
 AdamW lr 1e-2, early exit at training loss < 1e-3; stitches full batch, AdamW lr 1e-2, no weight decay.
@@ -31,6 +26,9 @@ from repro.stage import Need
 
 # as universality.METHODS (kept light for import)
 METHODS = ("lstsq", "procrustes", "affine", "almost_affine", "lstsq_aut", "affine_aut")
+FITTED = "the toy predictors fit their training links: train F1 >= 0.9 (per seed, mean over the grid)"
+CRIT = "bound 0.95 = the spec's universality criterion (8.3), ours"
+WIDTH = "cross-width trained-affine minus random-sender equivalence"
 LABELS = ("lstsq", "procrustes", "affine\n(trained)", "almost\naffine", "lstsq mod\nautomorph.")
 LABELS += ("affine mod\nautomorph.", "R² lstsq", "CKA", "receiver\nheld-out F1")
 
@@ -45,61 +43,31 @@ def compute(cfg: Fig3Config, sweep: dict[str, Any]) -> dict[str, Any]:
 
 
 def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
-    """v1 abstract: representations of models of different sizes "can be stitched" by an "affine or almost affine"
-    map (ICLR abstract: "successfully"). Criterion (spec 8.3, ours): the median task-trained affine equivalence score
-    over seed pairs >= 0.95. Values are per receiver seed (median over that seed's pairs, informative widths only).
-    Also: trained stitches across widths beat a random sender; the criterion modulo tree automorphisms (the v1 keyword
+    """v1 abstract: models of different sizes "can be stitched" by an "affine or almost affine" map. Criterion (spec
+    8.3, ours): median trained-affine equivalence over seed pairs >= 0.95, per receiver seed (informative widths).
+    Also: trained stitches across widths beat a random sender; the criterion modulo tree automorphisms (v1 keyword
     "Symmetry Group"); least squares alone. Precondition: the receivers fit their training links."""
     from graph_universality.universality import universality_values
     from repro.claims import Claim, our_choice, paper_text, precondition
 
     v = universality_values(result, cfg.sweep.n_nodes, list(cfg.sweep.seeds))
-    fitted = precondition(
-        "the toy predictors fit their training links: train F1 >= 0.9 (per seed, mean over the grid)",
-        v["train_f1"],
-        ">=",
-        0.9,
-    )
-    stitched = paper_text("can be stitched (affine or almost affine)", "v1 abstract")
-    crit = "bound 0.95 = the spec's universality criterion (8.3), ours"
     kw = {
-        "preconditions": (fitted,),
+        "preconditions": (precondition(FITTED, v["train_f1"], ">=", 0.9),),
         "spread": f"{len(cfg.sweep.seeds)} receiver seeds (median over each seed's pairs)",
     }
-    tag = f"(emb < {cfg.sweep.n_nodes - 1})"
-    random_margin = our_choice(
-        0.1, "spec 8.3: random-sender stitch << trained-sender stitch; margin 0.1 ours"
-    )
+    stitched = paper_text("can be stitched (affine or almost affine)", "v1 abstract")
+    random = our_choice(0.1, "spec 8.3: random-sender stitch << trained-sender stitch; margin 0.1 ours")
     aut = paper_text("can be stitched, up to the symmetry group", "v1 abstract; keyword 'Symmetry Group'")
-    seed_pairs = f"median trained-affine equivalence over seed pairs {tag}"
+    strict = CRIT + "; the closed-form map is the strict reading of 'affine'"
+    tag = f"(emb < {cfg.sweep.n_nodes - 1})"
+    width, seeds = f"{WIDTH} {tag}", f"median trained-affine equivalence over seed pairs {tag}"
+    lstsq = f"lstsq (no task training) median equivalence over seed pairs {tag}"
+    mod_aut = f"universality modulo tree automorphisms: {seeds}"
     return [
-        Claim(
-            f"cross-width trained-affine minus random-sender equivalence {tag}",
-            v["width_minus_random"],
-            ">",
-            0.1,
-            paper=random_margin,
-            **kw,
-        ),
-        Claim(f"universality: {seed_pairs}", v["affine"], ">=", 0.95, paper=stitched, note=crit, **kw),
-        Claim(
-            f"universality modulo tree automorphisms: {seed_pairs}",
-            v["affine_aut"],
-            ">=",
-            0.95,
-            paper=aut,
-            note=crit,
-            **kw,
-        ),
-        Claim(
-            f"lstsq (no task training) median equivalence over seed pairs {tag}",
-            v["lstsq"],
-            ">=",
-            0.95,
-            paper=stitched,
-            note=crit + "; the closed-form map is the strict reading of 'affine'",
-            **kw,
-        ),
+        Claim(width, v["width_minus_random"], ">", 0.1, paper=random, **kw),
+        Claim(f"universality: {seeds}", v["affine"], ">=", 0.95, paper=stitched, note=CRIT, **kw),
+        Claim(mod_aut, v["affine_aut"], ">=", 0.95, paper=aut, note=CRIT, **kw),
+        Claim(lstsq, v["lstsq"], ">=", 0.95, paper=stitched, note=strict, **kw),
     ]
 
 
@@ -107,7 +75,7 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from graph_universality.figures._common import annotated_heatmap
+    from graph_universality.figures._common import annotated_heatmap, box_with_points
     from graph_universality.universality import cell_table, pair_distributions, width_matrix
     from repro.plot import set_style
 
@@ -121,18 +89,11 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
     annotated_heatmap(ax, np.clip(mat, 0, 1.2), 6.5, aspect="auto")
     ax.set_xticks(range(len(cols)), LABELS)
 
-    def mark(row: dict) -> str:
-        if row["emb_dim"] >= sw.n_nodes - 1:
-            return "  (trivial: d >= N-1)"
-        return ("  ✓" if row["supported"] else "") + ("  ✓aut" if row["supported_aut"] else "")
-
-    ax.set_yticks(
-        range(len(rows)),
-        [
-            f"{row['n_relations']} rel, wd {row['weight_decay']:g}, emb {row['emb_dim']}" + mark(row)
-            for row in rows
-        ],
-    )
+    marks = [("  ✓" if row["supported"] else "") + ("  ✓aut" if row["supported_aut"] else "") for row in rows]
+    trivial = [row["emb_dim"] >= sw.n_nodes - 1 for row in rows]
+    marks = ["  (trivial: d >= N-1)" if t else m for m, t in zip(marks, trivial, strict=True)]
+    cells = [f"{row['n_relations']} rel, wd {row['weight_decay']:g}, emb {row['emb_dim']}" for row in rows]
+    ax.set_yticks(range(len(rows)), [c + m for c, m in zip(cells, marks, strict=True)])
     relabelled = float(np.mean(result["pairs"]["automorphism"] != 0))
     ax.set_title(
         "median equivalence score over seed pairs (stitched / receiver held-out F1)\n✓ = supported (trained affine "
@@ -140,8 +101,7 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
         f"({relabelled:.0%} of pairs re-labelled)",
         fontsize=7.5,
     )
-    # cross-width matrices for the trained affine map
-    r = result["runs"]
+    r = result["runs"]  # cross-width matrices for the trained affine map
     dims = sorted(set(int(d) for d in r["emb_dim"]))
     combos = sorted({(int(a), float(b)) for a, b in zip(r["n_relations"], r["weight_decay"], strict=True)})
     sub = gs[0, 2].subgridspec(len(combos), 1)
@@ -155,14 +115,8 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
             axm.set_title("trained affine, sender x receiver width", fontsize=7)
         if ci == len(combos) - 1:
             axm.set_xlabel("receiver emb", fontsize=6)
-    # distributions: controls vs pairs (informative widths only, see the docstring)
-    axd = fig.add_subplot(gs[1, :])
-    groups = pair_distributions(result, sw.n_nodes)
-    vals = [np.asarray(v)[np.isfinite(v)] for v in groups.values()]
-    axd.boxplot(vals, tick_labels=list(groups), showfliers=False)
-    jitter = np.random.default_rng(0)
-    for i, v in enumerate(vals):  # every pair (or run) as a point
-        axd.scatter(i + 1 + jitter.uniform(-0.18, 0.18, len(v)), v, s=3, alpha=0.35, color="C0", zorder=3)
+    axd = fig.add_subplot(gs[1, :])  # distributions: controls vs pairs (informative widths only)
+    box_with_points(axd, pair_distributions(result, sw.n_nodes))  # every pair (or run) as a point
     axd.axhline(0.95, color="k", ls="--", lw=0.8, label="criterion 0.95")
     axd.set_ylabel("equivalence score")
     axd.set_title(

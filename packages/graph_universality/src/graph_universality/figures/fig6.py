@@ -86,7 +86,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from graph_universality.figures._common import half_ci
+    from graph_universality.figures._common import errorbar_points
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
@@ -103,14 +103,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
             (-0.08, "equivalence_per_seed", METHOD, "o", "equivalence (median over a seed's pairs)"),
             (0.08, "heldout_f1_per_seed", BASELINE, "s", "held-out descendant F1 (mean over a seed's runs)"),
         ):
-            per = np.asarray(k[key], dtype=float)  # [value, seed]
-            m = np.nanmean(per, 1)
-            half = [half_ci(row) for row in per]
-            ax.errorbar(
-                x + dx, m, yerr=half, marker=marker, capsize=3, color=colour, label=label + "; 95 % CI"
-            )
-            for i, row in enumerate(per):
-                ax.scatter(np.full(len(row), x[i] + dx), row, s=8, alpha=0.5, color=colour)
+            errorbar_points(ax, x, k[key], colour, label + "; 95 % CI", marker, line_dx=dx, point_dx=dx)
         labels = [
             f"{v:g}" + (" (trivial)" if knob == "emb_dim" and v >= cfg.sweep.n_nodes - 1 else "")
             for v in k["values"]

