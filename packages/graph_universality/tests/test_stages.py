@@ -2,7 +2,6 @@
 whose logits equal the in-memory models'."""
 
 import numpy as np
-import pytest
 import torch
 
 
@@ -69,12 +68,11 @@ def test_tiny_lms_artifact_loads_with_transformers(tmp_path, monkeypatch):
         assert not torch.equal(loaded[cfg.seeds[0]](ids).logits, loaded[cfg.seeds[1]](ids).logits)
 
 
-@pytest.mark.parametrize("scale", ["smoke"])
-def test_toy_sweep_stage_restores_what_it_computed(tmp_path, monkeypatch, scale):
+def test_toy_sweep_stage_restores_what_it_computed(tmp_path, monkeypatch):
     import repro
 
     monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path))
-    first = repro.load_result("graph_universality.toy_sweep", scale=scale)
-    again = repro.load_result("graph_universality.toy_sweep", scale=scale)
+    first = repro.load_result("graph_universality.toy_sweep", scale="smoke")
+    again = repro.load_result("graph_universality.toy_sweep", scale="smoke")
     assert np.array_equal(first["pairs"]["f1_affine"], again["pairs"]["f1_affine"])
     assert set(first["runs"]["emb_dim"].tolist()) == {2, 4}
