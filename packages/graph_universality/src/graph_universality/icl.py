@@ -21,6 +21,7 @@ swaps the clean and corrupted roles (as the official code) so both labels are pa
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ import torch
 
 from graph_universality import tinylm
 from graph_universality.graphs import random_tree, relation_matrix
+from repro.hooks import edit_resid_pre
 
 EXTRA = ["Family", "Tree", "Question"]
 
@@ -180,10 +182,10 @@ def _encode(
 def logit_diffs(
     model: Any, tokenizer: Any, prompts: list[str], patch=None, word_level: bool = True, batch: int = 64
 ) -> np.ndarray:
-    """logit(Yes) - logit(No) after each prompt; ``patch`` = (layer, positions [B], fn(h [b, d], rows) -> h) optional
-    (replaces the input of block ``layer`` at each prompt's position; ``rows`` = the slice of the prompts in this
-    minibatch). ``word_level=False``: a real LLM and its
-    tokenizer (the official answer ids)."""
+    """logit(Yes) - logit(No) after each prompt. ``patch`` = (layer, positions [B], fn(h [b, d], rows) -> h), optional:
+    the input of block ``layer`` (``blocks.{layer}.hook_resid_pre``, edited through ``repro.hooks.edit_resid_pre``)
+    is replaced at each prompt's position; ``rows`` = the slice of the prompts in this minibatch.
+    ``word_level=False``: a real LLM and its tokenizer (the official answer ids)."""
     yes, no = _yes_no(tokenizer, word_level)
     device = next(model.parameters()).device
     out = []
@@ -191,25 +193,20 @@ def logit_diffs(
         ids, mask, last = _encode(tokenizer, prompts[a : a + batch], word_level)
         ids, mask = ids.to(device), mask.to(device)
         rows = torch.arange(len(ids), device=device)
-        handle = None
+        edit = contextlib.nullcontext()
         if patch is not None:
             layer, pos, fn = patch
             pos_b = pos[a : a + batch].to(device)
             sl = slice(a, a + len(ids))
 
-            def swap(module, args, kwargs, sl=sl, rows=rows, pos_b=pos_b, fn=fn):
-                h = (args[0] if args else kwargs["hidden_states"]).clone()
+            def swap(h, sl=sl, rows=rows, pos_b=pos_b, fn=fn):
+                h = h.clone()
                 h[rows, pos_b] = fn(h[rows, pos_b], sl).to(h.dtype)
-                if args:
-                    return (h, *args[1:]), kwargs
-                return args, {**kwargs, "hidden_states": h}
+                return h
 
-            handle = tinylm.decoder_layers(model)[layer].register_forward_pre_hook(swap, with_kwargs=True)
-        try:
+            edit = edit_resid_pre(model, layer, swap)
+        with edit:
             logits = model(ids, attention_mask=mask).logits[rows, last.to(device)].float()
-        finally:
-            if handle is not None:
-                handle.remove()
         out.append((logits[:, yes] - logits[:, no]).cpu().numpy())
     return np.concatenate(out)
 

@@ -5,7 +5,7 @@
   OPT). Stitching is only defined within a family: both halves read the same token ids
   (:func:`check_same_tokenizer`; the official code silently used the receiver's tokenizer for both halves).
 - :func:`stitch_pairs`: every ordered (sender, receiver) pair within each family, receivers of every family
-  included (the official code had no GPT-2 receiver branch; :func:`graph_universality.tinylm.decoder_layers`
+  included (the official code had no GPT-2 receiver branch; :func:`repro.hooks.decoder_layers`
   finds GPT-NeoX, GPT-2, OPT and Llama-like blocks).
 - :func:`require_models`: resolve model names (hub ids or local directories) through :mod:`repro.models`; when one
   is not available offline, raise one line naming every missing model and the command that downloads it.
@@ -27,6 +27,18 @@ ICL_MODELS = (
     "meta-llama/Llama-3.2-3B-Instruct",
     "google/gemma-2-2b-it",
     "google/gemma-2-9b-it",
+)
+# Fig. 4's paper-scale menu, within each tokenizer family: small -> large, large -> small and a self-stitch
+PAPER_STITCH_PAIRS = (
+    "EleutherAI/pythia-410m-deduped>EleutherAI/pythia-1.4b-deduped",
+    "EleutherAI/pythia-1.4b-deduped>EleutherAI/pythia-410m-deduped",
+    "EleutherAI/pythia-1.4b-deduped>EleutherAI/pythia-1.4b-deduped",
+    "openai-community/gpt2-medium>openai-community/gpt2-large",
+    "openai-community/gpt2-large>openai-community/gpt2-medium",
+    "openai-community/gpt2-large>openai-community/gpt2-large",
+    "facebook/opt-350m>facebook/opt-1.3b",
+    "facebook/opt-1.3b>facebook/opt-350m",
+    "facebook/opt-1.3b>facebook/opt-1.3b",
 )
 STITCH_MODELS = {
     "pythia": tuple(

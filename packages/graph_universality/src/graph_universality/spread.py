@@ -1,7 +1,8 @@
 """Per-seed summaries for claims, and a plot panel that shows the seeds behind a claimed quantity.
 
 Claims read one number per seed (``repro.claims``); toy runs come as flat arrays over (knob values x seeds), so a
-claim's values are the per-seed means over the other knobs (:func:`per_seed`). Panels draw every seed as a point
+claim's values are the per-seed means over the other knobs (:func:`per_seed`). One model measured on several items
+(episodes) gives one claim value with a bootstrap interval over the items (:func:`bootstrap_claim`). Panels draw every seed as a point
 and the mean with its 95 % interval (:func:`seed_panel`, seaborn).
 """
 
@@ -23,6 +24,27 @@ def per_seed(values: Any, seeds: Any, order: Sequence[Any] | None = None, reduce
         v = values[seeds == s]
         out.append(float(fn(v)) if np.isfinite(v).any() else float("nan"))
     return np.array(out)
+
+
+def bootstrap_claim(
+    statement: str, items: Sequence[float], relation: str, bound: float, unit: str = "episodes", **kw: Any
+) -> Any:
+    """A claim about one model measured on several items (episodes, data seeds): the mean over the finite items,
+    with a bootstrap interval over them (``repro.claims.bootstrap_interval``)."""
+    from repro.claims import Claim, bootstrap_interval
+
+    items = [v for v in items if np.isfinite(v)]
+    point = float(np.mean(items)) if items else float("nan")
+    interval = bootstrap_interval(items) if items else None
+    return Claim(
+        statement,
+        (point,),
+        relation,
+        bound,
+        interval=interval,
+        spread=f"bootstrap over {len(items)} {unit}",
+        **kw,
+    )
 
 
 def f1_score(pred: Any, label: Any) -> float:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from repro import lm_train
+from repro.hooks import edit_resid_pre
 
 TEMPLATE = ["Is", "a", "descendant", "of", "?", "Yes", "No", "'s", "children", ":", "[", "]", ",", "."]
 PAD, EOS = lm_train.PAD, lm_train.EOS
@@ -122,16 +123,6 @@ def name_representations(model: Any, tokenizer: Any, names: list[str]) -> np.nda
     return np.stack([h[torch.arange(len(ids)), last].numpy() for h in out.hidden_states])
 
 
-def decoder_layers(model: Any) -> Any:
-    """The list of transformer blocks of an HF causal LM: GPT-NeoX (Pythia), GPT-2, OPT, Llama-like.
-
-    The official ``stitching-mid.py`` handled only GPT-NeoX and OPT receivers (a GPT-2 receiver fell through
-    silently); every architecture here is found or refused in one line."""
-    from repro.activations import decoder_layers as blocks
-
-    return blocks(model)
-
-
 class Stitched(torch.nn.Module):
     """Sender layers [0, l_s) -> affine map -> receiver layers [l_r, L) (+ final norm, unembedding)."""
 
@@ -173,18 +164,8 @@ class Stitched(torch.nn.Module):
         with torch.no_grad():
             hs = self.sender(ids, attention_mask=mask, output_hidden_states=True).hidden_states[self.l_s]
         mapped = self.map(hs)
-        layer = decoder_layers(self.receiver)[self.l_r]
-
-        def swap(module, args, kwargs):
-            if args:
-                return (mapped, *args[1:]), kwargs
-            return args, {**kwargs, "hidden_states": mapped}
-
-        handle = layer.register_forward_pre_hook(swap, with_kwargs=True)
-        try:
+        with edit_resid_pre(self.receiver, self.l_r, lambda h: mapped):
             return self.receiver(ids, attention_mask=mask).logits
-        finally:
-            handle.remove()
 
 
 def train_stitch(

@@ -27,7 +27,7 @@ from typing import Any
 
 from repro.figure import Figure
 
-VARIANTS = ("official", "fixed")
+VARIANTS = ("official", "fixed")  # as toy_cones.VARIANTS, TREES (kept light for import)
 TREES = ("balanced", "random")
 
 
@@ -51,79 +51,9 @@ class Fig1Config:
 
 
 def compute(cfg: Fig1Config) -> dict[str, Any]:
-    import numpy as np
+    from graph_universality.toy_cones import train_cones
 
-    from graph_universality.graphs import KnowledgeGraph, depths, make_tree, split
-    from graph_universality.probes import cone_probe, linear_probe
-    from graph_universality.toy import ToyRun, train_toy
-
-    runs, keys, trees = [], [], {}
-    for v in cfg.variants:
-        for kind in TREES:
-            for s in cfg.seeds:
-                parents = make_tree(kind, cfg.n_nodes, s)
-                kg = KnowledgeGraph(parents)
-                tr, te = split(kg, "all", 0.0, 0)
-                trees[kind, s] = (kg, parents)
-                runs.append(
-                    ToyRun(
-                        kg.examples,
-                        tr,
-                        te,
-                        cfg.n_nodes,
-                        1,
-                        cfg.emb_dim,
-                        cfg.hidden,
-                        0.0,
-                        cfg.lr,
-                        s,
-                        emb_init_std=0.0 if v == "official" else 1.0,
-                    )
-                )
-                keys.append((v, kind, s))
-    model, met = train_toy(runs, cfg.steps, desc=f"fig1: {len(runs)} toy MLPs, stacked")
-    emb = model.embeddings().detach().numpy()[:, : cfg.n_nodes, : cfg.emb_dim]
-    # probes: one cone probe per run (stacked), fitted on a held-out split of the pairs
-    pair_tr, pair_te = [], []
-    pairs_all = []
-    for _v, kind, s in keys:
-        kg, _ = trees[kind, s]
-        ptr, pte = split(kg, "heldout", cfg.probe_test_frac, 0)
-        pair_tr.append(ptr)
-        pair_te.append(pte)
-        pairs_all.append(kg.examples[:, 1:])
-    out: dict[str, Any] = {}
-    cones = {}
-    for (
-        kind
-    ) in TREES:  # the pairs differ by tree; the probe stack shares one pair list per tree shape and seed
-        for s in cfg.seeds:
-            idx = [i for i, k in enumerate(keys) if k[1] == kind and k[2] == s]
-            args = (pairs_all[idx[0]], pair_tr[idx[0]], pair_te[idx[0]])
-            res = cone_probe(emb[idx], *args, cfg.probe_steps)
-            lin = linear_probe(emb[idx], *args)
-            for j, i in enumerate(idx):
-                cones[i] = {k: res[k][j] for k in res} | {"linear_" + k: lin[k][j] for k in lin}
-    for i, (v, kind, s) in enumerate(keys):
-        kg, parents = trees[kind, s]
-        out.setdefault(v, {}).setdefault(kind, {})[str(s)] = {
-            "emb": emb[i],
-            "parents": np.array(parents),
-            "depth": depths(parents),
-            "train_f1": float(met["train_f1"][i]),
-            "stopped_at": int(met["stopped_at"][i]),
-            "cone_train_f1": float(cones[i]["train_f1"]),
-            "cone_test_f1": float(cones[i]["test_f1"]),
-            "cone_proj": cones[i]["proj"],
-            "linear_train_f1": float(cones[i]["linear_train_f1"]),
-            "linear_test_f1": float(cones[i]["linear_test_f1"]),
-        }
-    return out
-
-
-def _runs(result: dict[str, Any], v: str, kind: str | None = None) -> list[dict[str, Any]]:
-    kinds = TREES if kind is None else (kind,)
-    return [r for k in kinds for r in result[v][k].values()]
+    return train_cones(cfg)
 
 
 def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
@@ -131,6 +61,7 @@ def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
     tree (train F1 = 1 for >= 8/9 seeds); on fitted 2-D embeddings the cone probe reaches held-out F1 >= 0.95; the
     cone probe beats the linear probe on E_x - E_y (inferred: a linear probe cannot express a two-sided cone). Values
     are per run (one run per seed and tree shape); the fit claim is per tree shape, the probe claims pool both."""
+    from graph_universality.toy_cones import runs_of
     from repro.claims import Claim, our_choice, precondition, third_party
 
     out = []
@@ -141,7 +72,7 @@ def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
     for v in cfg.variants:
         note = zero_init if v == "official" else ""
         for kind in TREES:
-            fit = [float(r["train_f1"] == 1.0) for r in _runs(result, v, kind)]
+            fit = [float(r["train_f1"] == 1.0) for r in runs_of(result, v, kind)]
             out.append(
                 Claim(
                     f"{kind} tree: fraction of seeds whose toy MLP fits the tree (train F1 = 1)",
@@ -154,7 +85,7 @@ def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
                     note=note,
                 )
             )
-        fitted = [r for r in _runs(result, v) if r["train_f1"] == 1.0]
+        fitted = [r for r in runs_of(result, v) if r["train_f1"] == 1.0]
         enough = precondition("at least 3 runs fit the tree (train F1 = 1)", len(fitted), ">=", 3)
         out.append(
             Claim(
@@ -171,7 +102,7 @@ def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
                 note=note,
             )
         )
-        gap = [r["cone_test_f1"] - r["linear_test_f1"] for r in _runs(result, v)]
+        gap = [r["cone_test_f1"] - r["linear_test_f1"] for r in runs_of(result, v)]
         out.append(
             Claim(
                 "cone minus linear probe held-out F1 on the toy embeddings",
@@ -191,8 +122,8 @@ def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
 
 def plot(result: dict[str, Any], cfg: Fig1Config):
     import matplotlib.pyplot as plt
-    import numpy as np
 
+    from graph_universality.figures._common import tree_picture
     from repro.plot import set_style
 
     set_style()
@@ -202,23 +133,11 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
     gs = fig.add_gridspec(2, 1, height_ratios=[1.6 * len(rows), 2.2])
     axes = gs[0].subgridspec(len(rows), len(cols)).subplots(squeeze=False)
     _spread_panels(fig, gs[1], result, cfg)
-    cmap = plt.get_cmap("viridis")
     for i, (v, kind) in enumerate(rows):
         for j, s in enumerate(cols):
             ax = axes[i, j]
             r = result[v][kind][s]
-            e, par, dep = np.asarray(r["emb"]), r["parents"], r["depth"]
-            dmax = max(int(dep.max()), 1)
-            for c, p in enumerate(par):
-                if p >= 0:
-                    ax.annotate(
-                        "",
-                        xy=e[c],
-                        xytext=e[p],
-                        arrowprops={"arrowstyle": "->", "color": cmap(dep[c] / dmax), "lw": 0.8},
-                    )
-            ax.scatter(e[:, 0], e[:, 1], c=dep, cmap="viridis", s=10, zorder=3, vmin=0, vmax=dmax)
-            ax.scatter(e[0, 0], e[0, 1], marker="*", s=50, color="red", zorder=4)
+            tree_picture(ax, r["emb"], r["parents"])
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(
@@ -238,16 +157,17 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
 def _spread_panels(fig: Any, spec: Any, result: dict[str, Any], cfg: Fig1Config) -> None:
     """The claimed quantities per run: train F1 and cone / linear probe held-out F1, per variant (points = runs)."""
     from graph_universality.spread import seed_panel
+    from graph_universality.toy_cones import runs_of
     from repro.plot import VARIANT_PALETTE
 
     ax1, ax2 = spec.subgridspec(1, 2, width_ratios=[1, 2]).subplots()
-    fit = {f"{v}\n{k}": [r["train_f1"] for r in _runs(result, v, k)] for v in cfg.variants for k in TREES}
+    fit = {f"{v}\n{k}": [r["train_f1"] for r in runs_of(result, v, k)] for v in cfg.variants for k in TREES}
     hue = {g: g.split("\n")[0] for g in fit}
     seed_panel(ax1, fit, hue, VARIANT_PALETTE, {"F1 = 1": 1.0}, "toy MLP train F1")
     ax1.set_title("(fit) one point per seed; mean and 95 % CI", fontsize=7.5)
     probes = {}
     for v in cfg.variants:
-        fitted = [r for r in _runs(result, v) if r["train_f1"] == 1.0]
+        fitted = [r for r in runs_of(result, v) if r["train_f1"] == 1.0]
         probes[f"{v}\ncone (fitted)"] = [r["cone_test_f1"] for r in fitted]
         probes[f"{v}\nlinear (fitted)"] = [r["linear_test_f1"] for r in fitted]
     hue = {g: g.split("\n")[0] for g in probes}

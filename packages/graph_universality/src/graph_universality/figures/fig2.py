@@ -1,21 +1,16 @@
 """Fig. 2 (numbering: best guess): generalisation to held-out links vs the fraction of links seen, and to links that
 follow by composition (v1 F-C: the representation "optimises generalisation to unseen examples").
 
-Setting: a 31-node random recursive tree (``random_tree(31, tree_seed)``); toy link predictors
-(``graph_universality.toy``) with embedding width in ``emb_dims``, one relation (descendant) or five relations
-sharing the embedding table (parent, child, sibling, grandparent, descendant), trained stacked on
-
-- ``heldout`` splits: a fraction ``1 - train_frac`` of every relation's links held out, stratified by label;
-- the ``composition`` split (five relations only): a fraction ``comp_test_frac`` of the grandparent / descendant
-  links at distance >= 2 (and as many negatives) held out while every parent / child / sibling fact is trained,
-  so each held-out positive follows from trained facts by composition (v1's "meta-transitivity").
-
-Scored: held-out F1 of the descendant relation (for the composition split: of the held-out composed links). Chance:
-a guess that says "yes" at the positive rate p has F1 = p. Train F1 is stored beside it.
+Setting (:mod:`graph_universality.generalisation`): a 31-node random tree; toy link predictors with embedding width
+in ``emb_dims``, one relation (descendant) or five sharing the table (parent, child, sibling, grandparent,
+descendant), trained stacked on ``heldout`` splits (``1 - train_frac`` of every relation's links held out, stratified)
+and, five relations only, the ``composition`` split (``comp_test_frac`` of the grandparent / descendant links at
+distance >= 2, and as many negatives, held out while every one-step fact is trained: each held-out positive follows
+by composition, v1's "meta-transitivity"). Scored: held-out F1 of the descendant relation (composition: of the
+held-out composed links); chance = a "yes" at the positive rate p, F1 = p.
 
 Choices where the spec is silent: embeddings N(0, 1) (see Fig. 1), hidden width 32, full-batch AdamW lr 1e-2,
-weight decay ``weight_decay``, ``steps`` steps with early exit at training loss < 1e-3; the split seed is the model
-seed (each seed sees its own held-out set).
+weight decay ``weight_decay``, ``steps`` steps with early exit at training loss < 1e-3; split seed = model seed.
 """
 
 from __future__ import annotations
@@ -26,7 +21,9 @@ from typing import Any
 
 from repro.figure import Figure
 
-FIVE = ("parent", "child", "sibling", "grandparent", "descendant")
+OURS = "bound 0.2 above chance (F1 = positive rate) is ours"
+COMPETITION = "spec 4.9 (inferred): more competition for the table -> better generalisation"
+FITTED = "the toy predictors fit their training links: train F1 >= 0.9 (per seed, mean over runs)"
 
 
 @dataclass(frozen=True)
@@ -54,218 +51,70 @@ class Fig2Config:
 
 
 def compute(cfg: Fig2Config) -> dict[str, Any]:
-    import numpy as np
+    from graph_universality.generalisation import train_generalisation
 
-    from graph_universality.graphs import KnowledgeGraph, random_tree, split
-    from graph_universality.toy import ToyRun, train_toy
-
-    parents = random_tree(cfg.n_nodes, cfg.tree_seed)
-    runs, meta = [], []
-    for k in cfg.n_relations:
-        kg = KnowledgeGraph(parents, ("descendant",) if k == 1 else FIVE)
-        for d in cfg.emb_dims:
-            for s in cfg.seeds:
-                ex = _shuffled(kg.examples, s) if cfg.shuffle_labels else kg.examples
-                settings = [("heldout", f) for f in cfg.train_fracs]
-                if k == 5:
-                    settings.append(("composition", 1 - cfg.comp_test_frac))
-                for mode, frac in settings:
-                    tr, te = split(kg, mode, 1 - frac, s)
-                    if mode == "heldout":  # score the descendant relation only
-                        te = te & (ex[:, 0] == kg.relations.index("descendant"))
-                    runs.append(
-                        ToyRun(
-                            ex,
-                            tr,
-                            te,
-                            cfg.n_nodes,
-                            k,
-                            d,
-                            cfg.hidden,
-                            cfg.weight_decay,
-                            cfg.lr,
-                            s,
-                            1.0,
-                        )
-                    )
-                    pos = ex[te, 3].mean()
-                    meta.append((mode, frac, k, d, s, float(pos)))
-    # one stack per relation count (a 1-relation run padded to 5 relations would compute 5x its work)
-    met: dict[str, list] = {"train_f1": [], "test_f1": []}
-    for k in cfg.n_relations:
-        idx = [i for i, m in enumerate(meta) if m[2] == k]
-        _, m_k = train_toy(
-            [runs[i] for i in idx], cfg.steps, desc=f"fig2: {len(idx)} toy link predictors, stacked"
-        )
-        for key in met:
-            met[key] += list(m_k[key])
-    meta = [m for k in cfg.n_relations for m in meta if m[2] == k]
-    return {
-        "mode": np.array([m[0] for m in meta]),
-        "train_frac": np.array([m[1] for m in meta]),
-        "n_relations": np.array([m[2] for m in meta]),
-        "emb_dim": np.array([m[3] for m in meta]),
-        "seed": np.array([m[4] for m in meta]),
-        "chance_f1": np.array([m[5] for m in meta]),
-        "train_f1": np.array(met["train_f1"]),
-        "test_f1": np.array(met["test_f1"]),
-    }
-
-
-def _shuffled(examples: Any, seed: int) -> Any:
-    """The examples with each relation's labels permuted over its pairs (the shuffled-labels control)."""
-    import numpy as np
-
-    ex = examples.copy()
-    rng = np.random.default_rng([seed, 12345])
-    for rel in np.unique(ex[:, 0]):
-        m = np.flatnonzero(ex[:, 0] == rel)
-        ex[m, 3] = ex[rng.permutation(m), 3]
-    return ex
-
-
-def _sel(r: dict[str, Any], **kw: Any) -> Any:
-    import numpy as np
-
-    m = np.ones(len(r["mode"]), bool)
-    for k, v in kw.items():
-        m &= r[k] == v
-    return m
+    return train_generalisation(cfg)
 
 
 def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
-    """v1 abstract: the learned representation "optimizes generalization to unseen examples" and exploits
-    meta-transitivity. Tested per seed (each seed has its own held-out links; values are means over the other knobs):
-    held-out descendant F1 clearly above chance (bound 0.2: ours), rising with the fraction of links seen, composed
-    links predicted from one-step facts; and the inferred starvation-by-competition reading (5 relations sharing
-    the table generalise better than 1). Precondition: the predictors fit their training links."""
+    """v1 abstract: the representation "optimizes generalization to unseen examples" and exploits meta-transitivity.
+    Per seed (its own held-out links; means over the other knobs): held-out F1 above chance (bound 0.2: ours), rising
+    with the links seen, composed links predicted from one-step facts; inferred starvation by competition (5 relations
+    sharing the table generalise better than 1). Precondition: the predictors fit their training links."""
     import numpy as np
 
-    from graph_universality.spread import per_seed
+    from graph_universality.generalisation import generalisation_values
     from repro.claims import Claim, our_choice, paper_text, precondition
 
-    r = result
-    seeds = list(cfg.seeds)
+    v = generalisation_values(result, cfg)
     hi, lo = max(cfg.train_fracs), min(cfg.train_fracs)
-    at_hi = _sel(r, mode="heldout", train_frac=hi)
-    at_lo = _sel(r, mode="heldout", train_frac=lo)
-    fitted = precondition(
-        "the toy predictors fit their training links: train F1 >= 0.9 (per seed, mean over runs)",
-        per_seed(r["train_f1"], r["seed"], seeds),
-        ">=",
-        0.9,
-    )
-
-    def ps(mask: Any, key: str = "test_f1") -> Any:
-        return per_seed(r[key][mask], r["seed"][mask], seeds)
-
+    kw = {"preconditions": (precondition(FITTED, v["train_f1"], ">=", 0.9),)}
     unseen = paper_text("generalises to unseen examples", "v1 abstract")
+    rises = our_choice(0.0, "learning-curve reading of v1's generalisation claim (spec 2.1 F-C)")
+    heldout = f"held-out descendant F1 at train fraction {hi:g} minus chance"
+    more = f"held-out F1 rises with data: F1({hi:g}) - F1({lo:g})"
     out = [
-        Claim(
-            f"held-out descendant F1 at train fraction {hi:g} minus chance",
-            ps(at_hi) - ps(at_hi, "chance_f1"),
-            ">",
-            0.2,
-            paper=unseen,
-            preconditions=(fitted,),
-            note="bound 0.2 above chance (F1 = positive rate) is ours",
-        ),
-        Claim(
-            f"held-out F1 rises with data: F1({hi:g}) - F1({lo:g})",
-            ps(at_hi) - ps(at_lo),
-            ">",
-            0.0,
-            paper=our_choice(0.0, "learning-curve reading of v1's generalisation claim (spec 2.1 F-C)"),
-            preconditions=(fitted,),
-        ),
+        Claim(heldout, v["hi_minus_chance"], ">", 0.2, paper=unseen, note=OURS, **kw),
+        Claim(more, v["hi_minus_lo"], ">", 0.0, paper=rises, **kw),
     ]
-    comp = _sel(r, mode="composition")
-    if comp.any():
-        out.append(
-            Claim(
-                "held-out composed links (grandparent/descendant) F1 minus chance",
-                ps(comp) - ps(comp, "chance_f1"),
-                ">",
-                0.2,
-                paper=paper_text("exploits meta-transitivity", "v1 abstract"),
-                preconditions=(fitted,),
-                note="bound 0.2 above chance is ours",
-            )
-        )
-    if {1, 5} <= set(cfg.n_relations):
-        five, one = at_hi & (r["n_relations"] == 5), at_hi & (r["n_relations"] == 1)
-        out.append(
-            Claim(
-                "starvation by competition: held-out descendant F1, 5 relations minus 1 relation",
-                ps(five) - ps(one),
-                ">",
-                0.0,
-                paper=our_choice(
-                    0.0, "spec 4.9 (inferred): more competition for the table -> better generalisation"
-                ),
-                preconditions=(fitted,),
-            )
-        )
+    if v["composed_minus_chance"] is not None:
+        comp = paper_text("exploits meta-transitivity", "v1 abstract")
+        statement = "held-out composed links (grandparent/descendant) F1 minus chance"
+        note = "bound 0.2 above chance is ours"
+        out.append(Claim(statement, v["composed_minus_chance"], ">", 0.2, paper=comp, note=note, **kw))
+    if v["five_minus_one"] is not None:
+        competition = our_choice(0.0, COMPETITION)
+        statement = "starvation by competition: held-out descendant F1, 5 relations minus 1 relation"
+        out.append(Claim(statement, v["five_minus_one"], ">", 0.0, paper=competition, **kw))
     return [c for c in out if np.size(c.values)]
-
-
-def _half_ci(v: Any) -> float:
-    from repro.claims import mean_interval
-
-    ci = mean_interval([float(x) for x in v])
-    return 0.0 if ci is None else (ci[1] - ci[0]) / 2
 
 
 def plot(result: dict[str, Any], cfg: Fig2Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from graph_universality.figures._common import errorbar_points
+    from graph_universality.generalisation import select
     from repro.plot import set_style
 
     set_style()
     r = result
-    fig, axes = plt.subplots(
-        1, 2, figsize=(10, 3.6), constrained_layout=True, gridspec_kw={"width_ratios": [2, 1]}
-    )
-    ax = axes[0]
-    colours = plt.get_cmap("tab10")
-    c = 0
-    for k in cfg.n_relations:
-        for d in cfg.emb_dims:
-            vals = [
-                r["test_f1"][_sel(r, mode="heldout", train_frac=f, n_relations=k, emb_dim=d)]
-                for f in cfg.train_fracs
-            ]
-            m = [np.mean(v) for v in vals]
-            half = [_half_ci(v) for v in vals]
-            ax.errorbar(
-                cfg.train_fracs,
-                m,
-                yerr=half,
-                marker="o",
-                capsize=3,
-                color=colours(c),
-                label=f"{k} relation(s), emb {d}",
-            )
-            for f, v in zip(cfg.train_fracs, vals, strict=True):  # every seed
-                ax.scatter(np.full(len(v), f + 0.006 * (c - 1.5)), v, color=colours(c), s=8, alpha=0.5)
-            tr = [
-                np.mean(r["train_f1"][_sel(r, mode="heldout", train_frac=f, n_relations=k, emb_dim=d)])
-                for f in cfg.train_fracs
-            ]
-            ax.plot(cfg.train_fracs, tr, ls=":", color=colours(c), lw=1)
-            c += 1
-    chance = np.mean(r["chance_f1"][_sel(r, mode="heldout")])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True, width_ratios=[2, 1])
+    ax, colours = axes[0], plt.get_cmap("tab10")
+    for c, (k, d) in enumerate((k, d) for k in cfg.n_relations for d in cfg.emb_dims):
+        sel = [select(r, mode="heldout", train_frac=f, n_relations=k, emb_dim=d) for f in cfg.train_fracs]
+        label, pdx = f"{k} relation(s), emb {d}", 0.006 * (c - 1.5)
+        errorbar_points(ax, cfg.train_fracs, [r["test_f1"][m] for m in sel], colours(c), label, point_dx=pdx)
+        ax.plot(cfg.train_fracs, [np.mean(r["train_f1"][m]) for m in sel], ls=":", color=colours(c), lw=1)
+    chance = np.mean(r["chance_f1"][select(r, mode="heldout")])
     ax.axhline(chance, color="grey", ls="--", lw=1, label=f"chance F1 = positive rate ({chance:.2f})")
-    ax.set_xlabel("fraction of links trained on")
-    ax.set_ylabel("descendant F1 (solid: held-out, dotted: train)")
+    ax.set(xlabel="fraction of links trained on", ylabel="descendant F1 (solid: held-out, dotted: train)")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=6.5)
     ax.set_title(
         f"held-out links, {cfg.n_nodes}-node random tree; points = {len(cfg.seeds)} seeds, bars = mean, 95 % CI"
     )
-    ax = axes[1]
-    comp = _sel(r, mode="composition")
+    ax, comp = axes[1], select(r, mode="composition")
     if comp.any():
         for i, d in enumerate(cfg.emb_dims):
             v = r["test_f1"][comp & (r["emb_dim"] == d)]
@@ -273,16 +122,12 @@ def plot(result: dict[str, Any], cfg: Fig2Config):
             ax.bar(i, v.mean(), color=colours(i), alpha=0.4)
         ax.axhline(np.mean(r["chance_f1"][comp]), color="grey", ls="--", lw=1, label="chance")
         ax.set_xticks(range(len(cfg.emb_dims)), [f"emb {d}" for d in cfg.emb_dims])
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("held-out F1 on composed links")
+        ax.set(ylim=(0, 1.05), ylabel="held-out F1 on composed links")
         ax.legend(fontsize=6.5)
-    ax.set_title(
-        f"composition split: {int(cfg.comp_test_frac * 100)} % of composed links\n(grandparent, descendant) held out;\none-step facts all trained",
-        fontsize=8,
-    )
-    fig.suptitle(
-        "Fig. 2 (numbering: best guess): generalisation of toy link predictors to unseen links", fontsize=10
-    )
+    held = f"composition split: {int(cfg.comp_test_frac * 100)} % of composed links"
+    ax.set_title(held + "\n(grandparent, descendant) held out;\none-step facts all trained", fontsize=8)
+    title = "Fig. 2 (numbering: best guess): generalisation of toy link predictors to unseen links"
+    fig.suptitle(title, fontsize=10)
     return fig
 
 

@@ -1,7 +1,7 @@
 """Fig. 6 (numbering: best guess): "intelligence from starvation": does resource pressure make toy representations
 more universal and more general? (v1 F-F; the hypothesis is tested, not assumed.)
 
-The runs and stitches are those of Fig. 3, read from the cache (same config => trained once): toy link predictors on
+The runs and stitches are Fig. 3's (stage ``graph_universality.toy_sweep``: same config => trained once): toy link predictors on
 a 15-node random tree, 20 % of each relation's links held out, embedding width x weight decay x number of relations
 sharing the embedding table x seeds. Per knob value (pooled over the other knobs): the median trained-affine
 equivalence score over seed pairs (stitched / receiver held-out F1, see Fig. 3) and the mean held-out descendant F1.
@@ -15,61 +15,25 @@ resource shrinks (up to a capacity cliff).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from graph_universality.figures.fig3 import Fig3Config
+from graph_universality.stages import TOY_SWEEP, SweepConfig
 from repro.figure import Figure
+from repro.stage import Need
 
-KNOBS = ("emb_dim", "weight_decay", "n_relations")
+KNOBS = ("emb_dim", "weight_decay", "n_relations")  # universality.KNOBS
 
 
 @dataclass(frozen=True)
 class Fig6Config:
-    sweep: Fig3Config
-    sweep_scale: str = "quick"
-
-    def __post_init__(self) -> None:
-        if self.sweep_scale not in ("smoke", "quick", "paper", "custom"):
-            raise ValueError("sweep_scale must name a scale")
+    sweep: SweepConfig = field(default_factory=SweepConfig)
 
 
-def compute(cfg: Fig6Config) -> dict[str, Any]:
-    import numpy as np
+def compute(cfg: Fig6Config, sweep: dict[str, Any]) -> dict[str, Any]:
+    from graph_universality.universality import starvation
 
-    from graph_universality.figures.fig3 import equivalence
-    from graph_universality.spread import per_seed
-    from repro.run import require
-
-    res = require("graph_universality:fig3", cfg.sweep_scale, cfg.sweep)
-    r, p = res["runs"], res["pairs"]
-    seeds = list(cfg.sweep.seeds)
-    aff = equivalence(res, "affine")
-    n = cfg.sweep.n_nodes
-    informative = (p["kind"] == "seed") & (r["emb_dim"][p["sender"]] < n - 1)
-    recv_seed = r["seed"][p["receiver"]]
-    out: dict[str, Any] = {"seeds": np.array(seeds), "train_f1": per_seed(r["train_f1"], r["seed"], seeds)}
-    for knob in KNOBS:
-        values = sorted({float(v) for v in r[knob]})
-        eq, eq_seed, f1, f1_seed = [], [], [], []
-        for v in values:
-            sel = informative & (r[knob][p["receiver"]] == v) & np.isfinite(aff)
-            e = aff[sel]
-            eq.append(float(np.median(e)) if len(e) else float("nan"))
-            eq_seed.append(per_seed(aff[sel], recv_seed[sel], seeds, reduce="median"))
-            runs = r[knob] == v
-            f1.append(float(np.mean(r["test_f1_descendant"][runs])))
-            f1_seed.append(per_seed(r["test_f1_descendant"][runs], r["seed"][runs], seeds))
-        out[knob] = {
-            "values": np.array(values),
-            "equivalence": np.array(eq),  # median over all pairs
-            "equivalence_per_seed": np.array(
-                eq_seed
-            ),  # [value, seed]: median over each receiver seed's pairs
-            "heldout_f1": np.array(f1),
-            "heldout_f1_per_seed": np.array(f1_seed),  # [value, seed]
-        }
-    return out
+    return starvation(sweep, cfg.sweep.n_nodes, list(cfg.sweep.seeds))
 
 
 def claims(result: dict[str, Any], cfg: Fig6Config) -> list:
@@ -118,18 +82,11 @@ def claims(result: dict[str, Any], cfg: Fig6Config) -> list:
     return out
 
 
-def _half_ci(v: Any) -> float:
-    from repro.claims import mean_interval
-
-    v = [float(x) for x in v if x == x]
-    ci = mean_interval(v)
-    return 0.0 if ci is None else (ci[1] - ci[0]) / 2
-
-
 def plot(result: dict[str, Any], cfg: Fig6Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from graph_universality.figures._common import errorbar_points
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
@@ -146,14 +103,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
             (-0.08, "equivalence_per_seed", METHOD, "o", "equivalence (median over a seed's pairs)"),
             (0.08, "heldout_f1_per_seed", BASELINE, "s", "held-out descendant F1 (mean over a seed's runs)"),
         ):
-            per = np.asarray(k[key], dtype=float)  # [value, seed]
-            m = np.nanmean(per, 1)
-            half = [_half_ci(row) for row in per]
-            ax.errorbar(
-                x + dx, m, yerr=half, marker=marker, capsize=3, color=colour, label=label + "; 95 % CI"
-            )
-            for i, row in enumerate(per):
-                ax.scatter(np.full(len(row), x[i] + dx), row, s=8, alpha=0.5, color=colour)
+            errorbar_points(ax, x, k[key], colour, label + "; 95 % CI", marker, line_dx=dx, point_dx=dx)
         labels = [
             f"{v:g}" + (" (trivial)" if knob == "emb_dim" and v >= cfg.sweep.n_nodes - 1 else "")
             for v in k["values"]
@@ -172,18 +122,13 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
     return fig
 
 
-def _configs() -> dict[str, Fig6Config]:
-    from graph_universality.figures.fig3 import FIGURE as FIG3
-
-    return {s: Fig6Config(sweep=FIG3.configs[s], sweep_scale=s) for s in ("smoke", "quick", "paper")}
-
-
 FIGURE = Figure(
     paper="graph_universality",
     id="fig6",
     aliases=("starvation",),
     title="Starvation: equivalence and held-out F1 vs width, weight decay, competing relations (numbering: best guess)",
-    configs=_configs(),
+    configs={s: Fig6Config(sweep=TOY_SWEEP.configs[s]) for s in ("smoke", "quick", "paper")},
+    needs={"sweep": Need(TOY_SWEEP, field="sweep")},
     compute=compute,
     plot=plot,
     claims=claims,

