@@ -83,14 +83,14 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         help="cpu: run a figure whose scale needs a cuda GPU on the CPU anyway (slow; cached and written apart)",
     )
     p.add_argument("--out", type=Path, help="write figures here (default results/<paper>/)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config field (typed, repeatable); outputs get a _custom suffix",
+    _set_option(
+        p,
+        "override one config field (typed, repeatable; sweep.lr=... for nested configs); outputs get a _custom suffix",
     )
+
+
+def _set_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,14 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument(
         "--json", action="store_true", help="the graph as JSON (nodes with keys and needs: a CI job matrix)"
     )
-    graph.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="the graph of an overridden config (e.g. --set sweep.lr=3e-3: the stage it changes gets a new key)",
-    )
+    _set_option(graph, "the graph of an overridden config (--set sweep.lr=3e-3: that stage gets a new key)")
     stage = command("stage", "compute (or restore) stages by name into the cache (no figure drawn)")
     stage.add_argument("names", nargs="+", metavar="NAME", help="stage names, e.g. harmonic_loss.toy_sweep")
     stage.add_argument("--scale", help="smoke, quick (default) or paper")
