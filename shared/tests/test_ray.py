@@ -18,7 +18,13 @@ import pytest
 
 pytestmark = pytest.mark.slow
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent))
-SWEEP = ["geneft:fig2", "geneft:fig4", "geneft:fig7", "harmonic_loss:fig1"]
+SWEEP = [
+    "geneft:fig2",
+    "geneft:fig4",
+    "geneft:fig7",
+    "harmonic_loss:fig1",
+    "geneft:fig6",
+]  # fig6 reads a stage
 
 
 def _free_port() -> int:
@@ -50,15 +56,20 @@ def _repro(args, cache: Path, out: Path, **kw):
 
 
 def _results(cache: Path) -> dict[str, dict]:
-    """Every cached result, loaded: figure -> (data, arrays)."""
+    """Every cached result, loaded: figure or stage name -> (data, arrays)."""
     from repro.cache import Cache
     from repro.registry import resolve
+    from repro.stage import find_stage
 
     out = {}
     for manifest in cache.glob("*/*/*/manifest.json"):
-        key, fig_dir = manifest.parent.name, manifest.parent.parent
-        (fig,) = resolve([f"{fig_dir.parent.name}:{fig_dir.name}"])
-        out[fig.name] = Cache(cache).load(fig, key)
+        key, unit_dir = manifest.parent.name, manifest.parent.parent
+        paper, name = unit_dir.parent.name, unit_dir.name
+        if name.startswith("stage-"):
+            unit = find_stage(f"{paper}.{name.removeprefix('stage-')}")
+        else:
+            (unit,) = resolve([f"{paper}:{name}"])
+        out[unit.name] = Cache(cache).load(unit, key)
     return out
 
 
@@ -81,9 +92,10 @@ def test_ray_results_equal_the_local_executor_bitwise(cluster, tmp_path):
     local = _repro(["all", *SWEEP, "--scale", "smoke"], tmp_path / "local-cache", tmp_path / "local-out")
     out_local, _ = local.communicate(timeout=600)
     assert local.returncode == 0, out_local
+    assert "[ray] stage geneft.lr_sweep done" in out, out  # the stage was its own task, before fig6's
     a, b = _results(tmp_path / "ray-cache"), _results(tmp_path / "local-cache")
-    assert set(a) == set(b) == set(SWEEP)
-    assert all(_equal(a[n], b[n]) for n in SWEEP), [n for n in SWEEP if not _equal(a[n], b[n])]
+    assert set(a) == set(b) == {*SWEEP, "geneft.lr_sweep"}
+    assert all(_equal(a[n], b[n]) for n in a), [n for n in a if not _equal(a[n], b[n])]
     ray_json = json.loads((tmp_path / "ray-out" / "geneft" / "fig2_smoke.json").read_text())
     local_json = json.loads((tmp_path / "local-out" / "geneft" / "fig2_smoke.json").read_text())
     assert ray_json["claims"] == local_json["claims"]
