@@ -1,192 +1,57 @@
 """Fig. 2 (numbering: best guess; spec F-a, ``figures/relative_norms.pdf``): relative decoder norms of crosscoders
-trained between each base model and its distilled twin, and the crosscoders' quality. Also the stage every later
-analysis figure reads (``distill_features.stage``).
+trained between each base model and its distilled twin, and the crosscoders' quality.
 
-Pipeline per size of the ``fig1`` zoo: both models are saved and re-loaded through ``repro.models.load_model`` (the
-code path of the hub models), their ``blocks.{n_layers // 2}.hook_resid_pre`` is harvested with
-``repro.activations.harvest`` on packed windows of a 50/50 mix of teacher traces and generic prose (the paper's
-OpenThoughts + RedPajama mix), dropping position 0 (the window's EOS/BOS), normalised to mean norm sqrt(d) over the
-whole cache; a crosscoder is trained from the shuffled reader that visits every row once per epoch (the official
-buffer trained on its first 32 sequences: defects 1-2), and evaluated on separate held-out windows.
+The crosscoders are the stage ``distill_features.crosscoders`` (``zoo_crosscoders.train_crosscoders``; its
+docstring gives the pipeline and choices), trained per size of the zoo on ``blocks.{n_layers // 2}.hook_resid_pre``
+of a 50/50 trace / generic mix and evaluated on held-out windows; every later analysis figure reads the same stage.
 
-Variants: ``official`` = the paper's L1 crosscoder (sum of per-model L2 decoder norms in the penalty, coefficient
-warm-up over 5 % of steps, W_enc = W_dec^T, decoder rows 0.08), r computed from L1 norms of the decoder rows as the
-official analysis did (defect 5; the L2 value is shown beside it); ``fixed`` = a BatchTopK crosscoder (aux-k loss,
-learned inference threshold), r from L2 norms, and Latent Scaling (Minder et al.) on the model-exclusive candidates
-to flag false exclusives (nu_eps or nu_r above ``ls_flag``).
+Variants: ``official`` = the paper's L1 crosscoder, r computed from L1 norms of the decoder rows as the official
+analysis did (defect 5; the L2 value is shown beside it); ``fixed`` = a BatchTopK crosscoder, r from L2 norms, and
+Latent Scaling (Minder et al.) on the model-exclusive candidates to flag false exclusives (nu_eps or nu_r above
+``ls_flag``).
 
 Panels: (a) mean r per size, official (L1 norms, and L2) and fixed (L2); (b) histogram of r over the largest size's
 latents, log count, both variants; (c) explained variance per model, L0, dead fraction and the fraction of
 next-token loss recovered when the reconstruction is spliced in; (d) Latent Scaling of the exclusive candidates.
-
-Choices the spec leaves open (CPU scale): dictionary ``dict_mult`` x d (paper 32,768 = 21x / 9x / 6.4x d); Adam lr
-``lr`` for both variants (the paper's 5e-5 is for 390k steps; 2000 steps need more), batch 512, L1 coefficient
-``l1_coeff``; BatchTopK k = ``k``; a latent is "exclusive" when r < 0.1 or r > 0.9 (spec: the [0.01, 0.11] and
-[0.89, 0.99] bins); windows of 96 tokens (fig1's n_ctx).
+A latent is "exclusive" when r < 0.1 or r > 0.9 (spec: the [0.01, 0.11] and [0.89, 0.99] bins).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from distill_features.stages import CROSSCODERS, CROSSCODERS_CONFIGS
+from distill_features.zoo_crosscoders import VARIANTS, CrosscodersConfig
 from repro.figure import Figure
+from repro.stage import Need
 
-VARIANTS = ("official", "fixed")
 PAPER_MEAN_R = {"1.5B": 0.5042, "7B": 0.4924, "14B": 0.5400}
 
 
 @dataclass(frozen=True)
 class Fig2Config:
-    train_windows: int = 600
-    eval_windows: int = 80
-    dict_mult: int = 8
-    steps: int = 2000
-    batch_size: int = 512
-    lr: float = 1e-3
-    l1_coeff: float = 2.0
-    k: int = 12
-    ls_flag: float = 0.5
-    max_exclusive: int = 300
-    seed: int = 0
-    variants: tuple[str, ...] = VARIANTS
-    zoo_scale: str = "quick"  # the scale of the fig1 zoo these crosscoders are trained on
+    crosscoders: CrosscodersConfig = field(default_factory=CrosscodersConfig)  # the stage's config
+    ls_flag: float = 0.5  # Latent Scaling: nu_eps or nu_r above it flags a false exclusive
+    variants: tuple[str, ...] = VARIANTS  # shown (the stage trains crosscoders.variants)
 
     def __post_init__(self) -> None:
-        if self.zoo_scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"zoo_scale must be smoke, quick or paper, got {self.zoo_scale!r}")
-        if self.train_windows < 1 or self.eval_windows < 1:
-            raise ValueError("train_windows and eval_windows must be >= 1")
-        if self.dict_mult < 1 or self.steps < 1 or self.batch_size < 1 or self.k < 1:
-            raise ValueError("dict_mult, steps, batch_size and k must be >= 1")
-        if not set(self.variants) <= set(VARIANTS) or not self.variants:
-            raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
+        if not self.variants or not set(self.variants) <= set(self.crosscoders.variants):
+            raise ValueError(
+                f"variants must be a non-empty subset of crosscoders.variants {self.crosscoders.variants}"
+            )
 
 
-def _language(fig1: dict[str, Any]) -> Any:
-    from distill_features.language import LanguageConfig
-
-    return LanguageConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fig1["language"].items()})
-
-
-def windows(fig1: dict[str, Any], n: int, seed: int, labelled: bool = False) -> tuple:
-    """``n`` packed windows of a 50/50 trace / generic mix, never containing fig1's evaluation problems."""
-    import random
-
-    from distill_features import language as lang
-    from distill_features import pairs
-
-    tok = lang.build_tokenizer(_language(fig1))
-    n_ctx = int(fig1["sizes"][fig1["size_order"][0]]["config"]["n_ctx"])
-    docs = lang.document_stream(
-        [("trace", 0.5), ("generic", 0.5)], random.Random(seed), _language(fig1), set(fig1["eval_problems"])
-    )
-    out = pairs.pack_labelled(docs, tok, n_ctx, n)
-    return out if labelled else out[:2]
-
-
-def compute(cfg: Fig2Config) -> dict[str, Any]:
-    import tempfile
-    from pathlib import Path
-
-    import numpy as np
-    import torch
-
-    from distill_features import analysis, pairs
-    from distill_features.crosscoder import CrosscoderConfig, evaluate, splice_delta_ce, train_crosscoder
-    from distill_features.language import MARKERS
-    from distill_features.stage import CROSSCODER_OF_VARIANT, crosscoder_arrays
-    from repro.activations import HarvestConfig, harvest
-    from repro.models import ModelSpec, load_model
-    from repro.progress import status
-    from repro.run import require
-
-    torch.set_num_threads(1)
-    fig1 = require("distill_features:fig1", cfg.zoo_scale)
-    tok, zoo = pairs.zoo_from_result(fig1)
-    train_ids, train_mask = windows(fig1, cfg.train_windows, cfg.seed + 1)
-    eval_ids, eval_mask, eval_spans, eval_markers = windows(
-        fig1, cfg.eval_windows, cfg.seed + 2, labelled=True
-    )
-    out: dict[str, Any] = {
-        "size_order": list(fig1["size_order"]),
-        "eval": {
-            "ids": eval_ids.numpy(),
-            "mask": eval_mask.numpy(),
-            "spans": eval_spans.numpy(),
-            "markers": eval_markers.numpy(),
-        },  # fmt: skip
-        "sizes": {},
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in fig1["size_order"]:
-            pair = zoo[name]
-            d, layer = pair.cfg.d_model, pair.cfg.n_layers // 2
-            hook = f"blocks.{layer}.hook_resid_pre"
-            paths = pairs.save_pair(pair.base, pair.distilled, tok, Path(tmp) / name)
-            models = [load_model(ModelSpec(str(p)), hooked=False) for p in paths]
-            hcfg = HarvestConfig(hook_points=(hook,), drop_first=1, batch_size=32)
-            cache = harvest(models, train_ids, Path(tmp) / f"acts-{name}", hcfg, attention_mask=train_mask)
-            ev = harvest(models, eval_ids, Path(tmp) / f"eval-{name}", hcfg, attention_mask=eval_mask)
-            rows = np.arange(ev.n_rows)
-            x_eval = np.stack([ev.gather(ev.key(m, hook), rows) for m in range(2)], 1).astype(np.float32)
-            seqs, pos = ev.gather("sequences", rows), ev.gather("positions", rows)
-            row_markers = eval_markers.numpy()[seqs, pos]
-            r: dict[str, Any] = {
-                "d_model": d, "layer": layer, "train_rows": cache.n_rows, "eval_acts": x_eval,
-                "eval_sequences": seqs, "eval_positions": pos, "scales": np.array(cache.scales(hook)),
-                "variants": {},
-            }  # fmt: skip
-            x_t = torch.from_numpy(x_eval)
-            r["row_ss"] = (
-                (x_t - x_t.mean(0)).pow(2).sum(-1).numpy()
-            )  # [N, M]: per-row variance (EV denominator)
-            for v in cfg.variants:
-                ccfg = CrosscoderConfig(
-                    d_model=d, dict_size=cfg.dict_mult * d, variant=CROSSCODER_OF_VARIANT[v], k=cfg.k,
-                    l1_coeff=cfg.l1_coeff, lr=cfg.lr, steps=cfg.steps, batch_size=cfg.batch_size,
-                    dead_after_tokens=10 * cfg.batch_size * 20, seed=cfg.seed,
-                )  # fmt: skip
-                reader = cache.reader(cfg.batch_size, normalise=True, seed=cfg.seed, drop_last=True)
-                cc, history = train_crosscoder(ccfg, reader, hook=hook, desc=f"fig2 {name} {v} crosscoder")
-                metrics = evaluate(cc, x_t)
-                splice = splice_delta_ce([m.hf for m in models], layer, cc, eval_ids, eval_mask)
-                W = cc.W_dec.detach()
-                r_l2 = analysis.relative_decoder_norm(W, p=2)
-                r_l1 = analysis.relative_decoder_norm(W, p=1)
-                with torch.no_grad():
-                    f = torch.cat([cc.encode(x_t[s : s + 4096]) for s in range(0, len(x_t), 4096)])
-                    rec = torch.cat([cc.decode(f[s : s + 4096]) for s in range(0, len(f), 4096)])
-                fired = (f > 0).any(0).numpy()
-                excl = np.flatnonzero(fired & ((r_l2 < 0.1) | (r_l2 > 0.9)))[: cfg.max_exclusive]
-                ls = analysis.latent_scaling_crosscoder(cc, x_t, excl.tolist()) if len(excl) else {}
-                enrich = analysis.token_class_enrichment(f.numpy(), row_markers, MARKERS)
-                r["variants"][v] = {
-                    "crosscoder": crosscoder_arrays(cc),
-                    "history": history,
-                    "metrics": metrics,
-                    "splice": splice,
-                    "r_l2": r_l2,
-                    "r_l1": r_l1,
-                    "cosine": analysis.decoder_cosine(W),
-                    "fired": fired,
-                    "exclusive": excl,
-                    "nu_r": ls.get("nu_r", np.zeros(0)),
-                    "nu_eps": ls.get("nu_eps", np.zeros(0)),
-                    "marker_count": enrich["count"],
-                    "marker_n": enrich["n_class"],
-                    "row_sse": (rec - x_t)
-                    .pow(2)
-                    .sum(-1)
-                    .numpy(),  # [N, M]: per-row error, for the EV interval
-                }
-                status(
-                    f"fig2 {name} {v}: EV {metrics['explained_variance']}, L0 {metrics['l0']:.1f}, "
-                    f"dead {metrics['dead_fraction']:.2f}, mean r {np.nanmean(r_l2):.3f}"
-                )
-            out["sizes"][name] = r
-    return out
+def compute(cfg: Fig2Config, crosscoders: dict[str, Any]) -> dict[str, Any]:
+    """The stage's metrics of ``cfg.variants`` (without the crosscoders' weights and the harvested activations)."""
+    drop = ("eval_acts", "eval_sequences", "eval_positions")
+    sizes = {
+        n: {**{k: v for k, v in r.items() if k not in drop},
+            "variants": {v: {k: x for k, x in r["variants"][v].items() if k != "crosscoder"} for v in cfg.variants}}
+        for n, r in crosscoders["sizes"].items()
+    }  # fmt: skip
+    return {"size_order": crosscoders["size_order"], "sizes": sizes}
 
 
 def _summary(result: dict[str, Any], cfg: Fig2Config) -> dict[str, dict[str, Any]]:
@@ -344,29 +209,14 @@ FIGURE = Figure(
     paper="distill_features",
     id="fig2",
     title="Relative decoder norms of base-vs-distilled crosscoders, per size (numbering: best guess)",
-    configs={
-        "smoke": Fig2Config(
-            train_windows=40, eval_windows=8, dict_mult=4, steps=60, batch_size=128, zoo_scale="smoke"
-        ),
-        "quick": Fig2Config(),
-        "paper": Fig2Config(
-            train_windows=20_000,
-            eval_windows=500,
-            dict_mult=32,
-            steps=50_000,
-            batch_size=2048,
-            lr=2e-4,
-            k=64,
-            zoo_scale="paper",
-        ),  # fmt: skip
-    },
+    configs={s: Fig2Config(crosscoders=c) for s, c in CROSSCODERS_CONFIGS.items()},
     compute=compute,
     plot=plot,
     claims=claims,
+    needs={"crosscoders": Need(CROSSCODERS, field="crosscoders")},
     variants=VARIANTS,
-    est_seconds={"smoke": 10, "quick": 240, "paper": 3600},
-    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    est_seconds={"smoke": 1, "quick": 1, "paper": 1},
     aliases=("relative_norms",),
-    control=lambda cfg: dataclasses.replace(cfg, steps=1),
+    control=lambda cfg: dataclasses.replace(cfg, crosscoders=dataclasses.replace(cfg.crosscoders, steps=1)),
     control_label="untrained crosscoders (1 training step)",
 )

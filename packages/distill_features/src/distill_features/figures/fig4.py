@@ -1,7 +1,7 @@
 """Fig. 4 (numbering: best guess; spec F-c, ``figures/reasoning_plot.pdf``): relative decoder norms of the latents
 of four reasoning categories at the middle model size (the paper's 7B).
 
-The same analysis as ``fig3`` (see its docstring for the selection rule, the precision-based alternative and the
+The same analysis as ``fig3`` (``latent_selection.selection_at_size``; see fig3's docstring for the selection rule, the precision-based alternative and the
 variants) for each marker category of ``language.MARKER_WORDS``: self-reflection ("Wait"), deductive
 ("Therefore", "Thus"), alternative ("Alternatively") and contrastive ("However", "But"), matched by token id (so
 also where generic prose uses them). One histogram of r (log count, extreme bins red) per category and variant;
@@ -25,6 +25,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
 VARIANTS = ("official", "fixed")
@@ -32,7 +33,7 @@ CATEGORIES = ("self_reflection", "deductive", "alternative", "contrastive")
 
 
 @dataclass(frozen=True)
-class Fig4Config:
+class Fig4Config(ReadsLatents):
     select_frac: float = 0.1
     precision_min: float = 0.3
     rate_min: float = 0.1
@@ -41,64 +42,31 @@ class Fig4Config:
     bins: int = 20
     size: str = ""  # "" = the middle size of the stage
     variants: tuple[str, ...] = VARIANTS
-    stage_scale: str = "quick"
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
-        from distill_features.figures.fig3 import check_selection_fields
+        from distill_features.latent_selection import check_selection_fields
 
         check_selection_fields(self)
 
 
-def compute(cfg: Fig4Config) -> dict[str, Any]:
-    import torch
+def compute(cfg: Fig4Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
+    from distill_features import latents_setup
+    from distill_features.latent_selection import selection_at_size
 
-    from distill_features import controls, stage
-    from distill_features.figures.fig3 import stage_selection
-    from distill_features.language import MARKERS
-
-    torch.set_num_threads(1)
-    st = stage.load(cfg.stage_scale)
-    size = cfg.size or st.size_order[len(st.size_order) // 2]
-    if size not in st.sizes:
-        raise ValueError(f"size {size!r} is not in the stage; choose one of {st.size_order}")
-    ev = controls.prepare(st, cfg.untrained_crosscoder)
-    out = {
-        "crosscoder_ev": ev,
-        "size": size,
-        "classes": list(MARKERS),
-        "variants": {v: stage_selection(st, size, v, cfg) for v in cfg.variants},
-    }
-    if "official" in cfg.variants:  # the L1 crosscoder analysed correctly: which defect moves the counts
-        out["official_fixed_analysis"] = stage_selection(st, size, "official", cfg, "fixed")
-    return out
-
-
-def summary(result: dict[str, Any], cfg: Fig4Config) -> dict[str, dict[str, Any]]:
-    """Per "category/variant": ``fig3.selection_counts`` (and ``cc_fixed_*`` for the official variant)."""
-    from distill_features.figures.fig3 import selection_counts
-
-    out = {}
-    for v, sel in result["variants"].items():
-        for cat in CATEGORIES:
-            c = result["classes"].index(cat)
-            q = {**selection_counts(sel, c, cfg), "n_tokens": int(sel["n_class"][c])}
-            if v == "official" and "official_fixed_analysis" in result:
-                alt = selection_counts(result["official_fixed_analysis"], c, cfg)
-                q.update({f"cc_fixed_{k}": alt[k] for k in ("n_rule", "low", "high")})
-            out[f"{cat}/{v}"] = q
-    return out
+    return selection_at_size(latents_setup.from_results(zoo, crosscoders), cfg)
 
 
 def plot(result: dict[str, Any], cfg: Fig4Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from distill_features.figures.fig3 import hist_title, r_histogram
+    from distill_features.figures._common import hist_title, r_histogram
+    from distill_features.latent_selection import summary_by_category
     from repro.plot import set_style
 
     set_style()
-    s = summary(result, cfg)
+    s = summary_by_category(result, cfg)
     variants = [v for v in VARIANTS if v in result["variants"]]
     fig, axes = plt.subplots(len(variants), len(CATEGORIES), figsize=(3.4 * len(CATEGORIES), 3.3 * len(variants)),
                              squeeze=False)  # fmt: skip
@@ -135,7 +103,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     the category's marker tokens."""
     import numpy as np
 
-    from distill_features.figures.fig3 import indicators
+    from distill_features.latent_selection import indicators, summary_by_category
     from distill_features.verdicts import (
         count_interval,
         crosscoder_precondition,
@@ -144,7 +112,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     )
     from repro.claims import Claim, our_choice, read_off_plot
 
-    s = summary(result, cfg)
+    s = summary_by_category(result, cfg)
     size, hi = result["size"], f"r > {1 - cfg.extreme:g}"
     out = []
     for v, sel in result["variants"].items():
@@ -176,12 +144,9 @@ FIGURE = Figure(
     paper="distill_features",
     id="fig4",
     title="Relative decoder norms of four reasoning categories' latents, middle size (numbering: best guess)",
-    configs={
-        "smoke": Fig4Config(stage_scale="smoke"),
-        "quick": Fig4Config(),
-        "paper": Fig4Config(stage_scale="paper"),
-    },
+    configs={s: Fig4Config(crosscoders=c) for s, c in CROSSCODERS_CONFIGS.items()},
     compute=compute,
+    needs=LATENT_NEEDS,
     plot=plot,
     claims=claims,
     variants=VARIANTS,

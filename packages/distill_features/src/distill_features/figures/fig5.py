@@ -8,8 +8,8 @@ direct solution of 2,120 characters against 4,161. The official ``hook_fn`` adds
 coefficient 1 at every position during T=1 sampling, with that decoder row in the crosscoder's *training* units added
 to the raw residual stream (defect 3), one seed, no sweep, no control.
 
-Here, on the largest model of the stage (``stage.load(stage_scale)``: the fig1 zoo and fig2's crosscoders), for each
-variant:
+Here, on the largest model of the zoo with its crosscoders (stages ``distill_features.zoo`` and
+``distill_features.crosscoders``; computed by ``steering.steering_experiment``), for each variant:
 - ``fixed`` (spec 7.7): BatchTopK crosscoder read with its normalisation. The steering vector is
   alpha * m_i * d_i with d_i the latent's decoder vector in RAW units (``decode(one-hot) - decode(0)``) and m_i its
   typical max activation (mean of its ``top_act`` largest activations on the stage's evaluation rows), added at the
@@ -44,6 +44,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
 VARIANTS = ("official", "fixed")
@@ -54,8 +55,7 @@ PAPER_TEXT = {"self_reflection": "5,559 vs 1,637 chars (x3.40)", "deductive": "2
 
 
 @dataclass(frozen=True)
-class Fig5Config:
-    stage_scale: str = "quick"
+class Fig5Config(ReadsLatents):
     n_problems: int = 80
     alphas: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
     seeds: tuple[int, ...] = (0, 1)
@@ -77,8 +77,6 @@ class Fig5Config:
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
-        if self.stage_scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"stage_scale must be smoke, quick or paper, got {self.stage_scale!r}")
         if not set(self.variants) <= set(VARIANTS) or not self.variants:
             raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
         if not set(self.selections) <= set(SELECTIONS) or "marker" not in self.selections:
@@ -93,192 +91,11 @@ class Fig5Config:
             raise ValueError("temperature > 0, max_new_tokens >= 8, top_act >= 1 and max_rows >= 1 needed")
 
 
-def _runs(g: dict[str, Any]) -> dict[str, Any]:
-    """Per-problem metrics of ``latent_interventions.steered_generations`` (texts dropped)."""
-    return {
-        "length": g["length"],
-        "wait": g["markers"]["self_reflection"],
-        "deductive": g["markers"]["deductive"],
-        "correct": g["correct"],
-        "answered": g["answered"],
-    }
+def compute(cfg: Fig5Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
+    from distill_features import latents_setup
+    from distill_features.steering import steering_experiment
 
-
-def compute(cfg: Fig5Config) -> dict[str, Any]:
-    import numpy as np
-    import torch
-
-    from distill_features import analysis, controls, pairs, stage
-    from distill_features import language as lang
-    from distill_features import latent_interventions as li
-    from distill_features.language import MARKERS
-    from repro.progress import status
-
-    torch.set_num_threads(1)
-    st = stage.load(cfg.stage_scale)
-    ev = controls.prepare(st, cfg.untrained_crosscoder)
-    name = st.size_order[-1]
-    s = st.sizes[name]
-    model, tok = s.pair.distilled, st.tokenizer
-    problems = [lang.parse_problem(t) for t in st.fig1["eval_problems"][: cfg.n_problems]]
-    T = st.eval_markers.shape[1]
-    at_marker = st.row_markers(name)
-    nxt = np.minimum(s.eval_positions + 1, T - 1)
-    before = np.where(s.eval_positions + 1 < T, st.eval_markers[s.eval_sequences, nxt], 0)
-    labels = {"marker": at_marker, "before": before}
-    x_dist = s.eval_acts[:, 1]
-    resid_norm = float(np.linalg.norm(x_dist, axis=-1).mean())
-    gen = {"max_new_tokens": cfg.max_new_tokens, "max_rows": cfg.max_rows}
-    plain = pairs.evaluate(model, tok, problems, True, cfg.max_new_tokens)  # no hook at all
-    out: dict[str, Any] = {
-        "size": name,
-        "problems": [p.text for p in problems],
-        "resid_norm": resid_norm,
-        "crosscoder_ev": ev,
-        "fig1_markers": {c: np.asarray(st.fig1["sizes"][name]["sampled_markers"][c]) for c in CATEGORIES},
-        "variants": {},
-    }
-    for v in cfg.variants:
-        cc = s.crosscoders[v]
-        f = li.variant_latents(cc, s.eval_acts, v).numpy()
-        r = li.variant_relative_norm(cc, v)
-        fires = (f > 0).sum(0)
-        chosen: dict[str, dict[str, Any]] = {}
-        for sel in cfg.selections if v == "fixed" else ("marker",):
-            en = analysis.token_class_enrichment(f, labels[sel], MARKERS)
-            for cat in CATEGORIES:
-                ci = MARKERS.index(cat)
-                pick = li.select_latent(
-                    en["count"][ci], fires, int(en["n_class"][ci]), r, cfg.min_rate, cfg.min_r
-                )
-                j = pick["latent"]
-                pick["max_act"] = li.typical_max_activation(f[:, j], cfg.top_act) if j >= 0 else 0.0
-                d_raw = li.decoder_vector(cc, j, 1, "raw") if j >= 0 else np.zeros(s.d_model, np.float32)
-                d_norm = (
-                    li.decoder_vector(cc, j, 1, "normalised") if j >= 0 else np.zeros(s.d_model, np.float32)
-                )
-                pick["d_raw"], pick["d_normalised"] = d_raw, d_norm
-                pick["unit_norm"] = float(pick["max_act"] * np.linalg.norm(d_raw))  # ||alpha=1 vector||
-                chosen[f"{cat}/{sel}"] = pick
-                status(f"fig5 {v} {cat}/{sel}: latent {j} ({pick['rule']}), precision {pick['precision']:.2f}, "
-                       f"rate {pick['rate']:.2f}, r {pick['r']:.2f}, |alpha=1 vector| / |x| "
-                       f"{pick['unit_norm'] / resid_norm:.3f}")  # fmt: skip
-        res: dict[str, Any] = {"latents": chosen}
-        if v == "fixed":
-            # conditions (latent key, kind, alpha, raw-units vector); the first is the unsteered model
-            conds = [("unsteered", "unsteered", 0.0, np.zeros(s.d_model, np.float32))]
-            for key, pick in chosen.items():
-                conds += [(key, "latent", a, a * pick["max_act"] * pick["d_raw"]) for a in cfg.alphas]
-            n_latent = len(conds)
-            R = li.random_directions(s.d_model, cfg.n_random, cfg.seed)
-            for key, pick in chosen.items():
-                for k in range(cfg.n_random):
-                    conds += [(key, f"random{k}", a, a * pick["unit_norm"] * R[k]) for a in cfg.random_alphas]
-            if cfg.diffmean:
-                for cat in CATEGORIES:
-                    u = li.diffmean_direction(x_dist, at_marker == MARKERS.index(cat))
-                    u = u / max(float(np.linalg.norm(u)), 1e-12)
-                    unit = chosen[f"{cat}/marker"]["unit_norm"]
-                    conds += [(f"{cat}/marker", "diffmean", a, a * unit * u) for a in cfg.alphas if a != 0]
-            keys, kinds = [c[0] for c in conds], [c[1] for c in conds]
-            alphas, vecs = [float(c[2]) for c in conds], [np.asarray(c[3], np.float32) for c in conds]
-            V = np.stack(vecs)
-            status(f"fig5 fixed: {len(V)} greedy conditions x {len(problems)} problems")
-            g = li.steered_generations(model, tok, problems, s.layer, V, **gen)
-            shown = [i for i in range(n_latent) if kinds[i] == "latent" and alphas[i] in (-2.0, 0.0, 2.0)]
-            zero = [i for i in range(n_latent) if alphas[i] == 0.0]
-            same = [
-                np.mean([a == b for a, b in zip(g["texts"][i], plain["texts"], strict=True)]) for i in zero
-            ]
-            res.update(
-                cond_key=keys,
-                cond_kind=kinds,
-                cond_alpha=np.array(alphas),
-                greedy=_runs(g),
-                alpha0_identical=float(np.mean(same)),
-                examples_keys=[keys[i] for i in shown],
-                examples_alpha=[alphas[i] for i in shown],
-                examples=[g["texts"][i][: cfg.n_examples] for i in shown],
-                unsteered_examples=plain["texts"][: cfg.n_examples],
-            )
-            sampled = []
-            for sd in cfg.seeds:
-                status(f"fig5 fixed: sampled, seed {sd}")
-                gs = li.steered_generations(
-                    model, tok, problems, s.layer, V[:n_latent], temperature=cfg.temperature, seed=sd, **gen
-                )
-                sampled.append(_runs(gs))
-            res["sampled"] = {k: np.stack([r_[k] for r_ in sampled]) for k in sampled[0]}
-        else:
-            # the official run: decoder rows in training units at coefficient 1, every position, T=1, one seed;
-            # the noise reference is the unsteered model under other seeds
-            keys = ["unsteered"] + list(chosen)
-            V = np.stack([np.zeros(s.d_model, np.float32)] + [p["d_normalised"] for p in chosen.values()])
-            runs, texts = [], []
-            for k in range(cfg.official_noise_seeds):
-                gk = li.steered_generations(
-                    model, tok, problems, s.layer, V if k == 0 else V[:1], positions="all",
-                    temperature=1.0, seed=cfg.seed + k, **gen,
-                )  # fmt: skip
-                runs.append(_runs(gk))
-                if k == 0:
-                    texts = [t[: cfg.n_examples] for t in gk["texts"]]
-            res.update(
-                cond_key=keys,
-                steered=runs[0],
-                noise={k: np.stack([r_[k][0] for r_ in runs]) for k in runs[0]},
-                examples_keys=keys,
-                examples=texts,
-                added_norm_ratio={
-                    k: float(np.linalg.norm(p["d_normalised"]) / resid_norm) for k, p in chosen.items()
-                },
-            )
-        out["variants"][v] = res
-    return out
-
-
-# ----------------------------------------------------------------------------------------------- summaries
-def _ci(values: Any, cfg: Fig5Config) -> tuple[float, float, float]:
-    from distill_features.analysis import bootstrap_ci
-
-    return bootstrap_ci(values, n=cfg.n_boot, seed=cfg.seed)
-
-
-def _fixed_curves(res: dict[str, Any], cfg: Fig5Config, metric: str) -> dict[str, Any]:
-    """Per latent key: alphas, greedy mean + CI of ``metric`` for the latent; random directions' means; DiffMean."""
-    import numpy as np
-
-    keys, kinds, alphas = res["cond_key"], res["cond_kind"], np.asarray(res["cond_alpha"])
-    vals = np.asarray(res["greedy"][metric], dtype=np.float64)
-    base = vals[0]
-    out = {}
-    for key in res["latents"]:
-        lat = [i for i, (k, kd) in enumerate(zip(keys, kinds, strict=True)) if k == key and kd == "latent"]
-        rnd = {}
-        for i, (k, kd) in enumerate(zip(keys, kinds, strict=True)):
-            if k == key and kd.startswith("random"):
-                rnd.setdefault(float(alphas[i]), []).append(vals[i].mean())
-        dm = [i for i, (k, kd) in enumerate(zip(keys, kinds, strict=True)) if k == key and kd == "diffmean"]
-        out[key] = {
-            "alpha": alphas[lat],
-            "ci": np.array([_ci(vals[i], cfg) for i in lat]),
-            "random_alpha": np.array(sorted(rnd)),
-            "random": [np.array(rnd[a]) for a in sorted(rnd)],
-            "diffmean_alpha": alphas[dm],
-            "diffmean": np.array([vals[i].mean() for i in dm]),
-            "unsteered": float(base.mean()),
-        }
-        if "sampled" in res:
-            sv = np.asarray(res["sampled"][metric], dtype=np.float64)  # [S, C_latent, P]
-            out[key]["sampled"] = np.array([sv[:, i].mean() for i in lat])
-    return out
-
-
-def _at(curve: dict[str, Any], a: float) -> float:
-    import numpy as np
-
-    i = np.flatnonzero(np.isclose(curve["alpha"], a))
-    return float(curve["ci"][i[0], 0]) if len(i) else float("nan")
+    return steering_experiment(latents_setup.from_results(zoo, crosscoders), cfg)
 
 
 # ----------------------------------------------------------------------------------------------- plot
@@ -289,6 +106,7 @@ def plot(result: dict[str, Any], cfg: Fig5Config) -> Any:
     import numpy as np
     from matplotlib.patches import Patch
 
+    from distill_features.steering import ci, fixed_curves
     from repro.plot import set_style
 
     set_style()
@@ -302,7 +120,7 @@ def plot(result: dict[str, Any], cfg: Fig5Config) -> Any:
     if fixed is not None:
         for j, (metric, label) in enumerate(metrics):
             ax = fig.add_subplot(grid[0, j])
-            curves = _fixed_curves(fixed, cfg, metric)
+            curves = fixed_curves(fixed, cfg, metric)
             for key, c in curves.items():
                 col = colours.get(key, "k")
                 lat = fixed["latents"][key]
@@ -335,8 +153,8 @@ def plot(result: dict[str, Any], cfg: Fig5Config) -> Any:
         width = 0.35
         for j, m in enumerate(("length", "wait", "deductive")):
             st_ = np.asarray(official["steered"][m], dtype=np.float64)
-            effects = [_ci(st_[i + 1] - st_[0], cfg) for i in range(len(keys))]
-            noise_ci = _ci(noise[m][1] - noise[m][0], cfg)
+            effects = [ci(st_[i + 1] - st_[0], cfg) for i in range(len(keys))]
+            noise_ci = ci(noise[m][1] - noise[m][0], cfg)
             xs = j * 3 + np.arange(len(keys) + 1) * width * 1.2
             vals = [e[0] for e in effects] + [noise_ci[0]]
             lo = [e[0] - e[1] for e in effects] + [noise_ci[0] - noise_ci[1]]
@@ -416,6 +234,7 @@ def claims(result: dict[str, Any], cfg: Fig5Config) -> list:
     reproducing the unsteered model holds by construction: a test (``test_steering_at_alpha_zero_...``)."""
     import numpy as np
 
+    from distill_features.steering import fixed_curves, value_at
     from distill_features.verdicts import crosscoder_precondition, markers_precondition, paired_interval
     from repro.claims import Claim, official_code, our_choice, precondition
 
@@ -432,7 +251,7 @@ def claims(result: dict[str, Any], cfg: Fig5Config) -> list:
     out = []
     fixed = result["variants"].get("fixed")
     if fixed is not None:
-        curves = _fixed_curves(fixed, cfg, "length")
+        curves = fixed_curves(fixed, cfg, "length")
         lengths = np.asarray(fixed["greedy"]["length"], dtype=np.float64)
         keys, kinds, alphas = fixed["cond_key"], fixed["cond_kind"], np.asarray(fixed["cond_alpha"])
         for key, c in curves.items():
@@ -448,7 +267,7 @@ def claims(result: dict[str, Any], cfg: Fig5Config) -> list:
                              "trace length (tokens)", (float(delta.mean()),), rel, 0.0, paper=paper, variant="fixed",
                              preconditions=pre("fixed", cat, lat), interval=paired_interval(delta, np.mean),
                              spread=f"paired bootstrap over {len(delta)} problems",
-                             note=f"latent #{lat}; {_at(c, 2.0):.1f} vs {c['unsteered']:.1f} tokens"))  # fmt: skip
+                             note=f"latent #{lat}; {value_at(c, 2.0):.1f} vs {c['unsteered']:.1f} tokens"))  # fmt: skip
             rnd = [
                 i
                 for i in range(len(keys))
@@ -487,7 +306,7 @@ FIGURE = Figure(
     title="Steering the distilled model with self-reflection and deductive latents (numbering: best guess)",
     configs={
         "smoke": Fig5Config(
-            stage_scale="smoke",
+            crosscoders=CROSSCODERS_CONFIGS["smoke"],
             n_problems=6,
             alphas=(-2.0, 0.0, 2.0),
             seeds=(0,),
@@ -496,9 +315,9 @@ FIGURE = Figure(
             max_new_tokens=24,
             n_boot=100,
         ),  # fmt: skip
-        "quick": Fig5Config(),
+        "quick": Fig5Config(crosscoders=CROSSCODERS_CONFIGS["quick"]),
         "paper": Fig5Config(
-            stage_scale="paper",
+            crosscoders=CROSSCODERS_CONFIGS["paper"],
             n_problems=500,
             seeds=(0, 1, 2, 3),
             n_random=4,
@@ -508,6 +327,7 @@ FIGURE = Figure(
         ),  # fmt: skip
     },
     compute=compute,
+    needs=LATENT_NEEDS,
     plot=plot,
     claims=claims,
     variants=VARIANTS,

@@ -5,7 +5,7 @@ Paper (1.5B, read off the plot), mean target-token logit original -> ablated. Di
 19.8, deductive 25.6 -> 11.9, alternative 25.2 -> 17.8, contrastive 23.6 -> 16.9. Base: 15.4 -> 14.6, 17.5 -> 12.7,
 12.8 -> 11.9, 15.7 -> 14.1.
 
-Here, on the largest model pair of the stage (``stage.load(stage_scale)``) and for each marker category: the targets
+Here, on the largest model pair of the zoo with its crosscoders (``ablation.ablation_experiment``), for each marker category: the targets
 are the marker tokens (category from the generator's labels) in ``n_windows`` fresh evaluation windows (fig2's
 trace / generic mix, drawn with ``seed + 1000``; the latents are selected on the stage's own evaluation rows, so
 selection and measurement use different text). At each target t the logit of the marker is read at t - 1 with the
@@ -33,6 +33,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
 VARIANTS = ("official", "fixed")
@@ -48,8 +49,7 @@ MODELS = ("base", "distilled")
 
 
 @dataclass(frozen=True)
-class Fig6Config:
-    stage_scale: str = "quick"
+class Fig6Config(ReadsLatents):
     n_windows: int = 160
     select_frac: float = 0.1
     min_r: float = 0.5
@@ -63,8 +63,6 @@ class Fig6Config:
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
-        if self.stage_scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"stage_scale must be smoke, quick or paper, got {self.stage_scale!r}")
         if not set(self.variants) <= set(VARIANTS) or not self.variants:
             raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
         if not set(self.selections) <= set(SELECTIONS) or "marker" not in self.selections:
@@ -75,89 +73,22 @@ class Fig6Config:
             raise ValueError("select_frac and min_r must lie in [0, 1), min_lift >= 0")
 
 
-def compute(cfg: Fig6Config) -> dict[str, Any]:
-    import numpy as np
-    import torch
+def compute(cfg: Fig6Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
+    from distill_features import latents_setup
+    from distill_features.ablation import ablation_experiment
 
-    from distill_features import controls
-    from distill_features import latent_interventions as li
-    from repro.progress import status
-
-    torch.set_num_threads(1)
-    inp = li.AblationInputs.load(cfg.stage_scale, cfg.n_windows, cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    ev = controls.prepare(inp.stage, cfg.untrained_crosscoder)
-    out: dict[str, Any] = {
-        "size": inp.size,
-        "n_windows": int(len(inp.ids)),
-        "crosscoder_ev": ev,
-        "variants": {},
-    }
-    for c in inp.cells(cfg.variants, cfg.selections, CATEGORIES):
-        v, en, ci = c.variant, c.enrichment, c.category_index
-        chosen = en["selected"][ci] & (c.stats["r"] > cfg.min_r)
-        if v == "fixed":
-            chosen &= np.nan_to_num(en["lift"][ci]) >= cfg.min_lift
-        controls = li.control_sets(chosen, c.stats["freq"], cfg.n_control, v == "fixed", rng)
-        masks = [chosen[None], controls]
-        if v == "official":
-            masks.append(np.zeros((1, len(chosen)), bool))  # the plain reconstruction
-        r = c.ablate(np.concatenate(masks), cfg.batch_size)
-        e = r["logit_edit"]
-        cell = {
-            "n_targets": len(c.targets),
-            "chosen": np.flatnonzero(chosen),
-            "logit": r["logit"],  # [2, K]
-            "ablated": e[:, 0],  # [2, K]
-            "control": e[:, 1 : 1 + cfg.n_control].mean(1),  # [2, K], mean over control sets
-        }
-        if v == "official":
-            cell["reconstruction"] = e[:, -1]
-        out["variants"].setdefault(v, {}).setdefault(c.selection, {})[c.category] = cell
-        d = (e[:, 0] - r["logit"]).mean(1) if len(c.targets) else np.full(2, np.nan)
-        status(f"fig6 {v}/{c.selection} {c.category}: {int(chosen.sum())} latents, {len(c.targets)} targets, "
-               f"mean logit change base {d[0]:+.2f}, distilled {d[1]:+.2f}")  # fmt: skip
-    return out
-
-
-# ----------------------------------------------------------------------------------------------- summaries
-def summary(result: dict[str, Any], cfg: Any) -> dict[str, dict[str, Any]]:
-    """Per 'variant/selection' and category: mean logits and the changes (ablated - original, control - original)
-    with bootstrap CIs over target positions, for base [0] and distilled [1]."""
-    import numpy as np
-
-    from distill_features.analysis import bootstrap_ci
-
-    out: dict[str, dict[str, Any]] = {}
-    for v, rv in result["variants"].items():
-        for sel, rs in rv.items():
-            for cat, q in rs.items():
-                logit = np.asarray(q["logit"], dtype=np.float64).reshape(2, -1)
-                row: dict[str, Any] = {"n_latents": len(q["chosen"]), "n_targets": int(q["n_targets"])}
-                for arm in [a for a in ("ablated", "control", "reconstruction") if a in q]:
-                    x = np.asarray(q[arm], dtype=np.float64).reshape(2, -1)
-                    row[arm] = np.array([x[m].mean() if x.shape[1] else np.nan for m in range(2)])
-                    row[f"d_{arm}"] = np.array(
-                        [bootstrap_ci(x[m] - logit[m], cfg.n_boot, cfg.seed) for m in range(2)]
-                    )
-                row["logit"] = np.array([logit[m].mean() if logit.shape[1] else np.nan for m in range(2)])
-                # targeted minus control, per position (the control's own effect removed)
-                abl, ctl = (np.asarray(q[a], dtype=np.float64).reshape(2, -1) for a in ("ablated", "control"))
-                row["d_vs_control"] = np.array(
-                    [bootstrap_ci(abl[m] - ctl[m], cfg.n_boot, cfg.seed) for m in range(2)]
-                )
-                out.setdefault(f"{v}/{sel}", {})[cat] = row
-    return out
+    return ablation_experiment(latents_setup.from_results(zoo, crosscoders), cfg)
 
 
 def plot(result: dict[str, Any], cfg: Fig6Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from distill_features.ablation import ablation_summary
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
-    s = summary(result, cfg)
+    s = ablation_summary(result, cfg)
     rows = list(s)
     fig, axes = plt.subplots(
         len(rows), 2, figsize=(14, 3.3 * len(rows)), constrained_layout=True, squeeze=False
@@ -217,10 +148,11 @@ def claims(result: dict[str, Any], cfg: Fig6Config) -> list:
     inconclusive, not passes. Preconditions: the crosscoder reconstructs, some latent is chosen, targets exist."""
     import numpy as np
 
+    from distill_features.ablation import ablation_summary
     from distill_features.verdicts import crosscoder_precondition, paired_interval
     from repro.claims import Claim, our_choice, precondition, read_off_plot
 
-    s = summary(result, cfg)
+    s = ablation_summary(result, cfg)
     size = result["size"]
     out = []
     for key, rows in s.items():
@@ -259,11 +191,12 @@ FIGURE = Figure(
     id="fig6",
     title="Ablating reasoning latents: target-marker logit, base vs distilled (numbering: best guess)",
     configs={
-        "smoke": Fig6Config(stage_scale="smoke", n_windows=8, n_control=1, n_boot=100),
-        "quick": Fig6Config(),
-        "paper": Fig6Config(stage_scale="paper", n_windows=1000, n_control=5),
+        "smoke": Fig6Config(crosscoders=CROSSCODERS_CONFIGS["smoke"], n_windows=8, n_control=1, n_boot=100),
+        "quick": Fig6Config(crosscoders=CROSSCODERS_CONFIGS["quick"]),
+        "paper": Fig6Config(crosscoders=CROSSCODERS_CONFIGS["paper"], n_windows=1000, n_control=5),
     },
     compute=compute,
+    needs=LATENT_NEEDS,
     plot=plot,
     claims=claims,
     variants=VARIANTS,

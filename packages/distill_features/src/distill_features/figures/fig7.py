@@ -25,6 +25,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
 VARIANTS = ("official", "fixed")
@@ -40,8 +41,7 @@ PAPER_F02 = {  # change in target logit at f = 0.2: (ablated, random control)
 
 
 @dataclass(frozen=True)
-class Fig7Config:
-    stage_scale: str = "quick"
+class Fig7Config(ReadsLatents):
     n_windows: int = 160
     fractions: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
     min_r: float = 0.5
@@ -54,8 +54,6 @@ class Fig7Config:
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
-        if self.stage_scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"stage_scale must be smoke, quick or paper, got {self.stage_scale!r}")
         if not set(self.variants) <= set(VARIANTS) or not self.variants:
             raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
         if not set(self.selections) <= set(SELECTIONS) or "marker" not in self.selections:
@@ -70,78 +68,22 @@ class Fig7Config:
             raise ValueError("min_r must lie in [0, 1)")
 
 
-def compute(cfg: Fig7Config) -> dict[str, Any]:
-    import numpy as np
-    import torch
+def compute(cfg: Fig7Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
+    from distill_features import latents_setup
+    from distill_features.ablation import dose_response
 
-    from distill_features import controls
-    from distill_features import latent_interventions as li
-    from repro.progress import status
-
-    torch.set_num_threads(1)
-    inp = li.AblationInputs.load(cfg.stage_scale, cfg.n_windows, cfg.seed)  # the same inputs as fig6
-    rng = np.random.default_rng(cfg.seed)
-    nf, nc = len(cfg.fractions), cfg.n_control
-    ev = controls.prepare(inp.stage, cfg.untrained_crosscoder)
-    out: dict[str, Any] = {
-        "size": inp.size,
-        "fractions": np.array(cfg.fractions),
-        "crosscoder_ev": ev,
-        "variants": {},
-    }
-    for c in inp.cells(cfg.variants, cfg.selections, CATEGORIES):
-        v, en, ci = c.variant, c.enrichment, c.category_index
-        chosen = np.zeros((nf, c.crosscoder.cfg.dict_size), bool)
-        for i, f in enumerate(cfg.fractions):
-            chosen[i, li.top_active(en["count"][ci], f, en["act_sum"][ci])] = True
-        chosen &= c.stats["r"] > cfg.min_r
-        controls = np.stack([li.control_sets(x, c.stats["freq"], nc, v == "fixed", rng) for x in chosen])
-        r = c.ablate(np.concatenate([chosen, controls.reshape(nf * nc, -1)]), cfg.batch_size)
-        d = r["logit_edit"] - r["logit"][:, None]  # [2, C, K] change against the unedited model
-        cell = {
-            "n_targets": len(c.targets),
-            "n_active": int((en["count"][ci] > 0).sum()),
-            "n_latents": chosen.sum(1),
-            "ablated": d[:, :nf],  # [2, nf, K]
-            "control": d[:, nf:].reshape(2, nf, nc, -1).mean(2),  # [2, nf, K]
-        }
-        out["variants"].setdefault(v, {}).setdefault(c.selection, {})[c.category] = cell
-        at = d[:, nf - 1].mean(-1) if len(c.targets) else np.full(2, np.nan)
-        status(f"fig7 {v}/{c.selection} {c.category}: {cell['n_active']} active latents, {int(chosen[-1].sum())} "
-               f"ablated at f={cfg.fractions[-1]}, change base {at[0]:+.2f}, distilled {at[1]:+.2f}")  # fmt: skip
-    return out
-
-
-def summary(result: dict[str, Any], cfg: Fig7Config) -> dict[str, dict[str, Any]]:
-    """Per 'variant/selection' and category: [model, fraction, (mean, lo, hi)] for the ablated and control arms
-    and for ablated - control."""
-    import numpy as np
-
-    from distill_features.analysis import bootstrap_ci
-
-    out: dict[str, dict[str, Any]] = {}
-    for v, rv in result["variants"].items():
-        for sel, rs in rv.items():
-            for cat, q in rs.items():
-                a, c = (np.asarray(q[k], dtype=np.float64) for k in ("ablated", "control"))
-                nf = a.shape[1]
-                row = {"n_latents": np.asarray(q["n_latents"]), "n_targets": int(q["n_targets"]),
-                       "n_active": int(q["n_active"])}  # fmt: skip
-                for key, x in (("ablated", a), ("control", c), ("vs_control", a - c)):
-                    row[key] = np.array([[bootstrap_ci(x[m, i], cfg.n_boot, cfg.seed) for i in range(nf)]
-                                         for m in range(2)])  # fmt: skip
-                out.setdefault(f"{v}/{sel}", {})[cat] = row
-    return out
+    return dose_response(latents_setup.from_results(zoo, crosscoders), cfg)
 
 
 def plot(result: dict[str, Any], cfg: Fig7Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from distill_features.ablation import dose_summary
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
-    s = summary(result, cfg)
+    s = dose_summary(result, cfg)
     rows = list(s)
     fr = np.asarray(result["fractions"], dtype=np.float64)
     fig, axes = plt.subplots(len(rows), len(CATEGORIES), figsize=(16, 3.2 * len(rows)), constrained_layout=True,
@@ -187,10 +129,11 @@ def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
     Preconditions: the crosscoder reconstructs, some latent is ablated, targets exist."""
     import numpy as np
 
+    from distill_features.ablation import dose_summary
     from distill_features.verdicts import crosscoder_precondition, paired_interval
     from repro.claims import Claim, official_code, precondition
 
-    s = summary(result, cfg)
+    s = dose_summary(result, cfg)
     f, size = cfg.fractions[-1], result["size"]
     src = "src/run_ablation.py outputs, notebooks/figures.ipynb cell 6 @ 0f9e477"
     out = []
@@ -231,11 +174,20 @@ FIGURE = Figure(
     id="fig7",
     title="Dose-response of reasoning-latent ablation, base vs distilled (numbering: best guess)",
     configs={
-        "smoke": Fig7Config(stage_scale="smoke", n_windows=6, fractions=(0.05, 0.2), n_control=1, n_boot=50),
-        "quick": Fig7Config(),
-        "paper": Fig7Config(stage_scale="paper", n_windows=1000, n_control=4, batch_size=256),
+        "smoke": Fig7Config(
+            crosscoders=CROSSCODERS_CONFIGS["smoke"],
+            n_windows=6,
+            fractions=(0.05, 0.2),
+            n_control=1,
+            n_boot=50,
+        ),
+        "quick": Fig7Config(crosscoders=CROSSCODERS_CONFIGS["quick"]),
+        "paper": Fig7Config(
+            crosscoders=CROSSCODERS_CONFIGS["paper"], n_windows=1000, n_control=4, batch_size=256
+        ),
     },
     compute=compute,
+    needs=LATENT_NEEDS,
     plot=plot,
     claims=claims,
     variants=VARIANTS,

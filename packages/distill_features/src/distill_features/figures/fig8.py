@@ -15,8 +15,9 @@ JSONs). The paper's medians are quoted beside ours: plural and past against the 
 number word <-> digit against the three translation tasks (the nearest analogue: one concept, two surface forms).
 
 Representations: ``blocks.{n_layers // 2}.hook_resid_pre`` (the crosscoder's site), captured with a forward
-pre-hook (``interventions.edit_resid_pre``), one batched forward per model and condition. The models come from
-``pairs.zoo_from_result(require("distill_features:fig1", zoo_scale))``; no crosscoder is involved.
+pre-hook (``repro.hooks.edit_resid_pre``), one batched forward per model and condition. The models come from the
+zoo stage (``distill_features.zoo``, rebuilt by ``pairs.zoo_from_result``); no crosscoder is involved. Computed by
+``geometry_analysis.geometry_experiment``.
 
 Variants (defect 6):
 - ``official``: each word runs alone, its activation at position 0 (no BOS: TransformerLens sets
@@ -46,10 +47,13 @@ the paper's 1.5B / 7B / 14B by order.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from distill_features.stages import ZOO, ZOO_CONFIGS
+from distill_features.zoo import ZooConfig
 from repro.figure import Figure
+from repro.stage import Need
 
 VARIANTS = ("official", "fixed")
 PAPER_SIZES = ("1.5B", "7B", "14B")
@@ -65,21 +69,19 @@ PAPER_NCOMP_SHIFT = 0.03  # the paper's medians move by at most this much from n
 
 @dataclass(frozen=True)
 class Fig8Config:
+    zoo: ZooConfig = field(default_factory=ZooConfig)  # the zoo whose models are analysed
     n_comps: tuple[int, ...] = (2, 5, 10, 20)
     plot_n_comp: int = 2
     n_boot: int = 1000
     level: float = 0.95
     seed: int = 0
     variants: tuple[str, ...] = VARIANTS
-    zoo_scale: str = "quick"  # the scale of the fig1 zoo whose models are analysed
     untrained_models: bool = (
         False  # the control: every model replaced by a random-init one of its architecture
     )
     n_answer_check: int = 40  # held-out problems the distilled model must answer (the claims' precondition)
 
     def __post_init__(self) -> None:
-        if self.zoo_scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"zoo_scale must be smoke, quick or paper, got {self.zoo_scale!r}")
         if not self.n_comps or list(self.n_comps) != sorted(set(self.n_comps)) or self.n_comps[0] < 1:
             raise ValueError(f"n_comps must be strictly increasing positive integers, got {self.n_comps}")
         if self.plot_n_comp not in self.n_comps:
@@ -90,85 +92,10 @@ class Fig8Config:
             raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
 
 
-def compute(cfg: Fig8Config) -> dict[str, Any]:
-    import numpy as np
-    import torch
+def compute(cfg: Fig8Config, zoo: dict[str, Any]) -> dict[str, Any]:
+    from distill_features.geometry_analysis import geometry_experiment
 
-    from distill_features import geometry, pairs
-    from distill_features import language as lang
-    from repro.progress import status
-    from repro.run import require
-
-    torch.set_num_threads(1)
-    fig1 = require("distill_features:fig1", cfg.zoo_scale)
-    tok, zoo = pairs.zoo_from_result(fig1)
-    if cfg.untrained_models:
-        for p in zoo.values():
-            p.base, p.distilled = (pairs.new_model(dataclasses.replace(p.cfg, seed=p.cfg.seed + k), len(tok))
-                                   for k in (0, 1))  # fmt: skip
-    held = [lang.parse_problem(t) for t in fig1["eval_problems"][: cfg.n_answer_check]]
-    tasks = {t: p for t, p in geometry.single_token_pairs(lang.analogy_pairs(), tok).items() if len(p) >= 2}
-    words = sorted({w for p in tasks.values() for pair in p for w in pair})
-    row = {w: i for i, w in enumerate(words)}
-    how = {"official": (None, "separate"), "fixed": (lang.context_template, "shared")}
-    out: dict[str, Any] = {
-        "tasks": list(tasks),
-        "pairs": {t: [list(p) for p in ps] for t, ps in tasks.items()},
-        "variants": list(cfg.variants),
-        "size_order": list(fig1["size_order"]),
-        "sizes": {},
-    }
-    for name, pair in zoo.items():
-        d, layer = pair.cfg.d_model, pair.cfg.n_layers // 2
-        r1 = fig1["sizes"][name]
-        r: dict[str, Any] = {
-            "d_model": d,
-            "layer": layer,
-            "n_comp": np.array([min(k, d) for k in cfg.n_comps]),
-            "base_accuracy": float(r1["base_accuracy"]),
-            "distilled_accuracy": float(r1["distilled_accuracy"]),
-            "answered": float(pairs.evaluate(pair.distilled.eval(), tok, held, True, 64)["answered"].mean()),
-            "variants": {},
-        }
-        for v in cfg.variants:
-            context, basis = how[v]
-            reps = [
-                geometry.word_representations(m, layer, tok, words, context)
-                for m in (pair.base, pair.distilled)
-            ]
-            rv: dict[str, Any] = {
-                "mean_norm": np.array([np.linalg.norm(x, axis=1).mean() for x in reps]),
-                "tasks": {},
-            }
-            for t, ps in tasks.items():
-                ia, ib = [row[a] for a, _ in ps], [row[b] for _, b in ps]
-                per_model = [(x[ia], x[ib]) for x in reps]
-                cell: dict[str, list] = {
-                    k: [] for k in ("values", "median", "lo", "hi", "diff", "diff_lo", "diff_hi")
-                }
-                for k in r["n_comp"]:
-                    losses = geometry.parallelogram_losses(per_model, int(k), basis)
-                    boot = geometry.bootstrap_medians(losses, cfg.n_boot, cfg.seed, cfg.level)
-                    cell["values"].append(np.stack([geometry.pair_values(m) for m in losses]))
-                    for key in ("median", "lo", "hi", "diff", "diff_lo", "diff_hi"):
-                        cell[key].append(boot[key])
-                rv["tasks"][t] = {k: np.array(vals) for k, vals in cell.items()}
-                rv["tasks"][t]["top2_share"] = np.array(
-                    [geometry.top_variance_share(np.concatenate([a, b]), 2) for a, b in per_model]
-                )
-            r["variants"][v] = rv
-            k0 = list(cfg.n_comps).index(cfg.plot_n_comp)
-            meds = ", ".join(
-                f"{t} {c['median'][k0][0]:.2f}/{c['median'][k0][1]:.2f}" for t, c in rv["tasks"].items()
-            )
-            status(f"fig8 {name} {v}: median loss base/distilled at n_comp {cfg.plot_n_comp}: {meds}")
-        out["sizes"][name] = r
-    return out
-
-
-# ----------------------------------------------------------------------------------------------- summaries
-def _k0(cfg: Fig8Config) -> int:
-    return list(cfg.n_comps).index(cfg.plot_n_comp)
+    return geometry_experiment(cfg, zoo)
 
 
 def _paper_size(result: dict[str, Any], name: str) -> str:
@@ -182,69 +109,6 @@ def _paper_text(paper_size: str, task: str) -> str:
     return ", ".join(f"{p} {med[p][0]:.2f}/{med[p][1]:.2f}" for p in PAPER_TASKS_OF.get(task, ()))
 
 
-def n_not_worse(result: dict[str, Any], name: str, v: str, k0: int) -> int:
-    """Tasks where the distilled median loss is <= the base's at n_comp index ``k0``."""
-    cells = result["sizes"][name]["variants"][v]["tasks"].values()
-    return int(sum(c["median"][k0][1] <= c["median"][k0][0] for c in cells))
-
-
-def n_resolved(result: dict[str, Any], v: str, k0: int) -> int:
-    """(size, task) cells whose bootstrap CI of distilled - base median excludes 0 at n_comp index ``k0``."""
-    cells = [c for r in result["sizes"].values() for c in r["variants"][v]["tasks"].values()]
-    return int(sum(c["diff_lo"][k0] > 0 or c["diff_hi"][k0] < 0 for c in cells))
-
-
-def ncomp_shift(result: dict[str, Any], v: str, k0: int) -> float:
-    """Largest |median(n_comp) - median(n_comp at k0)| over sizes, tasks, models and n_comps."""
-    import numpy as np
-
-    shifts = [
-        np.abs(np.asarray(c["median"]) - np.asarray(c["median"])[k0]).max()
-        for r in result["sizes"].values()
-        for c in r["variants"][v]["tasks"].values()
-    ]
-    return float(np.max(shifts))
-
-
-def performance_correlation(result: dict[str, Any], v: str, k0: int) -> tuple[Any, Any, float]:
-    """(distilled accuracy per size, task-mean distilled-minus-base median per size, Pearson r across sizes)."""
-    import numpy as np
-
-    names = result["size_order"]
-    acc = np.array([result["sizes"][n]["distilled_accuracy"] for n in names])
-    diff = np.array(
-        [np.mean([c["diff"][k0] for c in result["sizes"][n]["variants"][v]["tasks"].values()]) for n in names]
-    )
-    if len(names) < 3 or np.ptp(acc) == 0 or np.ptp(diff) == 0:
-        return acc, diff, float("nan")
-    return acc, diff, float(np.corrcoef(acc, diff)[0, 1])
-
-
-def _count_bounds(cells: dict[str, Any], k0: int) -> tuple[int, int]:
-    """(tasks whose whole CI of distilled - base is <= 0, tasks whose CI reaches <= 0): the range of the count of
-    tasks with distilled <= base that the per-task 95 % intervals allow."""
-    lo = sum(c["diff_hi"][k0] <= 0 for c in cells.values())
-    hi = sum(c["diff_lo"][k0] <= 0 for c in cells.values())
-    return int(lo), int(hi)
-
-
-def _shift_interval(result: dict[str, Any], v: str, n_boot: int = 500, seed: int = 0) -> tuple[float, float]:
-    """95 % bootstrap interval of :func:`ncomp_shift` (pairs of word pairs resampled per cell, the same resample at
-    every n_comp; pairs of pairs share word pairs, so this interval is too narrow rather than too wide)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    boots = np.zeros(n_boot)
-    for r in result["sizes"].values():
-        for c in r["variants"][v]["tasks"].values():
-            vals = np.asarray(c["values"], float)  # [K, M, n]
-            idx = rng.integers(0, vals.shape[-1], (n_boot, vals.shape[-1]))
-            med = np.nanmedian(vals[:, :, idx], axis=-1)  # [K, M, B]
-            boots = np.maximum(boots, np.abs(med - med[:1]).max((0, 1)))
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
 def claims(result: dict[str, Any], cfg: Fig8Config) -> list:
     """The paper (official ``parallelogram.py`` outputs, spec F-g): larger distilled models are more structured:
     at 14B the distilled median parallelogram loss is <= the base's on 5 of 5 tasks (1.5B: worse on 4 of 5), and
@@ -254,9 +118,17 @@ def claims(result: dict[str, Any], cfg: Fig8Config) -> list:
     flag) is tested with a bootstrap over pairs of pairs. The correlation across sizes has 3 points, so no
     interval is possible: it is inconclusive by design (interval = the whole range of r) and claims no trend.
     Precondition: the distilled model answers held-out problems (an untrained control does not)."""
+    from distill_features.geometry_analysis import (
+        count_bounds,
+        n_not_worse,
+        ncomp_shift,
+        performance_correlation,
+        plot_index,
+        shift_interval,
+    )
     from repro.claims import Claim, official_code, our_choice, precondition
 
-    k0 = _k0(cfg)
+    k0 = plot_index(cfg)
     names, tasks = result["size_order"], result["tasks"]
     small, large = names[0], names[-1]
     n_comp = cfg.plot_n_comp
@@ -270,7 +142,7 @@ def claims(result: dict[str, Any], cfg: Fig8Config) -> list:
     out = []
     for v in result["variants"]:
         cells = result["sizes"][large]["variants"][v]["tasks"]
-        lo, hi = _count_bounds(cells, k0)
+        lo, hi = count_bounds(cells, k0)
         out.append(Claim(
             f"{large} (largest): tasks where the distilled median parallelogram loss <= base at n_comp {n_comp}",
             (n_not_worse(result, large, v, k0),), ">=", len(tasks), variant=v, preconditions=trained,
@@ -285,7 +157,7 @@ def claims(result: dict[str, Any], cfg: Fig8Config) -> list:
                 spread=f"paired bootstrap over {len(result['pairs'][t])} word pairs",
                 paper=official_code(f"14B {_paper_text('14B', t)}", src), note=f"base {b:.2f} -> distilled {d:.2f}",
             ))  # fmt: skip
-        slo, shi = _count_bounds(result["sizes"][small]["variants"][v]["tasks"], k0)
+        slo, shi = count_bounds(result["sizes"][small]["variants"][v]["tasks"], k0)
         gain = n_not_worse(result, large, v, k0) - n_not_worse(result, small, v, k0)
         out.append(Claim(
             f"more tasks with distilled <= base at the largest size than at the smallest ({small} -> {large}, "
@@ -297,7 +169,7 @@ def claims(result: dict[str, Any], cfg: Fig8Config) -> list:
             f"medians barely change with n_comp: largest |median(n_comp) - median({cfg.n_comps[0]})| over "
             f"sizes, tasks, models, n_comp in {cfg.n_comps} (capped by d)",
             (ncomp_shift(result, v, 0),), "<=", PAPER_NCOMP_SHIFT, variant=v, preconditions=trained,
-            interval=_shift_interval(result, v, seed=cfg.seed), spread="bootstrap over pairs of word pairs",
+            interval=shift_interval(result, v, seed=cfg.seed), spread="bootstrap over pairs of word pairs",
             paper=official_code(f"<= {PAPER_NCOMP_SHIFT} from 2 to 20 (red flag: position-0 massive activations)",
                                 src),
         ))  # fmt: skip
@@ -318,11 +190,18 @@ def plot(result: dict[str, Any], cfg: Fig8Config) -> Any:
     import numpy as np
     from matplotlib.ticker import NullFormatter
 
+    from distill_features.geometry_analysis import (
+        n_not_worse,
+        n_resolved,
+        ncomp_shift,
+        performance_correlation,
+        plot_index,
+    )
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
     names, tasks, variants = result["size_order"], result["tasks"], result["variants"]
-    k0 = _k0(cfg)
+    k0 = plot_index(cfg)
     style = {"official": "--", "fixed": "-"}
     vcol = {"official": "#8172B3", "fixed": "#55A868"}
     fig = plt.figure(figsize=(16, 3.1 * max(3, len(names))), constrained_layout=True)
@@ -426,11 +305,12 @@ FIGURE = Figure(
     id="fig8",
     title="Feature geometry: parallelogram loss of analogy pairs, base vs distilled, per size (numbering: best guess)",
     configs={
-        "smoke": Fig8Config(n_boot=50, zoo_scale="smoke"),
-        "quick": Fig8Config(),
-        "paper": Fig8Config(n_boot=2000, zoo_scale="paper"),
+        "smoke": Fig8Config(zoo=ZOO_CONFIGS["smoke"], n_boot=50),
+        "quick": Fig8Config(zoo=ZOO_CONFIGS["quick"]),
+        "paper": Fig8Config(zoo=ZOO_CONFIGS["paper"], n_boot=2000),
     },
     compute=compute,
+    needs={"zoo": Need(ZOO, field="zoo")},
     plot=plot,
     claims=claims,
     variants=VARIANTS,

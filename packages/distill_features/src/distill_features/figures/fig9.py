@@ -40,40 +40,22 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from distill_features.annotation import VARIANTS
+from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
-
-VARIANTS = ("official", "fixed")
-SIDES = ("distilled", "base")
-REASONING = ("self_reflection", "deductive", "alternative", "contrastive")
-CATEGORIES = ("math", "general text", "uninterpretable")
-# variant -> (how the top contexts are scored, the norm of r)
-CONTEXTS_OF_VARIANT = {"official": ("raw_pre_no_bias", 1), "fixed": ("normalised", 2)}
-MATH_WORDS = frozenset(("+", "-", "*", "=", "check", "Problem", "Answer", "<think>", "</think>"))
-IGNORED_WORDS = frozenset((".", ",", ":"))
-SPAN_TYPE = {"self_correction": "self_reflection", "alternative": "alternative", "contrast": "contrastive"}
-PAPER_SIZES = ("1.5B", "7B", "14B")
-PAPER_COUNTS = {  # (size, side) -> (math, general, types)
-    ("1.5B", "distilled"): (95, 5, "6 self-correction, 2 deductive"),
-    ("1.5B", "base"): (76, 24, "6 self-correction, 1 alternative, 1 deductive"),
-    ("7B", "distilled"): (94, 6, "none"),
-    ("7B", "base"): (87, 13, "none"),
-}
 
 
 @dataclass(frozen=True)
-class Fig9Config:
+class Fig9Config(ReadsLatents):
     top_n: int = 20
     k: int = 10
     context_words: int = 10
     min_share: float = 0.5
     examples: int = 3
     variants: tuple[str, ...] = VARIANTS
-    stage_scale: str = "quick"
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
-        if self.stage_scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"stage_scale must be smoke, quick or paper, got {self.stage_scale!r}")
         if min(self.top_n, self.k, self.context_words) < 1 or self.examples < 0:
             raise ValueError("top_n, k and context_words must be >= 1 and examples >= 0")
         if not 0 < self.min_share <= 1:
@@ -82,238 +64,16 @@ class Fig9Config:
             raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
 
 
-# ----------------------------------------------------------------------------------------------- the labels
-def word_category(word: str) -> str:
-    """What the labeller reads a word as: a marker word's reasoning type, "math" for numbers, operators and the
-    problem scaffolding, "" (ignored) for punctuation and special tokens, else "general text"."""
-    from distill_features.language import MARKER_OF
+def compute(cfg: Fig9Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
+    from distill_features import latents_setup
+    from distill_features.annotation import annotate
 
-    if word in MARKER_OF:
-        return MARKER_OF[word]
-    if word.isdigit() or word in MATH_WORDS:
-        return "math"
-    if word in IGNORED_WORDS or not word or (word.startswith("<") and word not in MATH_WORDS):
-        return ""
-    return "general text"
-
-
-def truth_class(span: str, marker: str) -> str:
-    """The generator's label of one position (see the module docstring)."""
-    if span in SPAN_TYPE:
-        return SPAN_TYPE[span]
-    if marker in REASONING and marker != "self_reflection":
-        return marker
-    return truth_category(span)
-
-
-def truth_category(span: str) -> str:
-    """math (problems and traces) or general text (generic prose), by span alone."""
-    return "general text" if span == "generic" else "math"
-
-
-def side_latents(r: Any, candidates: Any, top_n: int) -> dict[str, Any]:
-    """The ``top_n`` candidates with the largest r (distilled side) and the smallest (base side), NaN r skipped;
-    fewer when there are under 2 x top_n candidates (the sides never share a latent)."""
-    import numpy as np
-
-    r = np.asarray(r, dtype=float)
-    cand = np.asarray(candidates, dtype=int)
-    cand = cand[~np.isnan(r[cand])]
-    n = min(top_n, len(cand) // 2)
-    order = cand[np.argsort(r[cand], kind="stable")]
-    return {"distilled": order[::-1][:n], "base": order[:n]}
-
-
-def label_side(windows: Any, token_category: list[str], left: int, min_share: float) -> dict[str, list[str]]:
-    """The labeller's answers for latents' context windows: ``label`` (a reasoning type if one is found, else the
-    category) and ``category`` (math / general text / uninterpretable alone)."""
-    from distill_features import analysis
-
-    def run(reasoning: tuple[str, ...]) -> list[str]:
-        return analysis.label_latents(windows, token_category, reasoning, ("math", "general text"), left=left,
-                                      pad=-1, min_share=min_share)  # fmt: skip
-
-    return {"label": run(REASONING), "category": run(())}
-
-
-def ground_truth(seq: Any, pos: Any, spans: Any, markers: Any, min_share: float) -> dict[str, list[str]]:
-    """Per latent (rows of ``seq``/``pos`` [L, k], -1 = no activation): ``truth`` and ``truth_category``."""
-    import numpy as np
-
-    from distill_features import analysis
-    from distill_features.language import MARKERS, SPANS
-
-    out: dict[str, list[str]] = {"truth": [], "truth_category": []}
-    for s_row, p_row in zip(np.asarray(seq), np.asarray(pos), strict=True):
-        at = [
-            (SPANS[spans[s, p]], MARKERS[markers[s, p]]) for s, p in zip(s_row, p_row, strict=True) if p >= 0
-        ]
-        out["truth"].append(analysis.ground_truth_label([truth_class(*a) for a in at], min_share=min_share))
-        out["truth_category"].append(
-            analysis.ground_truth_label([truth_category(a[0]) for a in at], min_share=min_share)
-        )
-    return out
-
-
-def rows_to_grid(
-    values: Any, sequences: Any, positions: Any, shape: tuple[int, int], fill: float = 0.0
-) -> Any:
-    """Per-row values [N, ...] placed at their (sequence, position) in a [S, T, ...] array (``fill`` elsewhere)."""
-    import numpy as np
-
-    v = np.asarray(values)
-    grid = np.full((*shape, *v.shape[1:]), fill, dtype=v.dtype if v.dtype.kind == "f" else np.float64)
-    grid[np.asarray(sequences, dtype=int), np.asarray(positions, dtype=int)] = v
-    return grid
-
-
-def chance_accuracy(predicted: list[str], ground_truth: list[str]) -> dict[str, float]:
-    """Chance levels for ``analysis.labelling_accuracy``: ``permutation`` = the expected accuracy when the
-    predicted labels are shuffled across latents (sum over classes of p_pred(c) p_truth(c)); ``majority`` = the
-    accuracy of always answering the most common true class."""
-    from collections import Counter
-
-    n = len(ground_truth)
-    if len(predicted) != n:
-        raise ValueError(f"{len(predicted)} predictions for {n} ground-truth labels")
-    if n == 0:
-        return {"permutation": float("nan"), "majority": float("nan")}
-    p, t = Counter(predicted), Counter(ground_truth)
-    return {"permutation": float(sum(p[c] * t[c] for c in t) / n**2), "majority": float(max(t.values()) / n)}
-
-
-# ----------------------------------------------------------------------------------------------- compute
-def compute(cfg: Fig9Config) -> dict[str, Any]:
-    import numpy as np
-    import torch
-
-    from distill_features import analysis, controls, stage
-    from distill_features.figures.fig3 import latent_activations
-
-    torch.set_num_threads(1)
-    st = stage.load(cfg.stage_scale)
-    ev = controls.prepare(st, cfg.untrained_crosscoder)
-    vocab = [
-        "<pad>",
-        "<eos>",
-        *st.vocab,
-    ]  # token ids: pad 0, EOS 1, then the language (no transformers import)
-    token_category = [word_category(w) for w in vocab]
-    tokens = st.eval_ids.numpy()
-    shape = tokens.shape
-    left = cfg.context_words - 1
-    out: dict[str, Any] = {"size_order": list(st.size_order), "vocab": list(vocab), "left": left, "sizes": {}}
-    out["crosscoder_ev"] = ev
-    for size in st.size_order:
-        s = st.sizes[size]
-        row_mask = rows_to_grid(np.ones(len(s.eval_acts)), s.eval_sequences, s.eval_positions, shape)
-        out["sizes"][size] = {}
-        for v in cfg.variants:
-            cc = s.crosscoders[v]
-            mode, p = CONTEXTS_OF_VARIANT[v]
-            r = analysis.relative_decoder_norm(cc.W_dec, p=p)
-            real = latent_activations(cc, s.eval_acts, "normalised")
-            scores = real if mode == "normalised" else latent_activations(cc, s.eval_acts, mode)
-            candidates = np.arange(len(r)) if v == "official" else np.flatnonzero((real > 0).any(0))
-            res = {}
-            for side, lat in side_latents(r, candidates, cfg.top_n).items():
-                ctx, tru = (
-                    analysis.top_contexts(
-                        rows_to_grid(a[:, lat], s.eval_sequences, s.eval_positions, shape),
-                        tokens, cfg.k, left=left, right=0, mask=row_mask,
-                    )
-                    for a in (scores, real)
-                )  # fmt: skip
-                res[side] = {
-                    "latents": lat, "r": r[lat], "windows": ctx["windows"], "values": ctx["value"],
-                    **label_side(ctx["windows"], token_category, left, cfg.min_share),
-                    **ground_truth(tru["seq"], tru["pos"], st.eval_spans, st.eval_markers, cfg.min_share),
-                }  # fmt: skip
-            out["sizes"][size][v] = res
-    return out
-
-
-# ----------------------------------------------------------------------------------------------- summaries
-def _variants(result: dict[str, Any]) -> list[str]:
-    return [v for v in VARIANTS if v in result["sizes"][result["size_order"][0]]]
-
-
-def side_counts(side: dict[str, Any]) -> dict[str, Any]:
-    """Category counts, reasoning-type counts and the number of latents of one side."""
-    from collections import Counter
-
-    cat, lab = Counter(side["category"]), Counter(side["label"])
-    return {"n": len(side["label"]), **{c: cat[c] for c in CATEGORIES}, **{t: lab[t] for t in REASONING}}
-
-
-def accuracy(
-    result: dict[str, Any], v: str, sizes: list[str] | None = None, level: str = "label"
-) -> dict[str, Any]:
-    """Labelling accuracy of ``level`` ("label" or "category") pooled over sides and ``sizes``, with chance."""
-    from distill_features import analysis
-
-    truth_key = "truth" if level == "label" else "truth_category"
-    pred, truth = [], []
-    for size in sizes or result["size_order"]:
-        for side in SIDES:
-            q = result["sizes"][size][v][side]
-            pred += list(q[level])
-            truth += list(q[truth_key])
-    acc = analysis.labelling_accuracy(pred, truth)
-    return {**acc, **chance_accuracy(pred, truth)}
-
-
-# ----------------------------------------------------------------------------------------------- the table
-def _decode(window: Any, vocab: list[str], left: int) -> str:
-    words = []
-    for i, t in enumerate(window):
-        if t < 0:
-            continue
-        w = vocab[int(t)].replace("|", "\\|").replace("*", "\\*").replace("<", "&lt;").replace(">", "&gt;")
-        words.append(f"**{w}**" if i == left else w)
-    return " ".join(words)
-
-
-def markdown(result: dict[str, Any], cfg: Fig9Config) -> str:
-    """The counts table (with the paper's) and example contexts, as Markdown."""
-    names = result["size_order"]
-    lines = ["# Annotation of the most model-specific latents (fig9)", "",
-             f"Top {cfg.top_n} latents per side by r; rule-based labels from the last {cfg.context_words} words of "
-             f"{cfg.k} top contexts; truth from the generator's span/marker labels at the top activations.", "",
-             "| variant | size | side | n | math | general text | uninterpretable | types (labeller) | "
-             "label accuracy | paper (math / general; types) |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for v in _variants(result):
-        for i, size in enumerate(names):
-            for side in SIDES:
-                q = result["sizes"][size][v][side]
-                c = side_counts(q)
-                types = ", ".join(f"{c[t]} {t}" for t in REASONING if c[t]) or "none"
-                acc = sum(a == b for a, b in zip(q["label"], q["truth"], strict=True)) / max(1, c["n"])
-                paper = PAPER_COUNTS.get((PAPER_SIZES[i], side)) if i < len(PAPER_SIZES) else None
-                paper_txt = f"{paper[0]} / {paper[1]}; {paper[2]}" if paper else ""
-                lines.append(f"| {v} | {size} | {side} | {c['n']} | {c['math']} | {c['general text']} | "
-                             f"{c['uninterpretable']} | {types} | {acc:.2f} | {paper_txt} |")  # fmt: skip
-    for v in _variants(result):
-        a, ac = accuracy(result, v), accuracy(result, v, level="category")
-        lines += ["", f"**{v}**: label accuracy {a['accuracy']:.2f} over {a['n']} latents (chance: permuted "
-                  f"{a['permutation']:.2f}, majority {a['majority']:.2f}); category accuracy {ac['accuracy']:.2f} "
-                  f"(chance {ac['permutation']:.2f} / {ac['majority']:.2f})."]  # fmt: skip
-    lines += ["", "## Example contexts (activating word in bold)", "",
-              "| variant | size | side | latent | r | label | truth | top contexts |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for v in _variants(result):
-        for size in names:
-            for side in SIDES:
-                q = result["sizes"][size][v][side]
-                for j in range(min(cfg.examples, len(q["label"]))):
-                    ctx = " / ".join(_decode(w, result["vocab"], result["left"]) for w in q["windows"][j][:2]
-                                     if w[result["left"]] >= 0) or "(never active)"  # fmt: skip
-                    lines.append(f"| {v} | {size} | {side} | {int(q['latents'][j])} | {float(q['r'][j]):.3f} | "
-                                 f"{q['label'][j]} | {q['truth'][j]} | {ctx} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return annotate(latents_setup.from_results(zoo, crosscoders), cfg)
 
 
 def write_markdown(result: dict[str, Any], cfg: Fig9Config) -> Any:
     """``<figure stem>.md`` beside the figure being drawn (follows ``--out`` and the scale suffix)."""
+    from distill_features.annotation import markdown
     from repro.cache import atomic_write_text
     from repro.run import current_output_stem
 
@@ -327,11 +87,19 @@ def plot(result: dict[str, Any], cfg: Fig9Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from distill_features.annotation import (
+        CATEGORIES,
+        REASONING,
+        SIDES,
+        accuracy,
+        result_variants,
+        side_counts,
+    )
     from repro.plot import set_style
 
     set_style()
     write_markdown(result, cfg)
-    names, variants = result["size_order"], _variants(result)
+    names, variants = result["size_order"], result_variants(result)
     fig, axes = plt.subplots(len(variants), 4, figsize=(18, 3.8 * len(variants)), squeeze=False)
     bars = [(size, side) for size in names for side in SIDES]
     x = np.arange(len(bars))
@@ -398,6 +166,7 @@ def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
     Precondition: the crosscoder reconstructs (an untrained control does not)."""
     import numpy as np
 
+    from distill_features.annotation import SIDES, accuracy, result_variants
     from distill_features.verdicts import count_interval, crosscoder_precondition, mean_diff_interval
     from repro.claims import Claim, bootstrap_interval, official_code, our_choice
 
@@ -405,7 +174,7 @@ def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
     small, mid = names[0], names[len(names) // 2]
     src = "src/run_analysis.py + src/feat_annotation.py outputs (gpt-4o-mini labels) @ 0f9e477"
     out = []
-    for v in _variants(result):
+    for v in result_variants(result):
         pre = {n: (crosscoder_precondition(result.get("crosscoder_ev"), f"{n}/{v}"),) for n in names}
         every = tuple(p for n in names for p in pre[n])
 
@@ -452,11 +221,12 @@ FIGURE = Figure(
     id="fig9",
     title="Annotation of the top model-specific latents and its accuracy (numbering: best guess)",
     configs={
-        "smoke": Fig9Config(top_n=5, k=5, examples=1, stage_scale="smoke"),
-        "quick": Fig9Config(),
-        "paper": Fig9Config(top_n=100, stage_scale="paper"),
+        "smoke": Fig9Config(crosscoders=CROSSCODERS_CONFIGS["smoke"], top_n=5, k=5, examples=1),
+        "quick": Fig9Config(crosscoders=CROSSCODERS_CONFIGS["quick"]),
+        "paper": Fig9Config(crosscoders=CROSSCODERS_CONFIGS["paper"], top_n=100),
     },
     compute=compute,
+    needs=LATENT_NEEDS,
     plot=plot,
     claims=claims,
     variants=VARIANTS,
