@@ -1,15 +1,43 @@
 """Feature geometry of the zoo's models (fig8; spec F-g): the parallelogram loss of analogy word pairs in base vs
-distilled, per size, variant, task and number of principal components, with bootstrap medians over word pairs
-(``geometry``), and the summaries the claims and panels read.
+distilled, per size, variant, task and number of principal components, and the summaries the claims and panels read.
 
-- ``official``: each word alone at position 0 (no BOS), PCA per model; ``fixed``: each word at the end of
-  ``language.context_template(word)`` after the EOS/BOS token, one PCA basis shared by both models.
-- ``untrained_models`` (the control): every model replaced by a random-init one of its architecture.
+For a task's word pairs (a_i, b_i) the official ``src/parallelogram.py`` scores every pair of pairs (i, j) by
+``||a_i - b_i - a_j + b_j|| / sqrt(||a_i||^2 + ||b_i||^2 + ||a_j||^2 + ||b_j||^2)`` after projecting the words on
+``n_comp`` principal components (``geometry``). Tasks: the synthetic language's analogies
+(``language.analogy_pairs``: number word <-> digit, singular <-> plural, present <-> past), pairs of single tokens.
+Representations: ``blocks.{n_layers // 2}.hook_resid_pre`` (the crosscoder's site), one batched forward per model.
+
+Variants (defect 6):
+- ``official``: each word runs alone, its activation at position 0 (no BOS: TransformerLens sets
+  ``default_prepend_bos=False`` for Qwen2 models, per the spec; not verifiable offline), PCA fitted separately per
+  model. In the miniature, position 0 is always the EOS/BOS token in training, so a word there is out of
+  distribution, as a content token at Qwen's attention-sink position is.
+- ``fixed``: each word at the end of ``language.context_template(word)`` (``Tom has three`` / ``Tom has 3``; the
+  same prefix for both words of a pair), run after the EOS/BOS token, activation at the word's position; one PCA
+  basis shared by both models (each model's words centred on their own mean).
+Both over ``n_comps``, each capped by d. Medians get percentile-bootstrap CIs that resample word pairs
+(``geometry.bootstrap_medians``: pairs of pairs share word pairs, so they are not independent); base and distilled
+share the resamples, so the difference has a paired CI. ``untrained_models`` (the control): every model replaced by a
+random-init one of its architecture.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+VARIANTS = ("official", "fixed")
+
+
+def check_config(cfg: Any) -> None:
+    """Validation of fig8's config."""
+    if not cfg.n_comps or list(cfg.n_comps) != sorted(set(cfg.n_comps)) or cfg.n_comps[0] < 1:
+        raise ValueError(f"n_comps must be strictly increasing positive integers, got {cfg.n_comps}")
+    if cfg.plot_n_comp not in cfg.n_comps:
+        raise ValueError(f"plot_n_comp {cfg.plot_n_comp} must be one of n_comps {cfg.n_comps}")
+    if cfg.n_boot < 10 or not 0 < cfg.level < 1:
+        raise ValueError("n_boot must be >= 10 and level in (0, 1)")
+    if not set(cfg.variants) <= set(VARIANTS) or not cfg.variants:
+        raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
 
 
 def geometry_experiment(cfg: Any, zoo: dict[str, Any]) -> dict[str, Any]:
@@ -157,3 +185,29 @@ def shift_interval(result: dict[str, Any], v: str, n_boot: int = 500, seed: int 
             boots = np.maximum(boots, np.abs(med - med[:1]).max((0, 1)))
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def top2_share(result: dict[str, Any], v: str, m: int) -> list[float]:
+    """Per size: model ``m``'s share of variance on the top two principal components, mean over tasks."""
+    import numpy as np
+
+    return [float(np.mean([c["top2_share"][m] for c in result["sizes"][n]["variants"][v]["tasks"].values()]))
+            for n in result["size_order"]]  # fmt: skip
+
+
+def summary_lines(result: dict[str, Any], k0: int) -> list[str]:
+    """One line per variant: tasks not worse at the largest and smallest size, n_comp shift, resolved cells."""
+    names, tasks = result["size_order"], result["tasks"]
+    return [f"{v}: largest size distilled <= base on {n_not_worse(result, names[-1], v, k0)}/{len(tasks)} tasks, "
+            f"smallest {n_not_worse(result, names[0], v, k0)}/{len(tasks)}, n_comp shift {ncomp_shift(result, v, 0):.3f}, "
+            f"CI of the difference excludes 0 in {n_resolved(result, v, k0)}/{len(names) * len(tasks)} cells"
+            for v in result["variants"]]  # fmt: skip
+
+
+def answer_preconditions(result: dict[str, Any]) -> tuple:
+    """Fig8's claims' preconditions: each size's distilled model answers held-out problems (an untrained one does
+    not)."""
+    from repro.claims import precondition
+
+    return tuple(precondition(f"{n}: the distilled model answers held-out problems (share with an answer)",
+                              result["sizes"][n].get("answered", float("nan")), ">=", 0.5) for n in result["size_order"])  # fmt: skip

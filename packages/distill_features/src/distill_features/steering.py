@@ -15,7 +15,25 @@ from __future__ import annotations
 
 from typing import Any
 
+VARIANTS = ("official", "fixed")
 CATEGORIES = ("self_reflection", "deductive")
+SELECTIONS = ("marker", "before")
+
+
+def check_config(cfg: Any) -> None:
+    """Validation of fig5's config."""
+    if not set(cfg.variants) <= set(VARIANTS) or not cfg.variants:
+        raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
+    if not set(cfg.selections) <= set(SELECTIONS) or "marker" not in cfg.selections:
+        raise ValueError(f"selections must be a subset of {SELECTIONS} containing 'marker' (the paper's)")
+    if 0.0 not in cfg.alphas or 2.0 not in cfg.alphas:
+        raise ValueError("alphas must contain 0 (the unsteered check) and 2 (the claims)")
+    if 2.0 not in cfg.random_alphas or 0.0 in cfg.random_alphas:
+        raise ValueError("random_alphas must contain 2 (the claims) and not 0")
+    if cfg.n_problems < 2 or cfg.n_random < 1 or cfg.official_noise_seeds < 2 or not cfg.seeds:
+        raise ValueError("need n_problems >= 2, n_random >= 1, official_noise_seeds >= 2 and some seeds")
+    if cfg.temperature <= 0 or cfg.max_new_tokens < 8 or cfg.top_act < 1 or cfg.max_rows < 1:
+        raise ValueError("temperature > 0, max_new_tokens >= 8, top_act >= 1 and max_rows >= 1 needed")
 
 
 def _runs(g: dict[str, Any]) -> dict[str, Any]:
@@ -206,3 +224,62 @@ def value_at(curve: dict[str, Any], a: float) -> float:
 
     i = np.flatnonzero(np.isclose(curve["alpha"], a))
     return float(curve["ci"][i[0], 0]) if len(i) else float("nan")
+
+
+def length_changes(fixed: dict[str, Any], key: str) -> tuple[Any, Any]:
+    """For the latent ``key`` of the fixed variant: the paired change in greedy trace length at alpha = +2 over the
+    unsteered model [P], and [P, 1 + R] with the change under each matched-norm random direction at +2 beside it."""
+    import numpy as np
+
+    lengths = np.asarray(fixed["greedy"]["length"], dtype=np.float64)
+    keys, kinds, alphas = fixed["cond_key"], fixed["cond_kind"], np.asarray(fixed["cond_alpha"])
+    i2 = [i for i in range(len(keys)) if keys[i] == key and kinds[i] == "latent" and alphas[i] == 2.0][0]
+    delta = lengths[i2] - lengths[0]
+    rnd = [
+        i for i in range(len(keys)) if keys[i] == key and kinds[i].startswith("random") and alphas[i] == 2.0
+    ]
+    return delta, np.stack([delta] + [lengths[i] - lengths[0] for i in rnd], 1)
+
+
+def random_margin(category: str) -> Any:
+    """A statistic of :func:`length_changes`' [P, 1 + R] columns: how far the latent's mean change lies beyond every
+    random direction's, in the direction claimed for ``category`` (self-reflection lengthens, deductive shortens)."""
+    up = category == "self_reflection"
+
+    def margin(x: Any) -> float:
+        m = x.mean(0)
+        return float(m[0] - m[1:].max()) if up else float(m[1:].min() - m[0])
+
+    return margin
+
+
+def official_effects(official: dict[str, Any], cfg: Any, metric: str) -> list[tuple[float, float, float]]:
+    """The official run's steered - unsteered change of ``metric`` (mean, lo, hi) per latent, then the noise
+    reference: the unsteered model's seed 1 - seed 0."""
+    import numpy as np
+
+    steered = np.asarray(official["steered"][metric], dtype=np.float64)
+    noise = np.asarray(official["noise"][metric], dtype=np.float64)
+    effects = [ci(steered[i + 1] - steered[0], cfg) for i in range(len(official["cond_key"]) - 1)]
+    return effects + [ci(noise[1] - noise[0], cfg)]
+
+
+def latent_lines(result: dict[str, Any]) -> list[str]:
+    """The selected latents of each variant as text lines (empty without the fixed variant)."""
+    if "fixed" not in result["variants"]:
+        return []
+    norm = result["resid_norm"]
+    lines = [f"Selected latents (size {result['size']}, |x| = mean residual norm {norm:.1f}):"]
+    for v in [v for v in ("fixed", "official") if v in result["variants"]]:
+        lines += [f"  {v:8s} {k:22s} #{p['latent']:<5d} precision {p['precision']:.2f}  rate {p['rate']:.2f}  r "
+                  f"{p['r']:.2f}  max act {p['max_act']:.2f}  |alpha=1| / |x| {p['unit_norm'] / norm:.3f}  [{p['rule']}]"
+                  for k, p in result["variants"][v]["latents"].items()]  # fmt: skip
+    return lines
+
+
+def example_lines(fixed: dict[str, Any]) -> list[str]:
+    """The unsteered greedy trace of the first problem and each latent's at alpha = +2, as text lines."""
+    ex = {f"{k}@{a:+g}": t for k, a, t in zip(fixed["examples_keys"], fixed["examples_alpha"], fixed["examples"], strict=True)}  # fmt: skip
+    lines = [f"unsteered (greedy):  {fixed['unsteered_examples'][0]}"]
+    return lines + [f"{key} alpha=+2 ({'over-thinking?' if key.startswith('self') else 'incisive?'}):  "
+                    f"{ex[f'{key}@+2'][0]}" for key in fixed["latents"] if f"{key}@+2" in ex]  # fmt: skip

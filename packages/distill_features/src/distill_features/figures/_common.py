@@ -39,3 +39,26 @@ def hist_title(head: str, q: dict[str, Any], cfg: Any) -> str:
     if "cc_fixed_low" in q:
         text += f"; correct analysis: {q['cc_fixed_low']}/{q['cc_fixed_high']}"
     return text
+
+
+def text_panel(ax: Any, lines: list[str], fontsize: float = 6.5, width: int = 0, cut: int = 0) -> None:
+    """A monospace text panel (no axes), top-left; lines cut at ``cut`` characters and wrapped at ``width``."""
+    import textwrap
+
+    ax.axis("off")
+    if cut:
+        lines = [ln if len(ln) < cut else ln[: cut - 3] + "..." for ln in lines]
+    if width:
+        lines = [w for ln in lines for w in textwrap.wrap(ln, width, subsequent_indent="      ")]
+    ax.text(0, 1, "\n".join(lines), family="monospace", fontsize=fontsize, va="top", ha="left")
+
+
+def ci_curve(
+    ax: Any, x: Any, ci: Any, colour: Any, label: str, style: str = "-o", band: float = 0.15, **kw
+) -> None:
+    """A mean curve with its interval band: ``ci`` [n, 3] of (mean, lo, hi)."""
+    import numpy as np
+
+    ci = np.asarray(ci, dtype=float)
+    ax.plot(x, ci[:, 0], style, color=colour, ms=3, label=label, **kw)
+    ax.fill_between(x, ci[:, 1], ci[:, 2], color=colour, alpha=band)
