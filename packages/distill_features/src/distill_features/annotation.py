@@ -1,16 +1,27 @@
 """Annotating the most model-specific latents (fig9; spec F-h) and scoring the annotation against the generator's
 ground truth.
 
-Per size and variant, the ``top_n`` latents on each side by r (``side_latents``) get their ``k`` top contexts over
-the evaluation windows, cut to the last ``context_words`` words; a deterministic rule-based labeller
-(``analysis.label_latents`` with ``word_category``) labels each (math / general text / uninterpretable, and a
-reasoning type), and ``ground_truth`` gives each latent the majority class of the generator's span and marker
-labels at its top activations under the crosscoder's real encoding (``truth_class``). ``accuracy`` scores the
-labels against chance (``chance_accuracy``); ``markdown`` writes the counts table and example contexts.
+Per size and variant, the ``top_n`` latents on each side by r (``side_latents``: distilled side the largest r, base
+side the smallest) get their ``k`` top contexts over the evaluation windows (``analysis.top_contexts``), cut to the
+last ``context_words`` words as the paper's ``feat_annotation.py`` sent them to gpt-4o-mini. A deterministic
+rule-based labeller (``analysis.label_latents`` with ``word_category``; no language model is reachable here) reads
+only those words and gives each latent a category (math / general text / uninterpretable) and an optional reasoning
+type (the marker categories; the paper's "self-correction" is ``self_reflection``).
 
-Variants: ``official`` = L1 crosscoder, r from L1 norms, all latents ranked, contexts scored by x_raw W_enc without
-b_enc (defects 3 and 5); ``fixed`` = BatchTopK, r from L2 norms, only latents that fire, contexts by the real
-activations (``CONTEXTS_OF_VARIANT``).
+The ground truth (``ground_truth``, ``analysis.ground_truth_label``): the majority class, with at least ``min_share``
+of them, at the latent's top ``k`` activations under the crosscoder's real, normalised encoding, from each
+position's span and marker label (``truth_class``): inside a self-correction / alternative / contrast span the span's
+type; else a deductive, alternative or contrastive marker token (also in prose, where the generator uses them in
+that sense) its type; else "math" in a problem or trace span and "general text" in generic prose ("Wait" in prose is
+only the verb). The category-level truth is math vs general text by span alone. ``accuracy`` scores the labels
+against chance (``chance_accuracy``: labels permuted across latents, and always the most common truth).
+``markdown`` writes the counts table and example contexts.
+
+Variants (``CONTEXTS_OF_VARIANT``): ``official`` = the L1 crosscoder, r from L1 norms (defect 5), all latents ranked
+(as the official code did; the L1 penalty drives many decoder rows exactly to 0, so r = 0 or 1 ties are broken by
+latent index), top contexts scored by x_raw W_enc without b_enc before the ReLU (defects 3 and 5); ``fixed`` = the
+BatchTopK crosscoder, r from L2 norms, only latents that fire on the evaluation windows, top contexts by the real
+activations (``Crosscoder.encode``).
 """
 
 from __future__ import annotations
@@ -33,6 +44,16 @@ PAPER_COUNTS = {  # (size, side) -> (math, general, types)
     ("7B", "distilled"): (94, 6, "none"),
     ("7B", "base"): (87, 13, "none"),
 }
+
+
+def check_config(cfg: Any) -> None:
+    """Validation of fig9's config."""
+    if min(cfg.top_n, cfg.k, cfg.context_words) < 1 or cfg.examples < 0:
+        raise ValueError("top_n, k and context_words must be >= 1 and examples >= 0")
+    if not 0 < cfg.min_share <= 1:
+        raise ValueError(f"min_share must be in (0, 1], got {cfg.min_share}")
+    if not cfg.variants or not set(cfg.variants) <= set(VARIANTS):
+        raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
 
 
 # ----------------------------------------------------------------------------------------------- the labels
@@ -219,6 +240,23 @@ def accuracy(
 
 
 # ----------------------------------------------------------------------------------------------- the table
+def is_math(result: dict[str, Any], size: str, v: str, side: str) -> Any:
+    """1.0 per latent of that side labelled math, else 0.0."""
+    import numpy as np
+
+    return np.array([c == "math" for c in result["sizes"][size][v][side]["category"]], float)
+
+
+def hits(result: dict[str, Any], v: str, level: str) -> Any:
+    """1.0 per labelled latent (all sizes and sides) whose ``level`` label ("label" or "category") is the truth."""
+    import numpy as np
+
+    truth_key = "truth" if level == "label" else "truth_category"
+    return np.array([p == t for n in result["size_order"] for side in SIDES
+                     for p, t in zip(result["sizes"][n][v][side][level], result["sizes"][n][v][side][truth_key],
+                                     strict=True)], float)  # fmt: skip
+
+
 def _decode(window: Any, vocab: list[str], left: int) -> str:
     words = []
     for i, t in enumerate(window):

@@ -13,8 +13,18 @@ which extreme-r picks Latent Scaling confirms.
 - ``density_stats``, ``selection_counts``, ``indicators``, ``summary_by_size``, ``summary_by_category``: what the
   claims and panels count.
 
-Variants: ``official`` = L1 crosscoder, raw activations into W_enc, r from L1 norms; ``fixed`` = BatchTopK,
-normalised activations, r from L2 norms (``ANALYSIS_OF_VARIANT``).
+Variants (``ANALYSIS_OF_VARIANT``):
+- ``official``: the L1 crosscoder; latent activity = ReLU(x W_enc + b_enc) on RAW activations (the analysis skipped
+  the training normalisation: defect 3; the raw residual norms differ from the training units by each size's scale,
+  at quick about 5x smaller at d=32 and 4x larger at d=128, so the official analysis under-fires at small sizes and
+  over-fires at large ones); r from L1 norms of the decoder rows (defect 5).
+- ``fixed``: the BatchTopK crosscoder, activations normalised as in training (``Crosscoder.encode``, learned
+  threshold), r from L2 norms.
+Two checks the paper lacks: Latent Scaling (Minder et al., ``analysis.latent_scaling_crosscoder`` on the real,
+normalised activations) of every extreme-r latent a selection picks, "confirmed" exclusive when max(nu_r, nu_eps) <
+``ls_flag`` (NaN, never firing under the real encoding: not confirmed); and the official L1 crosscoder under the
+fixed analysis (``official_fixed_analysis``), which tells whether a difference between the variants comes from the
+crosscoder (L1 vs BatchTopK) or from the analysis defects.
 
 Not in ``analysis``: editing ``analysis`` changes the cache key of the crosscoders stage (its training uses it).
 """
@@ -246,6 +256,13 @@ def ratio_of_medians_interval(a: Any, b: Any, seed: int = 0) -> tuple[float, flo
     with np.errstate(divide="ignore", invalid="ignore"):
         lo, hi = np.nanpercentile(ma / mb, [2.5, 97.5])
     return (float(lo), float(hi))
+
+
+def density_ratio(rule: Any, prec: Any) -> float:
+    """median(rule) / median(prec) of two firing-density samples; NaN when ``prec`` is empty or its median 0."""
+    return (
+        median_or_nan(rule) / median_or_nan(prec) if len(prec) and median_or_nan(prec) > 0 else float("nan")
+    )
 
 
 def median_or_nan(x: Any) -> float:

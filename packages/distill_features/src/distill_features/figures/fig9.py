@@ -1,37 +1,21 @@
 """Fig. 9 (numbering: best guess; spec F-h, probably an appendix table): annotation of the most model-specific
 latents, and how accurate that annotation is.
 
-Per size and variant, the ``top_n`` latents on each side by r (distilled side: the largest r; base side: the
-smallest) get their ``k`` top contexts over the held-out evaluation windows (``analysis.top_contexts``), cut to
-the last ``context_words`` words as the paper's ``feat_annotation.py`` sent them to gpt-4o-mini. A deterministic
-rule-based labeller (``analysis.label_latents``; no language model is reachable here) reads only those words and
-gives each latent a category (math / general text / uninterpretable) and an optional reasoning type (the marker
-categories; the paper's "self-correction" is ``self_reflection``). The paper reports the counts (1.5B
-distilled-unique top 100: 95 math / 5 general, 6 self-correction, 2 deductive; base-unique: 76 / 24, 6
-self-correction, 1 alternative, 1 deductive; 7B: 94 / 6 and 87 / 13, no types).
+The paper labels the top 100 latents per side by r (distilled-unique: largest r; base-unique: smallest) from their
+top contexts with gpt-4o-mini and reports the counts (1.5B distilled-unique: 95 math / 5 general, 6 self-correction,
+2 deductive; base-unique: 76 / 24, 6 self-correction, 1 alternative, 1 deductive; 7B: 94 / 6 and 87 / 13).
+Here (``annotation.annotate``, whose docstring gives the labeller, the ground truth and the variants) per size and
+variant, the ``top_n`` latents per side get their ``k`` top contexts of ``context_words`` words and a deterministic
+rule-based label. What the paper could not do: score the labels. The generator knows what every token is doing, so
+each latent has a ground truth, and the labels' accuracy is compared with chance (labels permuted across latents,
+and always the most common truth; the claims use the larger).
 
-What the paper could not do: score the labels. The generator knows what every token is doing, so each latent has a
-ground truth (``analysis.ground_truth_label``: the majority class, with at least ``min_share`` of them, at its top
-``k`` activations under the crosscoder's real, normalised encoding), from each position's span and marker label:
-inside a self-correction / alternative / contrast span the span's type; else a deductive, alternative or
-contrastive marker token (also in prose, where the generator uses them in that sense) its type; else "math" in a
-problem or trace span and "general text" in generic prose ("Wait" in prose is only the verb, so it is general
-text). The category-level truth is math vs general text by span alone. Accuracy is compared with chance
-(``chance_accuracy``: labels permuted across latents, and always the most common truth; the claims use the larger).
-
-Variants (official code vs fix):
-- ``official``: the L1 crosscoder, r from L1 norms (defect 5), all latents ranked (as the official code did; the
-  L1 penalty drives many decoder rows exactly to 0, so r = 0 or 1 ties are broken by latent index), top contexts
-  scored by x_raw W_enc without b_enc before the ReLU (defects 3 and 5);
-- ``fixed``: the BatchTopK crosscoder, r from L2 norms, only latents that fire on the evaluation windows, top
-  contexts by the real activations (``Crosscoder.encode``).
-
-Outputs: the plot (stacked category and type counts per side and size; accuracy against chance; the confusion of
-the pooled labels) and a Markdown file beside it (``<figure stem>.md``: the counts table and example contexts,
-the activating word in bold).
-
-Choices the spec leaves open: top_n 20 at quick (the paper's 100 of 32,768; the dictionaries here have 8 x d
-latents), k 10 contexts of 10 words (the paper's), min_share 0.5, the token -> category map (``word_category``).
+Variants: ``official`` = L1 crosscoder, L1 r, all latents ranked, contexts scored by x_raw W_enc without b_enc
+(defects 3 and 5); ``fixed`` = BatchTopK, L2 r, only latents that fire, contexts by the real activations.
+Outputs: the plot (stacked category and type counts per side and size; accuracy against chance; the confusion of the
+pooled labels) and a Markdown file beside it (``<figure stem>.md``: counts table, example contexts). Choices the spec
+leaves open: top_n 20 at quick (the paper's 100 of 32,768; 8 x d latents here), k 10 contexts of 10 words (the
+paper's), min_share 0.5, the token -> category map (``annotation.word_category``).
 """
 
 from __future__ import annotations
@@ -56,12 +40,9 @@ class Fig9Config(ReadsLatents):
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
-        if min(self.top_n, self.k, self.context_words) < 1 or self.examples < 0:
-            raise ValueError("top_n, k and context_words must be >= 1 and examples >= 0")
-        if not 0 < self.min_share <= 1:
-            raise ValueError(f"min_share must be in (0, 1], got {self.min_share}")
-        if not self.variants or not set(self.variants) <= set(VARIANTS):
-            raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
+        from distill_features.annotation import check_config
+
+        check_config(self)
 
 
 def compute(cfg: Fig9Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
@@ -82,91 +63,68 @@ def write_markdown(result: dict[str, Any], cfg: Fig9Config) -> Any:
     return path
 
 
-# ----------------------------------------------------------------------------------------------- plot, claims
+# fmt: off
 def plot(result: dict[str, Any], cfg: Fig9Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from distill_features.annotation import (
-        CATEGORIES,
-        REASONING,
-        SIDES,
-        accuracy,
-        result_variants,
-        side_counts,
-    )
+    from distill_features import annotation as an
     from repro.plot import set_style
 
     set_style()
     write_markdown(result, cfg)
-    names, variants = result["size_order"], result_variants(result)
+    names, variants = result["size_order"], an.result_variants(result)
     fig, axes = plt.subplots(len(variants), 4, figsize=(18, 3.8 * len(variants)), squeeze=False)
-    bars = [(size, side) for size in names for side in SIDES]
-    x = np.arange(len(bars))
-    ticks = [f"{size}\n{side}" for size, side in bars]
+    bars = [(size, side) for size in names for side in an.SIDES]
+    x, groups, w = np.arange(len(bars)), [*names, "pooled"], 0.38
     for i, v in enumerate(variants):
-        counts = [side_counts(result["sizes"][size][v][side]) for size, side in bars]
-        for ax, keys, title in (
-            (axes[i, 0], CATEGORIES, "category"),
-            (axes[i, 1], (*REASONING, "none"), "type"),
-        ):
+        counts = [an.side_counts(result["sizes"][size][v][side]) for size, side in bars]
+        for ax, keys, title in ((axes[i, 0], an.CATEGORIES, "category"), (axes[i, 1], (*an.REASONING, "none"), "type")):
             bottom = np.zeros(len(bars))
             for k, key in enumerate(keys):
-                h = np.array(
-                    [c["n"] - sum(c[t] for t in REASONING) if key == "none" else c[key] for c in counts]
-                )
+                h = np.array([c["n"] - sum(c[t] for t in an.REASONING) if key == "none" else c[key] for c in counts])
                 ax.bar(x, h, bottom=bottom, color="lightgrey" if key == "none" else f"C{k}", label=key)
                 bottom += h
-            ax.set(
-                xticks=x,
-                ylabel="latents",
-                ylim=(0, 1.35 * max(1.0, bottom.max())),
-                title=f"[{v}] {title} of the top {cfg.top_n} per side (rule labeller)",
-            )
-            ax.set_xticklabels(ticks, fontsize=7)
+            ax.set(xticks=x, ylabel="latents", ylim=(0, 1.35 * max(1.0, bottom.max())),
+                   title=f"[{v}] {title} of the top {cfg.top_n} per side (rule labeller)")
+            ax.set_xticklabels([f"{size}\n{side}" for size, side in bars], fontsize=7)
             ax.legend(fontsize=6, ncol=3, loc="upper center")
         ax = axes[i, 2]
-        groups = [*names, "pooled"]
-        w = 0.38
         for k, level in enumerate(("label", "category")):
-            accs = [accuracy(result, v, [g] if g != "pooled" else None, level) for g in groups]
+            accs = [an.accuracy(result, v, [g] if g != "pooled" else None, level) for g in groups]
             xs = np.arange(len(groups)) + (k - 0.5) * w
             ax.bar(xs, [a["accuracy"] for a in accs], w, color=f"C{k}", label=f"{level} accuracy")
             ax.scatter(xs, [a["permutation"] for a in accs], marker="_", s=250, color="k", zorder=3,
-                       label="chance (permuted)" if k == 0 else None)  # fmt: skip
+                       label="chance (permuted)" if k == 0 else None)
             ax.scatter(xs, [a["majority"] for a in accs], marker="x", s=25, color="C3", zorder=3,
-                       label="majority class" if k == 0 else None)  # fmt: skip
+                       label="majority class" if k == 0 else None)
         ax.set(xticks=np.arange(len(groups)), xticklabels=groups, ylim=(0, 1.3), ylabel="share correct",
-               title=f"[{v}] labelling accuracy vs generator truth")  # fmt: skip
+               title=f"[{v}] labelling accuracy vs generator truth")
         ax.legend(fontsize=6, ncol=2, loc="upper center")
-        ax = axes[i, 3]
-        a = accuracy(result, v)
+        ax, a = axes[i, 3], an.accuracy(result, v)
         conf = np.asarray(a["confusion"], float)
         ax.imshow(np.log1p(conf), cmap="Blues")
         for (t, p), n in np.ndenumerate(conf):
             if n:
-                ax.text(p, t, int(n), ha="center", va="center", fontsize=7,
-                        color="white" if n > conf.max() / 2 else "black")  # fmt: skip
+                ax.text(p, t, int(n), ha="center", va="center", fontsize=7, color="white" if n > conf.max() / 2 else "black")
         ax.set_xticks(range(len(a["classes"])), a["classes"], rotation=35, ha="right", fontsize=7)
         ax.set_yticks(range(len(a["classes"])), a["classes"], fontsize=7)
         ax.set(xlabel="rule label", ylabel="generator truth", title=f"[{v}] confusion (all sizes and sides)")
         ax.grid(False)
     fig.suptitle("Annotation of the most model-specific latents (paper 1.5B distilled top 100: 95 math / 5 general; "
-                 "base: 76 / 24); table and example contexts in the .md beside this figure", fontsize=10)  # fmt: skip
+                 "base: 76 / 24); table and example contexts in the .md beside this figure", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
-    """The paper's annotation counts (official ``feat_annotation.py`` outputs, gpt-4o-mini labels of the top 100
-    latents per side): at 1.5B 95 of the distilled-unique latents are math against 76 of the base-unique, 6 are
-    self-correction; at 7B 94 math. Measured on our top-``top_n`` latents per side of one crosscoder, with 95 %
-    bootstrap intervals over those latents. The labeller's accuracy against the generator's ground truth is the
-    fix's claim (the paper could not score its labels), against the larger chance level, bootstrap over latents.
-    Precondition: the crosscoder reconstructs (an untrained control does not)."""
+    """The paper's counts (``feat_annotation.py`` outputs, top 100 per side): at 1.5B 95 distilled-unique latents are
+    math against 76 base-unique, 6 self-correction; at 7B 94 math. Measured on our top ``top_n`` per side of one
+    crosscoder, bootstrap over those latents. The labeller's accuracy against the generator's truth is the fix's claim
+    (the paper could not score its labels), against the larger chance level. Precondition: the crosscoder reconstructs."""
     import numpy as np
 
-    from distill_features.annotation import SIDES, accuracy, result_variants
+    from distill_features import annotation as an
     from distill_features.verdicts import count_interval, crosscoder_precondition, mean_diff_interval
     from repro.claims import Claim, bootstrap_interval, official_code, our_choice
 
@@ -174,20 +132,17 @@ def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
     small, mid = names[0], names[len(names) // 2]
     src = "src/run_analysis.py + src/feat_annotation.py outputs (gpt-4o-mini labels) @ 0f9e477"
     out = []
-    for v in result_variants(result):
+    for v in an.result_variants(result):
         pre = {n: (crosscoder_precondition(result.get("crosscoder_ev"), f"{n}/{v}"),) for n in names}
         every = tuple(p for n in names for p in pre[n])
 
-        def is_math(n: str, side: str, v: str = v) -> Any:
-            return np.array([c == "math" for c in result["sizes"][n][v][side]["category"]], float)
-
         def share(n: str, side: str, paper: Any, v: str = v, pre: dict = pre) -> Claim:
-            x = is_math(n, side)
+            x = an.is_math(result, n, v, side)
             return Claim(f"{n}: {side}-side top latents labelled math (share)", (x.mean() if len(x) else np.nan,),
                          ">=", 0.5, paper=paper, variant=v, preconditions=pre[n],
-                         interval=bootstrap_interval(x) if len(x) else None, spread=f"bootstrap over {len(x)} latents")  # fmt: skip
+                         interval=bootstrap_interval(x) if len(x) else None, spread=f"bootstrap over {len(x)} latents")
 
-        xd, xb = is_math(small, "distilled"), is_math(small, "base")
+        xd, xb = an.is_math(result, small, v, "distilled"), an.is_math(result, small, v, "base")
         sr = np.array([lab == "self_reflection" for lab in result["sizes"][small][v]["distilled"]["label"]])
         out += [
             share(small, "distilled", official_code("0.95 (95 / 100, 1.5B)", src)),
@@ -199,21 +154,18 @@ def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
                   ">=", 1, variant=v, preconditions=pre[small], interval=count_interval(sr),
                   spread=f"bootstrap over {len(sr)} latents", paper=official_code("6 of 100 (1.5B)", src)),
             share(mid, "distilled", official_code("0.94 (94 / 100, 7B)", src)),
-        ]  # fmt: skip
+        ]
         for level, what in (("label", "category + type"), ("category", "math / general / uninterpretable")):
-            a = accuracy(result, v, level=level)
-            truth_key = "truth" if level == "label" else "truth_category"
-            hit = np.array([p == t for n in names for side in SIDES
-                            for p, t in zip(result["sizes"][n][v][side][level],
-                                            result["sizes"][n][v][side][truth_key], strict=True)], float)  # fmt: skip
+            a, hit = an.accuracy(result, v, level=level), an.hits(result, v, level)
             chance = max(a["permutation"], a["majority"])
             out.append(Claim(f"rule labeller's {level} accuracy ({what}) vs generator truth, above chance (the larger "
                              "of permuted labels and the majority class)", (a["accuracy"],), ">", chance, variant=v,
                              preconditions=every, interval=bootstrap_interval(hit),
                              spread=f"bootstrap over {len(hit)} labelled latents",
                              paper=our_choice(round(chance, 3), "chance level; the paper's LLM labels had no ground "
-                                                                "truth to score against")))  # fmt: skip
+                                                                "truth to score against")))
     return out
+# fmt: on
 
 
 FIGURE = Figure(
