@@ -1,22 +1,60 @@
 """Ablating reasoning latents (figs 6 and 7; spec 3, 7.6): on the largest size of a ``latents_setup.LatentsSetup``
-and fresh labelled windows (``latent_interventions.AblationInputs``), the logit of each marker token with chosen
-crosscoder latents ablated before it, against controls, batched through ``AblationInputs.cells``.
+and fresh labelled windows (``latent_interventions.AblationInputs``: the crosscoders' trace / generic mix drawn with
+``seed + 1000``, so selection and measurement use different text), the logit of each marker token with chosen
+crosscoder latents ablated before it, against controls. At each target t the logit of the marker is read at t - 1
+with the latents ablated at positions [1, t) of both models (position 0 untouched); both models' activations feed
+the crosscoder, as in the official script. All conditions of a category run as one batched pass per model
+(``AblationInputs.cells``).
 
-- ``ablation_experiment`` (fig6): the latents the paper's F-b rule selects with r > ``min_r`` (and, fixed,
-  lift >= ``min_lift``), against ``n_control`` control sets (frequency-matched for fixed, uniform for official);
-  official also the plain reconstruction. ``ablation_summary``: means and changes with bootstrap CIs.
-- ``dose_response`` (fig7): the top fraction f of the active latents by firing count, for each f of
-  ``fractions``, against as many control latents. ``dose_summary``: [model, fraction, (mean, lo, hi)].
+- ``ablation_experiment`` (fig6): the latents the paper's F-b rule selects (firing on more than ``select_frac`` of the
+  largest firing count at the category's tokens) with r > ``min_r``; the fixed variant also needs enrichment
+  (lift = precision / base rate >= ``min_lift``). ``ablation_summary``: means and changes with bootstrap CIs.
+- ``dose_response`` (fig7): the latents firing at least once on the category's tokens ranked by firing count (ties:
+  summed activation), the top fraction f of them (``latent_interventions.top_active``) for each f of ``fractions``,
+  when r > ``min_r``. ``dose_summary``: [model, fraction, (mean, lo, hi)].
 
-Variants: ``official`` ablates by reconstruction with the latents zeroed (error dropped, training units);
-``fixed`` subtracts their contributions (error kept) (``latent_interventions.ablation_mode``).
+Variants (``latent_interventions.ablation_mode``):
+- ``official``: L1 crosscoder read as the official code did (raw activations into the encoder, r from L1 norms); the
+  residual replaced by the reconstruction with the chosen latents zeroed, left in training units (error dropped,
+  defect 3); control = as many latents drawn uniformly from all latents (defect 4); fig6 also shows the plain
+  reconstruction (nothing zeroed): the damage every arm shares. In this path the units defect nearly cancels: a ReLU
+  encoder with small biases is positively homogeneous, so raw inputs (1 / scale times the training units) give
+  latents 1 / scale times too large and a reconstruction back in raw units; steering (fig5) has no such luck.
+- ``fixed``: BatchTopK crosscoder, normalised; the chosen latents' contributions subtracted in raw units (error kept:
+  nothing ablated = the model itself); control = ``n_control`` sets matched on firing frequency
+  (``analysis.frequency_matched_control``), averaged. Firings are counted at the marker token (``marker``, the
+  paper's counting) and at the position that predicts it (``before``: the residual the target logit is read from).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+VARIANTS = ("official", "fixed")
+SELECTIONS = ("marker", "before")
 CATEGORIES = ("self_reflection", "deductive", "alternative", "contrastive")
+MODELS = ("base", "distilled")
+
+
+def check_config(cfg: Any) -> None:
+    """Validation of fig6's and fig7's configs (``fractions`` only when the config has them)."""
+    if not set(cfg.variants) <= set(VARIANTS) or not cfg.variants:
+        raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
+    if not set(cfg.selections) <= set(SELECTIONS) or "marker" not in cfg.selections:
+        raise ValueError(f"selections must be a subset of {SELECTIONS} containing 'marker' (the paper's)")
+    if cfg.n_windows < 1 or cfg.n_control < 1 or cfg.batch_size < 1 or cfg.n_boot < 10:
+        raise ValueError("n_windows, n_control, batch_size >= 1 and n_boot >= 10 needed")
+    if (
+        not 0 <= getattr(cfg, "select_frac", 0) < 1
+        or not 0 <= cfg.min_r < 1
+        or getattr(cfg, "min_lift", 0) < 0
+    ):
+        raise ValueError("select_frac and min_r must lie in [0, 1), min_lift >= 0")
+    fractions = getattr(cfg, "fractions", (1.0,))
+    if not fractions or list(fractions) != sorted(set(fractions)):
+        raise ValueError(f"fractions must be strictly increasing, got {fractions}")
+    if not all(0 < f <= 1 for f in fractions):
+        raise ValueError(f"fractions must lie in (0, 1], got {fractions}")
 
 
 def ablation_experiment(st: Any, cfg: Any) -> dict[str, Any]:

@@ -40,64 +40,37 @@ def compute(cfg: Fig1Config, zoo: dict[str, Any]) -> dict[str, Any]:
     return {**zoo, "sizes": sizes}
 
 
+# fmt: off
 def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
-    """What the paper builds on, tested on our task (not on the paper's numbers).
-
-    - The distilled model beats its base at every size: DeepSeek's R1-Distill-Qwen models are strong at math
-      (MATH-500 83.9 / 92.8 / 93.9); the paper diffs each against its base. Measured: distilled minus base greedy
-      accuracy on the same held-out problems, paired bootstrap over problems.
-    - Distillation performance grows with size (AIME-24 28.9 / 55.5 / 69.7 across 1.5B / 7B / 14B: a different
-      task, so only the direction of the trend is tested): the smallest step between consecutive widths, paired
-      bootstrap over problems.
-    The marker counts in the distilled model's sampled traces are preconditions of the steering claims (fig5),
-    not claims: a trace language with markers is the setting, not a finding. Precondition here: the distilled
-    model writes an answer (an untrained control does not).
-    """
+    """What the paper builds on, tested on our task (not on the paper's numbers): the distilled model beats its base
+    at every size (DeepSeek's R1-Distill-Qwen: MATH-500 83.9 / 92.8 / 93.9; distilled minus base greedy accuracy on
+    the same held-out problems), and distillation performance grows with size (AIME-24 28.9 / 55.5 / 69.7, another
+    task: only the direction; the smallest step between consecutive widths); paired bootstraps over problems. Marker
+    counts are preconditions of the steering claims (fig5), not claims. Precondition: the distilled model answers."""
     import numpy as np
 
     from distill_features.verdicts import paired_interval
     from repro.claims import Claim, precondition, third_party
 
-    names = result["size_order"]
+    names, n_eval = result["size_order"], len(result["eval_problems"])
     sizes = [result["sizes"][n] for n in names]
-    n_eval = len(result["eval_problems"])
-    answers = [
-        precondition(f"{n}: the distilled model writes an answer (share of greedy traces)",
-                     r["distilled_answered"], ">=", 0.5)
-        for n, r in zip(names, sizes, strict=True)
-    ]  # fmt: skip
+    answers = [precondition(f"{n}: the distilled model writes an answer (share of greedy traces)", r["distilled_answered"],
+                            ">=", 0.5) for n, r in zip(names, sizes, strict=True)]
+    spread = f"paired bootstrap over {n_eval} held-out problems"
     out = []
     for n, r, pre in zip(names, sizes, answers, strict=True):
         pair = np.stack([np.asarray(r["distilled_correct"], float), np.asarray(r["base_correct"], float)], 1)
-        out.append(
-            Claim(
-                f"{n}: distilled minus base answer accuracy (greedy, held-out problems)",
-                (r["distilled_accuracy"] - r["base_accuracy"],),
-                ">",
-                0.0,
-                paper=third_party(
-                    "R1-Distill-Qwen 83.9 / 92.8 / 93.9 on MATH-500", "DeepSeek-R1 report (spec F-g)"
-                ),
-                preconditions=(pre,),
-                interval=paired_interval(pair, lambda x: float(x[:, 0].mean() - x[:, 1].mean())),
-                spread=f"paired bootstrap over {n_eval} held-out problems",
-            )
-        )
+        out.append(Claim(f"{n}: distilled minus base answer accuracy (greedy, held-out problems)",
+                         (r["distilled_accuracy"] - r["base_accuracy"],), ">", 0.0, preconditions=(pre,),
+                         paper=third_party("R1-Distill-Qwen 83.9 / 92.8 / 93.9 on MATH-500", "DeepSeek-R1 report (spec F-g)"),
+                         interval=paired_interval(pair, lambda x: float(x[:, 0].mean() - x[:, 1].mean())), spread=spread))
     acc = np.stack([np.asarray(r["distilled_correct"], float) for r in sizes], 1)  # [problems, sizes]
-    out.append(
-        Claim(
-            "on our task, distilled accuracy grows with size (the direction of the paper's trend): smallest "
-            "step between consecutive widths",
-            (float(np.min(np.diff(acc.mean(0)))),),
-            ">",
-            0.0,
-            paper=third_party(DEEPSEEK_AIME, "DeepSeek-R1 report, cited by the paper (spec F-g); other task"),
-            preconditions=tuple(answers),
-            interval=paired_interval(acc, lambda x: float(np.min(np.diff(x.mean(0))))),
-            spread=f"paired bootstrap over {n_eval} held-out problems",
-            note="AIME-24 is a different task: only the sign of the trend is compared, on our held-out problems",
-        )
-    )
+    out.append(Claim("on our task, distilled accuracy grows with size (the direction of the paper's trend): smallest "
+                     "step between consecutive widths", (float(np.min(np.diff(acc.mean(0)))),), ">", 0.0,
+                     paper=third_party(DEEPSEEK_AIME, "DeepSeek-R1 report, cited by the paper (spec F-g); other task"),
+                     preconditions=tuple(answers), spread=spread,
+                     interval=paired_interval(acc, lambda x: float(np.min(np.diff(x.mean(0))))),
+                     note="AIME-24 is a different task: only the sign of the trend is compared, on our held-out problems"))
     return out
 
 
@@ -105,103 +78,68 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from distill_features.figures._common import text_panel
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
     fig = plt.figure(figsize=(13, 5.6), constrained_layout=True)
     grid = fig.add_gridspec(2, 3, height_ratios=[1.0, 0.2])
-    names = result["size_order"]
+    names, d, n_eval = result["size_order"], np.array(cfg.zoo.d_models), cfg.zoo.n_eval
     sizes = [result["sizes"][n] for n in names]
-    d = np.array(cfg.zoo.d_models)
     colours = plt.cm.viridis(np.linspace(0.15, 0.85, len(names)))
 
     ax = fig.add_subplot(grid[0, 0])
     for n, r, c in zip(names, sizes, colours, strict=True):
         every = int(np.ceil(r["config"]["base_steps"] / max(len(r["base_curve"]), 1)))
-        xb = np.arange(len(r["base_curve"])) * every
-        xd = r["config"]["base_steps"] + np.arange(len(r["distill_curve"])) * every
-        ax.plot(xb, r["base_curve"], color=c, lw=1, label=f"{n} ({r['n_params'] / 1e3:.0f}k params)")
-        ax.plot(xd, r["distill_curve"], color=c, lw=1, ls="--")
+        ax.plot(np.arange(len(r["base_curve"])) * every, r["base_curve"], color=c, lw=1,
+                label=f"{n} ({r['n_params'] / 1e3:.0f}k params)")
+        ax.plot(r["config"]["base_steps"] + np.arange(len(r["distill_curve"])) * every, r["distill_curve"], color=c,
+                lw=1, ls="--")
     ax.axvline(cfg.zoo.base_steps, color="grey", lw=0.8)
     ax.text(cfg.zoo.base_steps, ax.get_ylim()[1], " SFT on traces →", fontsize=7, va="top", color="grey")
-    ax.set_xlabel("step (pre-training, then SFT from the base weights)")
-    ax.set_ylabel("train next-token loss (minibatch)")
-    ax.set_title("(a) training: base (solid) and distillation (dashed)")
+    ax.set(xlabel="step (pre-training, then SFT from the base weights)", ylabel="train next-token loss (minibatch)",
+           title="(a) training: base (solid) and distillation (dashed)")
     ax.legend(fontsize=6.5)
 
     ax = fig.add_subplot(grid[0, 1])
-    n_eval = cfg.zoo.n_eval
-    for key, label, colour in (
-        ("base_accuracy", "base (terse answer)", BASELINE),
-        ("distilled_accuracy", "distilled (thinks, greedy)", METHOD),
-    ):
+    for key, label, colour in (("base_accuracy", "base (terse answer)", BASELINE),
+                               ("distilled_accuracy", "distilled (thinks, greedy)", METHOD)):
         acc = np.array([r[key] for r in sizes])
-        err = np.sqrt(acc * (1 - acc) / n_eval)
-        ax.errorbar(d, acc, yerr=1.96 * err, marker="o", color=colour, label=label, capsize=3)
-    samp = np.array([np.mean(r["distilled_sampled_accuracy"]) for r in sizes])
-    ax.plot(
-        d,
-        samp,
-        marker="s",
-        ls=":",
-        color=METHOD,
-        alpha=0.7,
-        label=f"distilled (sampled, T={cfg.zoo.temperature:g})",
-    )
+        ax.errorbar(d, acc, yerr=1.96 * np.sqrt(acc * (1 - acc) / n_eval), marker="o", color=colour, label=label,
+                    capsize=3)
+    ax.plot(d, np.array([np.mean(r["distilled_sampled_accuracy"]) for r in sizes]), marker="s", ls=":", color=METHOD,
+            alpha=0.7, label=f"distilled (sampled, T={cfg.zoo.temperature:g})")
     steps = np.asarray(result["eval_n_steps"])
     for k, mk in ((1, "^"), (3, "v")):
-        sel = steps == k
-        if sel.any():
-            for key, colour in (("base_correct", BASELINE), ("distilled_correct", METHOD)):
-                ax.plot(
-                    d, [np.mean(np.asarray(r[key])[sel]) for r in sizes], mk, color=colour, alpha=0.45, ms=4
-                )
-    ax.plot([], [], "^", color="grey", alpha=0.5, ms=4, label="1-step problems only")
-    ax.plot([], [], "v", color="grey", alpha=0.5, ms=4, label="3-step problems only")
+        for key, colour in (("base_correct", BASELINE), ("distilled_correct", METHOD)) if (steps == k).any() else ():
+            ax.plot(d, [np.mean(np.asarray(r[key])[steps == k]) for r in sizes], mk, color=colour, alpha=0.45, ms=4)
+        ax.plot([], [], mk, color="grey", alpha=0.5, ms=4, label=f"{k}-step problems only")
     ax.set_xscale("log", base=2)
     ax.set_xticks(d, [str(x) for x in d])
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("d_model")
-    ax.set_ylabel(f"answer accuracy ({n_eval} held-out problems, 95% CI)")
-    ax.set_title("(b) distillation performance vs size")
+    ax.set(ylim=(0, 1), xlabel="d_model", ylabel=f"answer accuracy ({n_eval} held-out problems, 95% CI)",
+           title="(b) distillation performance vs size")
     ax.legend(fontsize=6.5, loc="upper left")
 
     ax = fig.add_subplot(grid[0, 2])
-    x = np.arange(len(MARKER_CATEGORIES))
-    w = 0.8 / len(names)
+    x, w = np.arange(len(MARKER_CATEGORIES)), 0.8 / len(names)
     for j, (n, r, c) in enumerate(zip(names, sizes, colours, strict=True)):
-        samp = [np.mean(r["sampled_markers"][k]) for k in MARKER_CATEGORIES]
-        greedy = [r["greedy_markers"][k] for k in MARKER_CATEGORIES]
         xs = x - 0.4 + w * (j + 0.5)
-        ax.bar(xs, samp, w, color=c, label=f"{n} sampled")
-        ax.plot(xs, greedy, "o", color="k", mfc=c, ms=4, label="greedy" if j == 0 else None)
-    teacher = [result["teacher_markers"][k] for k in MARKER_CATEGORIES]
-    for xi, t in zip(x, teacher, strict=True):
-        ax.hlines(t, xi - 0.45, xi + 0.45, color="crimson", lw=1.5, label="teacher" if xi == 0 else None)
-    ax.set_xticks(
-        x,
-        [
-            "self-reflection\n(Wait)",
-            "deductive\n(Therefore/Thus)",
-            "alternative",
-            "contrastive\n(But/However)",
-        ],
-    )
-    ax.set_ylabel("markers per trace (distilled model, held-out problems)")
-    ax.set_title("(c) reasoning markers in generated traces")
+        ax.bar(xs, [np.mean(r["sampled_markers"][k]) for k in MARKER_CATEGORIES], w, color=c, label=f"{n} sampled")
+        ax.plot(xs, [r["greedy_markers"][k] for k in MARKER_CATEGORIES], "o", color="k", mfc=c, ms=4,
+                label="greedy" if j == 0 else None)
+    for xi, k in zip(x, MARKER_CATEGORIES, strict=True):
+        ax.hlines(result["teacher_markers"][k], xi - 0.45, xi + 0.45, color="crimson", lw=1.5,
+                  label="teacher" if xi == 0 else None)
+    ax.set_xticks(x, ["self-reflection\n(Wait)", "deductive\n(Therefore/Thus)", "alternative", "contrastive\n(But/However)"])
+    ax.set(ylabel="markers per trace (distilled model, held-out problems)", title="(c) reasoning markers in generated traces")
     ax.legend(fontsize=6.5)
 
-    ax = fig.add_subplot(grid[1, :])
-    ax.axis("off")
-    lines = [f"greedy traces of the largest distilled model ({names[-1]}):"]
-    for t in sizes[-1]["examples"][:3]:
-        lines.append("  " + (t if len(t) <= 200 else t[:197] + "..."))
-    ax.text(0, 1, "\n".join(lines), family="monospace", fontsize=6.6, va="top", ha="left")
-    fig.suptitle(
-        "Fig. 1 (numbering: best guess): the miniature's model zoo, base vs R1-style distilled tiny Qwen2 pairs",
-        fontsize=10,
-    )
+    text_panel(fig.add_subplot(grid[1, :]), [f"greedy traces of the largest distilled model ({names[-1]}):"] + [
+        "  " + (t if len(t) <= 200 else t[:197] + "...") for t in sizes[-1]["examples"][:3]], fontsize=6.6)
+    fig.suptitle("Fig. 1 (numbering: best guess): the miniature's model zoo, base vs R1-style distilled tiny Qwen2 pairs",
+                 fontsize=10)
     return fig
+# fmt: on
 
 
 FIGURE = Figure(

@@ -54,155 +54,96 @@ def compute(cfg: Fig2Config, crosscoders: dict[str, Any]) -> dict[str, Any]:
     return {"size_order": crosscoders["size_order"], "sizes": sizes}
 
 
-def _summary(result: dict[str, Any], cfg: Fig2Config) -> dict[str, dict[str, Any]]:
-    import numpy as np
-
-    out: dict[str, dict[str, Any]] = {}
-    for name in result["size_order"]:
-        for v, rv in result["sizes"][name]["variants"].items():
-            fired = np.asarray(rv["fired"], bool)
-            r = np.asarray(rv["r_l1" if v == "official" else "r_l2"])[fired]
-            r2 = np.asarray(rv["r_l2"])[fired]
-            nu = np.maximum(np.nan_to_num(rv["nu_eps"]), np.nan_to_num(rv["nu_r"]))
-            out[f"{name}/{v}"] = {
-                "mean_r": float(np.nanmean(r)),
-                "mean_r_l2": float(np.nanmean(r2)),
-                "exclusive_frac": float(np.mean((r2 < 0.1) | (r2 > 0.9))),
-                "false_exclusive_frac": float(np.mean(nu > cfg.ls_flag)) if len(nu) else float("nan"),
-                "ev": list(rv["metrics"]["explained_variance"]),
-                "l0": float(rv["metrics"]["l0"]),
-                "dead": float(rv["metrics"]["dead_fraction"]),
-                "recovered": list(rv["splice"]["frac_recovered"]),
-            }
-    return out
-
-
+# fmt: off
 def plot(result: dict[str, Any], cfg: Fig2Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from distill_features.relative_norms import r_items, summary
     from repro.claims import bootstrap_interval
     from repro.plot import VARIANT_PALETTE, set_style
 
     set_style()
-    s = _summary(result, cfg)
-    names = result["size_order"]
+    s, names = summary(result, cfg), result["size_order"]
     variants = [v for v in VARIANTS if f"{names[0]}/{v}" in s]
     fig, ax = plt.subplots(1, 4, figsize=(17, 3.8))
     x = np.arange(len(names))
     bars = [(v, "mean_r", f"{v} ({'L1 norms' if v == 'official' else 'L2'})") for v in variants]
-    if "official" in variants:
-        bars.append(("official", "mean_r_l2", "official (L2 norms)"))
+    bars += [("official", "mean_r_l2", "official (L2 norms)")] if "official" in variants else []
     w = 0.8 / len(bars)
     for i, (v, key, label) in enumerate(bars):
-        ci = [bootstrap_interval(_r_items(result, n, v)[0 if key == "mean_r" else 1]) for n in names]
+        ci = [bootstrap_interval(r_items(result, n, v)[0 if key == "mean_r" else 1]) for n in names]
         vals = [s[f"{n}/{v}"][key] for n in names]
-        err = np.abs(np.array(ci).T - np.array(vals))
-        ax[0].bar(x + i * w, vals, w, label=label, yerr=err, capsize=2,
-                  color=VARIANT_PALETTE[v], alpha=1.0 if key != "mean_r_l2" else 0.5)  # fmt: skip
+        ax[0].bar(x + i * w, vals, w, label=label, yerr=np.abs(np.array(ci).T - np.array(vals)), capsize=2,
+                  color=VARIANT_PALETTE[v], alpha=1.0 if key != "mean_r_l2" else 0.5)
     ax[0].axhline(0.5, color="k", lw=0.6, ls=":")
     ax[0].set(xticks=x + w * (len(bars) - 1) / 2, xticklabels=names, ylabel="mean relative norm r",
-              title="(a) mean r by size, 95% CI over latents\n(paper 0.504 / 0.492 / 0.540)", ylim=(0.3, 0.7))  # fmt: skip
-    ax[0].legend(fontsize=7)
-    big = result["sizes"][names[-1]]
+              title="(a) mean r by size, 95% CI over latents\n(paper 0.504 / 0.492 / 0.540)", ylim=(0.3, 0.7))
     for v in variants:
-        rv = big["variants"][v]
-        r = np.asarray(rv["r_l2"])[np.asarray(rv["fired"], bool)]
-        ax[1].hist(
-            r,
-            bins=np.linspace(0, 1, 41),
-            log=True,
-            histtype="step",
-            lw=1.5,
-            label=f"{v} (L2)",
-            color=VARIANT_PALETTE[v],
-        )
+        rv = result["sizes"][names[-1]]["variants"][v]
+        ax[1].hist(np.asarray(rv["r_l2"])[np.asarray(rv["fired"], bool)], bins=np.linspace(0, 1, 41), log=True,
+                   histtype="step", lw=1.5, label=f"{v} (L2)", color=VARIANT_PALETTE[v])
     ax[1].set(xlabel="r = |d_distilled| / (|d_base| + |d_distilled|)", ylabel="latents (log)",
-              title=f"(b) r over the {names[-1]} latents that fire")  # fmt: skip
-    ax[1].legend(fontsize=7)
+              title=f"(b) r over the {names[-1]} latents that fire")
     metrics = [("EV base", lambda q: q["ev"][0]), ("EV distilled", lambda q: q["ev"][1]),
-               ("loss recovered (distilled)", lambda q: q["recovered"][1]), ("dead fraction", lambda q: q["dead"])]  # fmt: skip
-    w = 0.8 / len(variants)
-    xm = np.arange(len(metrics))
+               ("loss recovered (distilled)", lambda q: q["recovered"][1]), ("dead fraction", lambda q: q["dead"])]
+    w, xm = 0.8 / len(variants), np.arange(len(metrics))
     for i, v in enumerate(variants):
         for j, n in enumerate(names):
-            vals = [fn(s[f"{n}/{v}"]) for _, fn in metrics]
-            ax[2].scatter(xm + i * w, vals, marker="os^"[j % 3], color=VARIANT_PALETTE[v],
-                          label=f"{v}" if j == 0 else None)  # fmt: skip
+            ax[2].scatter(xm + i * w, [fn(s[f"{n}/{v}"]) for _, fn in metrics], marker="os^"[j % 3],
+                          color=VARIANT_PALETTE[v], label=f"{v}" if j == 0 else None)
     ax[2].set(xticks=xm + w / 2, ylim=(-0.05, 1.05), title="(c) crosscoder quality (o s ^ = sizes)")
     ax[2].set_xticklabels([m for m, _ in metrics], rotation=20, fontsize=7)
-    ax[2].legend(fontsize=7)
     for v in variants:
         for n in names:
             rv = result["sizes"][n]["variants"][v]
             ax[3].scatter(np.asarray(rv["nu_r"]), np.asarray(rv["nu_eps"]), s=8, color=VARIANT_PALETTE[v], alpha=0.6,
-                          label=v if n == names[0] else None)  # fmt: skip
+                          label=v if n == names[0] else None)
     ax[3].axvline(cfg.ls_flag, color="k", lw=0.6, ls=":")
     ax[3].axhline(cfg.ls_flag, color="k", lw=0.6, ls=":")
     ax[3].set(xlabel="nu_r", ylabel="nu_eps", title="(d) Latent Scaling of exclusive candidates")
-    ax[3].legend(fontsize=7)
+    for a in ax:
+        a.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def _r_items(result: dict[str, Any], name: str, v: str) -> tuple[Any, Any]:
-    """r of the latents that fire on the evaluation rows (L1 norms for official, L2 for fixed), and their L2 r."""
-    import numpy as np
-
-    rv = result["sizes"][name]["variants"][v]
-    fired = np.asarray(rv["fired"], bool)
-    return np.asarray(rv["r_l1" if v == "official" else "r_l2"])[fired], np.asarray(rv["r_l2"])[fired]
-
-
-def _worse_ev(rows: Any) -> float:
-    """EV of the worse model from rows [sse_base, sse_distilled, ss_base, ss_distilled]."""
-    import numpy as np
-
-    sums = np.asarray(rows).sum(0)
-    return float(np.min(1 - sums[:2] / sums[2:]))
-
-
 def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
     """The paper's (official notebook's) numbers: mean r 0.504 / 0.492 / 0.540 across sizes, i.e. near 0.5, and few
-    model-exclusive latents (111 of 32,768 with r in the extreme bins, 1.5B): the distilled and base models share
-    almost all features. Both are measured on each size's one crosscoder (as in the paper), with a bootstrap over
-    the latents that fire; the fixed variant asks whether the finding survives BatchTopK and L2 norms. Explained
-    variance (official W&B logs 0.898 / 0.895 at 1.5B) is a claim with a bootstrap over evaluation rows, and a
-    precondition (>= 0.5) of the r claims: r of a crosscoder that does not reconstruct says nothing.
-    """
+    model-exclusive latents (111 of 32,768 in the extreme bins, 1.5B): base and distilled share almost all features.
+    Both on each size's one crosscoder (as in the paper), bootstrap over the latents that fire; the fixed variant asks
+    whether the finding survives BatchTopK and L2 norms. Explained variance (official W&B logs 0.898 / 0.895 at 1.5B)
+    is a claim (bootstrap over evaluation rows) and a precondition (>= 0.5) of the r claims."""
     import numpy as np
 
+    from distill_features.relative_norms import r_items, summary, worse_ev
     from distill_features.verdicts import EV_MIN
     from repro.claims import Claim, bootstrap_interval, official_code, precondition
 
-    s = _summary(result, cfg)
     out = []
-    for key, q in s.items():
+    for key, q in summary(result, cfg).items():
         name, v = key.split("/")
         rv = result["sizes"][name]["variants"][v]
-        ok = precondition(
-            f"crosscoder {key} reconstructs both models (EV of the worse)", min(q["ev"]), ">=", EV_MIN
-        )
-        r, r2 = _r_items(result, name, v)
+        ok = precondition(f"crosscoder {key} reconstructs both models (EV of the worse)", min(q["ev"]), ">=", EV_MIN)
+        r, r2 = r_items(result, name, v)
         nr = f"bootstrap over {len(r)} firing latents"
         out.append(Claim(f"{name}: mean relative decoder norm r near 0.5 (few exclusive latents)", (q["mean_r"],),
                          "within", 0.5, tolerance=0.05, variant=v, preconditions=(ok,),
                          paper=official_code("0.504 / 0.492 / 0.540 (1.5B / 7B / 14B)",
                                              "notebooks/figures.ipynb cell 1 @ 0f9e477 (hard-coded)"),
-                         interval=bootstrap_interval(r), spread=nr))  # fmt: skip
+                         interval=bootstrap_interval(r), spread=nr))
         excl = ((r2 < 0.1) | (r2 > 0.9)).astype(float)
         out.append(Claim(f"{name}: fraction of latents with r < 0.1 or r > 0.9", (q["exclusive_frac"],), "<", 0.05,
                          variant=v, preconditions=(ok,), interval=bootstrap_interval(excl), spread=nr,
-                         paper=official_code("111 / 32768 = 0.3 % (1.5B, L2 norms)",
-                                             "notebooks/analysis.ipynb @ 0f9e477")))  # fmt: skip
+                         paper=official_code("111 / 32768 = 0.3 % (1.5B, L2 norms)", "notebooks/analysis.ipynb @ 0f9e477")))
         rows = np.concatenate([np.asarray(rv["row_sse"]), np.asarray(result["sizes"][name]["row_ss"])], 1)
         out.append(Claim(f"{name}: explained variance, worse of the two models", (min(q["ev"]),), ">=", 0.8,
-                         variant=v, interval=bootstrap_interval(rows, _worse_ev, n_resamples=500),
+                         variant=v, interval=bootstrap_interval(rows, worse_ev, n_resamples=500),
                          spread=f"bootstrap over {len(rows)} evaluation rows",
-                         paper=official_code("0.898 / 0.895 (1.5B), 0.901 (7B), 0.919 (14B)",
-                                             "src/wandb run logs @ 0f9e477"),
-                         note="bound 0.8: our choice, below the paper's ~0.9 at 10^4 x fewer training tokens"))  # fmt: skip
+                         paper=official_code("0.898 / 0.895 (1.5B), 0.901 (7B), 0.919 (14B)", "src/wandb run logs @ 0f9e477"),
+                         note="bound 0.8: our choice, below the paper's ~0.9 at 10^4 x fewer training tokens"))
     return out
+# fmt: on
 
 
 FIGURE = Figure(
