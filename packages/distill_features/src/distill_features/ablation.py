@@ -197,3 +197,34 @@ def dose_summary(result: dict[str, Any], cfg: Any) -> dict[str, dict[str, Any]]:
                                          for m in range(2)])  # fmt: skip
                 out.setdefault(f"{v}/{sel}", {})[cat] = row
     return out
+
+
+def target_changes(cell: dict[str, Any], last_fraction: bool = False) -> tuple[Any, Any]:
+    """A cell's per-target changes for the claims: ``d`` [K, 2] the change of the target logit under the ablation,
+    base / distilled, and ``vs`` [K] the distilled model's ablated minus control logit. Fig6's cells hold logits
+    [2, K]; fig7's (``last_fraction``) changes [2, F, K], read at the largest fraction."""
+    import numpy as np
+
+    if last_fraction:
+        a, c = (np.asarray(cell[k], dtype=np.float64)[:, -1] for k in ("ablated", "control"))
+        return a.T, a[1] - c[1]
+    logit, abl, ctl = (
+        np.asarray(cell[k], dtype=np.float64).reshape(2, -1) for k in ("logit", "ablated", "control")
+    )
+    return (abl - logit).T, abl[1] - ctl[1]
+
+
+def distilled_minus_base(x: Any) -> float:
+    """Mean change in the distilled model minus the base's, from ``target_changes``' ``d`` [K, 2]."""
+    return float(x[:, 1].mean() - x[:, 0].mean())
+
+
+def preconditions(
+    result: dict[str, Any], v: str, what: str, cat: str, n_latents: int, n_targets: int
+) -> tuple:
+    """The ablation claims' preconditions: the crosscoder reconstructs, latents are chosen (``what``), targets exist."""
+    from distill_features.verdicts import crosscoder_precondition
+    from repro.claims import precondition
+
+    return (crosscoder_precondition(result.get("crosscoder_ev"), f"{result['size']}/{v}"),
+            precondition(what, n_latents, ">=", 1), precondition(f"{cat}: target marker positions", n_targets, ">=", 2))  # fmt: skip

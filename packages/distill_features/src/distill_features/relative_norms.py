@@ -11,6 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 
+def metrics_of(crosscoders: dict[str, Any], variants: tuple[str, ...]) -> dict[str, Any]:
+    """The crosscoders stage's result for ``variants`` without the crosscoders' weights and the harvested
+    activations (what fig2 keeps)."""
+    drop = ("eval_acts", "eval_sequences", "eval_positions")
+    sizes = {
+        n: {**{k: v for k, v in r.items() if k not in drop},
+            "variants": {v: {k: x for k, x in r["variants"][v].items() if k != "crosscoder"} for v in variants}}
+        for n, r in crosscoders["sizes"].items()
+    }  # fmt: skip
+    return {"size_order": crosscoders["size_order"], "sizes": sizes}
+
+
 def summary(result: dict[str, Any], cfg: Any) -> dict[str, dict[str, Any]]:
     """Per "size/variant": mean r (the variant's norm, and L2), exclusive and false-exclusive fractions, quality."""
     import numpy as np

@@ -3,16 +3,12 @@ R1-style distilled tiny Qwen2 pairs at three widths, the premise every later fig
 
 The paper diffs Qwen2.5(-Math) 1.5B/7B/14B against DeepSeek-R1-Distill-Qwen models fine-tuned from them on R1
 traces; DeepSeek reports AIME-24 pass@1 28.9 / 55.5 / 69.7 for the three distills (the "distillation performance"
-the paper relates its geometry to). Here (spec 7.1-7.2): a synthetic reasoning language
-(``distill_features.language``) and, per width, a random-init tiny ``Qwen2ForCausalLM`` pre-trained on generic
-prose + terse problems (base), copied and fine-tuned on teacher traces (distilled). The zoo is the stage
-``distill_features.zoo`` (``zoo.train_zoo``; its docstring lists the training choices): it trains the pairs and
-evaluates them by greedy generation on held-out problems (base: ``Problem : ... Answer :``; distilled:
-``Problem : ... <think>``, it thinks, then answers) and counts reasoning markers in the distilled model's traces
-(greedy, and sampled at temperature 1). This figure shows that evaluation; later figures read the same stage.
-
-Scales: ``smoke`` (seconds, tests), ``quick`` (d 32/64/128, about 4 min on one CPU thread), ``paper`` (a larger
-synthetic zoo for a GPU, d 256/384/512; the real Qwen pairs are pretrained hub models, handled by ``paper.py``).
+the paper relates its geometry to). Here (spec 7.1-7.2) the zoo is the stage ``distill_features.zoo``
+(``zoo.train_zoo``, whose docstring lists the training choices): per width a random-init tiny ``Qwen2ForCausalLM``
+pre-trained on the synthetic language's prose + terse problems (base), copied and fine-tuned on teacher traces
+(distilled), evaluated by greedy generation on held-out problems (the distilled model thinks, then answers), with
+reasoning markers counted in its traces (greedy and sampled). Scales: ``smoke`` (seconds), ``quick`` (d 32/64/128,
+about 4 min on one CPU thread), ``paper`` (d 256/384/512 on a GPU; the real Qwen pairs are handled by ``paper.py``).
 """
 
 from __future__ import annotations
@@ -42,11 +38,10 @@ def compute(cfg: Fig1Config, zoo: dict[str, Any]) -> dict[str, Any]:
 
 # fmt: off
 def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
-    """What the paper builds on, tested on our task (not on the paper's numbers): the distilled model beats its base
-    at every size (DeepSeek's R1-Distill-Qwen: MATH-500 83.9 / 92.8 / 93.9; distilled minus base greedy accuracy on
-    the same held-out problems), and distillation performance grows with size (AIME-24 28.9 / 55.5 / 69.7, another
-    task: only the direction; the smallest step between consecutive widths); paired bootstraps over problems. Marker
-    counts are preconditions of the steering claims (fig5), not claims. Precondition: the distilled model answers."""
+    """What the paper builds on, on our task: the distilled model beats its base at every size (R1-Distill-Qwen:
+    MATH-500 83.9 / 92.8 / 93.9) and distillation performance grows with size (AIME-24 28.9 / 55.5 / 69.7, another
+    task: only the direction, the smallest step between widths); paired bootstraps over held-out problems. Marker
+    counts are preconditions of fig5's claims, not claims. Precondition: the distilled model writes an answer."""
     import numpy as np
 
     from distill_features.verdicts import paired_interval
@@ -87,7 +82,6 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
     names, d, n_eval = result["size_order"], np.array(cfg.zoo.d_models), cfg.zoo.n_eval
     sizes = [result["sizes"][n] for n in names]
     colours = plt.cm.viridis(np.linspace(0.15, 0.85, len(names)))
-
     ax = fig.add_subplot(grid[0, 0])
     for n, r, c in zip(names, sizes, colours, strict=True):
         every = int(np.ceil(r["config"]["base_steps"] / max(len(r["base_curve"]), 1)))
@@ -100,7 +94,6 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
     ax.set(xlabel="step (pre-training, then SFT from the base weights)", ylabel="train next-token loss (minibatch)",
            title="(a) training: base (solid) and distillation (dashed)")
     ax.legend(fontsize=6.5)
-
     ax = fig.add_subplot(grid[0, 1])
     for key, label, colour in (("base_accuracy", "base (terse answer)", BASELINE),
                                ("distilled_accuracy", "distilled (thinks, greedy)", METHOD)):
@@ -119,7 +112,6 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
     ax.set(ylim=(0, 1), xlabel="d_model", ylabel=f"answer accuracy ({n_eval} held-out problems, 95% CI)",
            title="(b) distillation performance vs size")
     ax.legend(fontsize=6.5, loc="upper left")
-
     ax = fig.add_subplot(grid[0, 2])
     x, w = np.arange(len(MARKER_CATEGORIES)), 0.8 / len(names)
     for j, (n, r, c) in enumerate(zip(names, sizes, colours, strict=True)):
@@ -133,13 +125,11 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
     ax.set_xticks(x, ["self-reflection\n(Wait)", "deductive\n(Therefore/Thus)", "alternative", "contrastive\n(But/However)"])
     ax.set(ylabel="markers per trace (distilled model, held-out problems)", title="(c) reasoning markers in generated traces")
     ax.legend(fontsize=6.5)
-
     text_panel(fig.add_subplot(grid[1, :]), [f"greedy traces of the largest distilled model ({names[-1]}):"] + [
         "  " + (t if len(t) <= 200 else t[:197] + "...") for t in sizes[-1]["examples"][:3]], fontsize=6.6)
     fig.suptitle("Fig. 1 (numbering: best guess): the miniature's model zoo, base vs R1-style distilled tiny Qwen2 pairs",
                  fontsize=10)
     return fig
-# fmt: on
 
 
 FIGURE = Figure(
@@ -153,8 +143,7 @@ FIGURE = Figure(
     needs={"zoo": Need(ZOO, field="zoo")},
     est_seconds={"smoke": 1, "quick": 1, "paper": 1},
     aliases=("model_pairs",),
-    control=lambda cfg: dataclasses.replace(
-        cfg, zoo=dataclasses.replace(cfg.zoo, base_steps=0, distill_steps=0)
-    ),
+    control=lambda cfg: dataclasses.replace(cfg, zoo=dataclasses.replace(cfg.zoo, base_steps=0, distill_steps=0)),
     control_label="untrained pair: 0 pre-training and 0 SFT steps",
 )
+# fmt: on

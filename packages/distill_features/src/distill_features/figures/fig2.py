@@ -1,19 +1,14 @@
 """Fig. 2 (numbering: best guess; spec F-a, ``figures/relative_norms.pdf``): relative decoder norms of crosscoders
 trained between each base model and its distilled twin, and the crosscoders' quality.
 
-The crosscoders are the stage ``distill_features.crosscoders`` (``zoo_crosscoders.train_crosscoders``; its
-docstring gives the pipeline and choices), trained per size of the zoo on ``blocks.{n_layers // 2}.hook_resid_pre``
-of a 50/50 trace / generic mix and evaluated on held-out windows; every later analysis figure reads the same stage.
-
-Variants: ``official`` = the paper's L1 crosscoder, r computed from L1 norms of the decoder rows as the official
-analysis did (defect 5; the L2 value is shown beside it); ``fixed`` = a BatchTopK crosscoder, r from L2 norms, and
-Latent Scaling (Minder et al.) on the model-exclusive candidates to flag false exclusives (nu_eps or nu_r above
-``ls_flag``).
-
-Panels: (a) mean r per size, official (L1 norms, and L2) and fixed (L2); (b) histogram of r over the largest size's
-latents, log count, both variants; (c) explained variance per model, L0, dead fraction and the fraction of
-next-token loss recovered when the reconstruction is spliced in; (d) Latent Scaling of the exclusive candidates.
-A latent is "exclusive" when r < 0.1 or r > 0.9 (spec: the [0.01, 0.11] and [0.89, 0.99] bins).
+The crosscoders are the stage ``distill_features.crosscoders`` (``zoo_crosscoders.train_crosscoders``, whose
+docstring gives the pipeline and choices): per size of the zoo, on ``blocks.{n_layers // 2}.hook_resid_pre`` of a
+50/50 trace / generic mix, evaluated on held-out windows. Variants: ``official`` = the paper's L1 crosscoder, r from
+L1 norms of the decoder rows as the official analysis did (defect 5; the L2 value beside it); ``fixed`` = BatchTopK,
+r from L2 norms, and Latent Scaling (Minder et al.) of the model-exclusive candidates to flag false exclusives
+(nu_eps or nu_r above ``ls_flag``). Panels: (a) mean r per size; (b) histogram of r over the largest size's firing
+latents; (c) explained variance per model, dead fraction and next-token loss recovered with the reconstruction
+spliced in; (d) Latent Scaling. A latent is "exclusive" when r < 0.1 or r > 0.9 (spec: [0.01, 0.11], [0.89, 0.99]).
 """
 
 from __future__ import annotations
@@ -27,8 +22,6 @@ from distill_features.zoo_crosscoders import VARIANTS, CrosscodersConfig
 from repro.figure import Figure
 from repro.stage import Need
 
-PAPER_MEAN_R = {"1.5B": 0.5042, "7B": 0.4924, "14B": 0.5400}
-
 
 @dataclass(frozen=True)
 class Fig2Config:
@@ -38,20 +31,13 @@ class Fig2Config:
 
     def __post_init__(self) -> None:
         if not self.variants or not set(self.variants) <= set(self.crosscoders.variants):
-            raise ValueError(
-                f"variants must be a non-empty subset of crosscoders.variants {self.crosscoders.variants}"
-            )
+            raise ValueError(f"variants must be a non-empty subset of crosscoders.variants {self.crosscoders.variants}")  # fmt: skip
 
 
 def compute(cfg: Fig2Config, crosscoders: dict[str, Any]) -> dict[str, Any]:
-    """The stage's metrics of ``cfg.variants`` (without the crosscoders' weights and the harvested activations)."""
-    drop = ("eval_acts", "eval_sequences", "eval_positions")
-    sizes = {
-        n: {**{k: v for k, v in r.items() if k not in drop},
-            "variants": {v: {k: x for k, x in r["variants"][v].items() if k != "crosscoder"} for v in cfg.variants}}
-        for n, r in crosscoders["sizes"].items()
-    }  # fmt: skip
-    return {"size_order": crosscoders["size_order"], "sizes": sizes}
+    from distill_features.relative_norms import metrics_of
+
+    return metrics_of(crosscoders, cfg.variants)
 
 
 # fmt: off

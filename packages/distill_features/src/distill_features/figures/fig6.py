@@ -1,18 +1,13 @@
 """Fig. 6 (numbering: best guess; spec F-e, ``figures/ablation.pdf``, no script in the official repo): ablating
 reasoning latents lowers the logit of the marker token they are about, more in the distilled model than in the base.
 
-Paper (1.5B, read off the plot), mean target-token logit original -> ablated. Distilled: self-reflection 24.3 ->
-19.8, deductive 25.6 -> 11.9, alternative 25.2 -> 17.8, contrastive 23.6 -> 16.9. Base: 15.4 -> 14.6, 17.5 -> 12.7,
-12.8 -> 11.9, 15.7 -> 14.1.
-
-Here, on the largest model pair of the zoo with its crosscoders (``ablation.ablation_experiment``, whose docstring
-gives the protocol), for each marker category: the targets are the marker tokens in ``n_windows`` fresh windows,
-read with the latents chosen by the paper's F-b rule (``select_frac``) with r > ``min_r`` (fixed: also lift >=
-``min_lift``) ablated before them. ``official``: the reconstruction with the latents zeroed, in training units (error
-dropped, defect 3), against as many uniformly drawn latents (defect 4), and the plain reconstruction beside it;
-``fixed``: their contributions subtracted in raw units (error kept), against ``n_control`` frequency-matched sets,
-latents selected at the marker token (``marker``) and where it is predicted (``before``, ours). Percentile-bootstrap
-CIs over target positions.
+Paper (1.5B, read off the plot): the mean target-token logits original -> ablated in ``PAPER``. Here, on the largest
+pair of the zoo (``ablation.ablation_experiment``, whose docstring gives the protocol and variants), per marker
+category: the marker tokens of ``n_windows`` fresh windows, read with the latents of the paper's F-b rule
+(``select_frac``, r > ``min_r``; fixed: lift >= ``min_lift``) ablated before them. ``official``: reconstruction with
+the latents zeroed (error dropped, training units) vs uniformly drawn latents, and the plain reconstruction;
+``fixed``: contributions subtracted (error kept) vs ``n_control`` frequency-matched sets, latents selected at the
+marker token and where it is predicted (``before``, ours). Bootstrap CIs over target positions.
 """
 
 from __future__ import annotations
@@ -29,8 +24,7 @@ PAPER = {  # (original, ablated) mean target logit, read off figures/ablation.pd
     "distilled": {"self_reflection": (24.3, 19.8), "deductive": (25.6, 11.9), "alternative": (25.2, 17.8),
                   "contrastive": (23.6, 16.9)},
     "base": {"self_reflection": (15.4, 14.6), "deductive": (17.5, 12.7), "alternative": (12.8, 11.9),
-             "contrastive": (15.7, 14.1)},
-}  # fmt: skip
+             "contrastive": (15.7, 14.1)}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -69,9 +63,8 @@ def plot(result: dict[str, Any], cfg: Fig6Config) -> Any:
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
-    s = ablation_summary(result, cfg)
+    s, x, colours = ablation_summary(result, cfg), np.arange(len(CATEGORIES)), (BASELINE, METHOD)
     fig, axes = plt.subplots(len(s), 2, figsize=(14, 3.3 * len(s)), constrained_layout=True, squeeze=False)
-    x, colours = np.arange(len(CATEGORIES)), (BASELINE, METHOD)
     for i, key in enumerate(s):
         ax, v = axes[i, 0], key.split("/")[0]
         arms = [("logit", "original"), ("ablated", "ablated"), ("control", "control")]
@@ -84,8 +77,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config) -> Any:
             for j, c in enumerate(CATEGORIES):
                 ax.annotate("{:g}->{:g}".format(*PAPER[model][c]), (j - 0.4 + 0.4 * m + 0.2, 0), xytext=(0, 2),
                             textcoords="offset points", ha="center", fontsize=5.5, color="k")
-        ax.set_xticks(x, [c.replace("_", "-") for c in CATEGORIES])
-        ax.set_ylabel("mean target-token logit")
+        ax.set(xticks=x, xticklabels=[c.replace("_", "-") for c in CATEGORIES], ylabel="mean target-token logit")
         ax.set_title(f"({'abcdef'[2 * i]}) {key}: logits (paper values printed at the bottom); latents ablated "
                      f"{[s[key][c]['n_latents'] for c in CATEGORIES]}", fontsize=8)
         ax.legend(fontsize=5.5, ncol=2)
@@ -99,8 +91,8 @@ def plot(result: dict[str, Any], cfg: Fig6Config) -> Any:
             ax.plot(x + (m - 0.5) * 0.3, [PAPER[model][c][1] - PAPER[model][c][0] for c in CATEGORIES], "_", color="k",
                     ms=12, mew=2, label="paper (ablated - original)" if m == 0 else None)
         ax.axhline(0, color="k", lw=0.6)
-        ax.set_xticks(x, [f"{c.replace('_', '-')}\n(n={s[key][c]['n_targets']})" for c in CATEGORIES])
-        ax.set_ylabel("change in target logit (95% CI over positions)")
+        ax.set(xticks=x, xticklabels=[f"{c.replace('_', '-')}\n(n={s[key][c]['n_targets']})" for c in CATEGORIES],
+               ylabel="change in target logit (95% CI over positions)")
         ax.set_title(f"({'abcdef'[2 * i + 1]}) {key}: change vs original", fontsize=8)
         ax.legend(fontsize=5.5, ncol=2)
     fig.suptitle(f"Fig. 6 (numbering: best guess): ablating reasoning latents, {result['size']} pair\n"
@@ -110,37 +102,30 @@ def plot(result: dict[str, Any], cfg: Fig6Config) -> Any:
 
 
 def claims(result: dict[str, Any], cfg: Fig6Config) -> list:
-    """The paper's bars (1.5B): ablating each category's latents lowers the target-marker logit far more in the
-    distilled model (e.g. deductive 25.6 -> 11.9) than in the base (17.5 -> 12.7). Tested as the sign of (change in
-    the distilled model) - (change in the base), paired bootstrap over target positions (one crosscoder, as in the
-    paper), and (the control the paper lacks) the sign of the distilled model's ablated - control logit. Deltas
-    inside the spread are inconclusive. Preconditions: the crosscoder reconstructs, latents are chosen, targets exist."""
+    """The paper's bars: ablating a category's latents lowers the target logit far more in the distilled model than
+    in the base. Tested as the sign of (distilled change) - (base change), and (the control the paper lacks) of the
+    distilled model's ablated - control logit; paired bootstraps over target positions (one crosscoder, as there)."""
     import numpy as np
 
-    from distill_features.ablation import ablation_summary
-    from distill_features.verdicts import crosscoder_precondition, paired_interval
-    from repro.claims import Claim, our_choice, precondition, read_off_plot
+    from distill_features import ablation as ab
+    from distill_features.verdicts import paired_interval
+    from repro.claims import Claim, our_choice, read_off_plot
 
-    size, out = result["size"], []
-    for key, rows in ablation_summary(result, cfg).items():
+    out = []
+    for key, rows in ab.ablation_summary(result, cfg).items():
         v, sel = key.split("/")
         tag = "" if v == "official" else f" ({sel} selection)"
         for cat, q in rows.items():
-            cell = result["variants"][v][sel][cat]
             pd, pb = PAPER["distilled"][cat], PAPER["base"][cat]
-            logit, abl, ctl = (np.asarray(cell[k], dtype=np.float64).reshape(2, -1) for k in ("logit", "ablated", "control"))
-            pre = (crosscoder_precondition(result.get("crosscoder_ev"), f"{size}/{v}"),
-                   precondition(f"{cat}{tag}: latents chosen", q["n_latents"], ">=", 1),
-                   precondition(f"{cat}: target marker positions", q["n_targets"], ">=", 2))
-            d = (abl - logit).T  # [K, 2]: change per target, base / distilled
-            diff = (lambda x: float(x[:, 1].mean() - x[:, 0].mean())) if len(d) else None
+            d, vs = ab.target_changes(result["variants"][v][sel][cat])
+            diff = ab.distilled_minus_base if len(d) else None
+            pre = ab.preconditions(result, v, f"{cat}{tag}: latents chosen", cat, q["n_latents"], q["n_targets"])
             out.append(Claim(f"{cat}{tag}: ablation lowers the target logit more in the distilled model than in the "
                              "base: change distilled - change base", (diff(d) if diff else np.nan,), "<", 0.0,
                              variant=v, preconditions=pre, interval=paired_interval(d, diff) if diff else None,
                              spread=f"paired bootstrap over {len(d)} target positions",
                              paper=read_off_plot(f"{pd[1] - pd[0]:+.1f} vs {pb[1] - pb[0]:+.1f}", "figures/ablation.pdf (spec F-e)"),
                              note=f"{q['n_latents']} latents, {q['n_targets']} targets"))
-            vs = abl[1] - ctl[1]
             out.append(Claim(f"{cat}{tag}: in the distilled model the ablation lowers the target logit more than the "
                              "control: ablated - control logit", (float(vs.mean()) if len(vs) else np.nan,), "<", 0.0,
                              variant=v, preconditions=pre, interval=paired_interval(vs, np.mean) if len(vs) else None,
