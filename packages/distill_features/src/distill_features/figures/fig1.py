@@ -2,13 +2,12 @@
 R1-style distilled tiny Qwen2 pairs at three widths, the premise every later figure stands on.
 
 The paper diffs Qwen2.5(-Math) 1.5B/7B/14B against DeepSeek-R1-Distill-Qwen models fine-tuned from them on R1
-traces; DeepSeek reports AIME-24 pass@1 28.9 / 55.5 / 69.7 for the three distills (the "distillation performance"
-the paper relates its geometry to). Here (spec 7.1-7.2) the zoo is the stage ``distill_features.zoo``
-(``zoo.train_zoo``, whose docstring lists the training choices): per width a random-init tiny ``Qwen2ForCausalLM``
-pre-trained on the synthetic language's prose + terse problems (base), copied and fine-tuned on teacher traces
-(distilled), evaluated by greedy generation on held-out problems (the distilled model thinks, then answers), with
-reasoning markers counted in its traces (greedy and sampled). Scales: ``smoke`` (seconds), ``quick`` (d 32/64/128,
-about 4 min on one CPU thread), ``paper`` (d 256/384/512 on a GPU; the real Qwen pairs are handled by ``paper.py``).
+traces (AIME-24 pass@1 28.9 / 55.5 / 69.7: the "distillation performance" the paper relates its geometry to). Here
+(spec 7.1-7.2) the zoo is the stage ``distill_features.zoo`` (``zoo.train_zoo``, whose docstring lists the training
+choices): per width a random-init tiny ``Qwen2ForCausalLM`` pre-trained on the synthetic language's prose + terse
+problems (base), copied and fine-tuned on teacher traces (distilled), evaluated by greedy generation on held-out
+problems (the distilled model thinks, then answers), with reasoning markers counted in its traces. Scales: ``smoke``
+(seconds), ``quick`` (d 32/64/128, ~4 min on a CPU thread), ``paper`` (d 256/384/512, GPU; real Qwen: ``paper.py``).
 """
 
 from __future__ import annotations
@@ -142,6 +141,7 @@ FIGURE = Figure(
     claims=claims,
     needs={"zoo": Need(ZOO, field="zoo")},
     est_seconds={"smoke": 1, "quick": 1, "paper": 1},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},  # the stage it reads needs the GPU at paper scale
     aliases=("model_pairs",),
     control=lambda cfg: dataclasses.replace(cfg, zoo=dataclasses.replace(cfg.zoo, base_steps=0, distill_steps=0)),
     control_label="untrained pair: 0 pre-training and 0 SFT steps",

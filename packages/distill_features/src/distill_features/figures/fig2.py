@@ -1,14 +1,13 @@
 """Fig. 2 (numbering: best guess; spec F-a, ``figures/relative_norms.pdf``): relative decoder norms of crosscoders
 trained between each base model and its distilled twin, and the crosscoders' quality.
 
-The crosscoders are the stage ``distill_features.crosscoders`` (``zoo_crosscoders.train_crosscoders``, whose
-docstring gives the pipeline and choices): per size of the zoo, on ``blocks.{n_layers // 2}.hook_resid_pre`` of a
-50/50 trace / generic mix, evaluated on held-out windows. Variants: ``official`` = the paper's L1 crosscoder, r from
-L1 norms of the decoder rows as the official analysis did (defect 5; the L2 value beside it); ``fixed`` = BatchTopK,
-r from L2 norms, and Latent Scaling (Minder et al.) of the model-exclusive candidates to flag false exclusives
-(nu_eps or nu_r above ``ls_flag``). Panels: (a) mean r per size; (b) histogram of r over the largest size's firing
-latents; (c) explained variance per model, dead fraction and next-token loss recovered with the reconstruction
-spliced in; (d) Latent Scaling. A latent is "exclusive" when r < 0.1 or r > 0.9 (spec: [0.01, 0.11], [0.89, 0.99]).
+The crosscoders are the stage ``distill_features.crosscoders`` (``zoo_crosscoders.train_crosscoders`` gives the
+pipeline and choices): per size of the zoo, on ``blocks.{n_layers // 2}.hook_resid_pre`` of a trace / generic mix.
+Variants: ``official`` = the paper's L1 crosscoder, r from L1 norms as the official analysis did (defect 5; L2 beside
+it); ``fixed`` = BatchTopK, r from L2 norms, and Latent Scaling (Minder et al.) of the exclusive candidates to flag
+false exclusives (nu_eps or nu_r above ``ls_flag``). Panels: (a) mean r per size; (b) r over the largest size's firing latents; (c)
+EV per model, dead fraction, next-token loss recovered when spliced in; (d) Latent Scaling. A latent is "exclusive"
+when r < 0.1 or r > 0.9 (spec: the [0.01, 0.11] and [0.89, 0.99] bins).
 """
 
 from __future__ import annotations
@@ -143,6 +142,11 @@ FIGURE = Figure(
     needs={"crosscoders": Need(CROSSCODERS, field="crosscoders")},
     variants=VARIANTS,
     est_seconds={"smoke": 1, "quick": 1, "paper": 1},
+    device={
+        "smoke": "cpu",
+        "quick": "cpu",
+        "paper": "cuda",
+    },  # the stage it reads needs the GPU at paper scale
     aliases=("relative_norms",),
     control=lambda cfg: dataclasses.replace(cfg, crosscoders=dataclasses.replace(cfg.crosscoders, steps=1)),
     control_label="untrained crosscoders (1 training step)",
