@@ -2,12 +2,11 @@
 reasoning latents lowers the logit of the marker token they are about, more in the distilled model than in the base.
 
 Paper (1.5B, read off the plot): the mean target-token logits original -> ablated in ``PAPER``. Here, on the largest
-pair of the zoo (``ablation.ablation_experiment``, whose docstring gives the protocol and variants), per marker
-category: the marker tokens of ``n_windows`` fresh windows, read with the latents of the paper's F-b rule
-(``select_frac``, r > ``min_r``; fixed: lift >= ``min_lift``) ablated before them. ``official``: reconstruction with
-the latents zeroed (error dropped, training units) vs uniformly drawn latents, and the plain reconstruction;
-``fixed``: contributions subtracted (error kept) vs ``n_control`` frequency-matched sets, latents selected at the
-marker token and where it is predicted (``before``, ours). Bootstrap CIs over target positions.
+pair of the zoo (``ablation.ablation_experiment`` gives the protocol and variants), per marker category: its tokens
+in ``n_windows`` fresh windows, with the latents of the paper's F-b rule (``select_frac``, r > ``min_r``; fixed:
+lift >= ``min_lift``) ablated before them. ``official``: reconstruction with the latents zeroed (error dropped,
+training units) vs uniform random latents; ``fixed``: contributions subtracted (error kept) vs ``n_control``
+frequency-matched sets, latents selected at the marker token and where it is predicted (``before``, ours).
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ PAPER = {  # (original, ablated) mean target logit, read off figures/ablation.pd
                   "contrastive": (23.6, 16.9)},
     "base": {"self_reflection": (15.4, 14.6), "deductive": (17.5, 12.7), "alternative": (12.8, 11.9),
              "contrastive": (15.7, 14.1)}}  # fmt: skip
+ARMS = (("logit", "original"), ("ablated", "ablated"), ("control", "control"), ("reconstruction", "reconstruction only"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config) -> Any:
     fig, axes = plt.subplots(len(s), 2, figsize=(14, 3.3 * len(s)), constrained_layout=True, squeeze=False)
     for i, key in enumerate(s):
         ax, v = axes[i, 0], key.split("/")[0]
-        arms = [("logit", "original"), ("ablated", "ablated"), ("control", "control")]
-        arms += [("reconstruction", "reconstruction only")] if v == "official" else []
+        arms = ARMS[: 4 if v == "official" else 3]  # official: also the plain reconstruction
         w = 0.8 / (2 * len(arms))
         for m, model in enumerate(MODELS):
             for a, (arm, label) in enumerate(arms):
