@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from distill_features import geometry, pairs
+from distill_features import geometry, geometry_analysis, pairs
 from distill_features import language as lang
 from distill_features.figures import fig8
 
@@ -93,15 +93,17 @@ def test_summaries_count_shift_and_correlation():
                 "a": _cell([0.5, 0.6], [0.3, 0.3]), "b": _cell([0.4, 0.4], [0.35, 0.35])}}}},
         },
     }  # fmt: skip
-    assert fig8.n_not_worse(result, "s", "official", 0) == 0
-    assert fig8.n_not_worse(result, "m", "official", 0) == 1  # a tie counts as not worse
-    assert fig8.n_not_worse(result, "l", "official", 0) == 2
-    assert fig8.ncomp_shift(result, "official", 0) == pytest.approx(0.1)
-    acc, diff, r = fig8.performance_correlation(result, "official", 0)
+    assert geometry_analysis.n_not_worse(result, "s", "official", 0) == 0
+    assert geometry_analysis.n_not_worse(result, "m", "official", 0) == 1  # a tie counts as not worse
+    assert geometry_analysis.n_not_worse(result, "l", "official", 0) == 2
+    assert geometry_analysis.ncomp_shift(result, "official", 0) == pytest.approx(0.1)
+    acc, diff, r = geometry_analysis.performance_correlation(result, "official", 0)
     np.testing.assert_allclose(diff, [0.2, 0.025, -0.125])
     assert r == pytest.approx(np.corrcoef([0.2, 0.5, 0.8], diff)[0, 1]) and r < -0.9
     result["sizes"]["m"]["distilled_accuracy"] = result["sizes"]["l"]["distilled_accuracy"] = 0.2
-    assert np.isnan(fig8.performance_correlation(result, "official", 0)[2])  # no spread: no correlation
+    assert np.isnan(
+        geometry_analysis.performance_correlation(result, "official", 0)[2]
+    )  # no spread: no correlation
 
 
 def test_config_validation():

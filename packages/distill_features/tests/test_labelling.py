@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from distill_features import analysis
+from distill_features import analysis, annotation, latent_selection
 from distill_features.crosscoder import Crosscoder, CrosscoderConfig
-from distill_features.figures import fig3, fig9
 from distill_features.language import MARKERS, SPANS
 
 torch.set_num_threads(1)
@@ -25,22 +24,22 @@ def test_latent_activations_modes():
     with torch.no_grad():
         correct = cc.encode(x).numpy()
         manual_pre = torch.einsum("bmd,mdf->bf", x, cc.W_enc).numpy()
-    assert fig3.latent_activations(cc, x, "normalised") == pytest.approx(correct, abs=1e-6)
+    assert latent_selection.latent_activations(cc, x, "normalised") == pytest.approx(correct, abs=1e-6)
     # official: raw activations into W_enc (no scaling), ReLU with b_enc
-    raw = fig3.latent_activations(cc, x, "raw", batch_size=2)
+    raw = latent_selection.latent_activations(cc, x, "raw", batch_size=2)
     assert raw == pytest.approx(np.maximum(manual_pre + cc.b_enc.detach().numpy(), 0), abs=1e-6)
     assert not np.allclose(raw, correct)
     # official max-activating score: pre-ReLU, without b_enc
-    pre = fig3.latent_activations(cc, x, "raw_pre_no_bias")
+    pre = latent_selection.latent_activations(cc, x, "raw_pre_no_bias")
     assert pre == pytest.approx(manual_pre, abs=1e-6)
     assert (pre < 0).any()
-    assert fig3.latent_activations(cc, x[:0]).shape == (0, 6)
+    assert latent_selection.latent_activations(cc, x[:0]).shape == (0, 6)
     with pytest.raises(ValueError, match="mode"):
-        fig3.latent_activations(cc, x, "bogus")
+        latent_selection.latent_activations(cc, x, "bogus")
 
 
 def test_rows_to_grid():
-    g = fig9.rows_to_grid(np.array([[1.0, 2.0], [3.0, 4.0]]), [0, 1], [2, 0], (2, 3), fill=-1.0)
+    g = annotation.rows_to_grid(np.array([[1.0, 2.0], [3.0, 4.0]]), [0, 1], [2, 0], (2, 3), fill=-1.0)
     assert g.shape == (2, 3, 2)
     assert g[0, 2].tolist() == [1.0, 2.0] and g[1, 0].tolist() == [3.0, 4.0]
     assert g[0, 0].tolist() == [-1.0, -1.0]
@@ -62,60 +61,63 @@ def _planted_markers(n: int = 400, seed: int = 0):
 
 def test_count_rule_selects_dense_latents_precision_does_not():
     acts, labels, wait = _planted_markers()
-    sel = fig3.marker_selection(acts, labels, select_frac=0.1, precision_min=0.3, rate_min=0.1)
+    sel = latent_selection.marker_selection(acts, labels, select_frac=0.1, precision_min=0.3, rate_min=0.1)
     c = MARKERS.index("self_reflection")
     assert sel["selected"][c].tolist() == [True, True, True, False]  # the dense latent passes the count rule
     assert sel["precision_selected"][c].tolist() == [False, True, True, False]
     assert sel["density"].tolist() == pytest.approx([1.0, wait.mean(), acts[:, 2].mean(), 0.0])
-    d = fig3.density_stats(sel, c)
+    d = latent_selection.density_stats(sel, c)
     assert d == {"fire_once": 3, "pass_cut": 3, "every": 2, "dict": 4, "n_tokens": int(wait.sum())}
-    assert fig3.extreme_counts([0.05, 0.5, 0.95, 0.97, np.nan], 0.1) == (1, 2)
+    assert latent_selection.extreme_counts([0.05, 0.5, 0.95, 0.97, np.nan], 0.1) == (1, 2)
 
 
 def test_selected_by_precision_thresholds():
     e = {"precision": np.array([[0.5, 0.2, np.nan]]), "rate": np.array([[0.05, 0.9, 0.0]]),
          "count": np.array([[1, 9, 0]])}  # fmt: skip
-    assert fig3.selected_by_precision(e, 0.3, 0.0).tolist() == [[True, False, False]]
-    assert fig3.selected_by_precision(e, 0.3, 0.1).tolist() == [[False, False, False]]
-    assert fig3.selected_by_precision(e, 0.1, 0.1).tolist() == [[False, True, False]]
+    assert latent_selection.selected_by_precision(e, 0.3, 0.0).tolist() == [[True, False, False]]
+    assert latent_selection.selected_by_precision(e, 0.3, 0.1).tolist() == [[False, False, False]]
+    assert latent_selection.selected_by_precision(e, 0.1, 0.1).tolist() == [[False, True, False]]
 
 
 def test_chance_accuracy():
-    ch = fig9.chance_accuracy(["a", "a", "b", "b"], ["a", "a", "a", "b"])
+    ch = annotation.chance_accuracy(["a", "a", "b", "b"], ["a", "a", "a", "b"])
     assert ch["permutation"] == pytest.approx(0.5 * 0.75 + 0.5 * 0.25)
     assert ch["majority"] == pytest.approx(0.75)
-    assert np.isnan(fig9.chance_accuracy([], [])["permutation"])
+    assert np.isnan(annotation.chance_accuracy([], [])["permutation"])
     with pytest.raises(ValueError):
-        fig9.chance_accuracy(["a"], [])
+        annotation.chance_accuracy(["a"], [])
 
 
 def test_side_latents():
     r = np.array([0.5, 0.9, 0.1, np.nan, 0.95, 0.3])
-    s = fig9.side_latents(r, np.arange(6), 2)
+    s = annotation.side_latents(r, np.arange(6), 2)
     assert s["distilled"].tolist() == [4, 1] and s["base"].tolist() == [2, 5]
-    s = fig9.side_latents(r, [0, 1, 2], 5)  # 3 candidates: one per side, never shared
+    s = annotation.side_latents(r, [0, 1, 2], 5)  # 3 candidates: one per side, never shared
     assert s["distilled"].tolist() == [1] and s["base"].tolist() == [2]
 
 
 def test_word_and_truth_categories():
-    assert [fig9.word_category(w) for w in ("Wait", "Thus", "But", "Alternatively", "12", "*", "Problem",
+    assert [annotation.word_category(w) for w in ("Wait", "Thus", "But", "Alternatively", "12", "*", "Problem",
                                             "</think>", ".", ":", "<pad>", "apples", "Tom")] == [
         "self_reflection", "deductive", "contrastive", "alternative", "math", "math", "math", "math", "", "", "",
         "general text", "general text"]  # fmt: skip
-    assert fig9.truth_class("self_correction", "none") == "self_reflection"
-    assert fig9.truth_class("contrast", "contrastive") == "contrastive"
-    assert fig9.truth_class("deduction", "deductive") == "deductive"  # "Therefore" opening a step
-    assert fig9.truth_class("deduction", "none") == "math"
-    assert fig9.truth_class("generic", "contrastive") == "contrastive"  # "But" in prose keeps its sense
-    assert fig9.truth_class("generic", "self_reflection") == "general text"  # "Wait for Bob": the verb
-    assert fig9.truth_category("verification") == "math" and fig9.truth_category("generic") == "general text"
+    assert annotation.truth_class("self_correction", "none") == "self_reflection"
+    assert annotation.truth_class("contrast", "contrastive") == "contrastive"
+    assert annotation.truth_class("deduction", "deductive") == "deductive"  # "Therefore" opening a step
+    assert annotation.truth_class("deduction", "none") == "math"
+    assert annotation.truth_class("generic", "contrastive") == "contrastive"  # "But" in prose keeps its sense
+    assert annotation.truth_class("generic", "self_reflection") == "general text"  # "Wait for Bob": the verb
+    assert (
+        annotation.truth_category("verification") == "math"
+        and annotation.truth_category("generic") == "general text"
+    )
 
 
 def test_labels_scored_against_generator_truth():
     """Two planted latents over two windows: one fires right after "Wait" in self-correction spans, one on
     names in prose; the labeller and the truth agree on both, and a mislabelled prediction is caught."""
     vocab = ["<pad>", "Tom", "has", "3", "=", "Wait", ",", "4", "."]
-    cats = [fig9.word_category(w) for w in vocab]
+    cats = [annotation.word_category(w) for w in vocab]
     tokens = np.array([[1, 2, 3, 8, 1, 2, 3, 8], [3, 4, 3, 5, 6, 3, 4, 7]])  # prose; "3 = 3 Wait , 3 = 4"
     span = np.full(tokens.shape, SPANS.index("generic"))
     span[1] = SPANS.index("self_correction")
@@ -126,8 +128,8 @@ def test_labels_scored_against_generator_truth():
     acts[0, 0, 1], acts[0, 4, 1] = 1.0, 1.5  # latent 1: "Tom"
     left = 3
     ctx = analysis.top_contexts(acts, tokens, k=2, left=left, right=0)
-    labels = fig9.label_side(ctx["windows"], cats, left, 0.5)
-    truth = fig9.ground_truth(ctx["seq"], ctx["pos"], span, marker, 0.5)
+    labels = annotation.label_side(ctx["windows"], cats, left, 0.5)
+    truth = annotation.ground_truth(ctx["seq"], ctx["pos"], span, marker, 0.5)
     assert labels["label"] == ["self_reflection", "general text"]
     assert truth["truth"] == ["self_reflection", "general text"]
     assert labels["category"] == ["math", "general text"] and truth["truth_category"] == [
@@ -140,11 +142,13 @@ def test_labels_scored_against_generator_truth():
 
 def test_markdown_decode_escapes_and_bolds():
     vocab = ["<pad>", "3", "*", "|", "<eos>"]
-    assert fig9._decode(np.array([-1, 4, 1, 2, 3]), vocab, 3) == "&lt;eos&gt; 3 **\\*** \\|"
+    assert annotation._decode(np.array([-1, 4, 1, 2, 3]), vocab, 3) == "&lt;eos&gt; 3 **\\*** \\|"
 
 
 def test_latent_scaling_confirmation_counts():
     sel = {"ls_latents": np.array([3, 5, 7]), "ls_nu": np.array([0.1, 0.9, np.nan])}
-    assert fig3.confirmed(sel, [3, 5, 7, 9], 0.5) == 1  # 5 is flagged, 7 never fires (NaN), 9 was not scaled
-    assert fig3.confirmed(sel, [5], 1.0) == 1
-    assert fig3.confirmed(sel, [], 0.5) == 0
+    assert (
+        latent_selection.confirmed(sel, [3, 5, 7, 9], 0.5) == 1
+    )  # 5 is flagged, 7 never fires (NaN), 9 was not scaled
+    assert latent_selection.confirmed(sel, [5], 1.0) == 1
+    assert latent_selection.confirmed(sel, [], 0.5) == 0

@@ -136,18 +136,19 @@ def test_pair_config_validates():
         pairs.PairConfig(n_heads=4, n_kv_heads=3)
 
 
-def test_fig1_result_rebuilds_the_zoo_without_retraining():
+def test_zoo_result_rebuilds_the_zoo_without_retraining():
     import dataclasses
 
-    from distill_features.figures import fig1
+    from distill_features import zoo as zoo_stage
+    from distill_features.stages import ZOO
     from repro.cache import join_result, split_result
 
-    cfg = dataclasses.replace(fig1.FIGURE.config("smoke"), n_eval=8, max_new_tokens=24)
-    structure, arrays = split_result(fig1.compute(cfg))  # what the harness stores: JSON + arrays
+    cfg = dataclasses.replace(ZOO.config("smoke"), n_eval=8, max_new_tokens=24)
+    structure, arrays = split_result(zoo_stage.train_zoo(cfg))  # what the harness stores: JSON + arrays
     result = join_result(structure, arrays)
     tok, zoo = pairs.zoo_from_result(result)
     held = [lang.parse_problem(t) for t in result["eval_problems"]]
-    assert [p.text for p in held] == [p.text for p in fig1.held_out_problems(cfg)]
+    assert [p.text for p in held] == [p.text for p in zoo_stage.held_out_problems(cfg)]
     assert list(zoo) == result["size_order"] == ["d16", "d24", "d32"]
     for name, pair in zoo.items():
         r = result["sizes"][name]

@@ -1,4 +1,4 @@
-"""The analysis figures' control: the stage's crosscoders replaced by untrained ones (the same configuration,
+"""The analysis figures' control: the crosscoders stage's crosscoders replaced by untrained ones (the same configuration,
 initialisation and normalisation scales, zero training steps), and the explained variance of the crosscoders a
 figure actually used, which its claims take as a precondition."""
 
@@ -17,8 +17,8 @@ def untrained_like(model: Any) -> Any:
 
 
 def prepare(st: Any, untrained: bool) -> dict[str, list[float]]:
-    """Replace every crosscoder of stage ``st`` by an untrained one when ``untrained``; return the explained
-    variance per model of each crosscoder now in ``st``: ``{"<size>/<variant>": [EV base, EV distilled]}``."""
+    """Replace every crosscoder of the setup ``st`` (``latents_setup.LatentsSetup``) by an untrained one when
+    ``untrained``; return the explained variance per model of each crosscoder now in ``st``: ``{"<size>/<variant>": [EV base, EV distilled]}``."""
     import torch
 
     from distill_features.crosscoder import evaluate

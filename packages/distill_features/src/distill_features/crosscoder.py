@@ -701,7 +701,7 @@ def splice_delta_ce(
     zero-ablation (the same positions set to 0). The first ``skip_first`` positions are left alone (the crosscoder
     is trained without them: attention sinks). Per model: clean, spliced, zero, delta_ce = spliced - clean, and
     frac_recovered = (zero - spliced) / (zero - clean)."""
-    from distill_features.interventions import edit_resid_pre
+    from repro.hooks import edit_resid_pre
     from repro.lm_train import lm_loss
 
     hfs = [_hf(m) for m in models]
@@ -743,14 +743,19 @@ def splice_delta_ce(
 
 # ----------------------------------------------------------------------------------------------- save / load
 def save_crosscoder(
-    model: Crosscoder, path: str | Path, metadata: dict[str, Any] | None = None, overwrite: bool = False
+    model: Crosscoder,
+    path: str | Path,
+    metadata: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    hook_point: str | None = None,
 ) -> Path:
-    """SAELens-style artifact (``repro.artifacts``): cfg.json (the config, the normalisation scales and
-    threshold, ``metadata`` such as model names and hook point) + the weights and buffers as safetensors."""
+    """SAELens-style artifact (``repro.artifacts``): cfg.json (the config, the hook point it reads, the
+    normalisation scales and threshold, ``metadata`` such as model names) + the weights and buffers as safetensors."""
     from repro.artifacts import save_artifact
 
     cfg = {
         "architecture": ARCHITECTURE,
+        **({"hook_point": hook_point} if hook_point else {}),
         **asdict(model.cfg),
         "normalisation_scales": model.scale.tolist(),
         "threshold": float(model.threshold),

@@ -129,7 +129,7 @@ def resid_pre_at(model: Any, layer: int, ids: Any, mask: Any, positions: Any) ->
     reaches it)."""
     import torch
 
-    from distill_features.interventions import edit_resid_pre
+    from repro.hooks import edit_resid_pre
 
     ids, mask = torch.as_tensor(ids), torch.as_tensor(mask)
     rows = torch.arange(len(ids))

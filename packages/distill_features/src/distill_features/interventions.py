@@ -2,13 +2,13 @@
 7.7). Crosscoder-agnostic: callers hand in vectors (steering) or a delta function (ablation); the crosscoder module
 decides what they are.
 
-- ``edit_resid_pre(model, layer, fn)``: a forward pre-hook on decoder block ``layer`` that replaces its input
-  ``x[B, T, d]`` (TransformerLens ``blocks.{layer}.hook_resid_pre``) by ``fn(x)``. Under KV-cache generation each
-  forward pass carries only the positions being computed, so the edit applies to exactly those; earlier positions
-  live in the cache as they were computed (edited or not).
+- ``edit_resid_pre(model, layer, fn)`` (``repro.hooks``, re-exported): within the block, the input ``x[B, T, d]``
+  of decoder block ``layer`` (TransformerLens ``blocks.{layer}.hook_resid_pre``) is replaced by ``fn(x)``. Under
+  KV-cache generation each forward pass carries only the positions being computed, so the edit applies to exactly
+  those; earlier positions live in the cache as they were computed (edited or not).
 - ``steer(vector, positions)``: adds a raw-units vector at every position ("all", the official ``hook_fn``) or only at
   generated positions ("generated", spec 7.7: the prompt is left untouched). ``pairs.generate`` marks which pass
-  is running through ``generation_phase``; outside generation "generated" edits nothing.
+  is running through ``phase.generation_phase``; outside generation "generated" edits nothing.
 - ``ablation_eval``: the target-token logit and log-prob with and without subtracting ``delta(x)`` at positions
   [1, t) before each target token t. Position 0 (BOS) is never edited, as in the official script. Because the
   model is causal and the delta at a position depends only on that position's activation, one forward pass of a
@@ -22,59 +22,16 @@ decides what they are.
 from __future__ import annotations
 
 import contextlib
-import contextvars
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from distill_features.analysis import bootstrap_ci as bootstrap_ci  # re-exported: one implementation
-
-PHASES = ("prompt", "generated")
-_PHASE: contextvars.ContextVar[str | None] = contextvars.ContextVar("distill_features_phase", default=None)
-
-
-@contextlib.contextmanager
-def generation_phase(phase: str) -> Iterator[None]:
-    """Mark the forward passes inside as processing prompt or generated positions (set by ``pairs.generate``)."""
-    if phase not in PHASES:
-        raise ValueError(f"phase {phase!r} is not one of {PHASES}")
-    token = _PHASE.set(phase)
-    try:
-        yield
-    finally:
-        _PHASE.reset(token)
-
-
-def current_phase() -> str | None:
-    """ "prompt" or "generated" inside ``pairs.generate``; None in a plain forward pass."""
-    return _PHASE.get()
-
-
-def decoder_layers(model: Any) -> Any:
-    from repro.activations import decoder_layers as layers
-
-    return layers(model)
-
-
-@contextlib.contextmanager
-def edit_resid_pre(model: Any, layer: int, fn: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[None]:
-    """Within the block, the residual stream entering block ``layer`` is replaced by ``fn(x)`` in every forward."""
-    blocks = decoder_layers(model)
-    if not 0 <= layer < len(blocks):
-        raise ValueError(f"layer {layer} is outside the model's blocks 0..{len(blocks) - 1}")
-
-    def hook(module: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
-        if args:
-            return (fn(args[0]), *args[1:]), kwargs
-        return args, {**kwargs, "hidden_states": fn(kwargs["hidden_states"])}
-
-    handle = blocks[layer].register_forward_pre_hook(hook, with_kwargs=True)
-    try:
-        yield
-    finally:
-        handle.remove()
+from distill_features.pairs import evaluate
+from distill_features.phase import current_phase, generation_phase  # noqa: F401  (re-exported)
+from repro.hooks import edit_resid_pre  # noqa: F401  (re-exported)
 
 
 def steer(vector: Any, positions: str = "all") -> Callable[[torch.Tensor], torch.Tensor]:
@@ -166,8 +123,6 @@ def steering_eval(
     sampled (one run per seed), every prompt of a condition in one batch. Returns per strength (axis 0; sampled
     runs add a seed axis): ``accuracy``, mean generated ``length``, mean ``markers[category]`` per trace, the
     share of traces that reach an answer, and the first ``n_examples`` greedy texts."""
-    from distill_features.pairs import evaluate
-
     v = np.asarray(vector, dtype=np.float32)
     greedy, sampled, examples = [], [], []
     for alpha in strengths:

@@ -1,6 +1,6 @@
 """Crosscoder-latent interventions at scale: many ablation or steering conditions in one batched pass (spec 3, 7.6,
-7.7). Built on ``interventions`` (the hook mechanics) and kept in its own module so that ``pairs`` (which imports
-``interventions``) and with it the cached model zoo do not change when this evaluation code does.
+7.7). Built on ``repro.hooks`` (the hook mechanics) and kept apart from ``pairs`` so that the cached model zoo (whose
+code includes ``pairs``) does not change when this evaluation code does.
 
 Variants (model index 0 = base, 1 = distilled):
 - ``official``: the paper's L1 crosscoder read as the official code did: raw activations fed to the encoder
@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from distill_features.interventions import current_phase, edit_resid_pre
+from distill_features.phase import current_phase
+from repro.hooks import edit_resid_pre
 
 VARIANT_READOUT = {"official": {"normalise": False, "norm_p": 1}, "fixed": {"normalise": True, "norm_p": 2}}
 
@@ -326,24 +327,22 @@ class AblationCell:
 
 @dataclass
 class AblationInputs:
-    """What the ablation figures (fig6, fig7) measure on: the stage's largest size, its two models, and fresh
+    """What the ablation figures (fig6, fig7) measure on: the setup's largest size, its two models, and fresh
     labelled windows (seed + 1000, never the windows the latents were selected on)."""
 
-    stage: Any
+    setup: Any  # latents_setup.LatentsSetup
     size: str
     ids: torch.Tensor
     mask: torch.Tensor
     markers: Any
 
     @classmethod
-    def load(cls, stage_scale: str, n_windows: int, seed: int) -> AblationInputs:
-        from distill_features import stage
-        from distill_features.figures.fig2 import windows
+    def build(cls, setup: Any, n_windows: int, seed: int) -> AblationInputs:
+        from distill_features.zoo_crosscoders import windows
 
-        st = stage.load(stage_scale)
-        size = st.size_order[-1]
-        ids, mask, _, markers = windows(st.fig1, n_windows, seed + 1000, labelled=True)
-        return cls(st, size, ids, mask, markers)
+        size = setup.size_order[-1]
+        ids, mask, _, markers = windows(setup.zoo, n_windows, seed + 1000, labelled=True)
+        return cls(setup, size, ids, mask, markers)
 
     def cells(
         self, variants: Sequence[str], selections: Sequence[str], categories: Sequence[str]
@@ -352,13 +351,13 @@ class AblationInputs:
         "marker" selection. Latents of the windows are computed once per variant."""
         from distill_features.language import MARKERS
 
-        s = self.stage.sizes[self.size]
+        s = self.setup.sizes[self.size]
         models = (s.pair.base, s.pair.distilled)
         for v in variants:
             cc = s.crosscoders[v]
             sels = selections if v == "fixed" else ("marker",)
             stats = selection_stats(
-                cc, v, s.eval_acts, self.stage.eval_markers, s.eval_sequences, s.eval_positions, sels
+                cc, v, s.eval_acts, self.setup.eval_markers, s.eval_sequences, s.eval_positions, sels
             )
             latents = window_latents(cc, models, s.layer, self.ids, self.mask, v)
             for sel, en in stats["enrichment"].items():

@@ -20,7 +20,7 @@ and must think, then answer. Its accuracy is its "distillation performance".
 
 ``generate`` is a batched KV-cache decoder (left padding, explicit position ids) that stops a sequence at EOS or
 once it has written ``Answer : N``; an optional ``edit=(layer, fn)`` rewrites the residual stream entering block
-``layer`` (see ``distill_features.interventions``).
+``layer`` (``repro.hooks.edit_resid_pre``; see ``distill_features.interventions``).
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ import numpy as np
 import torch
 
 from distill_features import language as lang
-from distill_features.interventions import edit_resid_pre, generation_phase
 from distill_features.pair_config import PairConfig
+from distill_features.phase import generation_phase
+from repro.hooks import edit_resid_pre
 
 LOG_EVERY = 10  # training loss logged every this many steps
 

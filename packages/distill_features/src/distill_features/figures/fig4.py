@@ -1,22 +1,15 @@
 """Fig. 4 (numbering: best guess; spec F-c, ``figures/reasoning_plot.pdf``): relative decoder norms of the latents
 of four reasoning categories at the middle model size (the paper's 7B).
 
-The same analysis as ``fig3`` (see its docstring for the selection rule, the precision-based alternative and the
-variants) for each marker category of ``language.MARKER_WORDS``: self-reflection ("Wait"), deductive
-("Therefore", "Thus"), alternative ("Alternatively") and contrastive ("However", "But"), matched by token id (so
-also where generic prose uses them). One histogram of r (log count, extreme bins red) per category and variant;
-the precision-selected latents as a black outline.
-
-Variants: ``official`` = L1 crosscoder, raw activations into W_enc, r from L1 norms; ``fixed`` = BatchTopK,
-normalised activations, r from L2 norms.
-
-Beside each variant's own counts, the panels give how many of the rule's extreme latents Latent Scaling
-(Minder et al.) confirms as exclusive, and for the official variant the counts of the same L1 crosscoder under
-the fixed analysis (normalised input, L2 r), which separates the crosscoder's share of a difference from the
-analysis defects'.
-
-Choices the spec leaves open: the middle size is ``size_order[len // 2]`` unless ``size`` names one; the claim
-asks for at least one latent in the r > 0.9 bin per category (the paper: 2-3 each).
+The analysis of fig3 (``latent_selection.selection_at_size``; its docstring and fig3's give the selection rule, the
+precision-based alternative and the variants) for each marker category of ``language.MARKER_WORDS``: self-reflection
+("Wait"), deductive ("Therefore", "Thus"), alternative ("Alternatively") and contrastive ("However", "But"), matched
+by token id (so also where generic prose uses them). One histogram of r (log count, extreme bins red) per category
+and variant, the precision-selected latents as a black outline; the panels give how many of the rule's extreme
+latents Latent Scaling confirms, and for the official variant (L1 crosscoder, raw x, L1 r) the counts of the same
+crosscoder under the fixed analysis (normalised x, L2 r), which separates the crosscoder's share of a difference
+from the analysis defects'. Choices the spec leaves open: the middle size is ``size_order[len // 2]`` unless
+``size`` names one; the claim asks for at least one latent in the r > 0.9 bin per category (the paper: 2-3 each).
 """
 
 from __future__ import annotations
@@ -25,14 +18,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from distill_features.latent_selection import CATEGORIES, VARIANTS
+from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
-
-VARIANTS = ("official", "fixed")
-CATEGORIES = ("self_reflection", "deductive", "alternative", "contrastive")
 
 
 @dataclass(frozen=True)
-class Fig4Config:
+class Fig4Config(ReadsLatents):
     select_frac: float = 0.1
     precision_min: float = 0.3
     rate_min: float = 0.1
@@ -41,88 +33,48 @@ class Fig4Config:
     bins: int = 20
     size: str = ""  # "" = the middle size of the stage
     variants: tuple[str, ...] = VARIANTS
-    stage_scale: str = "quick"
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
-        from distill_features.figures.fig3 import check_selection_fields
+        from distill_features.latent_selection import check_selection_fields
 
         check_selection_fields(self)
 
 
-def compute(cfg: Fig4Config) -> dict[str, Any]:
-    import torch
+def compute(cfg: Fig4Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
+    from distill_features import latents_setup
+    from distill_features.latent_selection import selection_at_size
 
-    from distill_features import controls, stage
-    from distill_features.figures.fig3 import stage_selection
-    from distill_features.language import MARKERS
-
-    torch.set_num_threads(1)
-    st = stage.load(cfg.stage_scale)
-    size = cfg.size or st.size_order[len(st.size_order) // 2]
-    if size not in st.sizes:
-        raise ValueError(f"size {size!r} is not in the stage; choose one of {st.size_order}")
-    ev = controls.prepare(st, cfg.untrained_crosscoder)
-    out = {
-        "crosscoder_ev": ev,
-        "size": size,
-        "classes": list(MARKERS),
-        "variants": {v: stage_selection(st, size, v, cfg) for v in cfg.variants},
-    }
-    if "official" in cfg.variants:  # the L1 crosscoder analysed correctly: which defect moves the counts
-        out["official_fixed_analysis"] = stage_selection(st, size, "official", cfg, "fixed")
-    return out
+    return selection_at_size(latents_setup.from_results(zoo, crosscoders), cfg)
 
 
-def summary(result: dict[str, Any], cfg: Fig4Config) -> dict[str, dict[str, Any]]:
-    """Per "category/variant": ``fig3.selection_counts`` (and ``cc_fixed_*`` for the official variant)."""
-    from distill_features.figures.fig3 import selection_counts
-
-    out = {}
-    for v, sel in result["variants"].items():
-        for cat in CATEGORIES:
-            c = result["classes"].index(cat)
-            q = {**selection_counts(sel, c, cfg), "n_tokens": int(sel["n_class"][c])}
-            if v == "official" and "official_fixed_analysis" in result:
-                alt = selection_counts(result["official_fixed_analysis"], c, cfg)
-                q.update({f"cc_fixed_{k}": alt[k] for k in ("n_rule", "low", "high")})
-            out[f"{cat}/{v}"] = q
-    return out
-
-
+# fmt: off
 def plot(result: dict[str, Any], cfg: Fig4Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from distill_features.figures.fig3 import hist_title, r_histogram
+    from distill_features.figures._common import hist_title, r_histogram
+    from distill_features.latent_selection import summary_by_category
     from repro.plot import set_style
 
     set_style()
-    s = summary(result, cfg)
-    variants = [v for v in VARIANTS if v in result["variants"]]
+    s, variants = summary_by_category(result, cfg), [v for v in VARIANTS if v in result["variants"]]
     fig, axes = plt.subplots(len(variants), len(CATEGORIES), figsize=(3.4 * len(CATEGORIES), 3.3 * len(variants)),
-                             squeeze=False)  # fmt: skip
+                             squeeze=False)
     for i, v in enumerate(variants):
-        sel = result["variants"][v]
+        sel, how = result["variants"][v], "L1 r, raw x" if v == "official" else "L2 r, normalised x"
         r = np.asarray(sel["r"], float)
-        how = "L1 r, raw x" if v == "official" else "L2 r, normalised x"
         for j, cat in enumerate(CATEGORIES):
-            c = result["classes"].index(cat)
-            q = s[f"{cat}/{v}"]
-            r_histogram(axes[i, j], r[np.asarray(sel["selected"][c], bool)],
-                        r[np.asarray(sel["precision_selected"][c], bool)], cfg,
-                        hist_title(f"[{v}] {cat} ({q['n_tokens']} tokens; {how})", q, cfg))  # fmt: skip
+            c, q = result["classes"].index(cat), s[f"{cat}/{v}"]
+            r_histogram(axes[i, j], r[np.asarray(sel["selected"][c], bool)], r[np.asarray(sel["precision_selected"][c], bool)],
+                        cfg, hist_title(f"[{v}] {cat} ({q['n_tokens']} tokens; {how})", q, cfg))
     changed = [cat for cat in CATEGORIES if len(variants) == 2
-               and (s[f"{cat}/official"]["high"] >= 1) != (s[f"{cat}/fixed"]["high"] >= 1)]  # fmt: skip
-    note = (
-        f"; the r > {1 - cfg.extreme:g} verdict differs between variants for: {', '.join(changed)}"
-        if changed
-        else ""
-    )
+               and (s[f"{cat}/official"]["high"] >= 1) != (s[f"{cat}/fixed"]["high"] >= 1)]
+    note = f"; the r > {1 - cfg.extreme:g} verdict differs between variants for: {', '.join(changed)}" if changed else ""
     fig.suptitle(f"Reasoning-category latents at {result['size']} (the middle size; paper: 7B, 2-3 latents in the "
                  f"r≈1 bin per category){note}\nLS-conf.: confirmed exclusive by Latent Scaling (max(nu_r, nu_eps) < "
                  f"{cfg.ls_flag:g}); correct analysis: the official L1 crosscoder with normalised input and L2 r",
-                 fontsize=10)  # fmt: skip
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -135,7 +87,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     the category's marker tokens."""
     import numpy as np
 
-    from distill_features.figures.fig3 import indicators
+    from distill_features.latent_selection import indicators, summary_by_category
     from distill_features.verdicts import (
         count_interval,
         crosscoder_precondition,
@@ -144,23 +96,18 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     )
     from repro.claims import Claim, our_choice, read_off_plot
 
-    s = summary(result, cfg)
-    size, hi = result["size"], f"r > {1 - cfg.extreme:g}"
-    out = []
+    s = summary_by_category(result, cfg)
+    size, hi, out = result["size"], f"r > {1 - cfg.extreme:g}", []
     for v, sel in result["variants"].items():
-        ok = crosscoder_precondition(result.get("crosscoder_ev"), f"{size}/{v}")
-        conf = []
+        ok, conf = crosscoder_precondition(result.get("crosscoder_ev"), f"{size}/{v}"), []
         for cat in CATEGORIES:
             ind = indicators(sel, result["classes"].index(cat), cfg)
             conf.append(ind["high_confirmed"])
-            pre = (
-                ok,
-                markers_precondition(s[f"{cat}/{v}"]["n_tokens"], f"{size} evaluation windows ({cat})"),
-            )
+            pre = (ok, markers_precondition(s[f"{cat}/{v}"]["n_tokens"], f"{size} evaluation windows ({cat})"))
             out.append(Claim(f"{size}: {cat} latents (paper rule) in the {hi} bin", (float(ind["high"].sum()),),
                              ">=", 1, variant=v, preconditions=pre, interval=count_interval(ind["high"]),
                              spread=f"bootstrap over {len(ind['high'])} latents",
-                             paper=read_off_plot("2-3 per category (7B)", "figures/reasoning_plot.pdf (spec F-c)")))  # fmt: skip
+                             paper=read_off_plot("2-3 per category (7B)", "figures/reasoning_plot.pdf (spec F-c)")))
         conf = np.stack(conf, 1).astype(float)  # [latents, categories]
         n_tok = [s[f"{cat}/{v}"]["n_tokens"] for cat in CATEGORIES]
         out.append(Claim(f"{size}: categories (of 4) with a distilled-exclusive latent ({hi}, paper rule) that "
@@ -168,20 +115,18 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
                          preconditions=(ok, markers_precondition(min(n_tok), f"{size} evaluation windows (every category)")),
                          interval=paired_interval(conf, lambda x: float((x.sum(0) > 0).sum()), n_resamples=1000),
                          spread=f"bootstrap over {len(conf)} latents",
-                         paper=our_choice(4, "the paper's 2-3 per category, checked with Latent Scaling (not in the paper)")))  # fmt: skip
+                         paper=our_choice(4, "the paper's 2-3 per category, checked with Latent Scaling (not in the paper)")))
     return out
+# fmt: on
 
 
 FIGURE = Figure(
     paper="distill_features",
     id="fig4",
     title="Relative decoder norms of four reasoning categories' latents, middle size (numbering: best guess)",
-    configs={
-        "smoke": Fig4Config(stage_scale="smoke"),
-        "quick": Fig4Config(),
-        "paper": Fig4Config(stage_scale="paper"),
-    },
+    configs={s: Fig4Config(crosscoders=c) for s, c in CROSSCODERS_CONFIGS.items()},
     compute=compute,
+    needs=LATENT_NEEDS,
     plot=plot,
     claims=claims,
     variants=VARIANTS,

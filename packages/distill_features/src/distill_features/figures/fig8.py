@@ -1,57 +1,29 @@
 """Fig. 8 (numbering: best guess; spec F-g, ``figures/parallelogram_{2,5,10,20}.pdf``): feature geometry, the
-"parallelogram loss" of analogy word pairs in base vs distilled models, per size of the ``fig1`` zoo.
+"parallelogram loss" of analogy word pairs in base vs distilled models, per size of the zoo.
 
-For a task's word pairs (a_i, b_i) the official ``src/parallelogram.py`` scores every pair of pairs (i, j) by
-``||a_i - b_i - a_j + b_j|| / sqrt(||a_i||^2 + ||b_i||^2 + ||a_j||^2 + ||b_j||^2)`` after projecting the words
-on ``n_comp`` principal components (``distill_features.geometry``), and draws the CDF of these losses for base
-and distilled (rows sizes, columns tasks). The paper reads lower medians for the larger distills ("larger distilled
-models are more structured": 14B distilled <= base on 5/5 tasks, 1.5B distilled worse on 4/5) and says this
-correlates with distillation performance (no code computes a correlation).
-
-Tasks: the synthetic language's analogies (``language.analogy_pairs``: number word <-> digit, singular <->
-plural, present <-> past), keeping pairs whose two words are single tokens (all are, in the word-level tokenizer);
-the paper's english-{spanish,german,french} / present-past / singular-plural (Todd et al.'s function-vector
-JSONs). The paper's medians are quoted beside ours: plural and past against the paper's tasks of the same name,
-number word <-> digit against the three translation tasks (the nearest analogue: one concept, two surface forms).
-
-Representations: ``blocks.{n_layers // 2}.hook_resid_pre`` (the crosscoder's site), captured with a forward
-pre-hook (``interventions.edit_resid_pre``), one batched forward per model and condition. The models come from
-``pairs.zoo_from_result(require("distill_features:fig1", zoo_scale))``; no crosscoder is involved.
-
-Variants (defect 6):
-- ``official``: each word runs alone, its activation at position 0 (no BOS: TransformerLens sets
-  ``default_prepend_bos=False`` for Qwen2 models, per the spec; not verifiable offline), PCA fitted separately per
-  model, no confidence intervals in the paper (we add them to both variants). In the miniature, position 0 is
-  always the EOS/BOS token in training, so a word there is out of distribution, as a content token at Qwen's
-  attention-sink position is.
-- ``fixed``: each word at the end of ``language.context_template(word)`` (``Tom has three`` / ``Tom has 3``; the
-  same prefix for both words of a pair), run after the EOS/BOS token every training document follows, activation
-  at the word's position; one PCA basis shared by both models (each model's words centred on their own mean).
-Both over ``n_comps`` (2, 5, 10, 20), each capped by d. Medians get 95 % percentile-bootstrap CIs that resample
-word pairs (``geometry.bootstrap_medians``: pairs of pairs share word pairs, so they are not independent); base and
-distilled share the resamples, so the difference has a paired CI.
-
-Panels: CDFs at ``n_comp = plot_n_comp`` (rows sizes, columns tasks; official dashed, fixed solid); the change of
-each median from n_comp 2 to larger n_comp (the paper's red flag: <= 0.03, i.e. the variance sits in about 2
-directions, consistent with position-0 massive activations), with the share of variance on the top two
-components as its diagnostic; and the "distillation performance" correlation: distilled-minus-base median
-(mean over tasks) against the distilled model's fig1 accuracy, across sizes. Three sizes make three points: the
-panel and its Pearson r show only the mechanics, not evidence.
-
-Choices the spec leaves open: bootstrap ``n_boot`` resamples, seed ``seed`` (the same resamples in every cell);
-the correlation statistic (Pearson r over sizes of the task-mean difference at n_comp 2); the zoo's sizes map to
-the paper's 1.5B / 7B / 14B by order.
+The official ``src/parallelogram.py`` projects a task's word pairs on ``n_comp`` principal components, scores every
+pair of pairs and draws the CDF of the losses, base and distilled. The paper reads lower medians for the larger
+distills (14B distilled <= base on 5/5 tasks, 1.5B worse on 4/5) and says this correlates with distillation
+performance (no code computes one). Here (``geometry_analysis.geometry_experiment``, whose docstring gives the loss,
+variants and bootstrap) on the zoo's models: the language's analogies (number word <-> digit, singular <-> plural,
+present <-> past) beside the paper's plural / past and, for numbers, its translation tasks. ``official``: word alone
+at position 0, PCA per model; ``fixed``: word in context, one shared PCA basis. Panels: CDFs at ``plot_n_comp``; (b)
+median vs n_comp (the paper's red flag: <= 0.03, as with position-0 massive activations); (c) variance share on the
+top two components; (d) distilled-minus-base median vs distilled accuracy (Pearson r, ours; 3 sizes: mechanics).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from distill_features.geometry_analysis import VARIANTS
+from distill_features.stages import ZOO, ZOO_CONFIGS
+from distill_features.zoo import ZooConfig
 from repro.figure import Figure
+from repro.stage import Need
 
-VARIANTS = ("official", "fixed")
 PAPER_SIZES = ("1.5B", "7B", "14B")
 # Median parallelogram loss (base, distilled) at n_comp = 2, from the official notebook's outputs (spec F-g).
 PAPER_MEDIANS = {
@@ -59,365 +31,152 @@ PAPER_MEDIANS = {
     "7B": {"es": (0.87, 0.76), "de": (0.70, 0.70), "fr": (0.79, 0.68), "past": (0.56, 0.65), "plural": (0.54, 0.69)},
     "14B": {"es": (0.77, 0.73), "de": (0.79, 0.73), "fr": (0.78, 0.68), "past": (0.62, 0.62), "plural": (0.55, 0.52)},
 }  # fmt: skip
+PAPER_14B = "; ".join(f"{t} {b:.2f}/{d:.2f}" for t, (b, d) in PAPER_MEDIANS["14B"].items())
 PAPER_TASKS_OF = {"number": ("es", "de", "fr"), "plural": ("plural",), "past": ("past",)}
 PAPER_NCOMP_SHIFT = 0.03  # the paper's medians move by at most this much from n_comp 2 to 20
+STYLE, VCOL = {"official": "--", "fixed": "-"}, {"official": "#8172B3", "fixed": "#55A868"}
 
 
 @dataclass(frozen=True)
 class Fig8Config:
+    zoo: ZooConfig = field(default_factory=ZooConfig)  # the zoo whose models are analysed
     n_comps: tuple[int, ...] = (2, 5, 10, 20)
     plot_n_comp: int = 2
     n_boot: int = 1000
     level: float = 0.95
     seed: int = 0
     variants: tuple[str, ...] = VARIANTS
-    zoo_scale: str = "quick"  # the scale of the fig1 zoo whose models are analysed
     untrained_models: bool = (
         False  # the control: every model replaced by a random-init one of its architecture
     )
     n_answer_check: int = 40  # held-out problems the distilled model must answer (the claims' precondition)
 
     def __post_init__(self) -> None:
-        if self.zoo_scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"zoo_scale must be smoke, quick or paper, got {self.zoo_scale!r}")
-        if not self.n_comps or list(self.n_comps) != sorted(set(self.n_comps)) or self.n_comps[0] < 1:
-            raise ValueError(f"n_comps must be strictly increasing positive integers, got {self.n_comps}")
-        if self.plot_n_comp not in self.n_comps:
-            raise ValueError(f"plot_n_comp {self.plot_n_comp} must be one of n_comps {self.n_comps}")
-        if self.n_boot < 10 or not 0 < self.level < 1:
-            raise ValueError("n_boot must be >= 10 and level in (0, 1)")
-        if not set(self.variants) <= set(VARIANTS) or not self.variants:
-            raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
+        from distill_features.geometry_analysis import check_config
+
+        check_config(self)
 
 
-def compute(cfg: Fig8Config) -> dict[str, Any]:
-    import numpy as np
-    import torch
+def compute(cfg: Fig8Config, zoo: dict[str, Any]) -> dict[str, Any]:
+    from distill_features.geometry_analysis import geometry_experiment
 
-    from distill_features import geometry, pairs
-    from distill_features import language as lang
-    from repro.progress import status
-    from repro.run import require
-
-    torch.set_num_threads(1)
-    fig1 = require("distill_features:fig1", cfg.zoo_scale)
-    tok, zoo = pairs.zoo_from_result(fig1)
-    if cfg.untrained_models:
-        for p in zoo.values():
-            p.base, p.distilled = (pairs.new_model(dataclasses.replace(p.cfg, seed=p.cfg.seed + k), len(tok))
-                                   for k in (0, 1))  # fmt: skip
-    held = [lang.parse_problem(t) for t in fig1["eval_problems"][: cfg.n_answer_check]]
-    tasks = {t: p for t, p in geometry.single_token_pairs(lang.analogy_pairs(), tok).items() if len(p) >= 2}
-    words = sorted({w for p in tasks.values() for pair in p for w in pair})
-    row = {w: i for i, w in enumerate(words)}
-    how = {"official": (None, "separate"), "fixed": (lang.context_template, "shared")}
-    out: dict[str, Any] = {
-        "tasks": list(tasks),
-        "pairs": {t: [list(p) for p in ps] for t, ps in tasks.items()},
-        "variants": list(cfg.variants),
-        "size_order": list(fig1["size_order"]),
-        "sizes": {},
-    }
-    for name, pair in zoo.items():
-        d, layer = pair.cfg.d_model, pair.cfg.n_layers // 2
-        r1 = fig1["sizes"][name]
-        r: dict[str, Any] = {
-            "d_model": d,
-            "layer": layer,
-            "n_comp": np.array([min(k, d) for k in cfg.n_comps]),
-            "base_accuracy": float(r1["base_accuracy"]),
-            "distilled_accuracy": float(r1["distilled_accuracy"]),
-            "answered": float(pairs.evaluate(pair.distilled.eval(), tok, held, True, 64)["answered"].mean()),
-            "variants": {},
-        }
-        for v in cfg.variants:
-            context, basis = how[v]
-            reps = [
-                geometry.word_representations(m, layer, tok, words, context)
-                for m in (pair.base, pair.distilled)
-            ]
-            rv: dict[str, Any] = {
-                "mean_norm": np.array([np.linalg.norm(x, axis=1).mean() for x in reps]),
-                "tasks": {},
-            }
-            for t, ps in tasks.items():
-                ia, ib = [row[a] for a, _ in ps], [row[b] for _, b in ps]
-                per_model = [(x[ia], x[ib]) for x in reps]
-                cell: dict[str, list] = {
-                    k: [] for k in ("values", "median", "lo", "hi", "diff", "diff_lo", "diff_hi")
-                }
-                for k in r["n_comp"]:
-                    losses = geometry.parallelogram_losses(per_model, int(k), basis)
-                    boot = geometry.bootstrap_medians(losses, cfg.n_boot, cfg.seed, cfg.level)
-                    cell["values"].append(np.stack([geometry.pair_values(m) for m in losses]))
-                    for key in ("median", "lo", "hi", "diff", "diff_lo", "diff_hi"):
-                        cell[key].append(boot[key])
-                rv["tasks"][t] = {k: np.array(vals) for k, vals in cell.items()}
-                rv["tasks"][t]["top2_share"] = np.array(
-                    [geometry.top_variance_share(np.concatenate([a, b]), 2) for a, b in per_model]
-                )
-            r["variants"][v] = rv
-            k0 = list(cfg.n_comps).index(cfg.plot_n_comp)
-            meds = ", ".join(
-                f"{t} {c['median'][k0][0]:.2f}/{c['median'][k0][1]:.2f}" for t, c in rv["tasks"].items()
-            )
-            status(f"fig8 {name} {v}: median loss base/distilled at n_comp {cfg.plot_n_comp}: {meds}")
-        out["sizes"][name] = r
-    return out
+    return geometry_experiment(cfg, zoo)
 
 
-# ----------------------------------------------------------------------------------------------- summaries
-def _k0(cfg: Fig8Config) -> int:
-    return list(cfg.n_comps).index(cfg.plot_n_comp)
-
-
-def _paper_size(result: dict[str, Any], name: str) -> str:
-    """The paper's size at the same rank (smallest -> 1.5B, largest -> 14B, the middle ones -> 7B)."""
-    i, n = result["size_order"].index(name), len(result["size_order"])
-    return PAPER_SIZES[0] if i == 0 else PAPER_SIZES[-1] if i == n - 1 else PAPER_SIZES[1]
-
-
-def _paper_text(paper_size: str, task: str) -> str:
-    med = PAPER_MEDIANS[paper_size]
-    return ", ".join(f"{p} {med[p][0]:.2f}/{med[p][1]:.2f}" for p in PAPER_TASKS_OF.get(task, ()))
-
-
-def n_not_worse(result: dict[str, Any], name: str, v: str, k0: int) -> int:
-    """Tasks where the distilled median loss is <= the base's at n_comp index ``k0``."""
-    cells = result["sizes"][name]["variants"][v]["tasks"].values()
-    return int(sum(c["median"][k0][1] <= c["median"][k0][0] for c in cells))
-
-
-def n_resolved(result: dict[str, Any], v: str, k0: int) -> int:
-    """(size, task) cells whose bootstrap CI of distilled - base median excludes 0 at n_comp index ``k0``."""
-    cells = [c for r in result["sizes"].values() for c in r["variants"][v]["tasks"].values()]
-    return int(sum(c["diff_lo"][k0] > 0 or c["diff_hi"][k0] < 0 for c in cells))
-
-
-def ncomp_shift(result: dict[str, Any], v: str, k0: int) -> float:
-    """Largest |median(n_comp) - median(n_comp at k0)| over sizes, tasks, models and n_comps."""
-    import numpy as np
-
-    shifts = [
-        np.abs(np.asarray(c["median"]) - np.asarray(c["median"])[k0]).max()
-        for r in result["sizes"].values()
-        for c in r["variants"][v]["tasks"].values()
-    ]
-    return float(np.max(shifts))
-
-
-def performance_correlation(result: dict[str, Any], v: str, k0: int) -> tuple[Any, Any, float]:
-    """(distilled accuracy per size, task-mean distilled-minus-base median per size, Pearson r across sizes)."""
-    import numpy as np
-
-    names = result["size_order"]
-    acc = np.array([result["sizes"][n]["distilled_accuracy"] for n in names])
-    diff = np.array(
-        [np.mean([c["diff"][k0] for c in result["sizes"][n]["variants"][v]["tasks"].values()]) for n in names]
-    )
-    if len(names) < 3 or np.ptp(acc) == 0 or np.ptp(diff) == 0:
-        return acc, diff, float("nan")
-    return acc, diff, float(np.corrcoef(acc, diff)[0, 1])
-
-
-def _count_bounds(cells: dict[str, Any], k0: int) -> tuple[int, int]:
-    """(tasks whose whole CI of distilled - base is <= 0, tasks whose CI reaches <= 0): the range of the count of
-    tasks with distilled <= base that the per-task 95 % intervals allow."""
-    lo = sum(c["diff_hi"][k0] <= 0 for c in cells.values())
-    hi = sum(c["diff_lo"][k0] <= 0 for c in cells.values())
-    return int(lo), int(hi)
-
-
-def _shift_interval(result: dict[str, Any], v: str, n_boot: int = 500, seed: int = 0) -> tuple[float, float]:
-    """95 % bootstrap interval of :func:`ncomp_shift` (pairs of word pairs resampled per cell, the same resample at
-    every n_comp; pairs of pairs share word pairs, so this interval is too narrow rather than too wide)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    boots = np.zeros(n_boot)
-    for r in result["sizes"].values():
-        for c in r["variants"][v]["tasks"].values():
-            vals = np.asarray(c["values"], float)  # [K, M, n]
-            idx = rng.integers(0, vals.shape[-1], (n_boot, vals.shape[-1]))
-            med = np.nanmedian(vals[:, :, idx], axis=-1)  # [K, M, B]
-            boots = np.maximum(boots, np.abs(med - med[:1]).max((0, 1)))
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
+# fmt: off
 def claims(result: dict[str, Any], cfg: Fig8Config) -> list:
-    """The paper (official ``parallelogram.py`` outputs, spec F-g): larger distilled models are more structured:
-    at 14B the distilled median parallelogram loss is <= the base's on 5 of 5 tasks (1.5B: worse on 4 of 5), and
-    this "correlates with distillation performance" (qualitative; no code computes it). Tested per task at the
-    largest size as the sign of distilled - base median with the paired bootstrap over word pairs; the task
-    counts carry the range the per-task intervals allow. The medians barely moving with n_comp (<= 0.03, the red
-    flag) is tested with a bootstrap over pairs of pairs. The correlation across sizes has 3 points, so no
-    interval is possible: it is inconclusive by design (interval = the whole range of r) and claims no trend.
-    Precondition: the distilled model answers held-out problems (an untrained control does not)."""
-    from repro.claims import Claim, official_code, our_choice, precondition
+    """The paper: at 14B distilled median loss <= base on 5 of 5 tasks (1.5B: worse on 4 of 5). Per task: the sign of
+    distilled - base (paired bootstrap over word pairs); the 3-point correlation is inconclusive by design."""
+    from distill_features import geometry_analysis as ga
+    from repro.claims import Claim, official_code, our_choice
 
-    k0 = _k0(cfg)
-    names, tasks = result["size_order"], result["tasks"]
+    k0, n_comp, names, tasks = ga.plot_index(cfg), cfg.plot_n_comp, result["size_order"], result["tasks"]
     small, large = names[0], names[-1]
-    n_comp = cfg.plot_n_comp
     src = "src/parallelogram.py outputs, notebooks/figures.ipynb cell 4 @ 0f9e477"
-    paper_14b = "; ".join(f"{t} {b:.2f}/{d:.2f}" for t, (b, d) in PAPER_MEDIANS["14B"].items())
-    trained = tuple(
-        precondition(f"{n}: the distilled model answers held-out problems (share with an answer)",
-                     result["sizes"][n].get("answered", float("nan")), ">=", 0.5)
-        for n in names
-    )  # fmt: skip
+    bounds = "range allowed by the per-task 95% bootstrap intervals over word pairs"
+    trained = ga.answer_preconditions(result)
     out = []
     for v in result["variants"]:
-        cells = result["sizes"][large]["variants"][v]["tasks"]
-        lo, hi = _count_bounds(cells, k0)
-        out.append(Claim(
-            f"{large} (largest): tasks where the distilled median parallelogram loss <= base at n_comp {n_comp}",
-            (n_not_worse(result, large, v, k0),), ">=", len(tasks), variant=v, preconditions=trained,
-            interval=(lo, hi), spread="range allowed by the per-task 95% bootstrap intervals over word pairs",
-            paper=official_code(f"14B 5/5 ({paper_14b})", src),
-        ))  # fmt: skip
+        cells, both = result["sizes"][large]["variants"][v]["tasks"], {"variant": v, "preconditions": trained}
+        (lo, hi), (slo, shi) = ga.count_bounds(cells, k0), ga.count_bounds(result["sizes"][small]["variants"][v]["tasks"], k0)
+        out.append(Claim(f"{large} (largest): tasks where the distilled median parallelogram loss <= base at n_comp "
+                         f"{n_comp}", (ga.n_not_worse(result, large, v, k0),), ">=", len(tasks), interval=(lo, hi),
+                         spread=bounds, paper=official_code(f"14B 5/5 ({PAPER_14B})", src), **both))
         for t, c in cells.items():
-            b, d = c["median"][k0]
-            out.append(Claim(
-                f"{large} {t}: distilled minus base median loss at n_comp {n_comp}", (c["diff"][k0],), "<=", 0.0,
-                variant=v, preconditions=trained, interval=(c["diff_lo"][k0], c["diff_hi"][k0]),
-                spread=f"paired bootstrap over {len(result['pairs'][t])} word pairs",
-                paper=official_code(f"14B {_paper_text('14B', t)}", src), note=f"base {b:.2f} -> distilled {d:.2f}",
-            ))  # fmt: skip
-        slo, shi = _count_bounds(result["sizes"][small]["variants"][v]["tasks"], k0)
-        gain = n_not_worse(result, large, v, k0) - n_not_worse(result, small, v, k0)
-        out.append(Claim(
-            f"more tasks with distilled <= base at the largest size than at the smallest ({small} -> {large}, "
-            f"of {len(tasks)})", (gain,), ">", 0, variant=v, preconditions=trained, interval=(lo - shi, hi - slo),
-            spread="range allowed by the per-task 95% bootstrap intervals over word pairs",
-            paper=official_code("1.5B 1/5 -> 14B 5/5", src),
-        ))  # fmt: skip
-        out.append(Claim(
-            f"medians barely change with n_comp: largest |median(n_comp) - median({cfg.n_comps[0]})| over "
-            f"sizes, tasks, models, n_comp in {cfg.n_comps} (capped by d)",
-            (ncomp_shift(result, v, 0),), "<=", PAPER_NCOMP_SHIFT, variant=v, preconditions=trained,
-            interval=_shift_interval(result, v, seed=cfg.seed), spread="bootstrap over pairs of word pairs",
-            paper=official_code(f"<= {PAPER_NCOMP_SHIFT} from 2 to 20 (red flag: position-0 massive activations)",
-                                src),
-        ))  # fmt: skip
-        _, _, corr = performance_correlation(result, v, k0)
-        out.append(Claim(
-            "distillation performance: Pearson r across sizes of (distilled - base median loss, task mean) vs "
-            "distilled accuracy", (corr,), "<", 0.0, variant=v, preconditions=trained, interval=(-1.0, 1.0),
-            spread=f"{len(names)} sizes: no interval possible (the whole range of r)",
-            paper=our_choice("'correlates' (qualitative)", "the paper computes no statistic; Pearson r is ours"),
-            note=f"inconclusive by design: {len(names)} points cannot support a trend",
-        ))  # fmt: skip
+            paper = ", ".join(f"{p} {b:.2f}/{d:.2f}" for p, (b, d) in PAPER_MEDIANS["14B"].items() if p in PAPER_TASKS_OF.get(t, ()))
+            out.append(Claim(f"{large} {t}: distilled minus base median loss at n_comp {n_comp}", (c["diff"][k0],), "<=",
+                             0.0, interval=(c["diff_lo"][k0], c["diff_hi"][k0]), paper=official_code(f"14B {paper}", src),
+                             spread=f"paired bootstrap over {len(result['pairs'][t])} word pairs",
+                             note=f"base {c['median'][k0][0]:.2f} -> distilled {c['median'][k0][1]:.2f}", **both))
+        gain = ga.n_not_worse(result, large, v, k0) - ga.n_not_worse(result, small, v, k0)
+        out.append(Claim(f"more tasks with distilled <= base at the largest size than at the smallest ({small} -> "
+                         f"{large}, of {len(tasks)})", (gain,), ">", 0, interval=(lo - shi, hi - slo), spread=bounds,
+                         paper=official_code("1.5B 1/5 -> 14B 5/5", src), **both))
+        out.append(Claim(f"medians barely change with n_comp: largest |median(n_comp) - median({cfg.n_comps[0]})| over "
+                         f"sizes, tasks, models, n_comp in {cfg.n_comps} (capped by d)", (ga.ncomp_shift(result, v, 0),),
+                         "<=", PAPER_NCOMP_SHIFT, interval=ga.shift_interval(result, v, seed=cfg.seed),
+                         spread="bootstrap over pairs of word pairs", **both, paper=official_code(
+                             f"<= {PAPER_NCOMP_SHIFT} from 2 to 20 (red flag: position-0 massive activations)", src)))
+        out.append(Claim("distillation performance: Pearson r across sizes of (distilled - base median loss, task mean) "
+                         "vs distilled accuracy", (ga.performance_correlation(result, v, k0)[2],), "<", 0.0,
+                         interval=(-1.0, 1.0), spread=f"{len(names)} sizes: no interval possible (the whole range of r)",
+                         paper=our_choice("'correlates' (qualitative)", "the paper computes no statistic; Pearson r is ours"),
+                         note=f"inconclusive by design: {len(names)} points cannot support a trend", **both))
     return out
 
 
-# ----------------------------------------------------------------------------------------------- plot
 def plot(result: dict[str, Any], cfg: Fig8Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.ticker import NullFormatter
 
+    from distill_features import geometry_analysis as ga
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
-    names, tasks, variants = result["size_order"], result["tasks"], result["variants"]
-    k0 = _k0(cfg)
-    style = {"official": "--", "fixed": "-"}
-    vcol = {"official": "#8172B3", "fixed": "#55A868"}
+    names, tasks, variants, k0 = result["size_order"], result["tasks"], result["variants"], ga.plot_index(cfg)
     fig = plt.figure(figsize=(16, 3.1 * max(3, len(names))), constrained_layout=True)
     grid = fig.add_gridspec(max(3, len(names)), len(tasks) + 1, width_ratios=[1] * len(tasks) + [1.25])
-
     for i, n in enumerate(names):
         r = result["sizes"][n]
         for j, t in enumerate(tasks):
-            ax = fig.add_subplot(grid[i, j])
-            lines = []
+            ax, lines = fig.add_subplot(grid[i, j]), []
             for v in variants:
                 c = r["variants"][v]["tasks"][t]
                 for m, (label, colour) in enumerate((("base", BASELINE), ("distilled", METHOD))):
                     x = np.sort(np.asarray(c["values"])[k0, m])
-                    ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", color=colour, ls=style[v],
-                            lw=1.3, label=f"{v} {label}" if i == j == 0 else None)  # fmt: skip
+                    ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", color=colour, ls=STYLE[v], lw=1.3,
+                            label=f"{v} {label}" if i == j == 0 else None)
                 (b, d), lo, hi = c["median"][k0], c["diff_lo"][k0], c["diff_hi"][k0]
                 lines.append(f"{v}: {b:.2f}/{d:.2f} (Δ {d - b:+.2f} [{lo:+.2f},{hi:+.2f}])")
             ax.text(0.98, 0.03, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom", fontsize=6,
-                    bbox={"fc": "white", "alpha": 0.8, "lw": 0})  # fmt: skip
-            ax.set_xlim(0, None)
-            ax.set_ylim(0, 1)
-            if i == 0:
-                ax.set_title(f"{t} ({len(result['pairs'][t])} pairs)")
-            if j == 0:
-                ax.set_ylabel(f"{n} (~{_paper_size(result, n)}) d={r['d_model']}\nCDF over pairs of pairs")
-            if i == len(names) - 1:
-                ax.set_xlabel(f"parallelogram loss (n_comp {cfg.plot_n_comp})")
+                    bbox={"fc": "white", "alpha": 0.8, "lw": 0})
+            ax.set(xlim=(0, None), ylim=(0, 1), title=f"{t} ({len(result['pairs'][t])} pairs)" if i == 0 else "",
+                   xlabel=f"parallelogram loss (n_comp {cfg.plot_n_comp})" if i == len(names) - 1 else "")
+            paper_size = PAPER_SIZES[0] if i == 0 else PAPER_SIZES[-1] if i == len(names) - 1 else PAPER_SIZES[1]
+            ax.set_ylabel(f"{n} (~{paper_size}) d={r['d_model']}\nCDF over pairs of pairs" if j == 0 else "")
             if i == j == 0:
                 ax.legend(fontsize=6, loc="upper left")
-
     ax = fig.add_subplot(grid[0, -1])
     for v in variants:
-        for n in names:
-            r = result["sizes"][n]
-            for t in tasks:
-                med = np.asarray(r["variants"][v]["tasks"][t]["median"])
-                for m in range(2):
-                    ax.plot(r["n_comp"], med[:, m] - med[0, m], color=vcol[v], ls=style[v], marker=".",
-                            alpha=0.55, lw=0.9)  # fmt: skip
-        ax.plot([], [], color=vcol[v], ls=style[v], label=f"{v}: max |shift| {ncomp_shift(result, v, 0):.3f}")
+        for r in result["sizes"].values():
+            for c in r["variants"][v]["tasks"].values():
+                med = np.asarray(c["median"])
+                ax.plot(r["n_comp"], med - med[0], color=VCOL[v], ls=STYLE[v], marker=".", alpha=0.55, lw=0.9)
+        ax.plot([], [], color=VCOL[v], ls=STYLE[v], label=f"{v}: max |shift| {ga.ncomp_shift(result, v, 0):.3f}")
     ax.axhspan(-PAPER_NCOMP_SHIFT, PAPER_NCOMP_SHIFT, color="grey", alpha=0.2, label="paper: within ±0.03")
-    ax.set_xscale("log")
+    ax.set(xscale="log", xticks=list(cfg.n_comps), xticklabels=[str(k) for k in cfg.n_comps], xlabel="n_comp (capped by d)",
+           ylabel=f"median(n_comp) - median({cfg.n_comps[0]})", title="(b) median vs n_comp: every size, task, model")
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticks(list(cfg.n_comps), [str(k) for k in cfg.n_comps])
-    ax.set(xlabel="n_comp (capped by d)", ylabel=f"median(n_comp) - median({cfg.n_comps[0]})",
-           title="(b) median vs n_comp: every size, task, model")  # fmt: skip
     ax.legend(fontsize=6)
-
-    ax = fig.add_subplot(grid[1, -1])
-    x = np.arange(len(names))
+    ax, x = fig.add_subplot(grid[1, -1]), np.arange(len(names))
     bars = [(v, m) for v in variants for m in range(2)]
-    w = 0.8 / len(bars)
     for b, (v, m) in enumerate(bars):
-        share = [
-            np.mean([result["sizes"][n]["variants"][v]["tasks"][t]["top2_share"][m] for t in tasks])
-            for n in names
-        ]
-        norms = [result["sizes"][n]["variants"][v]["mean_norm"][m] for n in names]
-        xs = x - 0.4 + w * (b + 0.5)
-        ax.bar(xs, share, w, color=(BASELINE, METHOD)[m], hatch="//" if v == "official" else None,
-               edgecolor="white", label=f"{v} {('base', 'distilled')[m]}")  # fmt: skip
-        for xi, s, nm in zip(xs, share, norms, strict=True):
-            ax.text(xi, s + 0.01, f"|x| {nm:.3g}", rotation=90, ha="center", va="bottom", fontsize=5.5)
+        share, xs = ga.top2_share(result, v, m), x - 0.4 + 0.8 / len(bars) * (b + 0.5)
+        ax.bar(xs, share, 0.8 / len(bars), color=(BASELINE, METHOD)[m], hatch="//" if v == "official" else None,
+               edgecolor="white", label=f"{v} {('base', 'distilled')[m]}")
+        for xi, s, n in zip(xs, share, names, strict=True):
+            ax.text(xi, s + 0.01, f"|x| {result['sizes'][n]['variants'][v]['mean_norm'][m]:.3g}", rotation=90,
+                    ha="center", va="bottom", fontsize=5.5)
     ax.set(xticks=x, xticklabels=names, ylim=(0, 1.25), ylabel="variance share on top 2 PCs (task mean)",
-           title="(c) how 2-dimensional the words are (text: mean |x|)")  # fmt: skip
+           title="(c) how 2-dimensional the words are (text: mean |x|)")
     ax.legend(fontsize=6, ncol=4, loc="upper center")
-
     ax = fig.add_subplot(grid[2, -1])
     for v in variants:
-        acc, diff, corr = performance_correlation(result, v, k0)
+        acc, diff, corr = ga.performance_correlation(result, v, k0)
         for t in tasks:
-            td = [result["sizes"][n]["variants"][v]["tasks"][t]["diff"][k0] for n in names]
-            ax.scatter(acc, td, color=vcol[v], s=10, alpha=0.4)
-        ax.plot(
-            acc, diff, color=vcol[v], ls=style[v], marker="o", label=f"{v}: task mean (Pearson r {corr:+.2f})"
-        )
+            ax.scatter(acc, [result["sizes"][n]["variants"][v]["tasks"][t]["diff"][k0] for n in names], color=VCOL[v],
+                       s=10, alpha=0.4)
+        ax.plot(acc, diff, color=VCOL[v], ls=STYLE[v], marker="o", label=f"{v}: task mean (Pearson r {corr:+.2f})")
         for a, dd, n in zip(acc, diff, names, strict=True):
             ax.annotate(n, (a, dd), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.axhline(0, color="k", lw=0.6)
     ax.set(xlabel="distilled accuracy (fig1, greedy)", ylabel=f"distilled - base median loss (n_comp {cfg.plot_n_comp})",
-           title=f"(d) 'distillation performance': {len(names)} points, mechanics only")  # fmt: skip
+           title=f"(d) 'distillation performance': {len(names)} points, mechanics only")
     ax.legend(fontsize=6)
-
-    summary = "\n".join(
-        f"{v}: largest size distilled <= base on {n_not_worse(result, names[-1], v, k0)}/{len(tasks)} tasks, "
-        f"smallest {n_not_worse(result, names[0], v, k0)}/{len(tasks)}, n_comp shift {ncomp_shift(result, v, 0):.3f}, "
-        f"CI of the difference excludes 0 in {n_resolved(result, v, k0)}/{len(names) * len(tasks)} cells"
-        for v in variants
-    )
-    fig.suptitle(
-        "Fig. 8 (numbering: best guess): parallelogram loss of analogy pairs, base vs distilled "
-        "(official: word alone at position 0, PCA per model; fixed: in context, shared PCA)\n" + summary,
-        fontsize=10,
-    )
+    fig.suptitle("Fig. 8 (numbering: best guess): parallelogram loss of analogy pairs, base vs distilled (official: "
+                 "word alone at position 0, PCA per model; fixed: in context, shared PCA)\n"
+                 + "\n".join(ga.summary_lines(result, k0)), fontsize=10)
     return fig
 
 
@@ -425,12 +184,10 @@ FIGURE = Figure(
     paper="distill_features",
     id="fig8",
     title="Feature geometry: parallelogram loss of analogy pairs, base vs distilled, per size (numbering: best guess)",
-    configs={
-        "smoke": Fig8Config(n_boot=50, zoo_scale="smoke"),
-        "quick": Fig8Config(),
-        "paper": Fig8Config(n_boot=2000, zoo_scale="paper"),
-    },
+    configs={"smoke": Fig8Config(zoo=ZOO_CONFIGS["smoke"], n_boot=50), "quick": Fig8Config(zoo=ZOO_CONFIGS["quick"]),
+             "paper": Fig8Config(zoo=ZOO_CONFIGS["paper"], n_boot=2000)},
     compute=compute,
+    needs={"zoo": Need(ZOO, field="zoo")},
     plot=plot,
     claims=claims,
     variants=VARIANTS,
@@ -440,3 +197,4 @@ FIGURE = Figure(
     control=lambda cfg: dataclasses.replace(cfg, untrained_models=True),
     control_label="random-init base and distilled models (untrained)",
 )
+# fmt: on

@@ -1,37 +1,21 @@
 """Fig. 9 (numbering: best guess; spec F-h, probably an appendix table): annotation of the most model-specific
 latents, and how accurate that annotation is.
 
-Per size and variant, the ``top_n`` latents on each side by r (distilled side: the largest r; base side: the
-smallest) get their ``k`` top contexts over the held-out evaluation windows (``analysis.top_contexts``), cut to
-the last ``context_words`` words as the paper's ``feat_annotation.py`` sent them to gpt-4o-mini. A deterministic
-rule-based labeller (``analysis.label_latents``; no language model is reachable here) reads only those words and
-gives each latent a category (math / general text / uninterpretable) and an optional reasoning type (the marker
-categories; the paper's "self-correction" is ``self_reflection``). The paper reports the counts (1.5B
-distilled-unique top 100: 95 math / 5 general, 6 self-correction, 2 deductive; base-unique: 76 / 24, 6
-self-correction, 1 alternative, 1 deductive; 7B: 94 / 6 and 87 / 13, no types).
+The paper labels the top 100 latents per side by r (distilled-unique: largest r; base-unique: smallest) from their
+top contexts with gpt-4o-mini and reports the counts (1.5B distilled-unique: 95 math / 5 general, 6 self-correction,
+2 deductive; base-unique: 76 / 24, 6 self-correction, 1 alternative, 1 deductive; 7B: 94 / 6 and 87 / 13).
+Here (``annotation.annotate``, whose docstring gives the labeller, the ground truth and the variants) per size and
+variant, the ``top_n`` latents per side get their ``k`` top contexts of ``context_words`` words and a deterministic
+rule-based label. What the paper could not do: score the labels. The generator knows what every token is doing, so
+each latent has a ground truth, and the labels' accuracy is compared with chance (labels permuted across latents,
+and always the most common truth; the claims use the larger).
 
-What the paper could not do: score the labels. The generator knows what every token is doing, so each latent has a
-ground truth (``analysis.ground_truth_label``: the majority class, with at least ``min_share`` of them, at its top
-``k`` activations under the crosscoder's real, normalised encoding), from each position's span and marker label:
-inside a self-correction / alternative / contrast span the span's type; else a deductive, alternative or
-contrastive marker token (also in prose, where the generator uses them in that sense) its type; else "math" in a
-problem or trace span and "general text" in generic prose ("Wait" in prose is only the verb, so it is general
-text). The category-level truth is math vs general text by span alone. Accuracy is compared with chance
-(``chance_accuracy``: labels permuted across latents, and always the most common truth; the claims use the larger).
-
-Variants (official code vs fix):
-- ``official``: the L1 crosscoder, r from L1 norms (defect 5), all latents ranked (as the official code did; the
-  L1 penalty drives many decoder rows exactly to 0, so r = 0 or 1 ties are broken by latent index), top contexts
-  scored by x_raw W_enc without b_enc before the ReLU (defects 3 and 5);
-- ``fixed``: the BatchTopK crosscoder, r from L2 norms, only latents that fire on the evaluation windows, top
-  contexts by the real activations (``Crosscoder.encode``).
-
-Outputs: the plot (stacked category and type counts per side and size; accuracy against chance; the confusion of
-the pooled labels) and a Markdown file beside it (``<figure stem>.md``: the counts table and example contexts,
-the activating word in bold).
-
-Choices the spec leaves open: top_n 20 at quick (the paper's 100 of 32,768; the dictionaries here have 8 x d
-latents), k 10 contexts of 10 words (the paper's), min_share 0.5, the token -> category map (``word_category``).
+Variants: ``official`` = L1 crosscoder, L1 r, all latents ranked, contexts scored by x_raw W_enc without b_enc
+(defects 3 and 5); ``fixed`` = BatchTopK, L2 r, only latents that fire, contexts by the real activations.
+Outputs: the plot (stacked category and type counts per side and size; accuracy against chance; the confusion of the
+pooled labels) and a Markdown file beside it (``<figure stem>.md``: counts table, example contexts). Choices the spec
+leaves open: top_n 20 at quick (the paper's 100 of 32,768; 8 x d latents here), k 10 contexts of 10 words (the
+paper's), min_share 0.5, the token -> category map (``annotation.word_category``).
 """
 
 from __future__ import annotations
@@ -40,280 +24,37 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from distill_features.annotation import VARIANTS
+from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
-
-VARIANTS = ("official", "fixed")
-SIDES = ("distilled", "base")
-REASONING = ("self_reflection", "deductive", "alternative", "contrastive")
-CATEGORIES = ("math", "general text", "uninterpretable")
-# variant -> (how the top contexts are scored, the norm of r)
-CONTEXTS_OF_VARIANT = {"official": ("raw_pre_no_bias", 1), "fixed": ("normalised", 2)}
-MATH_WORDS = frozenset(("+", "-", "*", "=", "check", "Problem", "Answer", "<think>", "</think>"))
-IGNORED_WORDS = frozenset((".", ",", ":"))
-SPAN_TYPE = {"self_correction": "self_reflection", "alternative": "alternative", "contrast": "contrastive"}
-PAPER_SIZES = ("1.5B", "7B", "14B")
-PAPER_COUNTS = {  # (size, side) -> (math, general, types)
-    ("1.5B", "distilled"): (95, 5, "6 self-correction, 2 deductive"),
-    ("1.5B", "base"): (76, 24, "6 self-correction, 1 alternative, 1 deductive"),
-    ("7B", "distilled"): (94, 6, "none"),
-    ("7B", "base"): (87, 13, "none"),
-}
 
 
 @dataclass(frozen=True)
-class Fig9Config:
+class Fig9Config(ReadsLatents):
     top_n: int = 20
     k: int = 10
     context_words: int = 10
     min_share: float = 0.5
     examples: int = 3
     variants: tuple[str, ...] = VARIANTS
-    stage_scale: str = "quick"
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 
     def __post_init__(self) -> None:
-        if self.stage_scale not in ("smoke", "quick", "paper"):
-            raise ValueError(f"stage_scale must be smoke, quick or paper, got {self.stage_scale!r}")
-        if min(self.top_n, self.k, self.context_words) < 1 or self.examples < 0:
-            raise ValueError("top_n, k and context_words must be >= 1 and examples >= 0")
-        if not 0 < self.min_share <= 1:
-            raise ValueError(f"min_share must be in (0, 1], got {self.min_share}")
-        if not self.variants or not set(self.variants) <= set(VARIANTS):
-            raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
+        from distill_features.annotation import check_config
+
+        check_config(self)
 
 
-# ----------------------------------------------------------------------------------------------- the labels
-def word_category(word: str) -> str:
-    """What the labeller reads a word as: a marker word's reasoning type, "math" for numbers, operators and the
-    problem scaffolding, "" (ignored) for punctuation and special tokens, else "general text"."""
-    from distill_features.language import MARKER_OF
+def compute(cfg: Fig9Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
+    from distill_features import latents_setup
+    from distill_features.annotation import annotate
 
-    if word in MARKER_OF:
-        return MARKER_OF[word]
-    if word.isdigit() or word in MATH_WORDS:
-        return "math"
-    if word in IGNORED_WORDS or not word or (word.startswith("<") and word not in MATH_WORDS):
-        return ""
-    return "general text"
-
-
-def truth_class(span: str, marker: str) -> str:
-    """The generator's label of one position (see the module docstring)."""
-    if span in SPAN_TYPE:
-        return SPAN_TYPE[span]
-    if marker in REASONING and marker != "self_reflection":
-        return marker
-    return truth_category(span)
-
-
-def truth_category(span: str) -> str:
-    """math (problems and traces) or general text (generic prose), by span alone."""
-    return "general text" if span == "generic" else "math"
-
-
-def side_latents(r: Any, candidates: Any, top_n: int) -> dict[str, Any]:
-    """The ``top_n`` candidates with the largest r (distilled side) and the smallest (base side), NaN r skipped;
-    fewer when there are under 2 x top_n candidates (the sides never share a latent)."""
-    import numpy as np
-
-    r = np.asarray(r, dtype=float)
-    cand = np.asarray(candidates, dtype=int)
-    cand = cand[~np.isnan(r[cand])]
-    n = min(top_n, len(cand) // 2)
-    order = cand[np.argsort(r[cand], kind="stable")]
-    return {"distilled": order[::-1][:n], "base": order[:n]}
-
-
-def label_side(windows: Any, token_category: list[str], left: int, min_share: float) -> dict[str, list[str]]:
-    """The labeller's answers for latents' context windows: ``label`` (a reasoning type if one is found, else the
-    category) and ``category`` (math / general text / uninterpretable alone)."""
-    from distill_features import analysis
-
-    def run(reasoning: tuple[str, ...]) -> list[str]:
-        return analysis.label_latents(windows, token_category, reasoning, ("math", "general text"), left=left,
-                                      pad=-1, min_share=min_share)  # fmt: skip
-
-    return {"label": run(REASONING), "category": run(())}
-
-
-def ground_truth(seq: Any, pos: Any, spans: Any, markers: Any, min_share: float) -> dict[str, list[str]]:
-    """Per latent (rows of ``seq``/``pos`` [L, k], -1 = no activation): ``truth`` and ``truth_category``."""
-    import numpy as np
-
-    from distill_features import analysis
-    from distill_features.language import MARKERS, SPANS
-
-    out: dict[str, list[str]] = {"truth": [], "truth_category": []}
-    for s_row, p_row in zip(np.asarray(seq), np.asarray(pos), strict=True):
-        at = [
-            (SPANS[spans[s, p]], MARKERS[markers[s, p]]) for s, p in zip(s_row, p_row, strict=True) if p >= 0
-        ]
-        out["truth"].append(analysis.ground_truth_label([truth_class(*a) for a in at], min_share=min_share))
-        out["truth_category"].append(
-            analysis.ground_truth_label([truth_category(a[0]) for a in at], min_share=min_share)
-        )
-    return out
-
-
-def rows_to_grid(
-    values: Any, sequences: Any, positions: Any, shape: tuple[int, int], fill: float = 0.0
-) -> Any:
-    """Per-row values [N, ...] placed at their (sequence, position) in a [S, T, ...] array (``fill`` elsewhere)."""
-    import numpy as np
-
-    v = np.asarray(values)
-    grid = np.full((*shape, *v.shape[1:]), fill, dtype=v.dtype if v.dtype.kind == "f" else np.float64)
-    grid[np.asarray(sequences, dtype=int), np.asarray(positions, dtype=int)] = v
-    return grid
-
-
-def chance_accuracy(predicted: list[str], ground_truth: list[str]) -> dict[str, float]:
-    """Chance levels for ``analysis.labelling_accuracy``: ``permutation`` = the expected accuracy when the
-    predicted labels are shuffled across latents (sum over classes of p_pred(c) p_truth(c)); ``majority`` = the
-    accuracy of always answering the most common true class."""
-    from collections import Counter
-
-    n = len(ground_truth)
-    if len(predicted) != n:
-        raise ValueError(f"{len(predicted)} predictions for {n} ground-truth labels")
-    if n == 0:
-        return {"permutation": float("nan"), "majority": float("nan")}
-    p, t = Counter(predicted), Counter(ground_truth)
-    return {"permutation": float(sum(p[c] * t[c] for c in t) / n**2), "majority": float(max(t.values()) / n)}
-
-
-# ----------------------------------------------------------------------------------------------- compute
-def compute(cfg: Fig9Config) -> dict[str, Any]:
-    import numpy as np
-    import torch
-
-    from distill_features import analysis, controls, stage
-    from distill_features.figures.fig3 import latent_activations
-
-    torch.set_num_threads(1)
-    st = stage.load(cfg.stage_scale)
-    ev = controls.prepare(st, cfg.untrained_crosscoder)
-    vocab = [
-        "<pad>",
-        "<eos>",
-        *st.vocab,
-    ]  # token ids: pad 0, EOS 1, then the language (no transformers import)
-    token_category = [word_category(w) for w in vocab]
-    tokens = st.eval_ids.numpy()
-    shape = tokens.shape
-    left = cfg.context_words - 1
-    out: dict[str, Any] = {"size_order": list(st.size_order), "vocab": list(vocab), "left": left, "sizes": {}}
-    out["crosscoder_ev"] = ev
-    for size in st.size_order:
-        s = st.sizes[size]
-        row_mask = rows_to_grid(np.ones(len(s.eval_acts)), s.eval_sequences, s.eval_positions, shape)
-        out["sizes"][size] = {}
-        for v in cfg.variants:
-            cc = s.crosscoders[v]
-            mode, p = CONTEXTS_OF_VARIANT[v]
-            r = analysis.relative_decoder_norm(cc.W_dec, p=p)
-            real = latent_activations(cc, s.eval_acts, "normalised")
-            scores = real if mode == "normalised" else latent_activations(cc, s.eval_acts, mode)
-            candidates = np.arange(len(r)) if v == "official" else np.flatnonzero((real > 0).any(0))
-            res = {}
-            for side, lat in side_latents(r, candidates, cfg.top_n).items():
-                ctx, tru = (
-                    analysis.top_contexts(
-                        rows_to_grid(a[:, lat], s.eval_sequences, s.eval_positions, shape),
-                        tokens, cfg.k, left=left, right=0, mask=row_mask,
-                    )
-                    for a in (scores, real)
-                )  # fmt: skip
-                res[side] = {
-                    "latents": lat, "r": r[lat], "windows": ctx["windows"], "values": ctx["value"],
-                    **label_side(ctx["windows"], token_category, left, cfg.min_share),
-                    **ground_truth(tru["seq"], tru["pos"], st.eval_spans, st.eval_markers, cfg.min_share),
-                }  # fmt: skip
-            out["sizes"][size][v] = res
-    return out
-
-
-# ----------------------------------------------------------------------------------------------- summaries
-def _variants(result: dict[str, Any]) -> list[str]:
-    return [v for v in VARIANTS if v in result["sizes"][result["size_order"][0]]]
-
-
-def side_counts(side: dict[str, Any]) -> dict[str, Any]:
-    """Category counts, reasoning-type counts and the number of latents of one side."""
-    from collections import Counter
-
-    cat, lab = Counter(side["category"]), Counter(side["label"])
-    return {"n": len(side["label"]), **{c: cat[c] for c in CATEGORIES}, **{t: lab[t] for t in REASONING}}
-
-
-def accuracy(
-    result: dict[str, Any], v: str, sizes: list[str] | None = None, level: str = "label"
-) -> dict[str, Any]:
-    """Labelling accuracy of ``level`` ("label" or "category") pooled over sides and ``sizes``, with chance."""
-    from distill_features import analysis
-
-    truth_key = "truth" if level == "label" else "truth_category"
-    pred, truth = [], []
-    for size in sizes or result["size_order"]:
-        for side in SIDES:
-            q = result["sizes"][size][v][side]
-            pred += list(q[level])
-            truth += list(q[truth_key])
-    acc = analysis.labelling_accuracy(pred, truth)
-    return {**acc, **chance_accuracy(pred, truth)}
-
-
-# ----------------------------------------------------------------------------------------------- the table
-def _decode(window: Any, vocab: list[str], left: int) -> str:
-    words = []
-    for i, t in enumerate(window):
-        if t < 0:
-            continue
-        w = vocab[int(t)].replace("|", "\\|").replace("*", "\\*").replace("<", "&lt;").replace(">", "&gt;")
-        words.append(f"**{w}**" if i == left else w)
-    return " ".join(words)
-
-
-def markdown(result: dict[str, Any], cfg: Fig9Config) -> str:
-    """The counts table (with the paper's) and example contexts, as Markdown."""
-    names = result["size_order"]
-    lines = ["# Annotation of the most model-specific latents (fig9)", "",
-             f"Top {cfg.top_n} latents per side by r; rule-based labels from the last {cfg.context_words} words of "
-             f"{cfg.k} top contexts; truth from the generator's span/marker labels at the top activations.", "",
-             "| variant | size | side | n | math | general text | uninterpretable | types (labeller) | "
-             "label accuracy | paper (math / general; types) |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for v in _variants(result):
-        for i, size in enumerate(names):
-            for side in SIDES:
-                q = result["sizes"][size][v][side]
-                c = side_counts(q)
-                types = ", ".join(f"{c[t]} {t}" for t in REASONING if c[t]) or "none"
-                acc = sum(a == b for a, b in zip(q["label"], q["truth"], strict=True)) / max(1, c["n"])
-                paper = PAPER_COUNTS.get((PAPER_SIZES[i], side)) if i < len(PAPER_SIZES) else None
-                paper_txt = f"{paper[0]} / {paper[1]}; {paper[2]}" if paper else ""
-                lines.append(f"| {v} | {size} | {side} | {c['n']} | {c['math']} | {c['general text']} | "
-                             f"{c['uninterpretable']} | {types} | {acc:.2f} | {paper_txt} |")  # fmt: skip
-    for v in _variants(result):
-        a, ac = accuracy(result, v), accuracy(result, v, level="category")
-        lines += ["", f"**{v}**: label accuracy {a['accuracy']:.2f} over {a['n']} latents (chance: permuted "
-                  f"{a['permutation']:.2f}, majority {a['majority']:.2f}); category accuracy {ac['accuracy']:.2f} "
-                  f"(chance {ac['permutation']:.2f} / {ac['majority']:.2f})."]  # fmt: skip
-    lines += ["", "## Example contexts (activating word in bold)", "",
-              "| variant | size | side | latent | r | label | truth | top contexts |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for v in _variants(result):
-        for size in names:
-            for side in SIDES:
-                q = result["sizes"][size][v][side]
-                for j in range(min(cfg.examples, len(q["label"]))):
-                    ctx = " / ".join(_decode(w, result["vocab"], result["left"]) for w in q["windows"][j][:2]
-                                     if w[result["left"]] >= 0) or "(never active)"  # fmt: skip
-                    lines.append(f"| {v} | {size} | {side} | {int(q['latents'][j])} | {float(q['r'][j]):.3f} | "
-                                 f"{q['label'][j]} | {q['truth'][j]} | {ctx} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return annotate(latents_setup.from_results(zoo, crosscoders), cfg)
 
 
 def write_markdown(result: dict[str, Any], cfg: Fig9Config) -> Any:
     """``<figure stem>.md`` beside the figure being drawn (follows ``--out`` and the scale suffix)."""
+    from distill_features.annotation import markdown
     from repro.cache import atomic_write_text
     from repro.run import current_output_stem
 
@@ -322,82 +63,68 @@ def write_markdown(result: dict[str, Any], cfg: Fig9Config) -> Any:
     return path
 
 
-# ----------------------------------------------------------------------------------------------- plot, claims
+# fmt: off
 def plot(result: dict[str, Any], cfg: Fig9Config) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from distill_features import annotation as an
     from repro.plot import set_style
 
     set_style()
     write_markdown(result, cfg)
-    names, variants = result["size_order"], _variants(result)
+    names, variants = result["size_order"], an.result_variants(result)
     fig, axes = plt.subplots(len(variants), 4, figsize=(18, 3.8 * len(variants)), squeeze=False)
-    bars = [(size, side) for size in names for side in SIDES]
-    x = np.arange(len(bars))
-    ticks = [f"{size}\n{side}" for size, side in bars]
+    bars = [(size, side) for size in names for side in an.SIDES]
+    x, groups, w = np.arange(len(bars)), [*names, "pooled"], 0.38
     for i, v in enumerate(variants):
-        counts = [side_counts(result["sizes"][size][v][side]) for size, side in bars]
-        for ax, keys, title in (
-            (axes[i, 0], CATEGORIES, "category"),
-            (axes[i, 1], (*REASONING, "none"), "type"),
-        ):
+        counts = [an.side_counts(result["sizes"][size][v][side]) for size, side in bars]
+        for ax, keys, title in ((axes[i, 0], an.CATEGORIES, "category"), (axes[i, 1], (*an.REASONING, "none"), "type")):
             bottom = np.zeros(len(bars))
             for k, key in enumerate(keys):
-                h = np.array(
-                    [c["n"] - sum(c[t] for t in REASONING) if key == "none" else c[key] for c in counts]
-                )
+                h = np.array([c["n"] - sum(c[t] for t in an.REASONING) if key == "none" else c[key] for c in counts])
                 ax.bar(x, h, bottom=bottom, color="lightgrey" if key == "none" else f"C{k}", label=key)
                 bottom += h
-            ax.set(
-                xticks=x,
-                ylabel="latents",
-                ylim=(0, 1.35 * max(1.0, bottom.max())),
-                title=f"[{v}] {title} of the top {cfg.top_n} per side (rule labeller)",
-            )
-            ax.set_xticklabels(ticks, fontsize=7)
+            ax.set(xticks=x, ylabel="latents", ylim=(0, 1.35 * max(1.0, bottom.max())),
+                   title=f"[{v}] {title} of the top {cfg.top_n} per side (rule labeller)")
+            ax.set_xticklabels([f"{size}\n{side}" for size, side in bars], fontsize=7)
             ax.legend(fontsize=6, ncol=3, loc="upper center")
         ax = axes[i, 2]
-        groups = [*names, "pooled"]
-        w = 0.38
         for k, level in enumerate(("label", "category")):
-            accs = [accuracy(result, v, [g] if g != "pooled" else None, level) for g in groups]
+            accs = [an.accuracy(result, v, [g] if g != "pooled" else None, level) for g in groups]
             xs = np.arange(len(groups)) + (k - 0.5) * w
             ax.bar(xs, [a["accuracy"] for a in accs], w, color=f"C{k}", label=f"{level} accuracy")
             ax.scatter(xs, [a["permutation"] for a in accs], marker="_", s=250, color="k", zorder=3,
-                       label="chance (permuted)" if k == 0 else None)  # fmt: skip
+                       label="chance (permuted)" if k == 0 else None)
             ax.scatter(xs, [a["majority"] for a in accs], marker="x", s=25, color="C3", zorder=3,
-                       label="majority class" if k == 0 else None)  # fmt: skip
+                       label="majority class" if k == 0 else None)
         ax.set(xticks=np.arange(len(groups)), xticklabels=groups, ylim=(0, 1.3), ylabel="share correct",
-               title=f"[{v}] labelling accuracy vs generator truth")  # fmt: skip
+               title=f"[{v}] labelling accuracy vs generator truth")
         ax.legend(fontsize=6, ncol=2, loc="upper center")
-        ax = axes[i, 3]
-        a = accuracy(result, v)
+        ax, a = axes[i, 3], an.accuracy(result, v)
         conf = np.asarray(a["confusion"], float)
         ax.imshow(np.log1p(conf), cmap="Blues")
         for (t, p), n in np.ndenumerate(conf):
             if n:
-                ax.text(p, t, int(n), ha="center", va="center", fontsize=7,
-                        color="white" if n > conf.max() / 2 else "black")  # fmt: skip
+                ax.text(p, t, int(n), ha="center", va="center", fontsize=7, color="white" if n > conf.max() / 2 else "black")
         ax.set_xticks(range(len(a["classes"])), a["classes"], rotation=35, ha="right", fontsize=7)
         ax.set_yticks(range(len(a["classes"])), a["classes"], fontsize=7)
         ax.set(xlabel="rule label", ylabel="generator truth", title=f"[{v}] confusion (all sizes and sides)")
         ax.grid(False)
     fig.suptitle("Annotation of the most model-specific latents (paper 1.5B distilled top 100: 95 math / 5 general; "
-                 "base: 76 / 24); table and example contexts in the .md beside this figure", fontsize=10)  # fmt: skip
+                 "base: 76 / 24); table and example contexts in the .md beside this figure", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
-    """The paper's annotation counts (official ``feat_annotation.py`` outputs, gpt-4o-mini labels of the top 100
-    latents per side): at 1.5B 95 of the distilled-unique latents are math against 76 of the base-unique, 6 are
-    self-correction; at 7B 94 math. Measured on our top-``top_n`` latents per side of one crosscoder, with 95 %
-    bootstrap intervals over those latents. The labeller's accuracy against the generator's ground truth is the
-    fix's claim (the paper could not score its labels), against the larger chance level, bootstrap over latents.
-    Precondition: the crosscoder reconstructs (an untrained control does not)."""
+    """The paper's counts (``feat_annotation.py`` outputs, top 100 per side): at 1.5B 95 distilled-unique latents are
+    math against 76 base-unique, 6 self-correction; at 7B 94 math. Measured on our top ``top_n`` per side of one
+    crosscoder, bootstrap over those latents. The labeller's accuracy against the generator's truth is the fix's claim
+    (the paper could not score its labels), against the larger chance level. Precondition: the crosscoder reconstructs."""
     import numpy as np
 
+    from distill_features import annotation as an
     from distill_features.verdicts import count_interval, crosscoder_precondition, mean_diff_interval
     from repro.claims import Claim, bootstrap_interval, official_code, our_choice
 
@@ -405,20 +132,17 @@ def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
     small, mid = names[0], names[len(names) // 2]
     src = "src/run_analysis.py + src/feat_annotation.py outputs (gpt-4o-mini labels) @ 0f9e477"
     out = []
-    for v in _variants(result):
+    for v in an.result_variants(result):
         pre = {n: (crosscoder_precondition(result.get("crosscoder_ev"), f"{n}/{v}"),) for n in names}
         every = tuple(p for n in names for p in pre[n])
 
-        def is_math(n: str, side: str, v: str = v) -> Any:
-            return np.array([c == "math" for c in result["sizes"][n][v][side]["category"]], float)
-
         def share(n: str, side: str, paper: Any, v: str = v, pre: dict = pre) -> Claim:
-            x = is_math(n, side)
+            x = an.is_math(result, n, v, side)
             return Claim(f"{n}: {side}-side top latents labelled math (share)", (x.mean() if len(x) else np.nan,),
                          ">=", 0.5, paper=paper, variant=v, preconditions=pre[n],
-                         interval=bootstrap_interval(x) if len(x) else None, spread=f"bootstrap over {len(x)} latents")  # fmt: skip
+                         interval=bootstrap_interval(x) if len(x) else None, spread=f"bootstrap over {len(x)} latents")
 
-        xd, xb = is_math(small, "distilled"), is_math(small, "base")
+        xd, xb = an.is_math(result, small, v, "distilled"), an.is_math(result, small, v, "base")
         sr = np.array([lab == "self_reflection" for lab in result["sizes"][small][v]["distilled"]["label"]])
         out += [
             share(small, "distilled", official_code("0.95 (95 / 100, 1.5B)", src)),
@@ -430,21 +154,18 @@ def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
                   ">=", 1, variant=v, preconditions=pre[small], interval=count_interval(sr),
                   spread=f"bootstrap over {len(sr)} latents", paper=official_code("6 of 100 (1.5B)", src)),
             share(mid, "distilled", official_code("0.94 (94 / 100, 7B)", src)),
-        ]  # fmt: skip
+        ]
         for level, what in (("label", "category + type"), ("category", "math / general / uninterpretable")):
-            a = accuracy(result, v, level=level)
-            truth_key = "truth" if level == "label" else "truth_category"
-            hit = np.array([p == t for n in names for side in SIDES
-                            for p, t in zip(result["sizes"][n][v][side][level],
-                                            result["sizes"][n][v][side][truth_key], strict=True)], float)  # fmt: skip
+            a, hit = an.accuracy(result, v, level=level), an.hits(result, v, level)
             chance = max(a["permutation"], a["majority"])
             out.append(Claim(f"rule labeller's {level} accuracy ({what}) vs generator truth, above chance (the larger "
                              "of permuted labels and the majority class)", (a["accuracy"],), ">", chance, variant=v,
                              preconditions=every, interval=bootstrap_interval(hit),
                              spread=f"bootstrap over {len(hit)} labelled latents",
                              paper=our_choice(round(chance, 3), "chance level; the paper's LLM labels had no ground "
-                                                                "truth to score against")))  # fmt: skip
+                                                                "truth to score against")))
     return out
+# fmt: on
 
 
 FIGURE = Figure(
@@ -452,11 +173,12 @@ FIGURE = Figure(
     id="fig9",
     title="Annotation of the top model-specific latents and its accuracy (numbering: best guess)",
     configs={
-        "smoke": Fig9Config(top_n=5, k=5, examples=1, stage_scale="smoke"),
-        "quick": Fig9Config(),
-        "paper": Fig9Config(top_n=100, stage_scale="paper"),
+        "smoke": Fig9Config(crosscoders=CROSSCODERS_CONFIGS["smoke"], top_n=5, k=5, examples=1),
+        "quick": Fig9Config(crosscoders=CROSSCODERS_CONFIGS["quick"]),
+        "paper": Fig9Config(crosscoders=CROSSCODERS_CONFIGS["paper"], top_n=100),
     },
     compute=compute,
+    needs=LATENT_NEEDS,
     plot=plot,
     claims=claims,
     variants=VARIANTS,

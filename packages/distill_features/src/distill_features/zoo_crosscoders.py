@@ -1,0 +1,233 @@
+"""The crosscoders (stage ``distill_features.crosscoders``): per size of the zoo, crosscoders trained between the
+base model and its distilled twin, evaluated on held-out windows. Every analysis figure reads them.
+
+Pipeline per size (:func:`train_crosscoders`): both models are saved and re-loaded through
+``repro.models.load_model`` (the code path of the hub models), their ``blocks.{n_layers // 2}.hook_resid_pre`` is
+harvested with ``repro.activations.harvest`` on packed windows of a 50/50 mix of teacher traces and generic prose
+(the paper's OpenThoughts + RedPajama mix; :func:`windows`), dropping position 0 (the window's EOS/BOS), normalised
+to mean norm sqrt(d) over the whole cache; a crosscoder is trained from the shuffled reader that visits every row
+once per epoch (the official buffer trained on its first 32 sequences: defects 1-2), and evaluated on separate
+held-out windows: explained variance, the next-token loss with the reconstruction spliced in, relative decoder
+norms (L1 and L2), Latent Scaling of the model-exclusive candidates, marker enrichment.
+
+Variants: ``official`` = the paper's L1 crosscoder (sum of per-model L2 decoder norms in the penalty, coefficient
+warm-up over 5 % of steps, W_enc = W_dec^T, decoder rows 0.08); ``fixed`` = a BatchTopK crosscoder (aux-k loss,
+learned inference threshold). The artifact is each crosscoder as a SAELens-style folder ``<size>/<variant>``
+(``cfg.json``: architecture, hook point, normalisation scales, threshold; ``sae_weights.safetensors``).
+
+Choices the spec leaves open (CPU scale): dictionary ``dict_mult`` x d (paper 32,768 = 21x / 9x / 6.4x d); Adam lr
+``lr`` for both variants (the paper's 5e-5 is for 390k steps; 2000 steps need more), batch 512, L1 coefficient
+``l1_coeff``; BatchTopK k = ``k``; a latent is an exclusive candidate when r < 0.1 or r > 0.9 (spec: the
+[0.01, 0.11] and [0.89, 0.99] bins); windows of the zoo's n_ctx.
+
+Light at import (``stages.py`` imports it): torch and numpy are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distill_features.zoo import ZooConfig
+
+VARIANTS = ("official", "fixed")
+# the figure variants and the crosscoder each one trains
+CROSSCODER_OF_VARIANT = {"official": "l1", "fixed": "batchtopk"}
+
+
+@dataclass(frozen=True)
+class CrosscodersConfig:
+    train_windows: int = 600
+    eval_windows: int = 80
+    dict_mult: int = 8
+    steps: int = 2000
+    batch_size: int = 512
+    lr: float = 1e-3
+    l1_coeff: float = 2.0
+    k: int = 12
+    max_exclusive: int = 300
+    seed: int = 0
+    variants: tuple[str, ...] = VARIANTS
+    zoo: ZooConfig = field(default_factory=ZooConfig)  # the zoo these crosscoders are trained on
+
+    def __post_init__(self) -> None:
+        if self.train_windows < 1 or self.eval_windows < 1:
+            raise ValueError("train_windows and eval_windows must be >= 1")
+        if self.dict_mult < 1 or self.steps < 1 or self.batch_size < 1 or self.k < 1:
+            raise ValueError("dict_mult, steps, batch_size and k must be >= 1")
+        if not set(self.variants) <= set(VARIANTS) or not self.variants:
+            raise ValueError(f"variants must be a non-empty subset of {VARIANTS}")
+
+
+def _language(zoo: dict[str, Any]) -> Any:
+    from distill_features.language import LanguageConfig
+
+    return LanguageConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in zoo["language"].items()})
+
+
+def windows(zoo: dict[str, Any], n: int, seed: int, labelled: bool = False) -> tuple:
+    """``n`` packed windows of a 50/50 trace / generic mix, never containing the zoo's evaluation problems."""
+    import random
+
+    from distill_features import language as lang
+    from distill_features import pairs
+
+    tok = lang.build_tokenizer(_language(zoo))
+    n_ctx = int(zoo["sizes"][zoo["size_order"][0]]["config"]["n_ctx"])
+    docs = lang.document_stream(
+        [("trace", 0.5), ("generic", 0.5)], random.Random(seed), _language(zoo), set(zoo["eval_problems"])
+    )
+    out = pairs.pack_labelled(docs, tok, n_ctx, n)
+    return out if labelled else out[:2]
+
+
+def crosscoder_arrays(model: Any) -> dict[str, Any]:
+    """A crosscoder as plain arrays + its config as JSON (what a cached result can hold)."""
+    from dataclasses import asdict
+
+    out: dict[str, Any] = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    out["config_json"] = json.dumps(asdict(model.cfg))
+    return out
+
+
+def crosscoder_from_arrays(arrays: dict[str, Any]) -> Any:
+    import numpy as np
+    import torch
+
+    from distill_features.crosscoder import Crosscoder, CrosscoderConfig
+
+    model = Crosscoder(CrosscoderConfig(**json.loads(str(arrays["config_json"]))))
+    model.load_state_dict(
+        {k: torch.as_tensor(np.asarray(v)) for k, v in arrays.items() if k != "config_json"}
+    )
+    return model.eval()
+
+
+def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, Any]:
+    """The stage's result: the evaluation windows and, per size, its activations and each variant's crosscoder
+    with its metrics (see the module docstring)."""
+    import tempfile
+
+    import numpy as np
+    import torch
+
+    from distill_features import analysis, pairs
+    from distill_features.crosscoder import CrosscoderConfig, evaluate, splice_delta_ce, train_crosscoder
+    from distill_features.language import MARKERS
+    from repro.activations import HarvestConfig, harvest
+    from repro.models import ModelSpec, load_model
+    from repro.progress import status
+
+    torch.set_num_threads(1)
+    tok, pair_of = pairs.zoo_from_result(zoo)
+    train_ids, train_mask = windows(zoo, cfg.train_windows, cfg.seed + 1)
+    eval_ids, eval_mask, eval_spans, eval_markers = windows(
+        zoo, cfg.eval_windows, cfg.seed + 2, labelled=True
+    )
+    out: dict[str, Any] = {
+        "size_order": list(zoo["size_order"]),
+        "eval": {
+            "ids": eval_ids.numpy(),
+            "mask": eval_mask.numpy(),
+            "spans": eval_spans.numpy(),
+            "markers": eval_markers.numpy(),
+        },  # fmt: skip
+        "sizes": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in zoo["size_order"]:
+            pair = pair_of[name]
+            d, layer = pair.cfg.d_model, pair.cfg.n_layers // 2
+            hook = f"blocks.{layer}.hook_resid_pre"
+            paths = pairs.save_pair(pair.base, pair.distilled, tok, Path(tmp) / name)
+            models = [load_model(ModelSpec(str(p)), hooked=False) for p in paths]
+            hcfg = HarvestConfig(hook_points=(hook,), drop_first=1, batch_size=32)
+            cache = harvest(models, train_ids, Path(tmp) / f"acts-{name}", hcfg, attention_mask=train_mask)
+            ev = harvest(models, eval_ids, Path(tmp) / f"eval-{name}", hcfg, attention_mask=eval_mask)
+            rows = np.arange(ev.n_rows)
+            x_eval = np.stack([ev.gather(ev.key(m, hook), rows) for m in range(2)], 1).astype(np.float32)
+            seqs, pos = ev.gather("sequences", rows), ev.gather("positions", rows)
+            row_markers = eval_markers.numpy()[seqs, pos]
+            r: dict[str, Any] = {
+                "d_model": d, "layer": layer, "train_rows": cache.n_rows, "eval_acts": x_eval,
+                "eval_sequences": seqs, "eval_positions": pos, "scales": np.array(cache.scales(hook)),
+                "variants": {},
+            }  # fmt: skip
+            x_t = torch.from_numpy(x_eval)
+            r["row_ss"] = (
+                (x_t - x_t.mean(0)).pow(2).sum(-1).numpy()
+            )  # [N, M]: per-row variance (EV denominator)
+            for v in cfg.variants:
+                ccfg = CrosscoderConfig(
+                    d_model=d, dict_size=cfg.dict_mult * d, variant=CROSSCODER_OF_VARIANT[v], k=cfg.k,
+                    l1_coeff=cfg.l1_coeff, lr=cfg.lr, steps=cfg.steps, batch_size=cfg.batch_size,
+                    dead_after_tokens=10 * cfg.batch_size * 20, seed=cfg.seed,
+                )  # fmt: skip
+                reader = cache.reader(cfg.batch_size, normalise=True, seed=cfg.seed, drop_last=True)
+                cc, history = train_crosscoder(ccfg, reader, hook=hook, desc=f"crosscoders {name} {v}")
+                metrics = evaluate(cc, x_t)
+                splice = splice_delta_ce([m.hf for m in models], layer, cc, eval_ids, eval_mask)
+                W = cc.W_dec.detach()
+                r_l2 = analysis.relative_decoder_norm(W, p=2)
+                r_l1 = analysis.relative_decoder_norm(W, p=1)
+                with torch.no_grad():
+                    f = torch.cat([cc.encode(x_t[s : s + 4096]) for s in range(0, len(x_t), 4096)])
+                    rec = torch.cat([cc.decode(f[s : s + 4096]) for s in range(0, len(f), 4096)])
+                fired = (f > 0).any(0).numpy()
+                excl = np.flatnonzero(fired & ((r_l2 < 0.1) | (r_l2 > 0.9)))[: cfg.max_exclusive]
+                ls = analysis.latent_scaling_crosscoder(cc, x_t, excl.tolist()) if len(excl) else {}
+                enrich = analysis.token_class_enrichment(f.numpy(), row_markers, MARKERS)
+                r["variants"][v] = {
+                    "crosscoder": crosscoder_arrays(cc),
+                    "history": history,
+                    "metrics": metrics,
+                    "splice": splice,
+                    "r_l2": r_l2,
+                    "r_l1": r_l1,
+                    "cosine": analysis.decoder_cosine(W),
+                    "fired": fired,
+                    "exclusive": excl,
+                    "nu_r": ls.get("nu_r", np.zeros(0)),
+                    "nu_eps": ls.get("nu_eps", np.zeros(0)),
+                    "marker_count": enrich["count"],
+                    "marker_n": enrich["n_class"],
+                    "row_sse": (rec - x_t)
+                    .pow(2)
+                    .sum(-1)
+                    .numpy(),  # [N, M]: per-row error, for the EV interval
+                }
+                status(
+                    f"crosscoders {name} {v}: EV {metrics['explained_variance']}, L0 {metrics['l0']:.1f}, "
+                    f"dead {metrics['dead_fraction']:.2f}, mean r {np.nanmean(r_l2):.3f}"
+                )
+            out["sizes"][name] = r
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- artifact
+def save_crosscoders(result: dict[str, Any], cfg: CrosscodersConfig, folder: Path) -> None:
+    """Each crosscoder as a SAELens-style folder ``<size>/<variant>`` (``crosscoder.save_crosscoder``)."""
+    from distill_features.crosscoder import save_crosscoder
+
+    for name in result["size_order"]:
+        r = result["sizes"][name]
+        hook = f"blocks.{int(r['layer'])}.hook_resid_pre"
+        for v, rv in r["variants"].items():
+            meta = {"models": ["base", "distilled"], "size": name, "variant": v}
+            save_crosscoder(
+                crosscoder_from_arrays(rv["crosscoder"]), Path(folder) / name / v, meta, hook_point=hook
+            )
+
+
+def open_crosscoders(folder: Path) -> dict[str, Any]:
+    """``{"<size>/<variant>": (cfg, tensors)}``: ``repro.artifacts.load_artifact`` of each saved crosscoder."""
+    from repro.artifacts import load_artifact
+
+    folder = Path(folder)
+    return {
+        f"{size.name}/{v.name}": load_artifact(v)
+        for size in sorted(p for p in folder.iterdir() if p.is_dir())
+        for v in sorted(p for p in size.iterdir() if p.is_dir())
+    }

@@ -1,0 +1,76 @@
+"""The package's stages: the figures' stage graph, and the artifacts (the zoo's ``save_pretrained`` folders, the
+crosscoders' SAELens folders) opened by name with ``repro.load_artifact``, equal to the cached results."""
+
+from __future__ import annotations
+
+import torch
+
+
+def test_figures_read_the_stages_through_nested_configs():
+    from distill_features.figures import fig2, fig3, fig8
+    from distill_features.stages import CROSSCODERS, ZOO
+
+    for scale in ("smoke", "quick", "paper"):
+        cfg = fig3.FIGURE.config(scale)
+        assert cfg.crosscoders == CROSSCODERS.configs[scale] and cfg.zoo == ZOO.configs[scale]
+        assert fig3.FIGURE.needs["zoo"].config(cfg, scale) is cfg.crosscoders.zoo
+        assert fig8.FIGURE.config(scale).zoo == ZOO.configs[scale]
+    # an override of the nested zoo reaches both stages a figure reads
+    cfg = fig3.FIGURE.config("smoke", overrides={"crosscoders.zoo.base_steps": "3"})
+    assert cfg.zoo.base_steps == 3 and cfg.crosscoders.zoo.base_steps == 3
+    control = fig2.FIGURE.control(fig2.FIGURE.config("smoke"))
+    assert control.crosscoders.steps == 1 and control.crosscoders.zoo == ZOO.configs["smoke"]
+
+
+def test_artifacts_load_with_transformers_and_safetensors(tmp_path, monkeypatch):
+    import repro
+    from distill_features import pairs
+    from distill_features.crosscoder import ARCHITECTURE, load_crosscoder
+    from distill_features.zoo_crosscoders import crosscoder_from_arrays
+
+    torch.set_num_threads(1)
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path))
+    saved = repro.load_artifact("distill_features.crosscoders", scale="smoke")  # computes the zoo, then these
+    models = repro.load_artifact("distill_features.zoo", scale="smoke")  # restored, not retrained
+    zoo = repro.load_result("distill_features.zoo", scale="smoke")
+    result = repro.load_result("distill_features.crosscoders", scale="smoke")
+
+    tok, zoo_pairs = pairs.zoo_from_result(zoo)
+    assert sorted(models) == sorted(
+        f"{n}/{role}" for n in zoo["size_order"] for role in ("base", "distilled")
+    )
+    ids = torch.tensor([tok.encode("Problem : 3 + 4 * 2 <think>")])
+    for name, pair in zoo_pairs.items():
+        for role in ("base", "distilled"):
+            loaded = models[f"{name}/{role}"]
+            assert type(loaded).__name__ == "Qwen2ForCausalLM"
+            with torch.no_grad():
+                assert torch.equal(loaded(ids).logits, getattr(pair, role)(ids).logits)
+
+    assert sorted(saved) == sorted(f"{n}/{v}" for n in result["size_order"] for v in ("official", "fixed"))
+    for name in result["size_order"]:
+        r = result["sizes"][name]
+        for v, rv in r["variants"].items():
+            cfg, tensors = saved[f"{name}/{v}"]
+            model = crosscoder_from_arrays(rv["crosscoder"])
+            assert cfg["architecture"] == ARCHITECTURE
+            assert cfg["hook_point"] == f"blocks.{int(r['layer'])}.hook_resid_pre"
+            assert cfg["normalisation_scales"] == model.scale.tolist()
+            assert cfg["variant"] == {"official": "l1", "fixed": "batchtopk"}[v]
+            state = model.state_dict()
+            assert sorted(tensors) == sorted(state)
+            for k, t in state.items():
+                assert torch.equal(tensors[k], t), k
+    # the same folders open as crosscoders (the package's loader)
+    from repro import paths
+    from repro.cache import Cache, cache_key
+    from repro.stage import artifact_dir, find_stage
+
+    st = find_stage("distill_features.crosscoders")
+    folder = artifact_dir(Cache(paths.cache_dir()), st, cache_key(st, st.config("smoke")))
+    name = result["size_order"][0]
+    again = load_crosscoder(folder / name / "fixed")
+    x = torch.as_tensor(result["sizes"][name]["eval_acts"][:16])
+    expect = crosscoder_from_arrays(result["sizes"][name]["variants"]["fixed"]["crosscoder"])
+    with torch.no_grad():
+        assert torch.equal(again.encode(x), expect.encode(x))
