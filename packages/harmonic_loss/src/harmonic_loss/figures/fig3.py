@@ -90,7 +90,7 @@ def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
 def plot(result: dict[str, Any], cfg: Fig3Config):
     import matplotlib.pyplot as plt
 
-    from harmonic_loss.figures import _toy_common as tc
+    from harmonic_loss.figures import _fig3_panels as tc
     from repro.plot import set_style
 
     set_style()
