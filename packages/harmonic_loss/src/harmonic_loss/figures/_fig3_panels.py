@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harmonic_loss.figures._toy_common import model_colour, split_style
+from harmonic_loss.figures._toy_common import model_colour, overlap_note, split_style  # noqa: F401  (for fig3)
 from harmonic_loss.toy_analysis import MODEL_LABELS, indices  # noqa: F401  (MODEL_LABELS: for fig3's legend)
 
 MARKERS = {
