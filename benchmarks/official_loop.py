@@ -42,7 +42,11 @@ Ours runs the 20 slices as 20 jobs on **2 single-thread processes in parallel on
 first (the makespan is printed); this assumes two 1-thread processes run as fast side by side as each alone (no
 memory-bandwidth contention; measured here one at a time, on a machine that may be shared). The official loop is
 extrapolated one run at a time (400 runs back to back, as each official SLURM job loops over its seeds), and also
-two runs at a time on the 2 cores for a like-for-like comparison.
+two runs at a time on the 2 cores for a like-for-like comparison. Last (skip with ``--no-stacks``), the two stacks
+that :func:`~harmonic_loss.toy_train.run_sweep` itself trains (all 200 MLP runs in one, all 200 transformer runs in
+the other, from :func:`~harmonic_loss.toy_train.sweep_specs`) are timed once over 1 and ``1 + --sweep-epochs``
+epochs and extrapolated per step: a stack takes its longest run's steps (175,000 = 7000 epochs x 25 for both; a
+finished run stays in the stack, frozen), and pads every run to the longest input (lattice, 3 tokens).
 
 Timer: process CPU time by default (``--clock cpu``). Everything runs in this one process on ``--threads`` (1) torch
 thread with no DataLoader workers, so its CPU time is the wall-clock time it would take on an idle core, and it is
@@ -57,8 +61,10 @@ Times are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -69,7 +75,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from harmonic_loss.harmax import log_harmax
 from harmonic_loss.toy_config import PAPER_SEEDS, TASKS, SweepConfig
 from harmonic_loss.toy_data import make_split, task
-from harmonic_loss.toy_train import RunSpec, train_runs
+from harmonic_loss.toy_train import RunSpec, sweep_specs, train_runs
 
 CFG = SweepConfig(variants=("official",), device="cpu")
 # the issue's targets for official / ours, per seed-epoch
@@ -299,6 +305,27 @@ def makespan(jobs: list[float], workers: int) -> float:
     return max(load)
 
 
+def steps(specs: list[RunSpec]) -> int:
+    """Steps a stack of ``specs`` takes: its longest run's ``ceil(epochs * n_train / batch)``."""
+    n_train = {t: len(make_split(t, "official", CFG.train_fraction, 0, CFG.data_size).train_y) for t in TASKS}
+    return max(math.ceil(s.epochs * n_train[s.task] / CFG.batch_size) for s in specs)
+
+
+def sweep_stacks(E: int) -> list[tuple[str, int, float, float]]:
+    """``run_sweep``'s own stacks (every MLP run in one, every transformer run in another), per architecture:
+    (arch, runs, seconds per step, fixed seconds), from 1 and ``1 + E`` epochs."""
+
+    def stacks(e: int) -> list[list[RunSpec]]:
+        return sweep_specs(replace(CFG, mlp_epochs=e, transformer_epochs=e, permutation_transformer_epochs=e))
+
+    out = []
+    for arch, one, more in zip(ARCHS, stacks(1), stacks(1 + E), strict=True):
+        t1, tE = timed(ours, one), timed(ours, more)
+        per_step = max(tE - t1, 0.0) / (steps(more) - steps(one))
+        out.append((arch, len(one), per_step, max(t1 - steps(one) * per_step, 0.0)))
+    return out
+
+
 def part_sweep(args: argparse.Namespace) -> None:
     E, S = args.sweep_epochs, args.seeds
     print(
@@ -308,7 +335,7 @@ def part_sweep(args: argparse.Namespace) -> None:
     )
     head = (
         f"{'model':<22} {'task':<12} {'ours s/ep (x' + str(S) + ')':>17} {'official s/ep (x1)':>19} "
-        f"{'per seed-ep':>12} {'epochs':>7} {'ours h':>8} {'official h':>11}"
+        f"{'speed-up':>12} {'epochs':>7} {'ours h':>8} {'official h':>11}"
     )
     print(head)
     print("-" * len(head))
@@ -353,6 +380,27 @@ def part_sweep(args: argparse.Namespace) -> None:
         f"{sum(off_runs) / makespan(ours_jobs, 2):.1f}x (both on 2 processes: "
         f"{makespan(off_runs, 2) / makespan(ours_jobs, 2):.1f}x)"
     )
+    if not args.stacks:
+        return
+    # What run_sweep itself does: one process, the MLP stack then the transformer stack, every run carried through
+    # every step of its stack (finished runs are frozen, not removed) until the longest run is done.
+    print(
+        f"\nours as run_sweep runs it (one {S * 10}-run stack per architecture; measured over 1 vs {1 + E} epochs, "
+        f"once; a stack takes its longest run's steps):"
+    )
+    totals = []
+    for arch, n_runs, per_step, fixed in sweep_stacks(E):
+        specs = sweep_specs(CFG)[ARCHS.index(arch)]
+        n_steps = steps(specs)
+        totals.append(fixed + n_steps * per_step)
+        print(
+            f"   {arch:<12} {n_runs} runs: {1e3 * per_step:7.1f} ms/step x {n_steps} steps = {hours(totals[-1])}"
+            f"   ({1e3 * per_step / n_runs:.3f} ms per run-step)"
+        )
+    print(
+        f"   one process, one stack after the other: {hours(sum(totals))}; "
+        f"the two stacks in 2 processes in parallel: {hours(max(totals))}"
+    )
 
 
 def main() -> None:
@@ -366,6 +414,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sweep-epochs", type=int, default=3, help="epochs per slice measured in the sweep part")
     ap.add_argument("--sweep-repeat", type=int, default=2)
+    ap.add_argument(
+        "--no-stacks",
+        dest="stacks",
+        action="store_false",
+        help="sweep part: skip timing run_sweep's own two 200-run stacks",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall-clock")
     args = ap.parse_args()
