@@ -23,7 +23,7 @@ DistLayer eps 1e-4, transformer dropout 0.1):
   (MLP) or to untied centres (transformer), loss ``-mean log p_y``. The model is never put in eval mode (the official
   ``train(param_dict)`` shadows ``nn.Module.train``, defect D6), so transformer dropout is on in the test pass too.
   Timed: the whole run, from drawing the split and building the model to the last epoch's metrics.
-- *ours*: :func:`harmonic_loss.toy_train.train_runs` with :class:`~harmonic_loss.toy_train.RunSpec` s, evaluating
+- *ours*: :func:`harmonic_loss.toy_train.train_runs` with :class:`~harmonic_loss.toy_train.RunSpec` lists, evaluating
   train and test accuracy every epoch (``eval_every=1``, as the sweep does), on the same seeds, split and settings:
   (i) ``--seeds`` (20) seeds stacked in one call, (ii) one seed per call ("single"). Timed: the whole call.
 The official side and ours-single run the first ``--official-seeds`` seeds one after another; ours-stacked runs all
