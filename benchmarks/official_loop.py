@@ -1,0 +1,445 @@
+"""The official grow-crystals per-run training loop against ours (stacked and single), side by side in one process.
+
+    uv run python benchmarks/official_loop.py [--part all|loop|sweep] [--task circle] [--head harmonic]
+                                              [--epochs 10] [--official-seeds 3] [--sweep-epochs 3] [--threads 1]
+                                              [--clock cpu|wall]
+
+Two parts, both on the official toy settings of :class:`harmonic_loss.toy_config.SweepConfig` (data size 1000, the
+``official`` split drawn by :func:`harmonic_loss.toy_data.make_split`, train fraction 0.8, batch 32, AdamW lr 2e-3,
+weight decay 0.01 (MLP) / 0.005 (transformer), embedding dim 16, group-lasso 0.01 on the embedding, code-n 1,
+DistLayer eps 1e-4, transformer dropout 0.1):
+
+``loop`` (stacked runs against the official loop): ms per seed-epoch of
+- *official*: a reimplementation (written here, following the structure of ``customNNModule.train`` that
+  ``train_single_model`` in ``src/utils/driver.py`` calls at grow-crystals 60a6722) of one run at a time:
+  ``nn.Module`` models (MLP: embedding 16 per token -> concat -> Linear(L*16, 100) -> SiLU -> Linear(100, 16) ->
+  tied head; transformer: ``nn.Embedding`` + N(0, 1) positional table, 2 x ``nn.TransformerEncoderLayer`` (d 16,
+  2 heads, FF 64, batch_first) each inside an extra residual, read at the last position), a
+  ``torch.utils.data.DataLoader`` over a ``TensorDataset`` (batch 32, shuffle; test loader unshuffled), a Python
+  loop over batches with ``torch.optim.AdamW``, ``loss.item()`` and the batch accuracy read back every step, and
+  every epoch a pass over the test loader; the per-epoch train/test loss and accuracy are appended to lists, as the
+  official loop returns them. Standard head: tied Linear (MLP, with bias) or ``h @ E^T`` (transformer) and
+  cross-entropy; harmonic head: :func:`harmonic_loss.harmax.log_harmax` (code convention) to the tied embedding
+  (MLP) or to untied centres (transformer), loss ``-mean log p_y``. The model is never put in eval mode (the official
+  ``train(param_dict)`` shadows ``nn.Module.train``, defect D6), so transformer dropout is on in the test pass too.
+  Timed: the whole run, from drawing the split and building the model to the last epoch's metrics.
+- *ours*: :func:`harmonic_loss.toy_train.train_runs` with :class:`~harmonic_loss.toy_train.RunSpec` lists, evaluating
+  train and test accuracy every epoch (``eval_every=1``, as the sweep does), on the same seeds, split and settings:
+  (i) ``--seeds`` (20) seeds stacked in one call, (ii) one seed per call ("single"). Timed: the whole call.
+The official side and ours-single run the first ``--official-seeds`` seeds one after another; ours-stacked runs all
+``--seeds``. ms/seed-epoch = seconds / (runs x epochs). Ratio = official / ours, against the targets (>= 15x MLP
+and >= 8x transformer stacked over 20 seeds, >= 2x a single run). Each measurement is repeated ``--repeat`` times,
+interleaved, and the fastest is kept (the machine may be shared).
+
+``sweep`` (the paper sweep, 4 models x 5 tasks x 20 seeds on the official split, extrapolated to its epochs): for
+every (model, task) slice, ours trains the 20 seeds stacked in one ``train_runs`` call for 1 and for
+``1 + --sweep-epochs`` epochs; the difference gives the seconds per epoch of the slice, and the 1-epoch time minus one
+epoch its fixed cost (splits, model, first/last evaluation). The official loop trains one seed of the slice for
+``--sweep-epochs`` epochs, its epochs timed apart from its setup. Every (model, task) is measured (nothing is
+extrapolated across tasks); each slice's cost is extrapolated linearly to its full length: 7000 epochs, 10,000 for
+permutation transformers (the official ``driver.py``; the issue's round 7000-everywhere figure is printed too).
+Ours runs the 20 slices as 20 jobs on **2 single-thread processes in parallel on the 2 cores**, assigned longest
+first (the makespan is printed); this assumes two 1-thread processes run as fast side by side as each alone (no
+memory-bandwidth contention; measured here one at a time, on a machine that may be shared). The official loop is
+extrapolated one run at a time (400 runs back to back, as each official SLURM job loops over its seeds), and also
+two runs at a time on the 2 cores for a like-for-like comparison. Last (skip with ``--no-stacks``), the two stacks
+that :func:`~harmonic_loss.toy_train.run_sweep` itself trains (all 200 MLP runs in one, all 200 transformer runs in
+the other, from :func:`~harmonic_loss.toy_train.sweep_specs`) are timed once over 1 and ``1 + --sweep-epochs``
+epochs and extrapolated per step: a stack takes its longest run's steps (175,000 = 7000 epochs x 25 for both; a
+finished run stays in the stack, frozen), and pads every run to the longest input (lattice, 3 tokens).
+
+Timer: process CPU time by default (``--clock cpu``). Everything runs in this one process on ``--threads`` (1) torch
+thread with no DataLoader workers, so its CPU time is the wall-clock time it would take on an idle core, and it is
+much less disturbed than wall-clock when other work shares the cores (the load average is printed at the start and
+the end); ``--clock wall`` times wall-clock instead.
+
+Not measured: the official code's dataset generators (we draw the same split with ``make_split``), its tqdm bar,
+checkpoint/JSON writing and crystal metrics; our results summaries (``summarise``) and cache writes; GPU runs.
+Times are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from harmonic_loss.harmax import log_harmax
+from harmonic_loss.toy_config import PAPER_SEEDS, TASKS, SweepConfig
+from harmonic_loss.toy_data import make_split, task
+from harmonic_loss.toy_train import RunSpec, sweep_specs, train_runs
+
+CFG = SweepConfig(variants=("official",), device="cpu")
+# the issue's targets for official / ours, per seed-epoch
+TARGETS = {
+    ("mlp", "stacked"): 15.0,
+    ("transformer", "stacked"): 8.0,
+    ("mlp", "single"): 2.0,
+    ("transformer", "single"): 2.0,
+}
+ARCHS = ("mlp", "transformer")
+# The timer: process CPU time by default (one thread, no worker processes: the CPU time of the process is what an
+# otherwise idle core would take in wall-clock, and it is far less disturbed by other work on a shared machine);
+# ``--clock wall`` for wall-clock. Set by main().
+clock = time.process_time
+HEADS = ("standard", "harmonic")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The official side: plain nn.Modules, one run at a time, DataLoader-driven.
+
+
+class OfficialMLP(nn.Module):
+    """Embed each token (dim 16), concat, Linear(L*16, 100), SiLU, Linear(100, 16), head tied to the embedding."""
+
+    def __init__(self, vocab: int, seq_len: int, harmonic: bool, dim: int = 16, hidden: int = 100):
+        super().__init__()
+        self.harmonic = harmonic
+        self.fc1 = nn.Linear(seq_len * dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.head = nn.Linear(dim, vocab, bias=not harmonic)  # its weight IS the token embedding (tied)
+        nn.init.normal_(self.head.weight, std=dim**-0.5)
+
+    @property
+    def embedding(self) -> Tensor:
+        return self.head.weight
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.fc2(F.silu(self.fc1(self.embedding[x].reshape(len(x), -1))))
+        if self.harmonic:  # log-probabilities
+            return log_harmax(h, self.head.weight, CFG.n, "code", CFG.eps)
+        return self.head(h)  # logits
+
+
+class OfficialTransformer(nn.Module):
+    """Token embedding + positional table, 2 encoder layers each inside an extra residual, last position, head."""
+
+    def __init__(
+        self, vocab: int, seq_len: int, harmonic: bool, dim: int = 16, heads: int = 2, layers: int = 2
+    ):
+        super().__init__()
+        self.harmonic = harmonic
+        self.emb = nn.Embedding(vocab, dim)
+        nn.init.normal_(self.emb.weight, std=dim**-0.5)
+        self.pos = nn.Parameter(torch.randn(seq_len, dim))
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(dim, heads, 4 * dim, CFG.dropout, batch_first=True)
+            for _ in range(layers)
+        )
+        # harmonic: untied class centres (defect D7); standard: h @ E^T, tied, no bias
+        self.centres = nn.Parameter(torch.randn(vocab, dim) * dim**-0.5) if harmonic else None
+
+    @property
+    def embedding(self) -> Tensor:
+        return self.emb.weight
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.emb(x) + self.pos
+        for layer in self.layers:
+            h = layer(h) + h
+        h = h[:, -1]
+        if self.centres is not None:  # log-probabilities
+            return log_harmax(h, self.centres, CFG.n, "code", CFG.eps)
+        return h @ self.emb.weight.T  # logits
+
+
+def official_run(spec: RunSpec) -> tuple[dict, float, float]:
+    """One run as the official ``train_single_model`` + ``customNNModule.train`` do it.
+
+    Returns (per-epoch metric lists, setup seconds, epoch-loop seconds).
+    """
+    t0 = clock()
+    torch.manual_seed(spec.seed)
+    sp = make_split(spec.task, spec.split, spec.train_fraction, spec.seed, CFG.data_size)
+    t = task(spec.task)
+    cls = OfficialMLP if spec.arch == "mlp" else OfficialTransformer
+    model = cls(t.vocab_size, t.seq_len, spec.harmonic, dim=CFG.dim)
+    as_t = torch.from_numpy
+    train_loader = DataLoader(
+        TensorDataset(as_t(sp.train_x), as_t(sp.train_y)), batch_size=CFG.batch_size, shuffle=True
+    )
+    test_loader = DataLoader(
+        TensorDataset(as_t(sp.test_x), as_t(sp.test_y)), batch_size=CFG.batch_size, shuffle=False
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=CFG.lr, weight_decay=spec.weight_decay)
+    hist: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
+    t1 = clock()
+    for _ in range(spec.epochs):
+        loss_sum, correct, total = 0.0, 0, 0
+        for xb, yb in train_loader:
+            xb, yb = xb.to("cpu"), yb.long().to("cpu")
+            opt.zero_grad()
+            out = model(xb)
+            # harmonic outputs are log-probabilities: -mean log p_y; standard outputs are logits: cross-entropy
+            loss = F.nll_loss(out, yb) if spec.harmonic else F.cross_entropy(out, yb)
+            emb = model.embedding
+            (loss + CFG.penalty * emb.pow(2).mean(0).sqrt().mean()).backward()  # + embedding group-lasso
+            opt.step()
+            loss_sum += loss.item()
+            correct += (out.argmax(1) == yb).sum().item()
+            total += yb.size(0)
+        hist["train_loss"].append(loss_sum / len(train_loader))
+        hist["train_acc"].append(correct / total)
+        loss_sum, correct, total = 0.0, 0, 0
+        with torch.no_grad():  # still in training mode (D6): dropout on
+            for xb, yb in test_loader:
+                xb, yb = xb.to("cpu"), yb.long().to("cpu")
+                out = model(xb)
+                loss_sum += F.cross_entropy(out, yb).item()
+                correct += (out.argmax(1) == yb).sum().item()
+                total += yb.size(0)
+        hist["test_loss"].append(loss_sum / len(test_loader))
+        hist["test_acc"].append(correct / total)
+    return hist, t1 - t0, clock() - t1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Our side.
+
+
+def ours(specs: list[RunSpec]) -> dict:
+    return train_runs(
+        specs,
+        batch_size=CFG.batch_size,
+        lr=CFG.lr,
+        penalty=CFG.penalty,
+        data_size=CFG.data_size,
+        dim=CFG.dim,
+        n=CFG.n,
+        eps=CFG.eps,
+        dropout=CFG.dropout,
+        eval_every=CFG.eval_every,
+        device="cpu",
+    )
+
+
+def specs_for(task_name: str, model: str, seeds, epochs: int) -> list[RunSpec]:
+    wd = CFG.mlp_weight_decay if model.endswith("mlp") else CFG.transformer_weight_decay
+    return [RunSpec(task_name, model, "official", int(s), CFG.train_fraction, wd, epochs) for s in seeds]
+
+
+def timed(fn, *args) -> float:
+    t0 = clock()
+    fn(*args)
+    return clock() - t0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Part (a): the official loop against ours, stacked and single.
+
+
+def part_loop(args: argparse.Namespace) -> None:
+    E, S, K = args.epochs, args.seeds, args.official_seeds
+    print(
+        f"== official loop vs ours: {args.task}, {args.head} head, {E} epochs, official split, "
+        f"{args.threads} thread(s), best of {args.repeat} ==\n"
+        f"   official and ours-single: {K} seed(s) one after another; ours-stacked: {S} seeds in one call"
+    )
+    rows = []
+    for arch in ARCHS:
+        model = f"{args.head}_{arch}"
+        specs = specs_for(args.task, model, PAPER_SEEDS[:S], E)
+        one = specs_for(args.task, model, PAPER_SEEDS[:1], 1)
+        official_run(one[0])  # warm-up: allocator, lazy imports, the task table
+        ours(one)
+        ours(specs_for(args.task, model, PAPER_SEEDS[:S], 1))
+        t_off = t_single = t_stack = float("inf")
+        for _ in range(args.repeat):
+            t0 = clock()
+            off = [official_run(s)[0] for s in specs[:K]]
+            t_off = min(t_off, clock() - t0)
+            t0 = clock()
+            for s in specs[:K]:
+                ours([s])
+            t_single = min(t_single, clock() - t0)
+            t0 = clock()
+            stacked = ours(specs)
+            t_stack = min(t_stack, clock() - t0)
+        ms_off = 1e3 * t_off / (K * E)
+        for how, t, n in (("stacked", t_stack, S), ("single", t_single, K)):
+            ms = 1e3 * t / (n * E)
+            rows.append((arch, how, n, ms_off, ms, ms_off / ms, TARGETS[(arch, how)]))
+        acc_off = np.mean([h["train_acc"][-1] for h in off])
+        acc_ours = float(stacked["train_acc"][:K, -1].mean())
+        print(
+            f"   {model}: train accuracy after {E} epochs (first {K} seeds): official {acc_off:.3f}, "
+            f"ours {acc_ours:.3f} (a sanity check: same data, different inits and batch orders)"
+        )
+    print()
+    head = (
+        f"{'model':<12} {'ours':<12} {'official ms/seed-ep':>20} {'ours ms/seed-ep':>16} {'ratio':>8} "
+        f"{'target':>7} {'met?':>5}"
+    )
+    print(head)
+    print("-" * len(head))
+    for arch, how, n, ms_off, ms, ratio, target in rows:
+        what = f"stacked-{n}" if how == "stacked" else "single"
+        met = "yes" if ratio >= target else "NO"
+        print(f"{arch:<12} {what:<12} {ms_off:>20.2f} {ms:>16.2f} {ratio:>7.1f}x {target:>6.0f}x {met:>5}")
+    print()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Part (b): a slice of every (model, task) of the paper sweep, extrapolated.
+
+
+def full_epochs(arch: str, task_name: str) -> int:
+    if arch == "transformer":
+        return CFG.permutation_transformer_epochs if task_name == "permutation" else CFG.transformer_epochs
+    return CFG.mlp_epochs
+
+
+def makespan(jobs: list[float], workers: int) -> float:
+    """Longest-first assignment of ``jobs`` (seconds) to ``workers`` processes: the time the last one finishes."""
+    load = [0.0] * workers
+    for j in sorted(jobs, reverse=True):
+        load[load.index(min(load))] += j
+    return max(load)
+
+
+def steps(specs: list[RunSpec]) -> int:
+    """Steps a stack of ``specs`` takes: its longest run's ``ceil(epochs * n_train / batch)``."""
+    n_train = {t: len(make_split(t, "official", CFG.train_fraction, 0, CFG.data_size).train_y) for t in TASKS}
+    return max(math.ceil(s.epochs * n_train[s.task] / CFG.batch_size) for s in specs)
+
+
+def sweep_stacks(E: int) -> list[tuple[str, int, float, float]]:
+    """``run_sweep``'s own stacks (every MLP run in one, every transformer run in another), per architecture:
+    (arch, runs, seconds per step, fixed seconds), from 1 and ``1 + E`` epochs."""
+
+    def stacks(e: int) -> list[list[RunSpec]]:
+        return sweep_specs(replace(CFG, mlp_epochs=e, transformer_epochs=e, permutation_transformer_epochs=e))
+
+    out = []
+    for arch, one, more in zip(ARCHS, stacks(1), stacks(1 + E), strict=True):
+        t1, tE = timed(ours, one), timed(ours, more)
+        per_step = max(tE - t1, 0.0) / (steps(more) - steps(one))
+        out.append((arch, len(one), per_step, max(t1 - steps(one) * per_step, 0.0)))
+    return out
+
+
+def part_sweep(args: argparse.Namespace) -> None:
+    E, S = args.sweep_epochs, args.seeds
+    print(
+        f"== paper sweep: 4 models x {len(TASKS)} tasks x {S} seeds (official split); each slice measured over "
+        f"{E} epoch(s) (ours: {S} seeds stacked, 1 vs {1 + E} epochs; official: 1 seed), best of "
+        f"{args.sweep_repeat}, {args.threads} thread(s) =="
+    )
+    head = (
+        f"{'model':<22} {'task':<12} {'ours s/ep (x' + str(S) + ')':>17} {'official s/ep (x1)':>19} "
+        f"{'speed-up':>12} {'epochs':>7} {'ours h':>8} {'official h':>11}"
+    )
+    print(head)
+    print("-" * len(head))
+    ours_jobs, ours_jobs_7k, off_runs, off_runs_7k = [], [], [], []
+    for arch in ARCHS:
+        for h in HEADS:
+            model = f"{h}_{arch}"
+            for task_name in TASKS:
+                one = specs_for(task_name, model, PAPER_SEEDS[:S], 1)
+                more = specs_for(task_name, model, PAPER_SEEDS[:S], 1 + E)
+                official_run(specs_for(task_name, model, PAPER_SEEDS[:1], 1)[0])  # warm-up
+                t1 = tE = off_ep = off_setup = float("inf")
+                for _ in range(args.sweep_repeat):
+                    t1 = min(t1, timed(ours, one))
+                    tE = min(tE, timed(ours, more))
+                    _, setup, loop = official_run(specs_for(task_name, model, PAPER_SEEDS[:1], E)[0])
+                    off_ep, off_setup = min(off_ep, loop / E), min(off_setup, setup)
+                per_ep = max(tE - t1, 0.0) / E
+                fixed = max(t1 - per_ep, 0.0)
+                n_ep = full_epochs(arch, task_name)
+                ours_s = fixed + n_ep * per_ep
+                off_s = S * (off_setup + n_ep * off_ep)
+                ours_jobs.append(ours_s)
+                ours_jobs_7k.append(fixed + 7000 * per_ep)
+                off_runs += [off_setup + n_ep * off_ep] * S
+                off_runs_7k += [off_setup + 7000 * off_ep] * S
+                print(
+                    f"{model:<22} {task_name:<12} {per_ep:>17.3f} {off_ep:>19.3f} "
+                    f"{off_ep * S / per_ep:>11.1f}x {n_ep:>7} {ours_s / 3600:>8.2f} {off_s / 3600:>11.2f}"
+                )
+    print("-" * len(head))
+    hours = lambda s: f"{s / 3600:6.2f} h"  # noqa: E731
+    print(
+        f"ours, 20 stacked slices as jobs on 2 processes (1 thread each, in parallel, longest first):\n"
+        f"   makespan {hours(makespan(ours_jobs, 2))}   (sum of slices {hours(sum(ours_jobs))}); "
+        f"7000 epochs everywhere: {hours(makespan(ours_jobs_7k, 2))}   target < 5 h: "
+        f"{'met' if makespan(ours_jobs, 2) < 5 * 3600 else 'NOT met'}\n"
+        f"official loop, {len(off_runs)} runs one at a time (as the SLURM scripts loop over seeds):\n"
+        f"   {hours(sum(off_runs))}   (7000 epochs everywhere: {hours(sum(off_runs_7k))}); "
+        f"2 runs at a time on the 2 cores: {hours(makespan(off_runs, 2))}\n"
+        f"speed-up of the sweep, ours on 2 processes over the official loop one run at a time: "
+        f"{sum(off_runs) / makespan(ours_jobs, 2):.1f}x (both on 2 processes: "
+        f"{makespan(off_runs, 2) / makespan(ours_jobs, 2):.1f}x)"
+    )
+    if not args.stacks:
+        return
+    # What run_sweep itself does: one process, the MLP stack then the transformer stack, every run carried through
+    # every step of its stack (finished runs are frozen, not removed) until the longest run is done.
+    print(
+        f"\nours as run_sweep runs it (one {S * 10}-run stack per architecture; measured over 1 vs {1 + E} epochs, "
+        f"once; a stack takes its longest run's steps):"
+    )
+    totals = []
+    for arch, n_runs, per_step, fixed in sweep_stacks(E):
+        specs = sweep_specs(CFG)[ARCHS.index(arch)]
+        n_steps = steps(specs)
+        totals.append(fixed + n_steps * per_step)
+        print(
+            f"   {arch:<12} {n_runs} runs: {1e3 * per_step:7.1f} ms/step x {n_steps} steps = {hours(totals[-1])}"
+            f"   ({1e3 * per_step / n_runs:.3f} ms per run-step)"
+        )
+    print(
+        f"   one process, one stack after the other: {hours(sum(totals))}; "
+        f"the two stacks in 2 processes in parallel: {hours(max(totals))}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=("all", "loop", "sweep"), default="all")
+    ap.add_argument("--task", default="circle", choices=TASKS, help="task of the loop part")
+    ap.add_argument("--head", default="harmonic", choices=HEADS, help="head of the loop part's models")
+    ap.add_argument("--epochs", type=int, default=10, help="epochs per run in the loop part")
+    ap.add_argument("--seeds", type=int, default=20, help="seeds stacked (both parts)")
+    ap.add_argument("--official-seeds", type=int, default=3, help="runs of the official loop and ours-single")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sweep-epochs", type=int, default=3, help="epochs per slice measured in the sweep part")
+    ap.add_argument("--sweep-repeat", type=int, default=2)
+    ap.add_argument(
+        "--no-stacks",
+        dest="stacks",
+        action="store_false",
+        help="sweep part: skip timing run_sweep's own two 200-run stacks",
+    )
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall-clock")
+    args = ap.parse_args()
+    if not 1 <= args.official_seeds <= args.seeds <= len(PAPER_SEEDS):
+        ap.error(f"need 1 <= --official-seeds <= --seeds <= {len(PAPER_SEEDS)}")
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    global clock
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    load = lambda: "/".join(f"{x:.1f}" for x in os.getloadavg())  # noqa: E731
+    print(
+        f"timer: {'process CPU time' if args.clock == 'cpu' else 'wall-clock'}; torch {torch.__version__}, "
+        f"{os.cpu_count()} CPU(s), load average {load()} (1/5/15 min)\n"
+    )
+    if args.part in ("all", "loop"):
+        part_loop(args)
+    if args.part in ("all", "sweep"):
+        part_sweep(args)
+    print(f"\nload average at the end {load()}")
+
+
+if __name__ == "__main__":
+    main()
