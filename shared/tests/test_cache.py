@@ -145,9 +145,12 @@ def test_fingerprint_follows_imports_only():
 
     (fig1,) = resolve(["harmonic_loss:fig1"])
     files = set(code_fingerprint(fig1))
-    assert files == {"harmonic_loss/figures/fig1.py", "harmonic_loss/harmax.py"}, (
-        files
-    )  # not repro/models.py etc.
+    # its module and the library modules its compute imports (the toy points and HarMax), not repro/models.py etc.
+    assert files == {
+        "harmonic_loss/figures/fig1.py",
+        "harmonic_loss/toy_points.py",
+        "harmonic_loss/harmax.py",
+    }, files
 
 
 def test_a_figure_built_on_another_goes_stale_when_that_code_changes(toy, capsys):

@@ -507,7 +507,11 @@ def _check_before_compute(figs, args) -> None:
         import torch
 
         if not torch.cuda.is_available():
-            each = ", ".join(f"{f.name} (~{_fmt_seconds(f.est_seconds.get(args.scale))})" for f in gpu_figs)
+            from repro.stage import estimated_seconds
+
+            each = ", ".join(
+                f"{f.name} (~{_fmt_seconds(estimated_seconds(f, args.scale))})" for f in gpu_figs
+            )
             raise ReproError(
                 f"scale {args.scale} needs a cuda GPU and this machine has none: {each} estimated on a GPU; "
                 f"run on the CPU anyway with --device cpu (many times slower), or use --scale quick"
