@@ -167,6 +167,12 @@ def run_figure(
         "plot": round(plot_s, 3),
         "wall": round(compute_s + plot_s, 3),  # this invocation
     }
+    stages = stage_seconds(fig, cfg, scale, cache)
+    if (
+        stages
+    ):  # what the stages it reads took when they were computed (a shared stage counts for each reader)
+        timings["stages"] = stages
+        timings["compute_with_stages"] = round(timings["compute"] + sum(stages.values()), 3)
     report = Report(fig, scale, cfg, key, claims, restored, timings, manifest.get("environment", {}))
     report.memory = {"compute": manifest.get("peak_rss_mb"), "plot": plot_mem.get("mb")}
     json_path = stem.with_suffix(".json")
@@ -175,6 +181,18 @@ def run_figure(
     report.files = [*files, json_path]
     log(f"wrote {', '.join(str(p) for p in report.files)}")
     return report
+
+
+def stage_seconds(fig: Figure, cfg: Any, scale: str, cache: Cache) -> dict[str, float]:
+    """Compute seconds of each stage ``fig`` reads, from their cache manifests (name -> seconds)."""
+    from repro.stage import graph
+
+    out = {}
+    for node in graph(fig, cfg, scale, cache)[:-1]:
+        manifest = json.loads((cache.root / node.entry / "manifest.json").read_text()) if node.cached else {}
+        if "compute_seconds" in manifest:
+            out[node.name] = round(manifest["compute_seconds"], 3)
+    return out
 
 
 def cached_claims(fig: Figure, scale: str, cache: Cache | None = None) -> list[Claim] | None:
