@@ -137,7 +137,7 @@ def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
         def count(stmt: str, key: str, sizes: list[str], paper: Any, ind=ind, v=v, pre=pre, every_pre=every_pre) -> Claim:
             x = np.concatenate([ind[n][key] for n in sizes])
             return Claim(stmt, (float(x.sum()),), ">=", 1, paper=paper, variant=v, interval=count_interval(x),
-                         spread=f"bootstrap over {len(x)} latents", preconditions=every_pre if len(sizes) > 1 else pre[sizes[0]])
+                         spread=f"Wilson interval over {len(x)} latents", preconditions=every_pre if len(sizes) > 1 else pre[sizes[0]])
 
         def fraction(n: str, stmt: str, x: Any, rel: str, bound: float, paper: Any, v=v, pre=pre) -> Claim:
             return Claim(f"{n} {stmt}", (x.mean(),), rel, bound, variant=v, interval=bootstrap_interval(x),

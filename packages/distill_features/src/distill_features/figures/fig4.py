@@ -106,7 +106,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
             pre = (ok, markers_precondition(s[f"{cat}/{v}"]["n_tokens"], f"{size} evaluation windows ({cat})"))
             out.append(Claim(f"{size}: {cat} latents (paper rule) in the {hi} bin", (float(ind["high"].sum()),),
                              ">=", 1, variant=v, preconditions=pre, interval=count_interval(ind["high"]),
-                             spread=f"bootstrap over {len(ind['high'])} latents",
+                             spread=f"Wilson interval over {len(ind['high'])} latents",
                              paper=read_off_plot("2-3 per category (7B)", "figures/reasoning_plot.pdf (spec F-c)")))
         conf = np.stack(conf, 1).astype(float)  # [latents, categories]
         n_tok = [s[f"{cat}/{v}"]["n_tokens"] for cat in CATEGORIES]

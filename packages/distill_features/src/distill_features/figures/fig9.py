@@ -152,7 +152,7 @@ def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
                   paper=official_code("0.95 - 0.76 = 0.19 (1.5B)", src)),
             Claim(f"{small}: distilled-side latents labelled self-reflection (self-correction)", (float(sr.sum()),),
                   ">=", 1, variant=v, preconditions=pre[small], interval=count_interval(sr),
-                  spread=f"bootstrap over {len(sr)} latents", paper=official_code("6 of 100 (1.5B)", src)),
+                  spread=f"Wilson interval over {len(sr)} latents", paper=official_code("6 of 100 (1.5B)", src)),
             share(mid, "distilled", official_code("0.94 (94 / 100, 7B)", src)),
         ]
         for level, what in (("label", "category + type"), ("category", "math / general / uninterpretable")):
