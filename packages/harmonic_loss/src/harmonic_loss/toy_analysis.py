@@ -129,8 +129,10 @@ def note_contrasts(claims: list, base: str, base_text: str) -> list:
         if cond == base:
             for oc, o in group.items():
                 if oc != base and (o.verdict == "reproduced") != (c.verdict == "reproduced"):
-                    lead = f"holds only with {base_text}" if c.verdict == "reproduced" else "differs by arm"
-                    notes.append(f"{lead}: {o.verdict} with {oc}")
+                    if c.verdict == "reproduced":
+                        notes.append(f"holds only with {base_text}: {o.verdict} with {oc}")
+                    else:
+                        notes.append(f"reproduced only with {oc}")
         elif b is not None and (b.verdict == "reproduced") != (c.verdict == "reproduced"):
             if b.verdict == "reproduced":
                 notes.append(f"holds only with {base_text}: reproduced there, {c.verdict} with {cond}")
