@@ -158,7 +158,12 @@ def test_toy_sweep_stage_artifact_and_run_selection(tmp_path):
     from harmonic_loss.toy_analysis import indices, per_seed, sweep_runs
 
     cfg = replace(
-        SWEEPS["smoke"], mlp_tasks=("lattice", "circle"), seeds=(0, 52), mlp_epochs=1, transformer_epochs=1
+        SWEEPS["smoke"],
+        mlp_tasks=("lattice", "circle"),
+        seeds=(0, 52),
+        mlp_epochs=1,
+        transformer_epochs=1,
+        ablations=("no_group_lasso", "no_group_lasso_no_wd"),
     )
     result = toy_sweep(cfg)
     n_mlp = 2 * 2 * 2 * 2  # tasks x models x splits x seeds
@@ -169,10 +174,82 @@ def test_toy_sweep_stage_artifact_and_run_selection(tmp_path):
     for i, run in enumerate(meta["runs"]["mlp"] + meta["runs"]["transformer"]):
         assert run["task"] == result["runs"]["task"][i] and run["seed"] == int(result["runs"]["seed"][i])
     vocab = 25  # lattice: the MLP stack's embedding rows beyond a run's vocabulary are padding
-    lattice = indices(result, task="lattice", model=("standard_mlp", "harmonic_mlp"))
+    lattice = indices(result, task="lattice", model=("standard_mlp", "harmonic_mlp"), arm="official")
     np.testing.assert_array_equal(tensors["mlp.emb"].numpy()[lattice, :vocab], result["emb"][lattice, :vocab])
+    # The D9 arms: their own stacks after the official ones, same runs, penalty (and wd) off; the artifact names them.
+    n_official = n_mlp + 8
+    for k, arm in enumerate(cfg.ablations):
+        arm_runs = indices(result, arm=arm)
+        assert arm_runs == list(range(n_official + k * n_mlp, n_official + (k + 1) * n_mlp))
+        assert (result["runs"]["penalty"][arm_runs] == 0).all() and len(meta["runs"][f"mlp_{arm}"]) == n_mlp
+        assert tensors[f"mlp_{arm}.emb"].shape[0] == n_mlp
+    assert (result["runs"]["penalty"][:n_official] == cfg.penalty).all()
+    wd = result["runs"]["weight_decay"]
+    assert (wd[indices(result, arm="no_group_lasso_no_wd")] == 0).all()
+    assert (wd[indices(result, arm="no_group_lasso")] == cfg.mlp_weight_decay).all()
     view = sweep_runs(result, drop=("emb",), model="harmonic_mlp", split="unique")
     assert "params" not in view and "emb" not in view and not any(k.startswith("curve_") for k in view)
-    assert len(view["runs"]["task"]) == 4 == len(indices(result, model="harmonic_mlp", split="unique"))
+    assert (
+        len(view["runs"]["task"])
+        == 4
+        == len(indices(result, model="harmonic_mlp", split="unique", arm="official"))
+    )
+    both = sweep_runs(result, model="harmonic_mlp", split="unique", arm=("official", "no_group_lasso"))
+    assert len(both["runs"]["task"]) == 8
     seeds = per_seed(view, view["runs"]["seed"], "circle", "harmonic_mlp", "unique")
     assert list(seeds) == [0.0, 52.0]
+
+
+def test_per_run_penalty_and_eval_dropout_leave_training_alone():
+    from dataclasses import replace
+
+    """A run's group-lasso weight is its own (a stack mixing 0 and 0.01 trains each run as alone), and evaluating
+    with dropout active (D6, official) draws its masks in a forked RNG: the trained transformers are the same
+    whichever way the curves are measured; the end of training is evaluated both ways."""
+    mlp = [RunSpec("circle", "harmonic_mlp", "official", 0, 0.8, 0.01, 1, penalty=p) for p in (0.01, 0.0)]
+    both = train_runs(mlp, eval_every=0, keep_params=True)
+    for i, p in enumerate((0.01, 0.0)):  # the same stack (same minibatches) with one penalty for both runs
+        same = train_runs([replace(s, penalty=None) for s in mlp], eval_every=0, penalty=p, keep_params=True)
+        np.testing.assert_allclose(same["params"]["emb"][i], both["params"]["emb"][i], atol=1e-6)
+    assert both["penalty"].tolist() == [0.01, 0.0]
+    assert not np.allclose(both["params"]["emb"][0], both["params"]["emb"][1])
+    np.testing.assert_array_equal(
+        both["end_test_acc_dropout"], both["end_test_acc_evalmode"]
+    )  # MLP: no dropout
+
+    tf = [
+        RunSpec("lattice", m, "official", 0, 0.8, 0.005, 1)
+        for m in ("standard_transformer", "harmonic_transformer")
+    ]
+    out = {d: train_runs(tf, eval_every=0.5, eval_dropout=d, keep_params=True) for d in (True, False)}
+    for k in out[True]["params"]:
+        np.testing.assert_array_equal(out[True]["params"][k], out[False]["params"][k])
+    for part in ("train", "test"):
+        for mode in ("dropout", "evalmode"):
+            key = f"end_{part}_acc_{mode}"
+            np.testing.assert_array_equal(out[True][key], out[False][key])
+    np.testing.assert_array_equal(out[False]["train_acc"][:, -1], out[False]["end_train_acc_evalmode"])
+    np.testing.assert_array_equal(out[True]["train_acc"][:, -1], out[True]["end_train_acc_dropout"])
+    assert not np.array_equal(out[True]["train_acc"], out[False]["train_acc"])  # the curves differ
+
+
+def test_note_contrasts_marks_claims_reproduced_on_one_side_only():
+    from harmonic_loss.toy_analysis import note_contrasts
+    from repro.claims import Claim
+
+    def claim(variant, values):
+        return Claim("x", values, ">", 0.0, variant=variant)
+
+    claims = [
+        claim("official", [1.0, 1.1, 0.9]),
+        claim("official, no group-lasso", [-1.0, 1.0, 0.2]),
+        claim("unique", [1.0, 1.1, 0.9]),
+        claim("unique, no group-lasso", [1.0, 1.2, 0.9]),
+    ]
+    out = note_contrasts(claims, "", "the group-lasso (official arm)")
+    assert out[0].note == "holds only with the group-lasso (official arm): inconclusive with no group-lasso"
+    assert out[1].note.startswith(
+        "holds only with the group-lasso (official arm): reproduced there, inconclusive"
+    )
+    assert out[2].note == out[3].note == ""  # same verdict on both sides of the unique split
+    assert [c.verdict for c in out] == [c.verdict for c in claims]

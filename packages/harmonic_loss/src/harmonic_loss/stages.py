@@ -1,18 +1,27 @@
 """The package's stages (:mod:`repro.stage`): the expensive computations that several figures read.
 
-``harmonic_loss.toy_sweep``: every (model, task, seed, split) toy run of Figs. 2, 3a, 3c and 7, trained stacked
+``harmonic_loss.toy_sweep``: every (model, task, seed, split, arm) toy run of Figs. 2, 3a, 3c and 7, trained stacked
 (:func:`harmonic_loss.toy_train.run_sweep`; settings and choices in :mod:`harmonic_loss.toy_config` and the
 docstring of ``figures/fig7.py``). Figures read it with ``Need(TOY_SWEEP, field="sweep")``: their ``sweep`` field
 holds its :class:`~harmonic_loss.toy_config.SweepConfig`, so ``--set sweep.mlp_epochs=...`` reaches it and two
 figures with equal ``sweep`` fields share one training. Its artifact is the trained models, safetensors + JSON:
 
     cfg, tensors = repro.load_artifact("harmonic_loss.toy_sweep", scale="smoke")
-    cfg["runs"]["mlp"][0]            # {"task": ..., "model": ..., "split": ..., "seed": ..., "epochs": ...}
+    cfg["runs"]["mlp"][0]            # {"task": ..., "model": ..., "split": ..., "seed": ..., "epochs": ..., "arm": ...}
     tensors["mlp.emb"][0]            # that run's input embedding (padded to the stack's largest vocabulary)
+    cfg["runs"]["mlp_no_group_lasso"]  # a D9 arm's stack ("mlp_<arm>"; tensors "mlp_no_group_lasso.emb", ...)
+
+The result's runs table (``result["runs"]``) has one row per run, the official stacks ("mlp", "transformer") first:
+``arm`` is "official" or a D9 arm of the MLPs (``no_group_lasso``: penalty 0; ``no_group_lasso_no_wd``: penalty 0
+and weight decay 0), ``penalty`` the run's group-lasso weight. Besides the accuracy curves (measured as
+``SweepConfig.eval_dropout`` says: official = with dropout active, D6) every run has its final accuracies both ways,
+``final_{train,test}_acc_{dropout,evalmode}`` (equal for MLPs).
 
 Scales: ``quick`` trains MLPs on all five tasks and transformers on lattice and circle, 3 seeds (the first 3
-official seeds), for 300 (MLP) / 200 (transformer) epochs on the CPU; ``smoke`` 2 seeds for 3 / 2 epochs;
-``paper`` is the original grid (20 seeds, 7000 epochs, all four models), meant for a GPU.
+official seeds), for 300 (MLP) / 200 (transformer) epochs on the CPU, plus the D9 arm without the group-lasso of the
+MLPs on the four tasks of Fig. 2's claims (the arm without weight decay as well would add over 3 min on 2 cores);
+``smoke`` 2 seeds for 3 / 2 epochs, one D9 arm; ``paper`` is the original grid (20 seeds, 7000 epochs, all four
+models, both D9 arms), meant for a GPU.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ SWEEP_QUICK = SweepConfig(
     permutation_transformer_epochs=200,
     eval_every=2.0,
     device="cpu",
+    ablations=("no_group_lasso",),  # the no-wd arm too would add > 3 min (both arms: +3.2 min CPU, 2 cores)
 )
 SWEEP_SMOKE = replace(
     SWEEP_QUICK,
@@ -47,7 +57,7 @@ SWEEP_PAPER = SweepConfig(eval_every=5.0)
 SWEEPS = {"smoke": SWEEP_SMOKE, "quick": SWEEP_QUICK, "paper": SWEEP_PAPER}
 
 MODELS_FILE, CONFIG_FILE = "toy_models.safetensors", "config.json"
-RUN_FIELDS = ("task", "model", "split", "seed", "epochs")
+RUN_FIELDS = ("task", "model", "split", "seed", "epochs", "arm", "penalty")
 
 
 def toy_sweep(cfg: SweepConfig) -> dict[str, Any]:

@@ -108,24 +108,29 @@ class StackedToyModel:
     def embedding(self) -> Tensor:
         return self.params["emb"]
 
-    def loss(self, x: Tensor, y: Tensor, penalty: float, train: bool = True) -> Tensor:
-        """Per-run mean cross-entropy over the batch plus ``penalty`` x the embedding group-lasso -> [S]."""
+    def loss(self, x: Tensor, y: Tensor, penalty: float | Tensor, train: bool = True) -> Tensor:
+        """Per-run mean cross-entropy over the batch plus ``penalty`` (a number, or one per run [S]) x the
+        embedding group-lasso -> [S]."""
         parts = []
         for (a, b, _, _), logits in zip(self.blocks, self.logits(x, train=train), strict=True):
             ce = F.cross_entropy(logits.flatten(0, 1), y[a:b].flatten(), reduction="none")
             parts.append(ce.view(b - a, -1).mean(1))
         ce = torch.cat(parts)
-        if penalty:
+        if isinstance(penalty, Tensor) or penalty:
             ce = ce + penalty * group_lasso(self.embedding, self.vocab)
         return ce
 
     @torch.no_grad()
-    def accuracy(self, x: Tensor, y: Tensor, n_rows: Tensor, chunk: int = 1024) -> Tensor:
-        """Per-run accuracy on padded rows ``x`` [S, N, L] of which the first ``n_rows[r]`` are real -> [S]."""
+    def accuracy(
+        self, x: Tensor, y: Tensor, n_rows: Tensor, chunk: int = 1024, train: bool = False
+    ) -> Tensor:
+        """Per-run accuracy on padded rows ``x`` [S, N, L] of which the first ``n_rows[r]`` are real -> [S].
+
+        ``train=True`` evaluates with dropout active, as the official transformer is evaluated (D6)."""
         correct = torch.zeros(self.n_runs, device=self.device)
         for start in range(0, x.shape[1], chunk):
             xb, yb = x[:, start : start + chunk], y[:, start : start + chunk]
-            pred = torch.cat([logits.argmax(-1) for logits in self.logits(xb)])
+            pred = torch.cat([logits.argmax(-1) for logits in self.logits(xb, train=train)])
             real = (torch.arange(start, start + xb.shape[1], device=self.device) < n_rows[:, None]).float()
             correct += ((pred == yb).float() * real).sum(1)
         return correct / n_rows.clamp_min(1)

@@ -4,12 +4,16 @@
 and all transformer runs share another (each run pads to the largest vocabulary/input length, see
 :mod:`harmonic_loss.toy_models`). Each run has its own data set (drawn from its seed), its own training-set size, its own
 minibatch order (one permutation per epoch), its own step budget (``epochs * n_train / batch``; a finished run is
-frozen while the others go on) and its own weight decay.
+frozen while the others go on), its own weight decay and its own embedding penalty (the D9 arms of the sweep).
 
 Choices where the spec is silent: an epoch is ``n_train / batch`` steps (an epoch's last partial batch is filled
 from the next epoch's permutation, so every step has exactly ``batch`` rows); the minibatch order of a stack is
 drawn from one generator seeded by the stack's seeds; transformer dropout uses torch's global generator seeded the
-same way; accuracies are measured with dropout off (the official code cannot switch it off, D6).
+same way. Accuracies: ``eval_dropout=True`` measures the transformers' curves with dropout active, as the official
+code does (it cannot switch dropout off, D6), ``False`` in eval mode; the dropout masks of an evaluation come from
+their own seed inside a forked RNG, so evaluating does not change the training (the same trained models either
+way). At the end of training every transformer is evaluated both ways (``final_*_acc_dropout`` and
+``final_*_acc_evalmode``; for MLPs, which have no dropout, the two are equal).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 import torch
 
 from harmonic_loss import metrics
-from harmonic_loss.toy_config import SweepConfig
+from harmonic_loss.toy_config import ARMS, SweepConfig
 from harmonic_loss.toy_data import make_split, task
 from harmonic_loss.toy_models import StackedMLP, StackedTransformer
 from repro.stack import EpochBatches, StackedAdamW, train_stacked
@@ -36,6 +40,8 @@ class RunSpec:
     train_fraction: float = 0.8
     weight_decay: float = 0.01
     epochs: int = 100
+    penalty: float | None = None  # embedding group-lasso; None = train_runs' ``penalty``
+    arm: str = "official"  # the sweep's D9 arm (see toy_config.ARMS)
 
     @property
     def arch(self) -> str:
@@ -87,6 +93,7 @@ def train_runs(
     eps: float = 1e-4,
     dropout: float = 0.1,
     eval_every: float = 1.0,
+    eval_dropout: bool = False,
     device: str | torch.device = "cpu",
     desc: str | None = None,
     keep_params: bool = False,
@@ -94,6 +101,8 @@ def train_runs(
     """Train ``specs`` (all one architecture) as one stack. Returns per-run numpy arrays (leading axis = run).
 
     ``eval_every``: epochs (of the median run) between accuracy evaluations; 0 evaluates only at start and end.
+    ``eval_dropout``: measure the transformers' accuracies with dropout active (the official code, D6); the end of
+    training is evaluated both ways (``end_*_acc_dropout`` / ``end_*_acc_evalmode``).
     ``keep_params``: also return the trained parameters, ``params = {name: [run, ...]}`` (padded as stacked).
     """
     archs = {s.arch for s in specs}
@@ -143,6 +152,8 @@ def train_runs(
     stack_seed = int(sum((i + 1) * 7919 * (s + 1) for i, s in enumerate(seeds)) % (2**31))
     torch.manual_seed(stack_seed)
     opt = StackedAdamW(model.params, lr=lr, weight_decay=[s.weight_decay for s in specs])
+    penalties = np.array([penalty if s.penalty is None else s.penalty for s in specs], dtype=np.float64)
+    run_penalty = penalty if (penalties == penalty).all() else as_t(penalties.astype(np.float32))
     batches = EpochBatches(n_train, batch_size, seed=stack_seed, device=device)
     budget = torch.cat([batches.steps_for(float(s.epochs))[i : i + 1] for i, s in enumerate(specs)])
     S = len(specs)
@@ -151,16 +162,31 @@ def train_runs(
         idx = batches.next()
         xb = train_x.gather(1, idx[..., None].expand(-1, -1, L))
         yb = train_y.gather(1, idx)
-        return model.loss(xb, yb, penalty, train=True)
+        return model.loss(xb, yb, run_penalty, train=True)
 
     eval_steps: list[int] = []
     train_acc: list[torch.Tensor] = []
     test_acc: list[torch.Tensor] = []
 
+    has_dropout = arch == "transformer" and dropout > 0
+    curve_dropout = bool(eval_dropout) and has_dropout
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+
+    def acc(
+        x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, with_dropout: bool, key: int
+    ) -> torch.Tensor:
+        if not with_dropout:
+            return model.accuracy(x, y, rows)
+        # Dropout masks from their own seed (the step and the data set, ``key``) in a forked RNG: the training's
+        # dropout stream is left untouched, and an evaluation's masks do not depend on the evaluations before it.
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed((stack_seed + 104_729 * key) % 2**62)
+            return model.accuracy(x, y, rows, train=True)
+
     def eval_fn(step: int) -> None:
         eval_steps.append(step)
-        train_acc.append(model.accuracy(train_x, train_y, n_train_t))
-        test_acc.append(model.accuracy(test_x, test_y, n_test_t))
+        train_acc.append(acc(train_x, train_y, n_train_t, curve_dropout, 3 * step + 1))
+        test_acc.append(acc(test_x, test_y, n_test_t, curve_dropout, 3 * step + 2))
 
     every = int(round(eval_every * float(np.median(n_train)) / batch_size)) if eval_every else 0
     train_stacked(loss_fn, opt, budget, eval_fn=eval_fn, eval_every=max(every, 1) if every else 0, desc=desc)
@@ -170,9 +196,27 @@ def train_runs(
     # A run frozen before an evaluation keeps its final weights: its epoch count stops at its budget.
     epochs = np.minimum(steps[None, :], budget_np[:, None]) * batch_size / n_train[:, None]
     emb = model.embedding.detach().cpu().numpy()
-    unseen_acc = model.accuracy(unseen_x, unseen_y, as_t(n_unseen)).cpu().numpy().astype(np.float64)
+    last = eval_steps[-1]
+    unseen_acc = acc(unseen_x, unseen_y, as_t(n_unseen), curve_dropout, 3 * last + 3).cpu().numpy()
+    # The end of training, both ways (D6): the curves' last point is one of them, the other is evaluated here.
+    ends = {curve_dropout: (train_acc[-1], test_acc[-1])}
+    if has_dropout:
+        other = not curve_dropout
+        ends[other] = (
+            acc(train_x, train_y, n_train_t, other, 3 * last + 1),
+            acc(test_x, test_y, n_test_t, other, 3 * last + 2),
+        )
+    else:
+        ends[not curve_dropout] = ends[curve_dropout]
+    end_acc = {
+        f"end_{part}_acc_{'dropout' if on else 'evalmode'}": ends[on][j].cpu().numpy().astype(np.float64)
+        for on in (True, False)
+        for j, part in enumerate(("train", "test"))
+    }
     out = {
-        "unseen_test_acc": np.where(n_unseen > 0, unseen_acc, np.nan),  # [S], at the end of training
+        "unseen_test_acc": np.where(
+            n_unseen > 0, unseen_acc.astype(np.float64), np.nan
+        ),  # [S], at the end of training
         "epochs": epochs.astype(np.float32),  # [S, T]
         "train_acc": torch.stack(train_acc, 1).cpu().numpy().astype(np.float32),  # [S, T]
         "test_acc": torch.stack(test_acc, 1).cpu().numpy().astype(np.float32),
@@ -180,6 +224,8 @@ def train_runs(
         "overlap": np.array([sp.overlap for sp in splits]),
         "n_train": n_train,
         "n_test": n_test,
+        "penalty": penalties,
+        **end_acc,
     }
     out = {k: [v[i] for i in inverse] if isinstance(v, list) else v[inverse] for k, v in out.items()}
     if keep_params:
@@ -228,6 +274,8 @@ def concat_groups(groups: list[tuple[list[RunSpec], dict]], keep_curves: bool = 
             "train_fraction": np.array([s.train_fraction for s in specs]),
             "weight_decay": np.array([s.weight_decay for s in specs]),
             "epochs": np.array([s.epochs for s in specs]),
+            "arm": [s.arm for s in specs],
+            "penalty": np.concatenate([o["penalty"] for o in outs]),
         },
         "emb": emb,
         "overlap": np.concatenate([o["overlap"] for o in outs]),
@@ -235,6 +283,9 @@ def concat_groups(groups: list[tuple[list[RunSpec], dict]], keep_curves: bool = 
         "n_train": np.concatenate([o["n_train"] for o in outs]),
         "n_test": np.concatenate([o["n_test"] for o in outs]),
     }
+    for part in ("train", "test"):
+        for mode in ("dropout", "evalmode"):
+            result[f"final_{part}_acc_{mode}"] = np.concatenate([o[f"end_{part}_acc_{mode}"] for o in outs])
     summaries = [summarise(g, o) for g, o in groups]
     for k in summaries[0]:
         result[k] = np.concatenate([s[k] for s in summaries])
@@ -250,16 +301,34 @@ def concat_groups(groups: list[tuple[list[RunSpec], dict]], keep_curves: bool = 
     return result
 
 
-def sweep_specs(cfg: SweepConfig) -> list[list[RunSpec]]:
-    """The stacks of the sweep: one for every MLP run, one for every transformer run."""
-    groups = []
-    mlp = [
-        RunSpec(t, m, sp, seed, cfg.train_fraction, cfg.mlp_weight_decay, cfg.mlp_epochs)
-        for t in cfg.mlp_tasks
+def _mlp_specs(cfg: SweepConfig, arm: str, tasks: Sequence[str]) -> list[RunSpec]:
+    penalty_factor, wd_factor = ARMS[arm]
+    return [
+        RunSpec(
+            t,
+            m,
+            sp,
+            seed,
+            cfg.train_fraction,
+            cfg.mlp_weight_decay * wd_factor,
+            cfg.mlp_epochs,
+            penalty=cfg.penalty * penalty_factor,
+            arm=arm,
+        )
+        for t in tasks
         for m in ("standard_mlp", "harmonic_mlp")
         for sp in cfg.variants
         for seed in cfg.seeds
     ]
+
+
+def sweep_specs(cfg: SweepConfig) -> list[list[RunSpec]]:
+    """The stacks of the sweep: every official MLP run, every transformer run, then one stack per D9 arm of the MLPs
+    (``cfg.ablations`` on ``cfg.ablation_tasks``). An arm's stack holds the same (task, model, split, seed) runs as
+    the official one, so its runs pair with the official ones by seed (same data set and initial weights); adding
+    an arm leaves the official stacks' training unchanged."""
+    groups = []
+    mlp = _mlp_specs(cfg, "official", cfg.mlp_tasks)
     if mlp:
         groups.append(mlp)
     transformers = [
@@ -279,6 +348,11 @@ def sweep_specs(cfg: SweepConfig) -> list[list[RunSpec]]:
     ]
     if transformers:
         groups.append(transformers)
+    ablation_tasks = [t for t in cfg.mlp_tasks if t in cfg.ablation_tasks]
+    for arm in cfg.ablations:
+        arm_specs = _mlp_specs(cfg, arm, ablation_tasks)
+        if arm_specs:
+            groups.append(arm_specs)
     return groups
 
 
@@ -295,18 +369,24 @@ def _sweep_kwargs(cfg: SweepConfig) -> dict:
     }
 
 
+def stack_name(specs: Sequence[RunSpec]) -> str:
+    return specs[0].arch if specs[0].arm == "official" else f"{specs[0].arch}_{specs[0].arm}"
+
+
 def run_sweep(cfg: SweepConfig) -> dict:
     """Train every run of the sweep and summarise it (the stage ``harmonic_loss.toy_sweep`` that Figs. 2, 3 and 7
     read), with the trained parameters of each stack under ``params`` (``{"mlp": {name: [run, ...]}, ...}``)."""
     device = resolve_device(cfg.device)
     groups = []
     for specs in sweep_specs(cfg):
-        what = f"{specs[0].arch} x {len({s.task for s in specs})} task(s)"
+        arm = "" if specs[0].arm == "official" else f" ({specs[0].arm})"
+        what = f"{specs[0].arch}{arm} x {len({s.task for s in specs})} task(s)"
         out = train_runs(
             specs,
             **_sweep_kwargs(cfg),
             dropout=cfg.dropout,
             eval_every=cfg.eval_every,
+            eval_dropout=cfg.eval_dropout,
             device=device,
             desc=f"toy sweep: {len(specs)} {what} runs stacked on {device.type}",
             keep_params=True,
@@ -314,8 +394,9 @@ def run_sweep(cfg: SweepConfig) -> dict:
         groups.append((specs, out))
     result = concat_groups(groups)
     result["device"] = device.type
-    # The trained models, per stack (its runs are the result's runs of that architecture, in order).
-    result["params"] = {specs[0].arch: out["params"] for specs, out in groups}
+    # The trained models, per stack (its runs are the result's runs of that stack, in order): "mlp" and
+    # "transformer" for the official stacks, "mlp_<arm>" for a D9 arm.
+    result["params"] = {stack_name(specs): out["params"] for specs, out in groups}
     return result
 
 
@@ -376,6 +457,7 @@ def run_data_efficiency(
                 **_sweep_kwargs(cfg),
                 dropout=cfg.dropout,
                 eval_every=0,
+                eval_dropout=cfg.eval_dropout,
                 device=device,
                 desc=f"data efficiency: {len(specs)} {arch} runs stacked on {device.type}",
             )

@@ -56,10 +56,12 @@ def draw_embedding(ax: Any, task_name: str, emb: Any, title: str) -> None:
     ax.set_aspect("equal", adjustable="datalim")
 
 
-def draw_gallery(result: dict, rows: list[tuple[str, str]], cols: list[tuple[str, int]], suptitle: str):
-    """A grid of embedding panels: rows (task, model), columns (split, seed); EV of the top-2 PCs in each title."""
+def draw_gallery(result: dict, rows: list[tuple[str, ...]], cols: list[tuple[str, int]], suptitle: str):
+    """A grid of embedding panels: rows (task, model) or (task, model, arm), columns (split, seed); EV of the top-2
+    PCs in each title."""
     import matplotlib.pyplot as plt
 
+    from harmonic_loss.toy_config import ARM_LABELS
     from harmonic_loss.toy_data import TASK_TITLES
 
     size = 1.05
@@ -70,10 +72,12 @@ def draw_gallery(result: dict, rows: list[tuple[str, str]], cols: list[tuple[str
         squeeze=False,
         layout="constrained",
     )
-    for r, (task_name, model) in enumerate(rows):
+    for r, row in enumerate(rows):
+        task_name, model = row[:2]
+        match = {"arm": row[2]} if len(row) > 2 else {}
         for c, (split, seed) in enumerate(cols):
             ax = axes[r, c]
-            idx = indices(result, task=task_name, model=model, split=split, seed=seed)
+            idx = indices(result, task=task_name, model=model, split=split, seed=seed, **match)
             if not idx:
                 ax.axis("off")
                 continue
@@ -81,7 +85,8 @@ def draw_gallery(result: dict, rows: list[tuple[str, str]], cols: list[tuple[str
             ev2 = result["ev"][i, :2].sum()
             draw_embedding(ax, task_name, result["emb"][i], f"{split} s{seed}: EV {100 * ev2:.0f}%")
             if c == 0:
-                ax.set_ylabel(f"{TASK_TITLES[task_name]}\n{MODEL_LABELS[model]}", fontsize=6.5)
+                arm = f"\n{ARM_LABELS[row[2]]}" if len(row) > 2 and row[2] != "official" else ""
+                ax.set_ylabel(f"{TASK_TITLES[task_name]}\n{MODEL_LABELS[model]}{arm}", fontsize=6.5)
             for spine in ax.spines.values():
                 spine.set_edgecolor(model_colour(model))
                 spine.set_linewidth(1.2)
@@ -98,7 +103,7 @@ def overlap_note(result: dict, tasks: list[str]) -> str:
 
     parts = []
     for t in tasks:
-        idx = indices(result, task=t, split="official")
+        idx = indices(result, task=t, split="official")  # every arm has the same data sets
         if idx:
             parts.append(f"{t} {np.mean(result['overlap'][idx]):.2f}")
     return "test rows whose input is also in train, official split: " + ", ".join(parts) + "; unique split: 0"

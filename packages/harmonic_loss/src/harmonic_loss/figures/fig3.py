@@ -20,7 +20,9 @@ spec's CPU plan; adding genealogy costs ~80 s more on 2 cores) with the official
 of 150 epochs at fraction 0.8: with a short budget, a fixed number of *epochs* would give fraction 0.1 eight times fewer
 steps than 0.8 and confound data efficiency with training length); ``paper`` uses the official fixed 7000 epochs,
 all four models, all five tasks and 3 seeds (the paper used one, seed 66). Grokking epochs are measured on
-accuracies evaluated every ``eval_every`` epochs of the sweep (official: every epoch).
+accuracies evaluated every ``eval_every`` epochs of the sweep (official: every epoch); the transformers' accuracies
+(their (c) markers, and (b) where transformers are trained) are measured as the sweep's ``eval_dropout`` says
+(official: dropout active, D6; see ``fig7``). The sweep's runs are its official D9 arm (the ablation is Fig. 2's).
 """
 
 from __future__ import annotations
