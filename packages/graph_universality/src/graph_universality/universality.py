@@ -3,7 +3,8 @@ and its analysis (Fig. 3's equivalence table, Fig. 6's starvation knobs).
 
 :func:`train_sweep` trains a grid of toy link predictors (``toy``: node embedding -> concat -> ReLU MLP -> logit;
 emb width x weight decay x number of relations sharing the table x seeds) on one random tree and split, stacked per
-relation count, then maps each sender's node-embedding table into a receiver's and runs the receiver's frozen head
+relation count, with the config's ``recipe`` (``toy.train_recipe``: our ``fast`` one or the ``official`` one; stages
+``toy_sweep`` and ``toy_sweep_official``), then maps each sender's node-embedding table into a receiver's and runs the receiver's frozen head
 (``align``), with each map in :data:`METHODS`:
 
 - ``lstsq``: closed-form least-squares affine map; ``procrustes``: scaled orthogonal map + translation (no training);
@@ -80,7 +81,7 @@ def _stitch_pairs(cfg: Any, k: int, index: dict) -> list[tuple[int, int, str]]:
 def _one_relation_count(cfg: Any, k: int, parents: tuple[int, ...]) -> dict[str, Any]:
     from graph_universality.align import best_automorphism, linear_cka, lstsq_affine, r2, train_toy_stitches
     from graph_universality.graphs import KnowledgeGraph, split, tree_automorphisms
-    from graph_universality.toy import ToyRun, train_toy
+    from graph_universality.toy import ToyRun, train_recipe
     from repro.progress import track
 
     kg = KnowledgeGraph(parents, relations(k))
@@ -95,9 +96,8 @@ def _one_relation_count(cfg: Any, k: int, parents: tuple[int, ...]) -> dict[str,
                     )
                 )
                 cells.append((k, wd, d, s))
-    model, met = train_toy(
-        runs, cfg.steps, desc=f"toy_sweep: {len(runs)} toy link predictors ({k} relations), stacked"
-    )
+    desc = f"toy_sweep ({cfg.recipe}): {len(runs)} toy link predictors ({k} relations), stacked"
+    model, met = train_recipe(runs, cfg.recipe, cfg.steps, cfg.max_epochs, cfg.max_steps, desc=desc)
     pairs = _stitch_pairs(cfg, k, {c: i for i, c in enumerate(cells)})
     send = np.array([p[0] for p in pairs])
     recv = np.array([p[1] for p in pairs])
