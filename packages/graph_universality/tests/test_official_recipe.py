@@ -101,3 +101,23 @@ def test_claims_whose_verdict_depends_on_the_recipe_say_so():
     assert "fast reproduced, official contradicted" in out[0].note and out[0].note.startswith("the verdict")
     assert out[1].note.startswith("official recipe; the verdict depends")
     assert out[2].note == "" and out[3].note == "official recipe"
+
+
+def test_a_substack_computes_what_its_runs_computed_in_the_stack():
+    from graph_universality.toy import evaluate, substack
+
+    kg5 = KnowledgeGraph(random_tree(10, 0), ("parent", "child", "sibling", "grandparent", "descendant"))
+    tr5, te5 = split(kg5, "heldout", 0.2, 0)
+    kg1 = KnowledgeGraph(random_tree(10, 0))
+    tr1, te1 = split(kg1, "heldout", 0.2, 0)
+    runs = [
+        ToyRun(kg5.examples, tr5, te5, 10, 5, 4, 8, 0.0, 1e-2, seed=0, emb_init_std=1.0),
+        ToyRun(kg1.examples, tr1, te1, 10, 1, 2, 6, 0.0, 1e-2, seed=1, emb_init_std=1.0),
+    ]
+    model, met = train_toy_official(runs, max_epochs=3)
+    sub = substack(model, [1], runs[1:])
+    assert sub.params["wr"].shape[1] == 1 and sub.params["emb"].shape[2] == 2
+    again = evaluate(sub)
+    assert np.allclose(again["test_f1"], met["test_f1"][1:]) and np.allclose(
+        again["train_loss"], met["train_loss"][1:]
+    )

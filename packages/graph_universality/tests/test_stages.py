@@ -89,5 +89,5 @@ def test_official_sweep_differs_from_the_fast_one_only_in_the_recipe():
         assert (cfg.recipe, fast.recipe) == ("official", "fast")
         assert cfg.lr == OFFICIAL["lr"] and cfg.emb_init_std == 0.0
         same = dataclasses.replace(cfg, recipe="fast", lr=fast.lr, emb_init_std=fast.emb_init_std)
-        assert dataclasses.replace(same, max_epochs=fast.max_epochs) == fast
+        assert dataclasses.replace(same, max_steps=fast.max_steps) == fast
     assert TOY_SWEEP_OFFICIAL.configs["paper"].max_epochs == OFFICIAL["max_epochs"]

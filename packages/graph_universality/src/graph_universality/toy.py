@@ -153,16 +153,20 @@ class StackedLinkMLP:
     def logits(self) -> Tensor:
         return self.head_logits(self.embeddings(), self.examples)
 
-    def batch_losses(self, rows: Tensor, weights: Tensor) -> Tensor:
+    def batch_losses(self, rows: Tensor, weights: Tensor, runs: Tensor | None = None) -> Tensor:
         """Per-run mean BCE ``[S]`` over the example rows ``rows [S, B]`` with weight 1 in ``weights [S, B]`` (a
-        minibatch: only its B pairs are computed, not the dense all-pairs head)."""
-        p, emb = self.params, self.embeddings()
-        ex = self.examples.gather(1, rows[..., None].expand(-1, -1, 4))  # [S, B, 4]
+        minibatch: only its B pairs are computed, not the dense all-pairs head); with ``runs`` (indices ``[S']``)
+        only those runs, ``rows`` and ``weights`` then ``[S', B]``."""
+        p, emb, hmask, rflag, examples = self.params, self.embeddings(), self.hmask, self.rflag, self.examples
+        if runs is not None:
+            p = {k: v[runs] for k, v in p.items()}
+            emb, hmask, rflag, examples = emb[runs], hmask[runs], rflag[runs], examples[runs]
+        ex = examples.gather(1, rows[..., None].expand(-1, -1, 4))  # [S, B, 4]
         ex_x = emb.gather(1, ex[..., 1:2].expand(-1, -1, emb.shape[-1]))  # [S, B, D]
         ex_y = emb.gather(1, ex[..., 2:3].expand(-1, -1, emb.shape[-1]))
-        wr = (p["wr"] * self.rflag[:, None, None]).gather(1, ex[..., 0:1].expand(-1, -1, p["wr"].shape[-1]))
+        wr = (p["wr"] * rflag[:, None, None]).gather(1, ex[..., 0:1].expand(-1, -1, p["wr"].shape[-1]))
         pre = torch.bmm(ex_x, p["w1x"]) + torch.bmm(ex_y, p["w1y"]) + wr + p["b1"][:, None, :]
-        h = torch.relu(pre) * self.hmask[:, None, :]
+        h = torch.relu(pre) * hmask[:, None, :]
         logit = torch.bmm(h, p["w2"][:, :, None])[..., 0] + p["b2"][:, None]
         bce = torch.nn.functional.binary_cross_entropy_with_logits(
             logit, ex[..., 3].float(), reduction="none"
@@ -234,6 +238,13 @@ class LoaderBatches:
         self.valid = torch.zeros_like(self.order, dtype=torch.float32)
         self.device = train_w.device
         self.step = 0
+        # every run's training rows, padded (the training-set loss after each epoch)
+        self.all_rows = torch.zeros(len(self.n), int(self.n.max()), dtype=torch.long)
+        self.all_valid = torch.zeros(len(self.n), int(self.n.max()))
+        for r, rows in enumerate(self.rows):
+            self.all_rows[r, : len(rows)] = rows
+            self.all_valid[r, : len(rows)] = 1
+        self.all_rows, self.all_valid = self.all_rows.to(self.device), self.all_valid.to(self.device)
 
     def epoch_ends(self, steps_done: int) -> np.ndarray:
         return (steps_done > 0) & (steps_done % self.per_epoch == 0)
@@ -306,9 +317,12 @@ def train_toy_official(
             return None
         last[0] = steps_done
         ends = torch.from_numpy(ends_np).to(device) & (epochs < cap) & (bad < patience)
+        who = torch.from_numpy(np.flatnonzero(ends_np)).to(device)
+        width = int(batches.n[ends_np].max())  # the training-set loss of the runs that finished an epoch
         with torch.no_grad():
             model.params = unpack()
-            loss = model.losses(model.train_w)
+            part = model.batch_losses(batches.all_rows[who, :width], batches.all_valid[who, :width], who)
+            loss = torch.full((S,), float("inf"), device=device).index_copy_(0, who, part)
         epochs.add_(ends.long())
         better = ends & (loss + min_delta < best)
         best.copy_(torch.where(better, loss, best))
@@ -348,6 +362,18 @@ def train_recipe(
 def recipe_lr(recipe: str) -> float:
     """The learning rate of a recipe (``fast``: ours, 1e-2; ``official``: 1e-3)."""
     return OFFICIAL["lr"] if recipe == "official" else FAST_LR
+
+
+@torch.no_grad()
+def substack(model: StackedLinkMLP, idx: Sequence[int], runs: Sequence[ToyRun]) -> StackedLinkMLP:
+    """A stack of ``runs`` (the runs ``idx`` of ``model``) holding their trained parameters, its padding cut to its
+    own largest widths (everything cut is padding, zero in ``model``)."""
+    sub = StackedLinkMLP(runs, device=str(model.params["emb"].device))
+    index = torch.as_tensor(np.asarray(idx), device=model.params["emb"].device)
+    for k, v in sub.params.items():
+        src = model.params[k].detach()[index]
+        v.copy_(src[(slice(None), *(slice(0, n) for n in v.shape[1:]))])
+    return sub
 
 
 @torch.no_grad()

@@ -193,6 +193,6 @@ FIGURE = Figure(
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 60, "paper": 300},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
-    control=lambda cfg: dataclasses.replace(cfg, steps=1),
-    control_label="untrained toy MLPs (1 training step)",
+    control=lambda cfg: dataclasses.replace(cfg, steps=1, official_epochs=0, official_max_steps=1),
+    control_label="untrained toy MLPs (1 training step; official: 1 epoch)",
 )
