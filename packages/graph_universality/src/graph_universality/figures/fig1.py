@@ -31,7 +31,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from graph_universality.stages import OFFICIAL_STEP_CAP
 from repro.figure import Figure
 
 VARIANTS = ("official", "fast", "fixed")  # as toy_cones.VARIANTS, TREES (kept light for import)
@@ -47,7 +46,7 @@ class Fig1Config:
     lr: float = 1e-2
     steps: int = 4000
     official_epochs: int = 10000
-    official_max_steps: int = 0  # below paper scale: the step cap per run (stages.OFFICIAL_STEP_CAP)
+    official_max_steps: int = 0  # > 0: the step cap per run (smoke: the fast recipe's steps)
     probe_steps: int = 1000
     probe_test_frac: float = 0.2
     variants: tuple[str, ...] = VARIANTS
@@ -181,10 +180,8 @@ FIGURE = Figure(
     aliases=("toy_cones", "v2_toy"),
     title="Toy MLP cone embeddings of a family tree (numbering: best guess)",
     configs={
-        "smoke": Fig1Config(
-            seeds=(0, 1, 2), steps=300, official_max_steps=OFFICIAL_STEP_CAP["smoke"], probe_steps=150
-        ),
-        "quick": Fig1Config(official_max_steps=OFFICIAL_STEP_CAP["quick"]),
+        "smoke": Fig1Config(seeds=(0, 1, 2), steps=300, official_max_steps=300, probe_steps=150),
+        "quick": Fig1Config(),
         "paper": Fig1Config(seeds=tuple(range(20)), steps=20000, probe_steps=3000),
     },
     compute=compute,

@@ -29,7 +29,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from graph_universality.stages import OFFICIAL_STEP_CAP
 from repro.figure import Figure
 
 OURS = "bound 0.2 above chance (F1 = positive rate) is ours"
@@ -53,7 +52,9 @@ class Fig2Config:
     seeds: tuple[int, ...] = (0, 1, 2)
     shuffle_labels: bool = False  # the control: every relation's labels permuted over its pairs (per seed)
     official_epochs: int = 10000
-    official_max_steps: int = OFFICIAL_STEP_CAP["quick"]  # the step cap per run below paper scale
+    official_max_steps: int = (
+        1500  # the step cap per run below paper scale: = steps (stages.SweepConfig's rule)
+    )
     variants: tuple[str, ...] = VARIANTS
 
     def __post_init__(self) -> None:
@@ -143,7 +144,7 @@ FIGURE = Figure(
             emb_dims=(2,),
             seeds=(0, 1, 2),
             steps=800,
-            official_max_steps=OFFICIAL_STEP_CAP["smoke"],
+            official_max_steps=800,
         ),
         "quick": Fig2Config(),
         "paper": Fig2Config(
@@ -153,7 +154,7 @@ FIGURE = Figure(
             hidden=200,
             seeds=tuple(range(10)),
             steps=10000,
-            official_max_steps=OFFICIAL_STEP_CAP["paper"],
+            official_max_steps=0,
         ),
     },
     compute=compute,
