@@ -26,7 +26,6 @@ under official (+0.30) and fast (+0.12), not under fixed (-0.19).
 Cap of ``official``: the official 10k epochs at quick and paper; measured at quick, every run stops by itself after
 1910-3267 epochs (27k-46k steps), so the cap never binds (~90 s of the figure's ~150 s on 2 CPU cores). At smoke:
 the fast recipe's 300 steps (the rule of ``stages.SweepConfig``: equal step budgets below paper scale).
-
 Spec silent: random tree of seed s = ``random_tree(15, s)``, model seed s (batch order: generator from s), probe split 0.
 """
 
