@@ -143,7 +143,7 @@ TOY_SWEEP_OFFICIAL = Stage(
         "paper": official_sweep(TOY_SWEEP.configs["paper"], 0),
     },
     title="the toy sweep's grid trained with the official toy recipe (batch 16, lr 1e-3, early stop, zero init)",
-    est_seconds={"smoke": 5, "quick": 400, "paper": 3600},
+    est_seconds={"smoke": 5, "quick": 200, "paper": 3600},
     device=CPU_THEN_GPU,
 )
 

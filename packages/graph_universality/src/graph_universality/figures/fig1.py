@@ -192,7 +192,7 @@ FIGURE = Figure(
     plot=plot,
     claims=claims,
     variants=VARIANTS,
-    est_seconds={"smoke": 5, "quick": 60, "paper": 300},
+    est_seconds={"smoke": 5, "quick": 160, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(cfg, steps=1, official_epochs=0, official_max_steps=1),
     control_label="untrained toy MLPs (1 training step; official: 1 epoch)",

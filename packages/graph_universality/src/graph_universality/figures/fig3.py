@@ -135,7 +135,7 @@ FIGURE = Figure(
     plot=plot,
     claims=claims,
     variants=VARIANTS,
-    est_seconds={"smoke": 5, "quick": 400, "paper": 1800},  # with the sweep (nothing else is computed here)
+    est_seconds={"smoke": 5, "quick": 650, "paper": 5400},  # with the sweep (nothing else is computed here)
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(
         cfg,
