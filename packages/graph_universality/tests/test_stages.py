@@ -7,15 +7,15 @@ import torch
 
 def test_stages_are_declared_by_the_figures_that_read_them():
     from graph_universality.figures import fig3, fig4, fig5, fig6, fig7
-    from graph_universality.stages import ICL_MODEL, LM_STITCHING, TINY_LMS, TOY_SWEEP
+    from graph_universality.stages import ICL_MODEL, LM_STITCHING, TINY_LMS, TOY_SWEEP, TOY_SWEEP_OFFICIAL
 
     reads = {
         fig.FIGURE.id: {n.stage.name for n in fig.FIGURE.needs.values()}
         for fig in (fig3, fig4, fig5, fig6, fig7)
     }
     assert reads == {
-        "fig3": {TOY_SWEEP.name},
-        "fig6": {TOY_SWEEP.name},
+        "fig3": {TOY_SWEEP.name, TOY_SWEEP_OFFICIAL.name},
+        "fig6": {TOY_SWEEP.name, TOY_SWEEP_OFFICIAL.name},
         "fig4": {LM_STITCHING.name, TINY_LMS.name},
         "fig5": {ICL_MODEL.name},
         "fig7": {ICL_MODEL.name},
@@ -76,3 +76,18 @@ def test_toy_sweep_stage_restores_what_it_computed(tmp_path, monkeypatch):
     again = repro.load_result("graph_universality.toy_sweep", scale="smoke")
     assert np.array_equal(first["pairs"]["f1_affine"], again["pairs"]["f1_affine"])
     assert set(first["runs"]["emb_dim"].tolist()) == {2, 4}
+
+
+def test_official_sweep_differs_from_the_fast_one_only_in_the_recipe():
+    import dataclasses
+
+    from graph_universality.stages import TOY_SWEEP, TOY_SWEEP_OFFICIAL
+    from graph_universality.toy import OFFICIAL
+
+    for scale, cfg in TOY_SWEEP_OFFICIAL.configs.items():
+        fast = TOY_SWEEP.configs[scale]
+        assert (cfg.recipe, fast.recipe) == ("official", "fast")
+        assert cfg.lr == OFFICIAL["lr"] and cfg.emb_init_std == 0.0
+        same = dataclasses.replace(cfg, recipe="fast", lr=fast.lr, emb_init_std=fast.emb_init_std)
+        assert dataclasses.replace(same, max_steps=fast.max_steps) == fast
+    assert TOY_SWEEP_OFFICIAL.configs["paper"].max_epochs == OFFICIAL["max_epochs"]

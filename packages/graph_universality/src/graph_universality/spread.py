@@ -103,3 +103,39 @@ def seed_panel(
     ax.set_xlabel("")
     ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", labelsize=6.5)
+
+
+def note_recipe_differences(claims: Sequence[Any], a: str = "fast", b: str = "official") -> list[Any]:
+    """The claims with a note added to both members of every (statement) pair measured under variants ``a`` and
+    ``b`` whose verdicts differ: that difference is a result (the training recipe changes the verdict)."""
+    import dataclasses
+
+    verdicts = {(c.statement, c.variant): c.verdict for c in claims}
+    out = []
+    for c in claims:
+        va, vb = verdicts.get((c.statement, a)), verdicts.get((c.statement, b))
+        if c.variant in (a, b) and va is not None and vb is not None and va != vb:
+            diff = f"the verdict depends on the training recipe: {a} {va}, {b} {vb}"
+            c = dataclasses.replace(c, note=f"{c.note}; {diff}" if c.note else diff)
+        out.append(c)
+    return out
+
+
+def official_note(max_epochs: int, max_steps: int, weight_decay: str = "0.01") -> str:
+    """A claim note naming the official toy recipe and the cap it ran under."""
+    cap = f"<= {max_epochs} epochs" + (
+        f" and {max_steps} steps per run (cap below paper scale)" if max_steps else ""
+    )
+    return (
+        f"official recipe: zero init, batch 16, AdamW lr 1e-3, wd {weight_decay}, patience 30 epochs, {cap}"
+    )
+
+
+def add_note(claims: Sequence[Any], variant: str, note: str) -> list[Any]:
+    """The claims with ``note`` added to those measured under ``variant``."""
+    import dataclasses
+
+    return [
+        dataclasses.replace(c, note=f"{c.note}; {note}" if c.note else note) if c.variant == variant else c
+        for c in claims
+    ]

@@ -13,8 +13,18 @@ keeps them there): each run computes exactly its own smaller model. Each run ini
 from its own ``torch.Generator(seed)`` (``nn.Linear``'s default uniform init; embeddings zero as in the official
 code, or N(0, emb_init_std^2)), so a run's numbers do not depend on what else is in the stack.
 
-Training is full batch (every training pair every step; the official code uses batch 16 for up to 10k epochs)
-with :class:`repro.stack.StackedAdamW`, early exit when a run's training loss drops below ``stop_loss``.
+Two training recipes (:data:`RECIPES`), both with :class:`repro.stack.StackedAdamW` and per-run lr / weight decay:
+
+- ``fast`` (ours, :func:`train_toy`): full batch (every training pair every step) for at most ``steps`` steps, early
+  exit when a run's training loss drops below ``stop_loss`` (callers use lr 1e-2);
+- ``official`` (:func:`train_toy_official`, the official ``utils.train_one_seed``): minibatches of 16 drawn as
+  ``DataLoader(shuffle=True, drop_last=False)`` does, per run (a fresh permutation of the run's own training rows
+  every epoch, ``ceil(n / 16)`` steps per epoch, the last batch partial), AdamW lr 1e-3 with torch's default weight
+  decay 0.01 (set on the runs by the callers, :data:`OFFICIAL`); after every epoch the loss on the whole training
+  set is computed and a run stops when it has not improved by more than 1e-8 for ``patience`` (30) epochs in a row,
+  or after ``max_epochs + 1`` epochs (the official loop is ``range(1, max_epochs + 2)``); the run's parameters are
+  then reset to its best epoch (the official code reloads its best checkpoint). The official code minimises
+  ``BCELoss(sigmoid(logit))``; we use the same loss as ``BCEWithLogits`` (equal up to BCELoss's log clamp at -100).
 """
 
 from __future__ import annotations
@@ -27,6 +37,12 @@ import torch
 from torch import Tensor
 
 from repro.stack import StackedAdamW, train_stacked
+
+RECIPES = ("fast", "official")
+# the official toy recipe (spec 1.2, utils.train_one_seed): AdamW lr 1e-3 (weight decay: torch's default 0.01),
+# batch 16, early stop with patience 30 epochs on the training-set loss, at most 10k epochs
+OFFICIAL = {"lr": 1e-3, "weight_decay": 0.01, "batch_size": 16, "patience": 30, "max_epochs": 10000}
+FAST_LR = 1e-2
 
 
 @dataclass(frozen=True)
@@ -137,6 +153,26 @@ class StackedLinkMLP:
     def logits(self) -> Tensor:
         return self.head_logits(self.embeddings(), self.examples)
 
+    def batch_losses(self, rows: Tensor, weights: Tensor, runs: Tensor | None = None) -> Tensor:
+        """Per-run mean BCE ``[S]`` over the example rows ``rows [S, B]`` with weight 1 in ``weights [S, B]`` (a
+        minibatch: only its B pairs are computed, not the dense all-pairs head); with ``runs`` (indices ``[S']``)
+        only those runs, ``rows`` and ``weights`` then ``[S', B]``."""
+        p, emb, hmask, rflag, examples = self.params, self.embeddings(), self.hmask, self.rflag, self.examples
+        if runs is not None:
+            p = {k: v[runs] for k, v in p.items()}
+            emb, hmask, rflag, examples = emb[runs], hmask[runs], rflag[runs], examples[runs]
+        ex = examples.gather(1, rows[..., None].expand(-1, -1, 4))  # [S, B, 4]
+        ex_x = emb.gather(1, ex[..., 1:2].expand(-1, -1, emb.shape[-1]))  # [S, B, D]
+        ex_y = emb.gather(1, ex[..., 2:3].expand(-1, -1, emb.shape[-1]))
+        wr = (p["wr"] * rflag[:, None, None]).gather(1, ex[..., 0:1].expand(-1, -1, p["wr"].shape[-1]))
+        pre = torch.bmm(ex_x, p["w1x"]) + torch.bmm(ex_y, p["w1y"]) + wr + p["b1"][:, None, :]
+        h = torch.relu(pre) * hmask[:, None, :]
+        logit = torch.bmm(h, p["w2"][:, :, None])[..., 0] + p["b2"][:, None]
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(
+            logit, ex[..., 3].float(), reduction="none"
+        )
+        return (bce * weights).sum(1) / weights.sum(1).clamp_min(1)
+
     def losses(self, weights: Tensor) -> Tensor:
         """Per-run mean BCE ``[S]`` over the examples with weight 1 in ``weights [S, E]``."""
         lab = self.examples[..., 3].float()
@@ -178,6 +214,166 @@ def train_toy(
 
     log = train_stacked(loss_fn, opt, steps, eval_fn=eval_fn, eval_every=eval_every, desc=desc)
     return model, evaluate(model, log.stopped_at)
+
+
+class LoaderBatches:
+    """Per-run ``DataLoader(shuffle=True, batch_size=B, drop_last=False)`` over each run's training rows, stacked.
+
+    Run r (``n_r`` training rows) takes ``ceil(n_r / B)`` steps per epoch; each epoch is a fresh permutation of its
+    rows from its own ``torch.Generator(seed_r)`` (so its batches do not depend on the rest of the stack), cut into
+    batches of B, the last one partial (its missing rows weigh 0). ``next()`` gives the step's example rows and
+    weights ``[S, B]``; ``epoch_ends(k)``: the runs that finish an epoch with their k-th step (host, numpy).
+    """
+
+    def __init__(self, train_w: Tensor, batch_size: int, seeds: Sequence[int]):
+        tw = train_w.cpu().numpy() > 0
+        self.rows = [torch.from_numpy(np.flatnonzero(t)) for t in tw]
+        self.n = np.array([len(r) for r in self.rows])
+        if self.n.min() < 1:
+            raise ValueError("every run needs at least one training example")
+        self.batch_size = batch_size
+        self.per_epoch = -(-self.n // batch_size)
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.order = torch.zeros(len(self.n), int(self.per_epoch.max()) * batch_size, dtype=torch.long)
+        self.valid = torch.zeros_like(self.order, dtype=torch.float32)
+        self.device = train_w.device
+        self.step = 0
+        # every run's training rows, padded (the training-set loss after each epoch)
+        self.all_rows = torch.zeros(len(self.n), int(self.n.max()), dtype=torch.long)
+        self.all_valid = torch.zeros(len(self.n), int(self.n.max()))
+        for r, rows in enumerate(self.rows):
+            self.all_rows[r, : len(rows)] = rows
+            self.all_valid[r, : len(rows)] = 1
+        self.all_rows, self.all_valid = self.all_rows.to(self.device), self.all_valid.to(self.device)
+
+    def epoch_ends(self, steps_done: int) -> np.ndarray:
+        return (steps_done > 0) & (steps_done % self.per_epoch == 0)
+
+    def next(self) -> tuple[Tensor, Tensor]:
+        pos = self.step % self.per_epoch
+        for r in np.flatnonzero(pos == 0):  # new epoch: a fresh permutation of the run's rows
+            perm = self.rows[r][torch.randperm(int(self.n[r]), generator=self.generators[r])]
+            self.order[r] = 0
+            self.valid[r] = 0
+            self.order[r, : self.n[r]] = perm
+            self.valid[r, : self.n[r]] = 1
+        cols = torch.from_numpy(pos * self.batch_size)[:, None] + torch.arange(self.batch_size)
+        self.step += 1
+        rows, w = self.order.gather(1, cols), self.valid.gather(1, cols)
+        return rows.to(self.device), w.to(self.device)
+
+
+def train_toy_official(
+    runs: Sequence[ToyRun],
+    max_epochs: int = OFFICIAL["max_epochs"],
+    batch_size: int = OFFICIAL["batch_size"],
+    patience: int = OFFICIAL["patience"],
+    min_delta: float = 1e-8,
+    max_steps: int = 0,
+    desc: str | None = None,
+    device: str = "cpu",
+) -> tuple[StackedLinkMLP, dict[str, np.ndarray]]:
+    """The official recipe (module docstring) for every run as one stack; returns the model (reset to each run's
+    best epoch) and per-run metrics, with ``epochs`` (epochs run), ``best_epoch`` and ``epoch_cap``. The runs' own
+    lr and weight decay are used (the official ones: :data:`OFFICIAL`). ``max_steps`` > 0 (below paper scale)
+    caps each run at the whole epochs that fit in ``max_steps`` optimiser steps (at least one epoch) when that is
+    fewer than ``max_epochs + 1``."""
+    model = StackedLinkMLP(runs, device=device)
+    # every parameter packed into one [S, P] leaf (AdamW applies to all of them alike, as the official
+    # model.parameters()): one optimiser update per step instead of one per tensor (the step is overhead-bound)
+    names = list(model.params)
+    shapes = {k: model.params[k].shape[1:] for k in names}
+    sizes = [int(np.prod(shapes[k])) for k in names]
+    S = len(runs)
+    flat = torch.cat([model.params[k].detach().reshape(S, -1) for k in names], 1).requires_grad_(True)
+
+    def unpack() -> dict[str, Tensor]:
+        parts = flat.split(sizes, dim=1)
+        return {k: t.reshape(S, *shapes[k]) for k, t in zip(names, parts, strict=True)}
+
+    opt = StackedAdamW({"flat": flat}, lr=[r.lr for r in runs], weight_decay=[r.weight_decay for r in runs])
+    # the batch order's seed: the run's seed, offset so it is not the stream that initialised the run
+    batches = LoaderBatches(model.train_w, batch_size, [r.seed + 7919 for r in runs])
+    best = torch.full((S,), float("inf"), device=device)
+    bad = torch.zeros(S, dtype=torch.long, device=device)
+    epochs = torch.zeros(S, dtype=torch.long, device=device)
+    best_epoch = torch.zeros(S, dtype=torch.long, device=device)
+    snapshot = flat.detach().clone()
+    cap_np = np.full(S, max_epochs + 1)
+    if max_steps > 0:
+        cap_np = np.minimum(cap_np, np.maximum(1, max_steps // batches.per_epoch))
+    cap = torch.from_numpy(cap_np).to(device)
+    budget = torch.from_numpy(cap_np * batches.per_epoch).to(device)
+    last = [-1]
+
+    def loss_fn(step: int) -> Tensor:
+        rows, w = batches.next()
+        model.params = unpack()
+        return model.batch_losses(rows, w)
+
+    def eval_fn(steps_done: int) -> Tensor | None:
+        ends_np = batches.epoch_ends(steps_done)
+        if steps_done == last[0] or not ends_np.any():  # (train_stacked's closing call can repeat a step)
+            return None
+        last[0] = steps_done
+        ends = torch.from_numpy(ends_np).to(device) & (epochs < cap) & (bad < patience)
+        who = torch.from_numpy(np.flatnonzero(ends_np)).to(device)
+        width = int(batches.n[ends_np].max())  # the training-set loss of the runs that finished an epoch
+        with torch.no_grad():
+            model.params = unpack()
+            part = model.batch_losses(batches.all_rows[who, :width], batches.all_valid[who, :width], who)
+            loss = torch.full((S,), float("inf"), device=device).index_copy_(0, who, part)
+        epochs.add_(ends.long())
+        better = ends & (loss + min_delta < best)
+        best.copy_(torch.where(better, loss, best))
+        best_epoch.copy_(torch.where(better, epochs, best_epoch))
+        bad.copy_(torch.where(better, 0, torch.where(ends, bad + 1, bad)))
+        snapshot.copy_(torch.where(better[:, None], flat.detach(), snapshot))
+        return bad >= patience
+
+    log = train_stacked(loss_fn, opt, budget, eval_fn=eval_fn, eval_every=1, desc=desc)
+    flat = snapshot  # each run's best epoch
+    model.params = {k: v.detach().clone().requires_grad_(True) for k, v in unpack().items()}
+    met = evaluate(model, log.stopped_at)
+    met["epochs"] = epochs.cpu().numpy()
+    met["best_epoch"] = best_epoch.cpu().numpy()
+    met["epoch_cap"] = cap_np
+    return model, met
+
+
+def train_recipe(
+    runs: Sequence[ToyRun],
+    recipe: str,
+    steps: int,
+    max_epochs: int,
+    max_steps: int = 0,
+    desc: str | None = None,
+) -> tuple[StackedLinkMLP, dict[str, np.ndarray]]:
+    """Train ``runs`` with one of :data:`RECIPES`: ``fast`` for ``steps`` full-batch steps, ``official`` for at most
+    ``max_epochs`` (+1) epochs (and ``max_steps`` optimiser steps when > 0). The runs carry the recipe's lr
+    (:func:`recipe_lr`), init and weight decay (official: 0.01 where it is not a knob)."""
+    if recipe == "fast":
+        return train_toy(runs, steps, desc=desc)
+    if recipe == "official":
+        return train_toy_official(runs, max_epochs, max_steps=max_steps, desc=desc)
+    raise ValueError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+
+
+def recipe_lr(recipe: str) -> float:
+    """The learning rate of a recipe (``fast``: ours, 1e-2; ``official``: 1e-3)."""
+    return OFFICIAL["lr"] if recipe == "official" else FAST_LR
+
+
+@torch.no_grad()
+def substack(model: StackedLinkMLP, idx: Sequence[int], runs: Sequence[ToyRun]) -> StackedLinkMLP:
+    """A stack of ``runs`` (the runs ``idx`` of ``model``) holding their trained parameters, its padding cut to its
+    own largest widths (everything cut is padding, zero in ``model``)."""
+    sub = StackedLinkMLP(runs, device=str(model.params["emb"].device))
+    index = torch.as_tensor(np.asarray(idx), device=model.params["emb"].device)
+    for k, v in sub.params.items():
+        src = model.params[k].detach()[index]
+        v.copy_(src[(slice(None), *(slice(0, n) for n in v.shape[1:]))])
+    return sub
 
 
 @torch.no_grad()

@@ -3,7 +3,8 @@ and its analysis (Fig. 3's equivalence table, Fig. 6's starvation knobs).
 
 :func:`train_sweep` trains a grid of toy link predictors (``toy``: node embedding -> concat -> ReLU MLP -> logit;
 emb width x weight decay x number of relations sharing the table x seeds) on one random tree and split, stacked per
-relation count, then maps each sender's node-embedding table into a receiver's and runs the receiver's frozen head
+relation count, with the config's ``recipe`` (``toy.train_recipe``: our ``fast`` one or the ``official`` one; stages
+``toy_sweep`` and ``toy_sweep_official``), then maps each sender's node-embedding table into a receiver's and runs the receiver's frozen head
 (``align``), with each map in :data:`METHODS`:
 
 - ``lstsq``: closed-form least-squares affine map; ``procrustes``: scaled orthogonal map + translation (no training);
@@ -42,8 +43,9 @@ def train_sweep(cfg: Any) -> dict[str, Any]:
     from graph_universality.graphs import random_tree, tree_automorphisms
 
     parents = random_tree(cfg.n_nodes, cfg.tree_seed)
-    parts = [_one_relation_count(cfg, k, parents) for k in cfg.n_relations]
-    # one stack per relation count (a 1-relation run padded to 5 relations would compute 5x its work)
+    grids = {k: _grid(cfg, k, parents) for k in cfg.n_relations}
+    trained = _train(cfg, grids)
+    parts = [_one_relation_count(cfg, k, parents, grids[k][1], *trained[k]) for k in cfg.n_relations]
     offsets = np.cumsum([0] + [len(pt["runs"]["seed"]) for pt in parts[:-1]])
     runs = {key: np.concatenate([pt["runs"][key] for pt in parts]) for key in parts[0]["runs"]}
     pairs = {key: np.concatenate([pt["pairs"][key] for pt in parts]) for key in parts[0]["pairs"]}
@@ -77,11 +79,10 @@ def _stitch_pairs(cfg: Any, k: int, index: dict) -> list[tuple[int, int, str]]:
     return pairs
 
 
-def _one_relation_count(cfg: Any, k: int, parents: tuple[int, ...]) -> dict[str, Any]:
-    from graph_universality.align import best_automorphism, linear_cka, lstsq_affine, r2, train_toy_stitches
-    from graph_universality.graphs import KnowledgeGraph, split, tree_automorphisms
-    from graph_universality.toy import ToyRun, train_toy
-    from repro.progress import track
+def _grid(cfg: Any, k: int, parents: tuple[int, ...]) -> tuple[list[Any], list[tuple]]:
+    """The toy runs of relation count ``k`` (weight decay x emb width x seed) and their cells."""
+    from graph_universality.graphs import KnowledgeGraph, split
+    from graph_universality.toy import ToyRun
 
     kg = KnowledgeGraph(parents, relations(k))
     tr, te = split(kg, "heldout", cfg.test_frac, cfg.tree_seed)
@@ -95,9 +96,42 @@ def _one_relation_count(cfg: Any, k: int, parents: tuple[int, ...]) -> dict[str,
                     )
                 )
                 cells.append((k, wd, d, s))
-    model, met = train_toy(
-        runs, cfg.steps, desc=f"toy_sweep: {len(runs)} toy link predictors ({k} relations), stacked"
-    )
+    return runs, cells
+
+
+def _train(cfg: Any, grids: dict[int, tuple[list[Any], list[tuple]]]) -> dict[int, tuple[Any, dict]]:
+    """``{k: (model, metrics)}``. ``fast``: one stack per relation count (its dense full-batch head padded to 5
+    relations would cost 1-relation runs 5x their work); ``official``: one stack for all (a minibatch step computes
+    only its batch, so the padding is free and the step count is that of the longest run, not the sum)."""
+    from graph_universality.toy import evaluate, substack, train_recipe
+
+    if cfg.recipe == "fast":
+        out = {}
+        for k, (runs, _) in grids.items():
+            desc = f"toy_sweep (fast): {len(runs)} toy link predictors ({k} relations), stacked"
+            out[k] = train_recipe(runs, "fast", cfg.steps, cfg.max_epochs, cfg.max_steps, desc=desc)
+        return out
+    every = [r for runs, _ in grids.values() for r in runs]
+    desc = f"toy_sweep ({cfg.recipe}): {len(every)} toy link predictors, stacked"
+    model, met = train_recipe(every, cfg.recipe, cfg.steps, cfg.max_epochs, cfg.max_steps, desc=desc)
+    out, start = {}, 0
+    for k, (runs, _) in grids.items():
+        idx = np.arange(start, start + len(runs))
+        start += len(runs)
+        sub = substack(model, idx, runs)
+        out[k] = (sub, evaluate(sub) | {key: met[key][idx] for key in ("stopped_at", "epochs", "best_epoch")})
+    return out
+
+
+def _one_relation_count(
+    cfg: Any, k: int, parents: tuple[int, ...], cells: list[tuple], model: Any, met: dict
+) -> dict[str, Any]:
+    """Stitches and controls of the trained runs of relation count ``k``."""
+    from graph_universality.align import best_automorphism, linear_cka, lstsq_affine, r2, train_toy_stitches
+    from graph_universality.graphs import tree_automorphisms
+    from repro.progress import track
+
+    runs = model.runs
     pairs = _stitch_pairs(cfg, k, {c: i for i, c in enumerate(cells)})
     send = np.array([p[0] for p in pairs])
     recv = np.array([p[1] for p in pairs])
@@ -146,6 +180,7 @@ def _one_relation_count(cfg: Any, k: int, parents: tuple[int, ...]) -> dict[str,
             "emb_dim": np.array([c[2] for c in cells]),
             "seed": np.array([c[3] for c in cells]),
             **{key: met[key] for key in ("train_f1", "test_f1", "train_loss", "n_params", "stopped_at")},
+            **({"epochs": met["epochs"]} if "epochs" in met else {}),  # official recipe: epochs run
             "test_f1_descendant": met["test_f1_per_relation"][:, -1],
             "self_f1": self_f1,
             "random_sender_f1": random_f1,

@@ -9,8 +9,24 @@ distance >= 2, and as many negatives, held out while every one-step fact is trai
 by composition, v1's "meta-transitivity"). Scored: held-out F1 of the descendant relation (composition: of the
 held-out composed links); chance = a "yes" at the positive rate p, F1 = p.
 
-Choices where the spec is silent: embeddings N(0, 1) (see Fig. 1), hidden width 32, full-batch AdamW lr 1e-2,
-weight decay ``weight_decay``, ``steps`` steps with early exit at training loss < 1e-3; split seed = model seed.
+Variants (training recipes, :mod:`graph_universality.toy`; both with weight decay ``weight_decay`` = 0.01, the
+official default):
+- ``fast`` (ours): embeddings N(0, 1) (see Fig. 1), full-batch AdamW lr 1e-2, ``steps`` steps with early exit at
+  training loss < 1e-3;
+- ``official`` (``utils.train_one_seed``): zero-initialised embeddings, batch 16 reshuffled every epoch, AdamW lr
+  1e-3, early stop when the training loss has not improved for 30 epochs (best epoch restored), at most
+  ``official_epochs`` (+1) epochs and ``official_max_steps`` steps. Fig. 1 separates the init from the rest of the recipe.
+Where their verdicts differ the claim notes say so. At quick every ``official`` claim is ``not reached``: capped at
+the fast recipe's 1500 optimiser steps (28-50 epochs of the 1-relation splits, 5-10 of the 5-relation ones) the
+official predictors do not fit their training links (train F1 0.27-0.31 per seed, precondition >= 0.9), while
+``fast`` fits them (0.97-0.98) and keeps its verdicts (2 reproduced, 2 inconclusive). The difference is one of
+budget, not of the recipe's end point: Fig. 1 shows the official recipe fitting when run to its own early stop.
+
+Cap of ``official``: 10k epochs at paper scale; below it ``official_max_steps`` = ``steps`` (the rule of
+``stages.SweepConfig``: equal step budgets; the official runs need ~2-3k epochs to stop on Fig. 1's 210 pairs and
+these splits take 30-262 steps per epoch, ~10x too slow for quick).
+
+Choices where the spec is silent: hidden width 32; split seed = model seed.
 """
 
 from __future__ import annotations
@@ -24,6 +40,7 @@ from repro.figure import Figure
 OURS = "bound 0.2 above chance (F1 = positive rate) is ours"
 COMPETITION = "spec 4.9 (inferred): more competition for the table -> better generalisation"
 FITTED = "the toy predictors fit their training links: train F1 >= 0.9 (per seed, mean over runs)"
+VARIANTS = ("fast", "official")  # training recipes (toy.RECIPES)
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,11 @@ class Fig2Config:
     steps: int = 1500
     seeds: tuple[int, ...] = (0, 1, 2)
     shuffle_labels: bool = False  # the control: every relation's labels permuted over its pairs (per seed)
+    official_epochs: int = 10000
+    official_max_steps: int = (
+        1500  # the step cap per run below paper scale: = steps (stages.SweepConfig's rule)
+    )
+    variants: tuple[str, ...] = VARIANTS
 
     def __post_init__(self) -> None:
         if not all(0 < f < 1 for f in self.train_fracs) or not 0 < self.comp_test_frac < 1:
@@ -64,11 +86,20 @@ def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
     import numpy as np
 
     from graph_universality.generalisation import generalisation_values
+    from graph_universality.spread import add_note, note_recipe_differences, official_note
+
+    out = []
+    for variant in cfg.variants:
+        out += _claims(generalisation_values(result[variant], cfg), cfg, variant)
+    note = official_note(cfg.official_epochs, cfg.official_max_steps, f"{cfg.weight_decay:g}")
+    return note_recipe_differences(add_note([c for c in out if np.size(c.values)], "official", note))
+
+
+def _claims(v: dict[str, Any], cfg: Fig2Config, variant: str) -> list:
     from repro.claims import Claim, our_choice, paper_text, precondition
 
-    v = generalisation_values(result, cfg)
     hi, lo = max(cfg.train_fracs), min(cfg.train_fracs)
-    kw = {"preconditions": (precondition(FITTED, v["train_f1"], ">=", 0.9),)}
+    kw = {"preconditions": (precondition(FITTED, v["train_f1"], ">=", 0.9),), "variant": variant}
     unseen = paper_text("generalises to unseen examples", "v1 abstract")
     rises = our_choice(0.0, "learning-curve reading of v1's generalisation claim (spec 2.1 F-C)")
     heldout = f"held-out descendant F1 at train fraction {hi:g} minus chance"
@@ -86,48 +117,24 @@ def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
         competition = our_choice(0.0, COMPETITION)
         statement = "starvation by competition: held-out descendant F1, 5 relations minus 1 relation"
         out.append(Claim(statement, v["five_minus_one"], ">", 0.0, paper=competition, **kw))
-    return [c for c in out if np.size(c.values)]
+    return out
 
 
 def plot(result: dict[str, Any], cfg: Fig2Config):
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    from graph_universality.figures._common import errorbar_points
-    from graph_universality.generalisation import select
+    from graph_universality.figures._panels import generalisation_panels
     from repro.plot import set_style
 
     set_style()
-    r = result
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True, width_ratios=[2, 1])
-    ax, colours = axes[0], plt.get_cmap("tab10")
-    for c, (k, d) in enumerate((k, d) for k in cfg.n_relations for d in cfg.emb_dims):
-        sel = [select(r, mode="heldout", train_frac=f, n_relations=k, emb_dim=d) for f in cfg.train_fracs]
-        label, pdx = f"{k} relation(s), emb {d}", 0.006 * (c - 1.5)
-        errorbar_points(ax, cfg.train_fracs, [r["test_f1"][m] for m in sel], colours(c), label, point_dx=pdx)
-        ax.plot(cfg.train_fracs, [np.mean(r["train_f1"][m]) for m in sel], ls=":", color=colours(c), lw=1)
-    chance = np.mean(r["chance_f1"][select(r, mode="heldout")])
-    ax.axhline(chance, color="grey", ls="--", lw=1, label=f"chance F1 = positive rate ({chance:.2f})")
-    ax.set(xlabel="fraction of links trained on", ylabel="descendant F1 (solid: held-out, dotted: train)")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=6.5)
-    ax.set_title(
-        f"held-out links, {cfg.n_nodes}-node random tree; points = {len(cfg.seeds)} seeds, bars = mean, 95 % CI"
+    rows = len(cfg.variants)
+    fig, axes = plt.subplots(
+        rows, 2, figsize=(10, 3.4 * rows), constrained_layout=True, width_ratios=[2, 1], squeeze=False
     )
-    ax, comp = axes[1], select(r, mode="composition")
-    if comp.any():
-        for i, d in enumerate(cfg.emb_dims):
-            v = r["test_f1"][comp & (r["emb_dim"] == d)]
-            ax.scatter(np.full(len(v), i), v, color=colours(i), s=20)
-            ax.bar(i, v.mean(), color=colours(i), alpha=0.4)
-        ax.axhline(np.mean(r["chance_f1"][comp]), color="grey", ls="--", lw=1, label="chance")
-        ax.set_xticks(range(len(cfg.emb_dims)), [f"emb {d}" for d in cfg.emb_dims])
-        ax.set(ylim=(0, 1.05), ylabel="held-out F1 on composed links")
-        ax.legend(fontsize=6.5)
-    held = f"composition split: {int(cfg.comp_test_frac * 100)} % of composed links"
-    ax.set_title(held + "\n(grandparent, descendant) held out;\none-step facts all trained", fontsize=8)
+    for (ax, axc), variant in zip(axes, cfg.variants, strict=True):
+        generalisation_panels(ax, axc, result[variant], cfg, variant)
     title = "Fig. 2 (numbering: best guess): generalisation of toy link predictors to unseen links"
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title + " (one row per training recipe)", fontsize=10)
     return fig
 
 
@@ -137,7 +144,14 @@ FIGURE = Figure(
     aliases=("heldout_generalisation", "composition_generalisation"),
     title="Generalisation to held-out and composed links vs data (numbering: best guess)",
     configs={
-        "smoke": Fig2Config(n_nodes=15, train_fracs=(0.6, 0.9), emb_dims=(2,), seeds=(0, 1, 2), steps=800),
+        "smoke": Fig2Config(
+            n_nodes=15,
+            train_fracs=(0.6, 0.9),
+            emb_dims=(2,),
+            seeds=(0, 1, 2),
+            steps=800,
+            official_max_steps=800,
+        ),
         "quick": Fig2Config(),
         "paper": Fig2Config(
             n_nodes=63,
@@ -146,11 +160,13 @@ FIGURE = Figure(
             hidden=200,
             seeds=tuple(range(10)),
             steps=10000,
+            official_max_steps=0,
         ),
     },
     compute=compute,
     plot=plot,
     claims=claims,
+    variants=VARIANTS,
     est_seconds={"smoke": 3, "quick": 150, "paper": 1800},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(cfg, shuffle_labels=True),
