@@ -107,6 +107,6 @@ FIGURE = Figure(
     control=lambda cfg: dataclasses.replace(cfg, sweep=dataclasses.replace(cfg.sweep, steps=1)),
     control_label="untrained: one step",
     variants=VARIANTS,
-    est_seconds={"smoke": 3, "quick": 150, "paper": 1800},  # with the sweep (the figure itself: instant)
+    est_seconds={"smoke": 1, "quick": 2, "paper": 10},  # the figure alone; `repro list` adds its stages
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},  # the sweep's
 )

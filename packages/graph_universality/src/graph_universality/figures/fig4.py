@@ -192,7 +192,7 @@ FIGURE = Figure(
     compute=compute,
     plot=plot,
     claims=claims,
-    est_seconds={"smoke": 8, "quick": 240, "paper": 1800},
+    est_seconds={"smoke": 5, "quick": 60, "paper": 1800},  # the figure alone; `repro list` adds its stages
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(cfg, lms=dataclasses.replace(cfg.lms, steps=1)),
     control_label="untrained LMs (1 training step)",

@@ -193,7 +193,7 @@ FIGURE = Figure(
     compute=compute,
     plot=plot,
     claims=claims,
-    est_seconds={"smoke": 8, "quick": 300, "paper": 3600},
+    est_seconds={"smoke": 3, "quick": 20, "paper": 3600},  # the figure alone; `repro list` adds its stages
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(cfg, icl=dataclasses.replace(cfg.icl, steps=1)),
     control_label="untrained meta-learner (1 training step)",

@@ -170,7 +170,7 @@ FIGURE = Figure(
     plot=plot,
     claims=claims,
     variants=VARIANTS,
-    est_seconds={"smoke": 5, "quick": 650, "paper": 5400},
+    est_seconds={"smoke": 1, "quick": 5, "paper": 60},  # the figure alone; `repro list` adds its stages
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(
         cfg,
