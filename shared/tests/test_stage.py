@@ -266,6 +266,8 @@ def test_pending_stages_come_in_waves(pkg):
     sweep = waves[0][0][0]
     compute_stage(sweep, sweep.config("quick"), "quick", cache)
     assert [[s.name for s, _ in w] for w in pending_stages(units, "quick", cache)] == [["stagepaper.model"]]
+    forced = pending_stages(units, "quick", cache, force=True)  # under --force, cached stages are pending too
+    assert [[s.name for s, _ in w] for w in forced] == [["stagepaper.sweep"], ["stagepaper.model"]]
 
 
 def test_jobs_compute_each_stage_once(pkg, monkeypatch):
@@ -282,6 +284,9 @@ def test_jobs_compute_each_stage_once(pkg, monkeypatch):
     monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", lambda **k: ThreadPoolExecutor(2))
     assert main(["run", "stagepaper", "--scale", "quick", "--jobs", "2", "--out", str(pkg.out)]) == 0
     assert pkg.calls("sweep") == 1 and pkg.calls("model") == 1
+    # --force recomputes the cached stages too, each once (a later wave does not force an earlier one again)
+    assert main(["run", "stagepaper", "--scale", "quick", "--jobs", "2", "--force", "--out", str(pkg.out)]) == 0
+    assert pkg.calls("sweep") == 2 and pkg.calls("model") == 2
 
 
 def test_stage_declarations_are_checked():

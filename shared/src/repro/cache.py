@@ -37,10 +37,10 @@ import numpy as np
 
 from repro.figure import Figure, config_dict, config_diff
 from repro.io import atomic_write_bytes, atomic_write_text, sha256_file  # noqa: F401  (re-exported)
+from repro.stage import ARTIFACT_DIR
 
 FORMAT_VERSION = 1
 DATA_FILE, ARRAYS_FILE, MANIFEST_FILE = "data.json", "arrays.npz", "manifest.json"
-ARTIFACT_DIR = "artifact"  # a stage's model in its ecosystem's format (repro.stage.Artifact)
 # (stage name, config) already recomputed under --force in this process: a stage read by several figures is
 # forced once.
 _FORCED: set[tuple[str, str]] = set()
@@ -619,8 +619,8 @@ class Cache:
 
     def cached_manifest(self, fig: Figure, cfg: Any) -> dict[str, Any] | None:
         """The manifest of the current entry for ``cfg`` (current code), or None when there is none."""
-        d = self.entry_dir(fig, cache_key(fig, cfg))
-        return self.manifest(fig, d.name) if (d / MANIFEST_FILE).exists() else None
+        key = cache_key(fig, cfg)
+        return self.manifest(fig, key) if self.has_entry(fig, key) else None
 
     # -- health: quarantined entries, leftovers of killed writers, unused locks, entries of older code
     def quarantined(self, fig: Figure) -> list[Path]:
@@ -703,8 +703,12 @@ class Cache:
                     n += 1
         return n, size
 
+    def has_entry(self, fig: Any, key: str) -> bool:
+        """Whether ``fig`` (figure or stage) has a finished entry under ``key`` (not checked for corruption)."""
+        return (self.entry_dir(fig, key) / MANIFEST_FILE).exists()
+
     def is_cached(self, fig: Figure, cfg: Any) -> bool:
-        return (self.entry_dir(fig, cache_key(fig, cfg)) / MANIFEST_FILE).exists()
+        return self.has_entry(fig, cache_key(fig, cfg))
 
     def clean(self, fig: Figure, scale: str | None = None) -> int:
         """Delete ``fig``'s entries (of one scale, or all); returns bytes freed."""

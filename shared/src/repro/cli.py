@@ -582,7 +582,8 @@ def _compute_stage_job(name: str, cfg, scale: str, force: bool) -> str:
     os.environ["REPRO_PROGRESS"] = "0" if os.environ.get("REPRO_PROGRESS") == "0" else "plain"
     from repro.stage import compute_stage, find_stage
 
-    return compute_stage(find_stage(name), cfg, scale, force=force)[1]
+    # under --force, the stages it reads were recomputed in an earlier wave (another process)
+    return compute_stage(find_stage(name), cfg, scale, force=force, force_stages=False)[1]
 
 
 def _stages_first(pool, figs, args) -> None:
@@ -597,7 +598,7 @@ def _stages_first(pool, figs, args) -> None:
         (f, f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides))
         for f in figs
     ]
-    waves = pending_stages(units, args.scale, Cache(paths.cache_dir()))
+    waves = pending_stages(units, args.scale, Cache(paths.cache_dir()), force=args.force)
     for i, wave in enumerate(waves, 1):
         status(f"stages, wave {i}/{len(waves)}: {', '.join(st.name for st, _ in wave)}")
         futs = [pool.submit(_compute_stage_job, st.name, cfg, args.scale, args.force) for st, cfg in wave]

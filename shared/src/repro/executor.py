@@ -34,9 +34,16 @@ class TasksFailed(ReproError):
 
 
 def _compute_remote(
-    name: str, scale: str, variant: str | None, overrides: Mapping[str, str], force: bool, cache_dir: str
+    name: str,
+    scale: str,
+    variant: str | None,
+    overrides: Mapping[str, str],
+    force: bool,
+    cache_dir: str,
+    *upstream: Any,
 ) -> dict[str, Any]:
-    """The body of one Ray task: compute (or find) one figure's result in the shared cache."""
+    """The body of one figure's Ray task: compute (or find) its result in the shared cache. Ray starts it once the
+    tasks of the stages it reads (``upstream``) have finished."""
     os.environ["REPRO_PROGRESS"] = "0"
     from repro.cache import Cache
     from repro.registry import resolve
@@ -67,13 +74,9 @@ def _compute_stage_remote(
     """The body of one stage's Ray task (``upstream``: the finished tasks of the stages it reads)."""
     os.environ["REPRO_PROGRESS"] = "0"
     from repro.cache import Cache
-    from repro.stage import find_stage
+    from repro.stage import compute_stage, find_stage
 
-    st = find_stage(name)
-    _, key, *_ = Cache(Path(cache_dir)).get_or_compute(
-        st, cfg, scale, st.compute, force=force, log=lambda m: None, force_stages=False
-    )
-    return key
+    return compute_stage(find_stage(name), cfg, scale, Cache(Path(cache_dir)), force, force_stages=False)[1]
 
 
 def _submit_stages(ray: Any, figs: list[Figure], cfgs: list[Any], scale: str, force: bool, cache_dir: Path):
@@ -89,7 +92,7 @@ def _submit_stages(ray: Any, figs: list[Figure], cfgs: list[Any], scale: str, fo
         key = cache_key(st, cfg)
         if key not in refs:
             up = [r for n in st.needs.values() if (r := submit(n.stage, n.config(cfg, scale))) is not None]
-            cached = (cache.entry_dir(st, key) / "manifest.json").is_file()
+            cached = cache.has_entry(st, key)
             refs[key] = (
                 None
                 if cached and not up and not force
@@ -106,19 +109,6 @@ def _submit_stages(ray: Any, figs: list[Figure], cfgs: list[Any], scale: str, fo
         for f, c in zip(figs, cfgs, strict=True)
     ]
     return per_fig, names
-
-
-def _compute_remote_after(
-    name: str,
-    scale: str,
-    variant: str | None,
-    overrides: Mapping[str, str],
-    force: bool,
-    cache_dir: str,
-    *upstream: Any,
-) -> dict[str, Any]:
-    """A figure's task, run by Ray once the tasks of the stages it reads (``upstream``) have finished."""
-    return _compute_remote(name, scale, variant, overrides, force, cache_dir)
 
 
 def resources(fig: Any, scale: str) -> dict[str, float]:
@@ -156,7 +146,7 @@ def compute_on_ray(
             f"cannot reach the Ray cluster at {address} ({e}); is `ray start --head` running?"
         ) from None
     try:
-        task = ray.remote(max_retries=0)(_compute_remote_after)
+        task = ray.remote(max_retries=0)(_compute_remote)
         cfgs = [
             f.config(scale, variant if variant in f.variants else None, dict(overrides) or None) for f in figs
         ]

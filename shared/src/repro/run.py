@@ -185,11 +185,11 @@ def run_figure(
 
 def stage_seconds(fig: Figure, cfg: Any, scale: str, cache: Cache) -> dict[str, float]:
     """Compute seconds of each stage ``fig`` reads, from their cache manifests (name -> seconds)."""
-    from repro.stage import graph
+    from repro.stage import find_stage, graph
 
     out = {}
     for node in graph(fig, cfg, scale, cache)[:-1]:
-        manifest = json.loads((cache.root / node.entry / "manifest.json").read_text()) if node.cached else {}
+        manifest = cache.manifest(find_stage(node.name), node.key) if node.cached else {}
         if "compute_seconds" in manifest:
             out[node.name] = round(manifest["compute_seconds"], 3)
     return out

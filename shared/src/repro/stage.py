@@ -223,7 +223,7 @@ def graph(unit: Any, cfg: Any, scale: str, cache: Any) -> list[Node]:
             kind="stage" if isinstance(u, Stage) else "figure",
             scale=scale,
             key=key,
-            cached=(cache.entry_dir(u, key) / "manifest.json").is_file(),
+            cached=cache.has_entry(u, key),
             needs=sorted(set(inputs.values())),
             inputs=inputs,
             est_seconds=u.est_seconds.get(scale),
@@ -238,9 +238,12 @@ def graph(unit: Any, cfg: Any, scale: str, cache: Any) -> list[Node]:
     return list(nodes.values())
 
 
-def pending_stages(units: list[tuple[Any, Any]], scale: str, cache: Any) -> list[list[tuple[Stage, Any]]]:
-    """The uncached stages that ``units`` ((figure, config) pairs) read, in waves: every stage of a wave reads
-    only stages of earlier waves (or cached ones), so a wave's stages can run in parallel."""
+def pending_stages(
+    units: list[tuple[Any, Any]], scale: str, cache: Any, force: bool = False
+) -> list[list[tuple[Stage, Any]]]:
+    """The uncached stages (every stage under ``force``) that ``units`` ((figure, config) pairs) read, in waves:
+    every stage of a wave reads only stages of earlier waves (or cached ones), so a wave's stages can run in
+    parallel."""
     from repro.cache import cache_key
 
     depth: dict[str, int] = {}
@@ -253,7 +256,7 @@ def pending_stages(units: list[tuple[Any, Any]], scale: str, cache: Any) -> list
             return below
         key = cache_key(u, c)
         if key not in depth:
-            cached = (cache.entry_dir(u, key) / "manifest.json").is_file()
+            cached = cache.has_entry(u, key) and not force
             depth[key] = -1 if cached and below < 0 else below + 1
             if depth[key] >= 0:
                 todo[key] = (u, c)
@@ -269,16 +272,28 @@ def pending_stages(units: list[tuple[Any, Any]], scale: str, cache: Any) -> list
 
 # ---------------------------------------------------------------------------------------------------- notebooks
 def compute_stage(
-    stage: Stage, cfg: Any, scale: str, cache: Any = None, force: bool = False
+    stage: Stage,
+    cfg: Any,
+    scale: str,
+    cache: Any = None,
+    force: bool = False,
+    force_stages: bool | None = None,
 ) -> tuple[dict, str]:
-    """(result, key) of ``stage`` at ``cfg``: restored from the cache or computed (with what it reads) and stored."""
+    """(result, key) of ``stage`` at ``cfg``: restored from the cache or computed (with what it reads) and stored.
+    ``force_stages=False``: under ``force``, the stages it reads were already recomputed (an earlier wave)."""
     from repro import paths
     from repro.cache import Cache
     from repro.progress import status
 
     cache = cache or Cache(paths.cache_dir())
     result, key, *_ = cache.get_or_compute(
-        stage, cfg, scale, stage.compute, force=force, log=lambda m: status(f"[{stage.name} {scale}] {m}")
+        stage,
+        cfg,
+        scale,
+        stage.compute,
+        force=force,
+        log=lambda m: status(f"[{stage.name} {scale}] {m}"),
+        force_stages=force_stages,
     )
     return result, key
 
@@ -294,7 +309,7 @@ def load_result(
 def load_artifact(name: str, scale: str = "quick", overrides: Mapping[str, str] | None = None) -> Any:
     """A stage's trained model in its ecosystem's format, by name, computing it if missing.
 
-    ``load_artifact("graph_universality.tiny_lm")`` is a ``transformers`` model; a crosscoder is ``(cfg, tensors)``
+    ``load_artifact("graph_universality.icl_model")`` is a ``transformers`` model; a crosscoder is ``(cfg, tensors)``
     of its SAELens folder. A stage without an artifact raises a one-line error naming :func:`load_result`."""
     from repro import paths
     from repro.cache import Cache
