@@ -285,7 +285,9 @@ def test_jobs_compute_each_stage_once(pkg, monkeypatch):
     assert main(["run", "stagepaper", "--scale", "quick", "--jobs", "2", "--out", str(pkg.out)]) == 0
     assert pkg.calls("sweep") == 1 and pkg.calls("model") == 1
     # --force recomputes the cached stages too, each once (a later wave does not force an earlier one again)
-    assert main(["run", "stagepaper", "--scale", "quick", "--jobs", "2", "--force", "--out", str(pkg.out)]) == 0
+    assert (
+        main(["run", "stagepaper", "--scale", "quick", "--jobs", "2", "--force", "--out", str(pkg.out)]) == 0
+    )
     assert pkg.calls("sweep") == 2 and pkg.calls("model") == 2
 
 
