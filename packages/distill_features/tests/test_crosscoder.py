@@ -289,3 +289,48 @@ def test_train_from_activation_reader(tiny_pair):
     b, _ = train_crosscoder(cfg, cache.reader(64, normalise=False, seed=0), desc=None)
     assert_close(a.scale, torch.tensor(cache.scales(hook)))
     assert_close(a.W_dec, b.W_dec)
+
+
+def test_official_buffer_replays_defects_1_and_2(tiny_pair):
+    """The official buffer: only the first n sequences' rows, as many zero rows again (seq_len twice the real
+    length), each half-buffer pass a permutation without repeats, then the same rows re-permuted; training runs
+    from it. The correct reader (``ActivationReader``) is the contrast: every row once per epoch, no zero rows."""
+    import numpy as np
+
+    from distill_features.official_buffer import OfficialBuffer
+    from repro.activations import HarvestConfig, harvest
+
+    root, models = tiny_pair
+    hook = "blocks.1.hook_resid_pre"
+    g = torch.Generator().manual_seed(2)
+    ids = torch.randint(0, len(models[0].tokenizer), (16, 24), generator=g)
+    cache = harvest(models, ids, root / "cache-official", HarvestConfig(hook_points=(hook,), drop_first=1))
+    buf = OfficialBuffer(cache, 32, n_sequences=4, seed=0)
+    assert buf.buffer_rows == 4 * (2 * 24 - 1) and buf.filled_rows == 4 * 23
+    stats = buf.stats(steps=100)
+    assert stats.zero_fraction == pytest.approx(1 - 92 / 188) and stats.visits_per_row == pytest.approx(
+        3200 / 188
+    )
+    seqs = cache.gather("sequences", np.arange(cache.n_rows))
+    allowed = set(np.flatnonzero(seqs < 4).tolist())
+    it = buf.forever()
+    per_pass = (188 // 2 - 32) // 32 + 1  # batches until the pointer passes half the buffer
+    for _ in range(3):
+        rows = torch.cat([next(it).rows for _ in range(per_pass)])
+        real = rows[rows >= 0].tolist()
+        assert (
+            len(real) == len(set(real)) and set(real) <= allowed
+        )  # no repeats within a pass, first fill only
+    batch = next(it)
+    x = batch.stack(hook, 2)
+    zero = batch.rows < 0
+    assert zero.any() and (~zero).any() and bool((x[zero] == 0).all()) and bool((x[~zero] != 0).any(-1).all())
+    again = OfficialBuffer(cache, 32, n_sequences=4, seed=0).forever()
+    assert torch.equal(
+        next(again).rows, next(OfficialBuffer(cache, 32, n_sequences=4, seed=0).forever()).rows
+    )
+    cfg = CrosscoderConfig(d_model=32, dict_size=64, steps=20, batch_size=32)
+    cc, hist = train_crosscoder(cfg, buf, desc=None)
+    assert_close(cc.scale, torch.tensor(cache.scales(hook))) and np.isfinite(hist["loss"]).all()
+    with pytest.raises(ValueError, match="cannot serve"):
+        OfficialBuffer(cache, 512, n_sequences=4)

@@ -1,4 +1,4 @@
-"""Ablating reasoning latents (figs 6 and 7; spec 3, 7.6): on the largest size of a ``latents_setup.LatentsSetup``
+"""Ablating reasoning latents (figs 6 and 7; spec 3, 7.6): on one size of a ``latents_setup.LatentsSetup``
 and fresh labelled windows (``latent_interventions.AblationInputs``: the crosscoders' trace / generic mix drawn with
 ``seed + 1000``, so selection and measurement use different text), the logit of each marker token with chosen
 crosscoder latents ablated before it, against controls. At each target t the logit of the marker is read at t - 1
@@ -68,7 +68,7 @@ def ablation_experiment(st: Any, cfg: Any) -> dict[str, Any]:
     from repro.progress import status
 
     torch.set_num_threads(1)
-    inp = li.AblationInputs.build(st, cfg.n_windows, cfg.seed)
+    inp = li.AblationInputs.build(st, cfg.n_windows, cfg.seed, cfg.size)
     rng = np.random.default_rng(cfg.seed)
     ev = controls.prepare(inp.setup, cfg.untrained_crosscoder)
     out: dict[str, Any] = {
@@ -144,7 +144,7 @@ def dose_response(st: Any, cfg: Any) -> dict[str, Any]:
     from repro.progress import status
 
     torch.set_num_threads(1)
-    inp = li.AblationInputs.build(st, cfg.n_windows, cfg.seed)  # the same inputs as fig6
+    inp = li.AblationInputs.build(st, cfg.n_windows, cfg.seed, cfg.size)  # the same inputs as fig6
     rng = np.random.default_rng(cfg.seed)
     nf, nc = len(cfg.fractions), cfg.n_control
     ev = controls.prepare(inp.setup, cfg.untrained_crosscoder)

@@ -327,7 +327,7 @@ class AblationCell:
 
 @dataclass
 class AblationInputs:
-    """What the ablation figures (fig6, fig7) measure on: the setup's largest size, its two models, and fresh
+    """What the ablation figures (fig6, fig7) measure on: one size of the setup (``size``: a zoo or paper size), its two models, and fresh
     labelled windows (seed + 1000, never the windows the latents were selected on)."""
 
     setup: Any  # latents_setup.LatentsSetup
@@ -337,10 +337,11 @@ class AblationInputs:
     markers: Any
 
     @classmethod
-    def build(cls, setup: Any, n_windows: int, seed: int) -> AblationInputs:
+    def build(cls, setup: Any, n_windows: int, seed: int, size: str = "14B") -> AblationInputs:
+        from distill_features.latents_setup import zoo_size
         from distill_features.zoo_crosscoders import windows
 
-        size = setup.size_order[-1]
+        size = zoo_size(setup.size_order, size)
         ids, mask, _, markers = windows(setup.zoo, n_windows, seed + 1000, labelled=True)
         return cls(setup, size, ids, mask, markers)
 

@@ -293,16 +293,15 @@ def selection_by_size(st: Any, cfg: Any) -> dict[str, Any]:
 
 def selection_at_size(st: Any, cfg: Any) -> dict[str, Any]:
     """Fig4's computation on a setup: :func:`size_selection` of each variant at ``cfg.size`` (default: the middle
-    size), for every marker class."""
+    size, the paper's 7B), for every marker class."""
     import torch
 
     from distill_features import controls
     from distill_features.language import MARKERS
+    from distill_features.latents_setup import zoo_size
 
     torch.set_num_threads(1)
-    size = cfg.size or st.size_order[len(st.size_order) // 2]
-    if size not in st.sizes:
-        raise ValueError(f"size {size!r} is not in the stage; choose one of {st.size_order}")
+    size = zoo_size(st.size_order, cfg.size)
     ev = controls.prepare(st, cfg.untrained_crosscoder)
     out = {
         "crosscoder_ev": ev,

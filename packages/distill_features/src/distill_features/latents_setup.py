@@ -15,6 +15,23 @@ from typing import Any
 import numpy as np
 import torch
 
+PAPER_SIZES = (
+    "1.5B",
+    "7B",
+    "14B",
+)  # the paper's pairs, mapped by rank onto the zoo: smallest, middle, largest
+
+
+def zoo_size(size_order: list[str], size: str) -> str:
+    """The zoo size a figure analyses: a zoo name (``d64``) as is, or the paper's pair mapped by rank (``1.5B`` ->
+    the smallest width, ``7B`` -> the middle one, ``14B`` -> the largest), so each panel runs on the size the paper
+    used for it."""
+    if size in size_order:
+        return size
+    if size in PAPER_SIZES:
+        return size_order[(0, len(size_order) // 2, len(size_order) - 1)[PAPER_SIZES.index(size)]]
+    raise ValueError(f"size {size!r} is neither a zoo size {size_order} nor a paper size {PAPER_SIZES}")
+
 
 @dataclass
 class SizeSetup:

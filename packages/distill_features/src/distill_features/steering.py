@@ -49,7 +49,7 @@ def _runs(g: dict[str, Any]) -> dict[str, Any]:
 
 def steering_experiment(st: Any, cfg: Any) -> dict[str, Any]:
     """Fig5's computation on a setup (``latents_setup.LatentsSetup``): select the steering latents of each variant
-    on the largest size, then generate under every condition (see the module docstring)."""
+    on the size ``cfg.size`` (the paper's 1.5B: the smallest), then generate under every condition (see the module docstring)."""
     import numpy as np
     import torch
 
@@ -57,11 +57,12 @@ def steering_experiment(st: Any, cfg: Any) -> dict[str, Any]:
     from distill_features import language as lang
     from distill_features import latent_interventions as li
     from distill_features.language import MARKERS
+    from distill_features.latents_setup import zoo_size
     from repro.progress import status
 
     torch.set_num_threads(1)
     ev = controls.prepare(st, cfg.untrained_crosscoder)
-    name = st.size_order[-1]
+    name = zoo_size(st.size_order, cfg.size)
     s = st.sizes[name]
     model, tok = s.pair.distilled, st.tokenizer
     problems = [lang.parse_problem(t) for t in st.zoo["eval_problems"][: cfg.n_problems]]

@@ -6,7 +6,8 @@ Pipeline per size (:func:`train_crosscoders`): both models are saved and re-load
 harvested with ``repro.activations.harvest`` on packed windows of a 50/50 mix of teacher traces and generic prose
 (the paper's OpenThoughts + RedPajama mix; :func:`windows`), dropping position 0 (the window's EOS/BOS), normalised
 to mean norm sqrt(d) over the whole cache; a crosscoder is trained from the shuffled reader that visits every row
-once per epoch (the official buffer trained on its first 32 sequences: defects 1-2), and evaluated on separate
+once per epoch (``fixed``) or from the official buffer, defects 1-2 included (``official``: the first 32 windows and
+as many zero rows, ``official_buffer.py``; ``official_buffer=False`` turns it off), and evaluated on separate
 held-out windows: explained variance, the next-token loss with the reconstruction spliced in, relative decoder
 norms (L1 and L2), Latent Scaling of the model-exclusive candidates, marker enrichment.
 
@@ -49,6 +50,7 @@ class CrosscodersConfig:
     k: int = 12
     max_exclusive: int = 300
     seed: int = 0
+    official_buffer: bool = True  # official variant: the official buffer's defects 1-2 (official_buffer.py)
     variants: tuple[str, ...] = VARIANTS
     zoo: ZooConfig = field(default_factory=ZooConfig)  # the zoo these crosscoders are trained on
 
@@ -108,6 +110,7 @@ def crosscoder_from_arrays(arrays: dict[str, Any]) -> Any:
 def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, Any]:
     """The stage's result: the evaluation windows and, per size, its activations and each variant's crosscoder
     with its metrics (see the module docstring)."""
+    import dataclasses
     import tempfile
 
     import numpy as np
@@ -116,6 +119,7 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
     from distill_features import analysis, pairs
     from distill_features.crosscoder import CrosscoderConfig, evaluate, splice_delta_ce, train_crosscoder
     from distill_features.language import MARKERS
+    from distill_features.official_buffer import OfficialBuffer
     from repro.activations import HarvestConfig, harvest
     from repro.models import ModelSpec, load_model
     from repro.progress import status
@@ -165,7 +169,13 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
                     l1_coeff=cfg.l1_coeff, lr=cfg.lr, steps=cfg.steps, batch_size=cfg.batch_size,
                     dead_after_tokens=10 * cfg.batch_size * 20, seed=cfg.seed,
                 )  # fmt: skip
-                reader = cache.reader(cfg.batch_size, normalise=True, seed=cfg.seed, drop_last=True)
+                if v == "official" and cfg.official_buffer:  # the official buffer, defects 1 and 2 included
+                    reader = OfficialBuffer(cache, cfg.batch_size, seed=cfg.seed, seq_len=pair.cfg.n_ctx)
+                    buffer = dataclasses.asdict(reader.stats(cfg.steps))
+                else:  # the correct reader: every harvested row once per epoch
+                    reader = cache.reader(cfg.batch_size, normalise=True, seed=cfg.seed, drop_last=True)
+                    buffer = {"unique_rows": cache.n_rows, "buffer_rows": cache.n_rows, "zero_fraction": 0.0,
+                              "visits_per_row": cfg.steps * cfg.batch_size / cache.n_rows}  # fmt: skip
                 cc, history = train_crosscoder(ccfg, reader, hook=hook, desc=f"crosscoders {name} {v}")
                 metrics = evaluate(cc, x_t)
                 splice = splice_delta_ce([m.hf for m in models], layer, cc, eval_ids, eval_mask)
@@ -182,6 +192,7 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
                 r["variants"][v] = {
                     "crosscoder": crosscoder_arrays(cc),
                     "history": history,
+                    "buffer": buffer,
                     "metrics": metrics,
                     "splice": splice,
                     "r_l2": r_l2,

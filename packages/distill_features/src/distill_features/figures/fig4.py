@@ -8,8 +8,8 @@ by token id (so also where generic prose uses them). One histogram of r (log cou
 and variant, the precision-selected latents as a black outline; the panels give how many of the rule's extreme
 latents Latent Scaling confirms, and for the official variant (L1 crosscoder, raw x, L1 r) the counts of the same
 crosscoder under the fixed analysis (normalised x, L2 r), which separates the crosscoder's share of a difference
-from the analysis defects'. Choices the spec leaves open: the middle size is ``size_order[len // 2]`` unless
-``size`` names one; the claim asks for at least one latent in the r > 0.9 bin per category (the paper: 2-3 each).
+from the analysis defects'. Choices the spec leaves open: the paper's 7B is the zoo's middle size (``latents_setup.zoo_size``)
+unless ``size`` names another; the claim asks for at least one latent in the r > 0.9 bin per category (the paper: 2-3 each).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Fig4Config(ReadsLatents):
     extreme: float = 0.1
     ls_flag: float = 0.5
     bins: int = 20
-    size: str = ""  # "" = the middle size of the stage
+    size: str = "7B"  # paper size (mapped by rank onto the zoo: 7B = the middle one) or a zoo size
     variants: tuple[str, ...] = VARIANTS
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
 

@@ -1,12 +1,11 @@
 """Fig. 5 (numbering: best guess; spec F-d, the steering boxes of ``notebooks/steering.ipynb``): steering the
 distilled model with a self-reflection latent ("over-thinking") and a deductive latent ("incisive thinking").
-
 Paper (1.5B, one prompt, one T=1 sample each): latent 4975 (self-correction, r = 0.83) gives a 5,559-character loop
 against 1,637 unsteered, latent 23569 (deductive) 2,120 against 4,161; the official ``hook_fn`` adds the decoder row
 in *training* units to the raw residual (defect 3) at coefficient 1, every position, one seed, no control.
 
-Here, on the largest model of the zoo (``steering.steering_experiment``, whose docstring gives the latent selection):
-``fixed`` (spec 7.7) adds alpha x (typical max activation) x (decoder vector in RAW units) at generated positions
+Here, on the zoo size of the paper's pair (``size``, 1.5B: the smallest; ``steering.steering_experiment`` gives
+the latent selection): ``fixed`` (spec 7.7) adds alpha x (typical max activation) x (decoder vector in RAW units) at generated positions
 only, over ``alphas``, greedy and sampled, against ``n_random`` matched-norm random directions and DiffMean;
 ``official`` repeats the paper's protocol, the unsteered model under ``official_noise_seeds`` seeds as its noise.
 Latents are selected by their firings at the marker token (``marker``, the paper's counting) and, fixed only, where
@@ -47,6 +46,7 @@ class Fig5Config(ReadsLatents):
     max_rows: int = 3000
     n_examples: int = 3
     n_boot: int = 500
+    size: str = "1.5B"  # paper size (mapped by rank onto the zoo) or a zoo size; the steering notebook's pair
     seed: int = 0
     variants: tuple[str, ...] = VARIANTS
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones

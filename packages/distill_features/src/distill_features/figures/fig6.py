@@ -1,9 +1,9 @@
 """Fig. 6 (numbering: best guess; spec F-e, ``figures/ablation.pdf``, no script in the official repo): ablating
 reasoning latents lowers the logit of the marker token they are about, more in the distilled model than in the base.
 
-Paper (1.5B, read off the plot): the mean target-token logits original -> ablated in ``PAPER``. Here, on the largest
-pair of the zoo (``ablation.ablation_experiment`` gives the protocol and variants), per marker category: its tokens
-in ``n_windows`` fresh windows, with the latents of the paper's F-b rule (``select_frac``, r > ``min_r``; fixed:
+Paper (1.5B, read off the plot): the mean target-token logits original -> ablated in ``PAPER``. Here, on the zoo size
+of the paper's pair (``size``, 1.5B: the smallest; ``ablation.ablation_experiment`` gives the protocol and
+variants), per marker category: its tokens in ``n_windows`` fresh windows, with the latents of the paper's F-b rule (``select_frac``, r > ``min_r``; fixed:
 lift >= ``min_lift``) ablated before them. ``official``: reconstruction with the latents zeroed (error dropped,
 training units) vs uniform random latents; ``fixed``: contributions subtracted (error kept) vs ``n_control``
 frequency-matched sets, latents selected at the marker token and where it is predicted (``before``, ours).
@@ -37,6 +37,7 @@ class Fig6Config(ReadsLatents):
     n_control: int = 3
     batch_size: int = 64
     n_boot: int = 1000
+    size: str = "1.5B"  # paper size (mapped by rank onto the zoo) or a zoo size; ablation.pdf: the 1.5B scratch notebooks
     seed: int = 0
     variants: tuple[str, ...] = VARIANTS
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones

@@ -35,6 +35,7 @@ class Fig7Config(ReadsLatents):
     n_control: int = 2
     batch_size: int = 128
     n_boot: int = 500
+    size: str = "7B"  # paper size (mapped by rank onto the zoo) or a zoo size; run_ablation.py on the 7B pair
     seed: int = 0
     variants: tuple[str, ...] = VARIANTS
     untrained_crosscoder: bool = False  # the control: the stage's crosscoders replaced by untrained ones
