@@ -35,17 +35,22 @@ def test_artifacts_load_with_transformers_and_safetensors(tmp_path, monkeypatch)
     zoo = repro.load_result("distill_features.zoo", scale="smoke")
     result = repro.load_result("distill_features.crosscoders", scale="smoke")
 
-    tok, zoo_pairs = pairs.zoo_from_result(zoo)
-    assert sorted(models) == sorted(
-        f"{n}/{role}" for n in zoo["size_order"] for role in ("base", "distilled")
+    prefixes = ["", *(f"seed{j}/" for j in range(1, zoo["n_seeds"]))]  # replicate 0, then the other seeds
+    assert zoo["n_seeds"] >= 2 and sorted(models) == sorted(
+        f"{p}{n}/{role}" for p in prefixes for n in zoo["size_order"] for role in ("base", "distilled")
     )
-    ids = torch.tensor([tok.encode("Problem : 3 + 4 * 2 <think>")])
-    for name, pair in zoo_pairs.items():
-        for role in ("base", "distilled"):
-            loaded = models[f"{name}/{role}"]
-            assert type(loaded).__name__ == "Qwen2ForCausalLM"
-            with torch.no_grad():
-                assert torch.equal(loaded(ids).logits, getattr(pair, role)(ids).logits)
+    for j, prefix in enumerate(prefixes):
+        tok, zoo_pairs = pairs.zoo_from_result(zoo, replicate=j)
+        ids = torch.tensor([tok.encode("Problem : 3 + 4 * 2 <think>")])
+        for name, pair in zoo_pairs.items():
+            for role in ("base", "distilled"):
+                loaded = models[f"{prefix}{name}/{role}"]
+                assert type(loaded).__name__ == "Qwen2ForCausalLM"
+                with torch.no_grad():
+                    assert torch.equal(loaded(ids).logits, getattr(pair, role)(ids).logits)
+    seed0, seed1 = (pairs.zoo_from_result(zoo, replicate=j)[1] for j in (0, 1))  # independent replicates
+    name = zoo["size_order"][0]
+    assert not torch.equal(seed0[name].base.lm_head.weight, seed1[name].base.lm_head.weight)
 
     assert sorted(saved) == sorted(f"{n}/{v}" for n in result["size_order"] for v in ("official", "fixed"))
     for name in result["size_order"]:

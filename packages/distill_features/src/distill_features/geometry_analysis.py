@@ -18,7 +18,8 @@ Variants (defect 6):
 Both over ``n_comps``, each capped by d. Medians get percentile-bootstrap CIs that resample word pairs
 (``geometry.bootstrap_medians``: pairs of pairs share word pairs, so they are not independent); base and distilled
 share the resamples, so the difference has a paired CI. ``untrained_models`` (the control): every model replaced by a
-random-init one of its architecture.
+random-init one of its architecture. Every zoo seed is analysed (``replicates``); the claims take one value per
+seed and a t interval over seeds.
 """
 
 from __future__ import annotations
@@ -42,37 +43,52 @@ def check_config(cfg: Any) -> None:
 
 def geometry_experiment(cfg: Any, zoo: dict[str, Any]) -> dict[str, Any]:
     """Fig8's computation on the zoo stage's result: per size, variant, task and n_comp, the parallelogram losses of
-    base and distilled and their bootstrap medians (see the module docstring)."""
-    import dataclasses
-
-    import numpy as np
+    base and distilled and their bootstrap medians (see the module docstring); replicate 0 of the zoo in ``sizes``,
+    the others in ``replicates`` (:func:`replicate_results` gives one result per zoo seed)."""
     import torch
 
     from distill_features import geometry, pairs
     from distill_features import language as lang
-    from repro.progress import status
+    from distill_features.zoo import replicate_sizes
 
     torch.set_num_threads(1)
-    tok, pair_of = pairs.zoo_from_result(zoo)
-    if cfg.untrained_models:
-        for p in pair_of.values():
-            p.base, p.distilled = (pairs.new_model(dataclasses.replace(p.cfg, seed=p.cfg.seed + k), len(tok))
-                                   for k in (0, 1))  # fmt: skip
-    held = [lang.parse_problem(t) for t in zoo["eval_problems"][: cfg.n_answer_check]]
+    tok, _ = pairs.zoo_from_result(zoo)
     tasks = {t: p for t, p in geometry.single_token_pairs(lang.analogy_pairs(), tok).items() if len(p) >= 2}
-    words = sorted({w for p in tasks.values() for pair in p for w in pair})
-    row = {w: i for i, w in enumerate(words)}
-    how = {"official": (None, "separate"), "fixed": (lang.context_template, "shared")}
     out: dict[str, Any] = {
         "tasks": list(tasks),
         "pairs": {t: [list(p) for p in ps] for t, ps in tasks.items()},
         "variants": list(cfg.variants),
         "size_order": list(zoo["size_order"]),
-        "sizes": {},
     }
+    reps = [_replicate(cfg, zoo, j, tasks) for j in range(len(replicate_sizes(zoo)))]
+    out["sizes"], out["replicates"] = reps[0], reps[1:]
+    return out
+
+
+def _replicate(cfg: Any, zoo: dict[str, Any], j: int, tasks: dict[str, Any]) -> dict[str, Any]:
+    """Replicate ``j`` of the zoo: ``{size name: that size's cells}``."""
+    import dataclasses
+
+    import numpy as np
+
+    from distill_features import geometry, pairs
+    from distill_features import language as lang
+    from distill_features.zoo import replicate_sizes
+    from repro.progress import status
+
+    tok, pair_of = pairs.zoo_from_result(zoo, replicate=j)
+    if cfg.untrained_models:
+        for p in pair_of.values():
+            p.base, p.distilled = (pairs.new_model(dataclasses.replace(p.cfg, seed=p.cfg.seed + k), len(tok))
+                                   for k in (0, 1))  # fmt: skip
+    held = [lang.parse_problem(t) for t in zoo["eval_problems"][: cfg.n_answer_check]]
+    words = sorted({w for p in tasks.values() for pair in p for w in pair})
+    row = {w: i for i, w in enumerate(words)}
+    how = {"official": (None, "separate"), "fixed": (lang.context_template, "shared")}
+    sizes: dict[str, Any] = {}
     for name, pair in pair_of.items():
         d, layer = pair.cfg.d_model, pair.cfg.n_layers // 2
-        r1 = zoo["sizes"][name]
+        r1 = replicate_sizes(zoo)[j][name]
         r: dict[str, Any] = {
             "d_model": d,
             "layer": layer,
@@ -113,9 +129,16 @@ def geometry_experiment(cfg: Any, zoo: dict[str, Any]) -> dict[str, Any]:
             meds = ", ".join(
                 f"{t} {c['median'][k0][0]:.2f}/{c['median'][k0][1]:.2f}" for t, c in rv["tasks"].items()
             )
-            status(f"fig8 {name} {v}: median loss base/distilled at n_comp {cfg.plot_n_comp}: {meds}")
-        out["sizes"][name] = r
-    return out
+            status(
+                f"fig8 seed {j} {name} {v}: median loss base/distilled at n_comp {cfg.plot_n_comp}: {meds}"
+            )
+        sizes[name] = r
+    return sizes
+
+
+def replicate_results(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One fig8 result per zoo seed (replicate 0 first), each shaped like a one-seed result, for the summaries."""
+    return [{**result, "sizes": s} for s in [result["sizes"], *result.get("replicates", [])]]
 
 
 # ----------------------------------------------------------------------------------------------- summaries
@@ -205,9 +228,11 @@ def summary_lines(result: dict[str, Any], k0: int) -> list[str]:
 
 
 def answer_preconditions(result: dict[str, Any]) -> tuple:
-    """Fig8's claims' preconditions: each size's distilled model answers held-out problems (an untrained one does
-    not)."""
+    """Fig8's claims' preconditions: each size's distilled model answers held-out problems, in every zoo seed (an
+    untrained one does not)."""
     from repro.claims import precondition
 
-    return tuple(precondition(f"{n}: the distilled model answers held-out problems (share with an answer)",
-                              result["sizes"][n].get("answered", float("nan")), ">=", 0.5) for n in result["size_order"])  # fmt: skip
+    reps = replicate_results(result)
+    return tuple(precondition(f"{n}: the distilled model answers held-out problems (share with an answer, every seed)",
+                              [r["sizes"][n].get("answered", float("nan")) for r in reps], ">=", 0.5)
+                 for n in result["size_order"])  # fmt: skip

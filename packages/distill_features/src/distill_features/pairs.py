@@ -197,15 +197,19 @@ def train_pair(cfg: PairConfig, corpora: Corpora, desc: str = "", device: str = 
     return Pair(cfg, base.eval(), distilled.eval(), base_curve, distill_curve)
 
 
-def zoo_from_result(result: dict[str, Any], device: str = "cpu") -> tuple[Any, dict[str, Pair]]:
-    """The tokenizer and every pair of a ``distill_features:fig1`` result, rebuilt from its stored weights (no
-    retraining): ``{size name: Pair}`` in ``result["size_order"]``."""
+def zoo_from_result(
+    result: dict[str, Any], device: str = "cpu", replicate: int = 0
+) -> tuple[Any, dict[str, Pair]]:
+    """The tokenizer and every pair of replicate ``replicate`` of a zoo stage result, rebuilt from its stored
+    weights (no retraining): ``{size name: Pair}`` in ``result["size_order"]``."""
+    from distill_features.zoo import replicate_sizes
     from repro.lm_train import build_word_tokenizer
 
     tok = build_word_tokenizer(list(result["vocab"]))
+    sizes = replicate_sizes(result)[replicate]
     zoo = {}
     for name in result["size_order"]:
-        r = result["sizes"][name]
+        r = sizes[name]
         cfg = PairConfig(**r["config"])
         base, distilled = (
             model_from_arrays(cfg, len(tok), r[k]).to(device) for k in ("base_weights", "distilled_weights")

@@ -34,6 +34,7 @@ ZOO_CONFIGS = {
         n_eval=24,
         eval_seeds=(0,),
         max_new_tokens=64,
+        n_seeds=2,
     ),
     "quick": ZooConfig(),
     "paper": ZooConfig(

@@ -8,7 +8,10 @@ zoo, evaluates each model by greedy generation on held-out problems (base: ``Pro
 ``Problem : ... <think>``, it thinks, then answers), counts reasoning markers in the distilled model's traces
 (greedy, and sampled at temperature 1 over ``eval_seeds``), and returns every model's weights, the vocabulary and the
 held-out problems; readers rebuild the models with ``pairs.zoo_from_result``. The artifact is each pair as
-``save_pretrained`` folders ``<size>/base`` and ``<size>/distilled`` (with the word tokenizer).
+``save_pretrained`` folders ``<size>/base`` and ``<size>/distilled`` (with the word tokenizer), replicate j >= 1 under
+``seed<j>/``. ``n_seeds`` replicates (seed ``seed + 1000 j``: own initialisation and data stream, the same held-out
+problems) give the zoo-level claims (accuracy, size trends, geometry) intervals over seeds; the crosscoders read
+replicate 0.
 
 Choices the spec leaves open: widths/layers/heads per scale (``stages.py``; head dim 16 on CPU, grouped-query
 attention with half as many KV heads, MLP 2x d, untied unembedding); numbers 0..20 as single tokens, factors <= 5;
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+SEED_STRIDE = 1000  # replicate j trains from seed + 1000 j (sizes within it: + 100 i)
 MARKER_CATEGORIES = ("self_reflection", "deductive", "alternative", "contrastive")
 ROLES = ("base", "distilled")
 
@@ -63,6 +67,7 @@ class ZooConfig:
     eval_seeds: tuple[int, ...] = (0, 1)
     temperature: float = 1.0
     max_new_tokens: int = 96
+    n_seeds: int = 3  # independent zoos (initialisation and data order) for intervals over seeds
     seed: int = 0
     device: str = "cpu"
 
@@ -74,6 +79,8 @@ class ZooConfig:
             raise ValueError("d_models, n_layers, n_heads and n_kv_heads must have one entry per size")
         if list(self.d_models) != sorted(set(self.d_models)):
             raise ValueError(f"d_models must be strictly increasing, got {self.d_models}")
+        if self.n_seeds < 1:
+            raise ValueError(f"n_seeds must be >= 1, got {self.n_seeds}")
         if self.n_eval < 1 or not self.eval_seeds or self.temperature <= 0 or self.max_new_tokens < 8:
             raise ValueError(
                 "n_eval >= 1, eval_seeds non-empty, temperature > 0 and max_new_tokens >= 8 needed"
@@ -81,7 +88,12 @@ class ZooConfig:
         for i in range(n):
             self.pair_config(i)  # validates every size's architecture (pair_config.py imports no torch)
 
-    def pair_config(self, i: int) -> Any:
+    def zoo_seed(self, j: int) -> int:
+        """The seed of replicate ``j`` (replicate 0 is ``seed`` itself: the zoo the crosscoders read)."""
+        return self.seed + SEED_STRIDE * j
+
+    def pair_config(self, i: int, j: int = 0) -> Any:
+        """Size ``i`` of replicate ``j``."""
         from distill_features.pair_config import PairConfig
 
         return PairConfig(
@@ -98,7 +110,7 @@ class ZooConfig:
             weight_decay=self.weight_decay,
             base_generic_frac=self.base_generic_frac,
             distill_generic_frac=self.distill_generic_frac,
-            seed=self.seed + 100 * i,
+            seed=self.zoo_seed(j) + 100 * i,
         )
 
 
@@ -112,37 +124,52 @@ def held_out_problems(cfg: ZooConfig) -> list:
 
 
 def train_zoo(cfg: ZooConfig) -> dict[str, Any]:
-    """The zoo's result: per size the pair's weights, training curves and held-out evaluation (see the docstring)."""
+    """The zoo's result: per size the pair's weights, training curves and held-out evaluation (see the docstring),
+    for replicate 0 in ``sizes`` (what the crosscoders read) and for replicates 1..n_seeds-1 in ``replicates``."""
     import dataclasses
     import random
 
     import numpy as np
 
     from distill_features import language as lang
-    from distill_features import pairs
-    from repro.progress import status
 
     tok = lang.build_tokenizer(cfg.language)
     held = held_out_problems(cfg)
-    exclude = {p.text for p in held}
-    corpora = pairs.make_corpora(cfg.pair_config(0), cfg.language, tok, exclude, cfg.seed)
-    n_steps = np.array([len(p.ops) for p in held])
     teacher_rng = random.Random(cfg.seed + 777)
     teacher = [lang.trace_metrics(lang.teacher_trace(p, teacher_rng, cfg.language).text) for p in held]
     out: dict[str, Any] = {
         "vocab": lang.vocabulary(cfg.language),
         "language": dataclasses.asdict(cfg.language),
         "eval_problems": [p.text for p in held],
-        "eval_n_steps": n_steps,
+        "eval_n_steps": np.array([len(p.ops) for p in held]),
         "teacher_markers": {c: float(np.mean([m[c] for m in teacher])) for c in MARKER_CATEGORIES},
         "teacher_length": float(np.mean([m["length"] for m in teacher])),
-        "size_order": [],
-        "sizes": {},
+        "size_order": [f"d{d}" for d in cfg.d_models],
+        "n_seeds": cfg.n_seeds,
     }
+    replicates = [_train_replicate(cfg, j, tok, held) for j in range(cfg.n_seeds)]
+    out["sizes"], out["replicates"] = replicates[0], replicates[1:]
+    return out
+
+
+def _train_replicate(cfg: ZooConfig, j: int, tok: Any, held: list) -> dict[str, Any]:
+    """Replicate ``j``: every size trained from the replicate's seed on its own data stream, then evaluated on the
+    shared held-out problems."""
+    import dataclasses
+
+    import numpy as np
+
+    from distill_features import pairs
+    from repro.progress import status
+
+    corpora = pairs.make_corpora(
+        cfg.pair_config(0, j), cfg.language, tok, {p.text for p in held}, cfg.zoo_seed(j)
+    )
+    sizes: dict[str, Any] = {}
     for i, d in enumerate(cfg.d_models):
-        pcfg = cfg.pair_config(i)
-        name = f"d{d}"
-        pair = pairs.train_pair(pcfg, corpora, desc=f"zoo [{i + 1}/{len(cfg.d_models)}] ", device=cfg.device)
+        pcfg = cfg.pair_config(i, j)
+        desc = f"zoo seed {j + 1}/{cfg.n_seeds} [{i + 1}/{len(cfg.d_models)}] "
+        pair = pairs.train_pair(pcfg, corpora, desc=desc, device=cfg.device)
         kw = {"max_new_tokens": cfg.max_new_tokens}
         base_eval = pairs.evaluate(pair.base, tok, held, think=False, **kw)
         dist_eval = pairs.evaluate(pair.distilled, tok, held, think=True, **kw)
@@ -171,12 +198,16 @@ def train_zoo(cfg: ZooConfig) -> dict[str, Any]:
             "distilled_weights": pairs.state_arrays(pair.distilled),
         }
         status(
-            f"zoo d={d}: base accuracy {r['base_accuracy']:.3f}, distilled {r['distilled_accuracy']:.3f} "
+            f"zoo seed {j} d={d}: base accuracy {r['base_accuracy']:.3f}, distilled {r['distilled_accuracy']:.3f} "
             f"(sampled {r['distilled_sampled_accuracy'].mean():.3f}), trace length {r['distilled_length']:.1f}"
         )
-        out["size_order"].append(name)
-        out["sizes"][name] = r
-    return out
+        sizes[f"d{d}"] = r
+    return sizes
+
+
+def replicate_sizes(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every replicate's ``{size name: result}``, replicate 0 first (``result["sizes"]``)."""
+    return [result["sizes"], *result.get("replicates", [])]
 
 
 # ----------------------------------------------------------------------------------------------- artifact
@@ -184,18 +215,26 @@ def save_zoo(result: dict[str, Any], cfg: ZooConfig, folder: Path) -> None:
     """Each pair as ``save_pretrained`` folders ``<size>/base`` and ``<size>/distilled`` (model + tokenizer)."""
     from distill_features import pairs
 
-    tok, zoo = pairs.zoo_from_result(result)
-    for name, pair in zoo.items():
-        pairs.save_pair(pair.base, pair.distilled, tok, Path(folder) / name)
+    for j in range(len(replicate_sizes(result))):
+        tok, zoo = pairs.zoo_from_result(result, replicate=j)
+        for name, pair in zoo.items():
+            pairs.save_pair(pair.base, pair.distilled, tok, Path(folder) / _replicate_dir(j) / name)
+
+
+def _replicate_dir(j: int) -> str:
+    return "" if j == 0 else f"seed{j}"
 
 
 def open_zoo(folder: Path) -> dict[str, Any]:
-    """``{"<size>/<role>": AutoModelForCausalLM}`` of a saved zoo (role: base or distilled), in eval mode."""
+    """``{"<size>/<role>": AutoModelForCausalLM}`` of a saved zoo (role: base or distilled), in eval mode; replicate
+    j >= 1 under ``"seed<j>/<size>/<role>"``."""
     from transformers import AutoModelForCausalLM
 
     folder = Path(folder)
-    return {
-        f"{size.name}/{role}": AutoModelForCausalLM.from_pretrained(size / role).eval()
-        for size in sorted(p for p in folder.iterdir() if p.is_dir())
-        for role in ROLES
-    }
+    out = {}
+    for top in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for size in sorted(p for p in top.iterdir() if p.is_dir()) if top.name.startswith("seed") else [top]:
+            prefix = f"{top.name}/" if top.name.startswith("seed") else ""
+            for role in ROLES:
+                out[f"{prefix}{size.name}/{role}"] = AutoModelForCausalLM.from_pretrained(size / role).eval()
+    return out

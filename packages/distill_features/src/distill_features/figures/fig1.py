@@ -30,40 +30,49 @@ class Fig1Config:
 
 
 def compute(cfg: Fig1Config, zoo: dict[str, Any]) -> dict[str, Any]:
-    """The zoo's evaluation: the stage's result without the weights."""
-    sizes = {n: {k: v for k, v in r.items() if not k.endswith("_weights")} for n, r in zoo["sizes"].items()}
-    return {**zoo, "sizes": sizes}
+    """The zoo's evaluation: the stage's result without the weights (every replicate)."""
+
+    def light(sizes: dict[str, Any]) -> dict[str, Any]:
+        return {n: {k: v for k, v in r.items() if not k.endswith("_weights")} for n, r in sizes.items()}
+
+    return {**zoo, "sizes": light(zoo["sizes"]), "replicates": [light(r) for r in zoo.get("replicates", [])]}
 
 
 # fmt: off
 def claims(result: dict[str, Any], cfg: Fig1Config) -> list:
     """What the paper builds on, on our task: the distilled model beats its base at every size (R1-Distill-Qwen:
     MATH-500 83.9 / 92.8 / 93.9) and distillation performance grows with size (AIME-24 28.9 / 55.5 / 69.7, another
-    task: only the direction, the smallest step between widths); paired bootstraps over held-out problems. Marker
+    task: only the direction, the smallest step between widths); t intervals over the zoo's seeds (one seed: a paired
+    bootstrap over held-out problems). Marker
     counts are preconditions of fig5's claims, not claims. Precondition: the distilled model writes an answer."""
     import numpy as np
 
     from distill_features.verdicts import paired_interval
+    from distill_features.zoo import replicate_sizes
     from repro.claims import Claim, precondition, third_party
 
     names, n_eval = result["size_order"], len(result["eval_problems"])
-    sizes = [result["sizes"][n] for n in names]
-    answers = [precondition(f"{n}: the distilled model writes an answer (share of greedy traces)", r["distilled_answered"],
-                            ">=", 0.5) for n, r in zip(names, sizes, strict=True)]
-    spread = f"paired bootstrap over {n_eval} held-out problems"
+    reps = replicate_sizes(result)  # [seed][size name] -> that replicate's evaluation
+    answers = [precondition(f"{n}: the distilled model writes an answer (share of greedy traces, every seed)",
+                            [r[n]["distilled_answered"] for r in reps], ">=", 0.5) for n in names]
+    seeds = {"spread": f"{len(reps)} zoo seeds (t interval), {n_eval} held-out problems each"} if len(reps) > 1 else {}
     out = []
-    for n, r, pre in zip(names, sizes, answers, strict=True):
-        pair = np.stack([np.asarray(r["distilled_correct"], float), np.asarray(r["base_correct"], float)], 1)
-        out.append(Claim(f"{n}: distilled minus base answer accuracy (greedy, held-out problems)",
-                         (r["distilled_accuracy"] - r["base_accuracy"],), ">", 0.0, preconditions=(pre,),
-                         paper=third_party("R1-Distill-Qwen 83.9 / 92.8 / 93.9 on MATH-500", "DeepSeek-R1 report (spec F-g)"),
-                         interval=paired_interval(pair, lambda x: float(x[:, 0].mean() - x[:, 1].mean())), spread=spread))
-    acc = np.stack([np.asarray(r["distilled_correct"], float) for r in sizes], 1)  # [problems, sizes]
+    for n, pre in zip(names, answers, strict=True):
+        gain = [r[n]["distilled_accuracy"] - r[n]["base_accuracy"] for r in reps]
+        pair = np.stack([np.asarray(reps[0][n][k], float) for k in ("distilled_correct", "base_correct")], 1)
+        one = {} if seeds else {"interval": paired_interval(pair, lambda x: float(x[:, 0].mean() - x[:, 1].mean())),
+                                "spread": f"paired bootstrap over {n_eval} held-out problems (one zoo seed)"}
+        out.append(Claim(f"{n}: distilled minus base answer accuracy (greedy, held-out problems)", gain, ">", 0.0,
+                         preconditions=(pre,), **seeds, **one,
+                         paper=third_party("R1-Distill-Qwen 83.9 / 92.8 / 93.9 on MATH-500", "DeepSeek-R1 report (spec F-g)")))
+    step = [float(np.min(np.diff([r[n]["distilled_accuracy"] for n in names]))) for r in reps]
+    acc = np.stack([np.asarray(reps[0][n]["distilled_correct"], float) for n in names], 1)  # [problems, sizes]
+    one = {} if seeds else {"interval": paired_interval(acc, lambda x: float(np.min(np.diff(x.mean(0))))),
+                            "spread": f"paired bootstrap over {n_eval} held-out problems (one zoo seed)"}
     out.append(Claim("on our task, distilled accuracy grows with size (the direction of the paper's trend): smallest "
-                     "step between consecutive widths", (float(np.min(np.diff(acc.mean(0)))),), ">", 0.0,
+                     "step between consecutive widths", step, ">", 0.0, **seeds, **one,
                      paper=third_party(DEEPSEEK_AIME, "DeepSeek-R1 report, cited by the paper (spec F-g); other task"),
-                     preconditions=tuple(answers), spread=spread,
-                     interval=paired_interval(acc, lambda x: float(np.min(np.diff(x.mean(0))))),
+                     preconditions=tuple(answers),
                      note="AIME-24 is a different task: only the sign of the trend is compared, on our held-out problems"))
     return out
 
@@ -73,6 +82,7 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
     import numpy as np
 
     from distill_features.figures._common import text_panel
+    from distill_features.zoo import replicate_sizes
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
@@ -94,11 +104,12 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
            title="(a) training: base (solid) and distillation (dashed)")
     ax.legend(fontsize=6.5)
     ax = fig.add_subplot(grid[0, 1])
+    reps = replicate_sizes(result)
     for key, label, colour in (("base_accuracy", "base (terse answer)", BASELINE),
                                ("distilled_accuracy", "distilled (thinks, greedy)", METHOD)):
-        acc = np.array([r[key] for r in sizes])
-        ax.errorbar(d, acc, yerr=1.96 * np.sqrt(acc * (1 - acc) / n_eval), marker="o", color=colour, label=label,
-                    capsize=3)
+        acc = np.array([[r[n][key] for n in names] for r in reps])  # [seed, size]
+        ax.scatter(np.repeat(d[None], len(reps), 0), acc, color=colour, s=12, alpha=0.5)
+        ax.plot(d, acc.mean(0), marker="o", color=colour, label=f"{label}: mean of {len(reps)} seeds (dots)")
     ax.plot(d, np.array([np.mean(r["distilled_sampled_accuracy"]) for r in sizes]), marker="s", ls=":", color=METHOD,
             alpha=0.7, label=f"distilled (sampled, T={cfg.zoo.temperature:g})")
     steps = np.asarray(result["eval_n_steps"])
@@ -108,7 +119,7 @@ def plot(result: dict[str, Any], cfg: Fig1Config):
         ax.plot([], [], mk, color="grey", alpha=0.5, ms=4, label=f"{k}-step problems only")
     ax.set_xscale("log", base=2)
     ax.set_xticks(d, [str(x) for x in d])
-    ax.set(ylim=(0, 1), xlabel="d_model", ylabel=f"answer accuracy ({n_eval} held-out problems, 95% CI)",
+    ax.set(ylim=(0, 1), xlabel="d_model", ylabel=f"answer accuracy ({n_eval} held-out problems)",
            title="(b) distillation performance vs size")
     ax.legend(fontsize=6.5, loc="upper left")
     ax = fig.add_subplot(grid[0, 2])
