@@ -139,3 +139,28 @@ def test_count_interval_is_wilson_and_never_zero_width_at_zero():
     assert all(x != x for x in count_interval(0, 0))
     with pytest.raises(ValueError):
         count_interval(5, 3)
+
+
+def test_fix_comparison_pairs_official_and_fixed_claims():
+    """The results pages' "which findings survive the fix": a claim measured both ways gets an outcome; a claim
+    measured one way only is left out."""
+    from repro.gallery import fix_comparison, fix_section
+
+    def claim(statement: str, variant: str, values: list[float]) -> Claim:
+        return Claim(statement, values, ">", 0.0, variant=variant)
+
+    rows = [
+        ("`fig1`", claim("a", "official", [1.0, 1.1, 0.9])),
+        ("`fig1`", claim("a", "fixed", [1.0, 1.2, 0.8])),
+        ("`fig1`", claim("b", "official", [1.0, 1.1, 0.9])),
+        ("`fig1`", claim("b", "fixed", [-1.0, -1.2, -0.8])),
+        ("`fig2`", claim("b", "fixed", [1.0, 1.1, 0.9])),  # another figure, fixed only: not compared
+    ]
+    table = fix_comparison(rows)
+    assert [(t[1], t[-1]) for t in table] == [
+        ("a", "survives the fix"),
+        ("b", "official only: gone after the fix"),
+    ]
+    text = "\n".join(fix_section(rows))
+    assert "Of 2 claims measured both ways" in text and "1 survives the fix" in text
+    assert fix_section(rows[4:]) == []

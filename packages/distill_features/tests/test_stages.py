@@ -3,6 +3,7 @@ crosscoders' SAELens folders) opened by name with ``repro.load_artifact``, equal
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 
@@ -79,3 +80,21 @@ def test_artifacts_load_with_transformers_and_safetensors(tmp_path, monkeypatch)
     expect = crosscoder_from_arrays(result["sizes"][name]["variants"]["fixed"]["crosscoder"])
     with torch.no_grad():
         assert torch.equal(again.encode(x), expect.encode(x))
+
+
+def test_official_crosscoder_lr_keeps_the_papers_lr_times_steps():
+    """The step-budget rule: the official L1 crosscoder's lr x steps equals the paper's 5e-5 x 390,625 at every
+    scale that does not override it; the fixed crosscoder keeps its own lr."""
+    from distill_features.stages import CROSSCODERS_CONFIGS
+    from distill_features.zoo_crosscoders import CrosscodersConfig, official_lr
+
+    assert official_lr(390_625) == pytest.approx(5e-5)
+    for scale in ("quick", "paper"):
+        cfg = CROSSCODERS_CONFIGS[scale]
+        assert cfg.official_lr is None
+        assert cfg.lr_of("official") * cfg.steps == pytest.approx(5e-5 * 390_625)
+        assert cfg.lr_of("fixed") == cfg.lr
+    assert CROSSCODERS_CONFIGS["quick"].lr_of("official") == pytest.approx(9.765625e-3)
+    assert CrosscodersConfig(official_lr=2e-3).lr_of("official") == 2e-3
+    with pytest.raises(ValueError, match="official_lr"):
+        CrosscodersConfig(official_lr=0.0)

@@ -77,6 +77,53 @@ def _stages_note(report: dict) -> str:
     return " (stages it reads: " + ", ".join(f"`{n}` {s:.0f} s" for n, s in stages.items()) + ")"
 
 
+OUTCOMES = {  # (official reproduced, fixed reproduced) -> what the fix did to the finding
+    (True, True): "survives the fix",
+    (True, False): "official only: gone after the fix",
+    (False, True): "fixed only: appears after the fix",
+    (False, False): "reproduced by neither",
+}
+
+
+def fix_comparison(rows: list[tuple[str, Claim]]) -> list[tuple[str, str, Claim, Claim, str]]:
+    """Claims measured under both ``official`` and ``fixed`` (same figure and statement): (figure, statement,
+    official claim, fixed claim, outcome), the outcome from :data:`OUTCOMES` (``reproduced`` or not on each side)."""
+    by_key: dict[tuple[str, str], dict[str, Claim]] = {}
+    for figure, c in rows:
+        if c.variant in ("official", "fixed"):
+            by_key.setdefault((figure, c.statement), {})[c.variant] = c
+    out = []
+    for (figure, statement), pair in by_key.items():
+        if len(pair) == 2:
+            o, f = pair["official"], pair["fixed"]
+            out.append(
+                (figure, statement, o, f, OUTCOMES[o.verdict == "reproduced", f.verdict == "reproduced"])
+            )
+    return out
+
+
+def fix_section(rows: list[tuple[str, Claim]]) -> list[str]:
+    """Markdown: how many official findings survive the fix, then one line per claim measured both ways."""
+    table = fix_comparison(rows)
+    if not table:
+        return []
+    n = {k: sum(t[-1] == k for t in table) for k in OUTCOMES.values()}
+    lines = [
+        "## Which findings survive the fix",
+        "",
+        f"Of {len(table)} claims measured both ways (`official`: the official recipe and its defects; `fixed`: ours): "
+        + ", ".join(f"{v} {k}" for k, v in n.items())
+        + ".",
+        "",
+        "| figure | claim | official | fixed | outcome |",
+        "|---|---|---|---|---|",
+    ]
+    for figure, statement, o, f, outcome in table:
+        cells = [figure, statement.replace("|", "\\|"), o.verdict, f.verdict, outcome]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def paper_page(root: Path, paper: str) -> str:
     """``paper_figures/<paper>/README.md``: every figure of one paper, its plot and its claims."""
     parts = [
@@ -90,9 +137,9 @@ def paper_page(root: Path, paper: str) -> str:
         "is on, the paper's value with its source, and the verdict.",
         "",
     ]
-    for fig, report in _reports(root):
-        if fig.paper != paper:
-            continue
+    reports = [(fig, report) for fig, report in _reports(root) if fig.paper == paper]
+    parts += fix_section([(f"`{fig.id}`", c) for fig, report in reports for c in _claims(report)])
+    for fig, report in reports:
         parts += [f'<a id="{fig.id}"></a>', f"## {fig.id}: {fig.title}", ""]
         if report is None:
             parts += ["not generated yet", ""]

@@ -58,8 +58,14 @@ ZOO_CONFIGS = {
 
 CROSSCODERS_CONFIGS = {
     "smoke": CrosscodersConfig(
-        train_windows=40, eval_windows=8, dict_mult=4, steps=60, batch_size=128, zoo=ZOO_CONFIGS["smoke"]
-    ),
+        train_windows=40,
+        eval_windows=8,
+        dict_mult=4,
+        steps=60,
+        batch_size=128,
+        official_lr=1e-3,
+        zoo=ZOO_CONFIGS["smoke"],
+    ),  # smoke checks mechanics: 60 steps at the paper's lr x steps would be lr 0.33
     "quick": CrosscodersConfig(),
     "paper": CrosscodersConfig(
         train_windows=20_000,
