@@ -113,3 +113,53 @@ def test_train_cli_on_a_tiny_cache(tmp_path):
     assert torch.allclose(cc.scale, torch.tensor(cache.scales("blocks.1.hook_resid_pre")))
     with pytest.raises(SystemExit, match="not an activation cache"):
         paper.main(["train", "--acts", str(tmp_path), "--out", str(tmp_path / "x"), "--steps", "1"])
+
+
+def test_paper_path_harvest_train_both_buffers_and_relative_norms(tmp_path, capsys):
+    """The paper path at smoke: tiny local Qwen2 pair -> harvest -> crosscoders on the official and the fixed buffer
+    -> figure F-a, through the CLI the hub models use."""
+    import math
+
+    from distill_features.crosscoder import load_crosscoder
+
+    acts = tmp_path / "acts"
+    assert paper.main(["harvest", *_local_pair_and_data(tmp_path), "--out", str(acts)]) == 0
+    train = ["train", "--acts", str(acts), "--steps", "4"]
+    train += ["--dict-size", "32", "--k", "4", "--batch-size", "32"]
+    for buf in ("official", "fixed"):
+        assert paper.main([*train, "--out", str(tmp_path / f"cc-{buf}"), "--buffer", buf]) == 0
+    meta = {
+        b: json.loads((tmp_path / f"cc-{b}" / "cfg.json").read_text())["metadata"]
+        for b in ("official", "fixed")
+    }
+    assert meta["official"]["buffer"] == "official" and meta["fixed"]["buffer"] == "fixed"
+    stats = meta["official"]["buffer_stats"]
+    # defect 2: 12 sequences of 16 tokens (168 rows) in a buffer sized for 32 sequences of 2 x 16 - 1 rows
+    assert stats["zero_fraction"] > 0.3
+    assert stats["unique_rows"] == 168 and stats["buffer_rows"] == 32 * (2 * 16 - 1)
+    assert "buffer_stats" not in meta["fixed"]
+
+    out = tmp_path / "fig"
+    norms = ["norms", "--crosscoder", f"official={tmp_path / 'cc-official'}"]
+    assert paper.main([*norms, "--crosscoder", f"fixed={tmp_path / 'cc-fixed'}", "--out", str(out)]) == 0
+    assert "relative_norms.png" in capsys.readouterr().out
+    assert (out / "relative_norms.png").stat().st_size > 0
+    summary = json.loads((out / "relative_norms.json").read_text())
+    assert list(summary["crosscoders"]) == ["official", "fixed"]
+    assert [s["buffer"] for s in summary["crosscoders"].values()] == ["official", "fixed"]
+    for s in summary["crosscoders"].values():
+        assert s["n_latents"] == 32 and sum(s["hist_l1"]) == 32 - s["n_undefined"]
+        for key in ("mean_r_l1", "mean_r_l2"):
+            assert math.isfinite(s[key]) and 0.0 <= s[key] <= 1.0
+    direct = paper.relative_norms_summary({"x": load_crosscoder(tmp_path / "cc-fixed")})
+    assert direct["crosscoders"]["x"]["mean_r_l1"] == summary["crosscoders"]["fixed"]["mean_r_l1"]
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["relative_norms.json", "relative_norms.png"]  # atomic writes: no temporary files left
+
+    with pytest.raises(SystemExit, match="error: .*nowhere") as e:
+        paper.main(["norms", "--crosscoder", f"a={tmp_path / 'nowhere'}", "--out", str(out)])
+    assert "\n" not in str(e.value)
+    with pytest.raises(SystemExit, match="error: .*acts.*not a saved"):  # a harvested cache is no crosscoder
+        paper.main(["norms", "--crosscoder", f"a={acts}", "--out", str(out)])
+    with pytest.raises(SystemExit, match="error: .*cannot serve batches"):  # the official buffer is 992 rows
+        paper.main([*train, "--batch-size", "512", "--out", str(tmp_path / "x"), "--buffer", "official"])
