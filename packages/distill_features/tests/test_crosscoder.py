@@ -334,3 +334,24 @@ def test_official_buffer_replays_defects_1_and_2(tiny_pair):
     assert_close(cc.scale, torch.tensor(cache.scales(hook))) and np.isfinite(hist["loss"]).all()
     with pytest.raises(ValueError, match="cannot serve"):
         OfficialBuffer(cache, 512, n_sequences=4)
+
+
+def test_first_sequences_rows_stops_early_and_handles_any_order():
+    import numpy as np
+
+    from distill_features.official_buffer import first_sequences_rows
+
+    class Cache:  # rows of 10 sequences x 7 positions, in harvest order (or shuffled)
+        def __init__(self, seqs):
+            self.seqs, self.n_rows, self.reads = np.asarray(seqs), len(seqs), 0
+
+        def gather(self, name, rows):
+            self.reads += len(rows)
+            return self.seqs[rows]
+
+    ordered = Cache(np.repeat(np.arange(10), 7))
+    assert first_sequences_rows(ordered, 3, chunk=8).tolist() == list(range(21))
+    assert ordered.reads == 24  # three chunks of 8, not the 70 rows
+    shuffled = Cache(np.random.default_rng(0).permutation(np.repeat(np.arange(10), 7)))
+    expect = np.flatnonzero(shuffled.seqs < 3)
+    assert first_sequences_rows(shuffled, 3, chunk=8).tolist() == expect.tolist()

@@ -44,6 +44,27 @@ class BufferStats:
     visits_per_row: float
 
 
+def first_sequences_rows(cache: Any, n_sequences: int, chunk: int = 1 << 16) -> np.ndarray:
+    """Rows of the cache's sequences 0..n_sequences-1. Harvesting writes sequences in order, so the rows are read
+    chunk by chunk from the start and the scan stops at the first later sequence (a paper-scale cache holds ~82M
+    rows); a cache not in sequence order is scanned whole."""
+    from repro.activation_cache import SEQUENCES_KEY
+
+    rows: list[np.ndarray] = []
+    last = -1
+    for start in range(0, cache.n_rows, chunk):
+        idx = np.arange(start, min(start + chunk, cache.n_rows))
+        seqs = cache.gather(SEQUENCES_KEY, idx)
+        if seqs[0] < last or np.any(np.diff(seqs) < 0):  # not in order: the whole scan
+            every = np.arange(cache.n_rows)
+            return every[cache.gather(SEQUENCES_KEY, every) < n_sequences]
+        rows.append(idx[seqs < n_sequences])
+        last = int(seqs[-1])
+        if last >= n_sequences:
+            break
+    return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+
+
 class OfficialBuffer:
     """Batches as the official (defective) buffer yields them, from an ``ActivationCache`` (see the module doc)."""
 
@@ -61,16 +82,14 @@ class OfficialBuffer:
     ):
         import torch
 
-        from repro.activation_cache import SEQUENCES_KEY, TOKENS_KEY
+        from repro.activation_cache import TOKENS_KEY
 
         if batch_size < 1 or n_sequences < 1 or seq_len_factor < 1:
             raise ValueError("batch_size, n_sequences and seq_len_factor must be >= 1")
         self.cache, self.batch_size, self.normalise, self.device = cache, batch_size, normalise, device
-        all_rows = np.arange(cache.n_rows)
-        seqs = cache.gather(SEQUENCES_KEY, all_rows)
+        filled = first_sequences_rows(cache, n_sequences)  # the first fill: the first n_sequences sequences
         if seq_len is None:  # the harvested length: the longest sequence's rows plus the dropped positions
-            seq_len = int(cache.gather("positions", all_rows).max()) + 1
-        filled = all_rows[seqs < n_sequences]  # the first fill: the first n_sequences sequences
+            seq_len = int(cache.gather("positions", filled).max()) + 1
         self.buffer_rows = n_sequences * (seq_len_factor * seq_len - 1)
         if self.buffer_rows // 2 <= batch_size:
             raise ValueError(f"a buffer of {self.buffer_rows} rows cannot serve batches of {batch_size}")
