@@ -112,7 +112,7 @@ def fix_section(rows: list[tuple[str, Claim]]) -> list[str]:
         "## Which findings survive the fix",
         "",
         f"Of {len(table)} claims measured both ways (`official`: the official recipe and its defects; `fixed`: ours): "
-        + ", ".join(f"{v} {k}" for k, v in n.items())
+        + "; ".join(f"{k}: {v}" for k, v in n.items())
         + ".",
         "",
         "| figure | claim | official | fixed | outcome |",
