@@ -164,3 +164,36 @@ def test_fix_comparison_pairs_official_and_fixed_claims():
     text = "\n".join(fix_section(rows))
     assert "Of 2 claims measured both ways" in text and "survives the fix: 1" in text
     assert fix_section(rows[4:]) == []
+
+
+def test_merge_seeds_takes_one_value_per_seed_and_every_precondition():
+    from repro.claims import merge_seeds, precondition
+
+    trained = [precondition("trained", v, ">=", 0.9) for v in (0.95, 0.97, 0.5)]
+
+    def seed(j: int, value: float, with_b: bool = True) -> list[Claim]:
+        out = [
+            Claim(
+                "a",
+                (value,),
+                ">",
+                0.0,
+                interval=(value - 0.01, value + 0.01),
+                spread="bootstrap",
+                variant="x",
+            )
+        ]
+        if with_b:
+            out.append(Claim("b", (value,), ">", 0.0, variant="x", preconditions=(trained[j],)))
+        return out
+
+    a, b = merge_seeds([seed(0, 1.0), seed(1, 2.0), seed(2, 3.0)], what="crosscoder seeds")
+    assert (
+        a.values == (1.0, 2.0, 3.0)
+        and a.interval is None
+        and a.ci == pytest.approx((2 - 2.484, 2 + 2.484), abs=1e-3)
+    )
+    assert a.spread.startswith("3 crosscoder seeds (t interval)") and a.verdict == "inconclusive"
+    assert b.verdict == "not reached" and "seed 2: 0.5" in b.preconditions[0].detail  # one seed did not train
+    (a, b) = merge_seeds([seed(0, 1.0), seed(1, 1.1, with_b=False)])
+    assert a.verdict == "reproduced" and math.isnan(b.values[1]) and b.verdict == "not reached"

@@ -3,6 +3,8 @@ crosscoders' SAELens folders) opened by name with ``repro.load_artifact``, equal
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -53,11 +55,13 @@ def test_artifacts_load_with_transformers_and_safetensors(tmp_path, monkeypatch)
     name = zoo["size_order"][0]
     assert not torch.equal(seed0[name].base.lm_head.weight, seed1[name].base.lm_head.weight)
 
-    assert sorted(saved) == sorted(f"{n}/{v}" for n in result["size_order"] for v in ("official", "fixed"))
-    for name in result["size_order"]:
-        r = result["sizes"][name]
+    assert sorted(saved) == sorted(
+        f"{p}{n}/{v}" for p in prefixes for n in result["size_order"] for v in ("official", "fixed")
+    )
+    for (j, prefix), name in itertools.product(enumerate(prefixes), result["size_order"]):
+        r = [result["sizes"], *result["replicates"]][j][name]
         for v, rv in r["variants"].items():
-            cfg, tensors = saved[f"{name}/{v}"]
+            cfg, tensors = saved[f"{prefix}{name}/{v}"]
             model = crosscoder_from_arrays(rv["crosscoder"])
             assert cfg["architecture"] == ARCHITECTURE
             assert cfg["hook_point"] == f"blocks.{int(r['layer'])}.hook_resid_pre"

@@ -529,3 +529,45 @@ class ClaimSet:
         kw.setdefault("variant", self.variant)
         kw["preconditions"] = (*self.preconditions, *kw.get("preconditions", ()))
         return Claim(statement, values, relation, bound, **kw)
+
+
+def merge_seeds(per_seed: Sequence[Sequence[Claim]], what: str = "seeds") -> list[Claim]:
+    """One claim per (statement, variant) from the claims each independent seed produced on its own (each seed a
+    whole pipeline: its own model, its own crosscoder, ...): the values are the seeds' point estimates (NaN where a
+    seed lacks the claim, so it cannot pass), the interval the t interval over seeds (each seed's own bootstrap is
+    dropped: the spread between seeds is the larger one), a precondition is met only when every seed meets it.
+    Statement, bound, paper value and variant come from the first seed that has the claim; its note is kept."""
+    keyed: dict[tuple[str, str | None], list[Claim | None]] = {}
+    for j, claims in enumerate(per_seed):
+        for c in claims:
+            keyed.setdefault((c.statement, c.variant), [None] * len(per_seed))[j] = c
+    out = []
+    for slots in keyed.values():
+        first = next(c for c in slots if c is not None)
+        pres: dict[str, list[str]] = {}
+        met: dict[str, bool] = {}
+        for j, c in enumerate(slots):
+            for p in c.preconditions if c is not None else ():
+                pres.setdefault(p.statement, []).append(f"seed {j}: {p.detail}" if p.detail else f"seed {j}")
+                met[p.statement] = met.get(p.statement, True) and p.met
+        preconditions = tuple(Precondition(s, met[s], "; ".join(d)) for s, d in pres.items())
+        values = [c.measured if c is not None else math.nan for c in slots]
+        spread = f"{len(slots)} {what} (t interval)" + (
+            f"; within a seed: {first.spread}" if first.spread else ""
+        )
+        out.append(
+            Claim(
+                first.statement,
+                values,
+                first.relation,
+                first.bound,
+                paper=first.paper,
+                tolerance=first.tolerance,
+                unit=first.unit,
+                variant=first.variant,
+                preconditions=preconditions,
+                spread=spread,
+                note=first.note,
+            )  # fmt: skip
+        )
+    return out

@@ -4,7 +4,8 @@ a figure receives, so no figure retrains a model or a crosscoder.
 ``from_results(zoo, crosscoders)`` returns a :class:`LatentsSetup`: the tokenizer, each size's base / distilled
 pair, the evaluation windows with the generator's span and marker labels, and per size the harvested evaluation
 activations (raw units) and the trained crosscoders by variant (``official`` = the paper's L1 crosscoder,
-``fixed`` = BatchTopK).
+``fixed`` = BatchTopK), for one replicate of the zoo and its crosscoders. ``replicates.py`` runs an analysis on every
+replicate and merges a figure's claims over them.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class SizeSetup:
     result: dict[str, Any] = field(default_factory=dict)  # this size's part of the crosscoders result
 
     zoo: dict[str, Any] = field(default_factory=dict, repr=False)
+    replicate: int = 0  # which replicate of the zoo (and its crosscoders) this is
     _pair: Any = field(default=None, repr=False)
 
     @property
@@ -57,8 +59,9 @@ class SizeSetup:
         figures that read only activations and crosscoders never need it)."""
         if self._pair is None:
             from distill_features.pairs import Pair, PairConfig, model_from_arrays
+            from distill_features.zoo import replicate_sizes
 
-            r = self.zoo["sizes"][self.name]
+            r = replicate_sizes(self.zoo)[self.replicate][self.name]
             cfg, vocab_size = PairConfig(**r["config"]), len(self.zoo["vocab"]) + 2  # + pad, EOS
             base, distilled = (
                 model_from_arrays(cfg, vocab_size, r[k]) for k in ("base_weights", "distilled_weights")
@@ -103,19 +106,20 @@ class LatentsSetup:
         return self.eval_spans[s.eval_sequences, s.eval_positions]
 
 
-def from_results(zoo: dict[str, Any], crosscoders: dict[str, Any]) -> LatentsSetup:
-    """The setup of the two stage results (the crosscoders trained on that zoo)."""
+def from_results(zoo: dict[str, Any], crosscoders: dict[str, Any], replicate: int = 0) -> LatentsSetup:
+    """The setup of replicate ``replicate`` of the two stage results (the crosscoders trained on that zoo)."""
     from distill_features.zoo_crosscoders import crosscoder_from_arrays
 
     ev = crosscoders["eval"]
     sizes = {}
     for name in crosscoders["size_order"]:
-        r = crosscoders["sizes"][name]
+        r = [crosscoders["sizes"], *crosscoders.get("replicates", [])][replicate][name]
         sizes[name] = SizeSetup(
             name=name,
             d_model=int(r["d_model"]),
             layer=int(r["layer"]),
             zoo=zoo,
+            replicate=replicate,
             eval_acts=np.asarray(r["eval_acts"]),
             eval_sequences=np.asarray(r["eval_sequences"]),
             eval_positions=np.asarray(r["eval_positions"]),

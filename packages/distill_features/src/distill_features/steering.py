@@ -58,11 +58,13 @@ def steering_experiment(st: Any, cfg: Any) -> dict[str, Any]:
     from distill_features import latent_interventions as li
     from distill_features.language import MARKERS
     from distill_features.latents_setup import zoo_size
+    from distill_features.zoo import replicate_sizes
     from repro.progress import status
 
     torch.set_num_threads(1)
     ev = controls.prepare(st, cfg.untrained_crosscoder)
     name = zoo_size(st.size_order, cfg.size)
+    zoo_sizes = replicate_sizes(st.zoo)[st.sizes[name].replicate]
     s = st.sizes[name]
     model, tok = s.pair.distilled, st.tokenizer
     problems = [lang.parse_problem(t) for t in st.zoo["eval_problems"][: cfg.n_problems]]
@@ -80,7 +82,7 @@ def steering_experiment(st: Any, cfg: Any) -> dict[str, Any]:
         "problems": [p.text for p in problems],
         "resid_norm": resid_norm,
         "crosscoder_ev": ev,
-        "fig1_markers": {c: np.asarray(st.zoo["sizes"][name]["sampled_markers"][c]) for c in CATEGORIES},
+        "fig1_markers": {c: np.asarray(zoo_sizes[name]["sampled_markers"][c]) for c in CATEGORIES},
         "variants": {},
     }
     for v in cfg.variants:

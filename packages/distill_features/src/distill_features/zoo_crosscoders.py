@@ -14,7 +14,9 @@ norms (L1 and L2), Latent Scaling of the model-exclusive candidates, marker enri
 Variants: ``official`` = the paper's L1 crosscoder (sum of per-model L2 decoder norms in the penalty, coefficient
 warm-up over 5 % of steps, W_enc = W_dec^T, decoder rows 0.08); ``fixed`` = a BatchTopK crosscoder (aux-k loss,
 learned inference threshold). The artifact is each crosscoder as a SAELens-style folder ``<size>/<variant>``
-(``cfg.json``: architecture, hook point, normalisation scales, threshold; ``sae_weights.safetensors``).
+(``cfg.json``: architecture, hook point, normalisation scales, threshold; ``sae_weights.safetensors``), replicate j
+under ``seed<j>/``. Every replicate of the zoo gets its own crosscoders (seed ``seed + 1000 j``), so the analysis
+figures' claims take one value per replicate and a t interval over them (``repro.claims.merge_seeds``).
 
 Training schedule: both variants use the paper's optimiser and schedule (Adam betas 0.9/0.999, grad-clip 1.0,
 constant lr then linear decay over the last 20 %; L1 coefficient 2 ramped over the first 5 %). The step budget
@@ -136,24 +138,14 @@ def crosscoder_from_arrays(arrays: dict[str, Any]) -> Any:
 
 def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, Any]:
     """The stage's result: the evaluation windows and, per size, its activations and each variant's crosscoder
-    with its metrics (see the module docstring)."""
-    import dataclasses
-    import tempfile
-
-    import numpy as np
+    with its metrics (see the module docstring), for every replicate of the zoo: replicate 0 in ``sizes``, the
+    others in ``replicates`` (crosscoder seed ``seed + 1000 j``; the same training and evaluation windows)."""
     import torch
 
-    from distill_features import analysis, pairs
-    from distill_features.crosscoder import CrosscoderConfig, evaluate, splice_delta_ce, train_crosscoder
-    from distill_features.language import MARKERS
-    from distill_features.official_buffer import OfficialBuffer
-    from repro.activations import HarvestConfig, harvest
-    from repro.models import ModelSpec, load_model
-    from repro.progress import status
+    from distill_features.zoo import replicate_sizes
 
     torch.set_num_threads(1)
-    tok, pair_of = pairs.zoo_from_result(zoo)
-    train_ids, train_mask = windows(zoo, cfg.train_windows, cfg.seed + 1)
+    train = windows(zoo, cfg.train_windows, cfg.seed + 1)
     eval_ids, eval_mask, eval_spans, eval_markers = windows(
         zoo, cfg.eval_windows, cfg.seed + 2, labelled=True
     )
@@ -165,8 +157,34 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
             "spans": eval_spans.numpy(),
             "markers": eval_markers.numpy(),
         },  # fmt: skip
-        "sizes": {},
     }
+    evals = (eval_ids, eval_mask, eval_markers)
+    reps = [_train_replicate(cfg, zoo, j, train, evals) for j in range(len(replicate_sizes(zoo)))]
+    out["sizes"], out["replicates"] = reps[0], reps[1:]
+    return out
+
+
+def _train_replicate(cfg: CrosscodersConfig, zoo: dict[str, Any], j: int, train: tuple, evals: tuple) -> dict:
+    """Replicate ``j``: ``{size name: activations, crosscoders and metrics}`` on the zoo's replicate ``j``."""
+    import dataclasses
+    import tempfile
+
+    import numpy as np
+    import torch
+
+    from distill_features import analysis, pairs
+    from distill_features.crosscoder import CrosscoderConfig, evaluate, splice_delta_ce, train_crosscoder
+    from distill_features.language import MARKERS
+    from distill_features.official_buffer import OfficialBuffer
+    from distill_features.zoo import SEED_STRIDE
+    from repro.activations import HarvestConfig, harvest
+    from repro.models import ModelSpec, load_model
+    from repro.progress import status
+
+    tok, pair_of = pairs.zoo_from_result(zoo, replicate=j)
+    (train_ids, train_mask), (eval_ids, eval_mask, eval_markers) = train, evals
+    seed, tag = cfg.seed + SEED_STRIDE * j, f"seed {j} " if j else ""
+    sizes: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in zoo["size_order"]:
             pair = pair_of[name]
@@ -194,16 +212,16 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
                 ccfg = CrosscoderConfig(
                     d_model=d, dict_size=cfg.dict_mult * d, variant=CROSSCODER_OF_VARIANT[v], k=cfg.k,
                     l1_coeff=cfg.l1_coeff, lr=cfg.lr_of(v), steps=cfg.steps, batch_size=cfg.batch_size,
-                    dead_after_tokens=10 * cfg.batch_size * 20, seed=cfg.seed,
+                    dead_after_tokens=10 * cfg.batch_size * 20, seed=seed,
                 )  # fmt: skip
                 if v == "official" and cfg.official_buffer:  # the official buffer, defects 1 and 2 included
-                    reader = OfficialBuffer(cache, cfg.batch_size, seed=cfg.seed, seq_len=pair.cfg.n_ctx)
+                    reader = OfficialBuffer(cache, cfg.batch_size, seed=seed, seq_len=pair.cfg.n_ctx)
                     buffer = dataclasses.asdict(reader.stats(cfg.steps))
                 else:  # the correct reader: every harvested row once per epoch
-                    reader = cache.reader(cfg.batch_size, normalise=True, seed=cfg.seed, drop_last=True)
+                    reader = cache.reader(cfg.batch_size, normalise=True, seed=seed, drop_last=True)
                     buffer = {"unique_rows": cache.n_rows, "buffer_rows": cache.n_rows, "zero_fraction": 0.0,
                               "visits_per_row": cfg.steps * cfg.batch_size / cache.n_rows}  # fmt: skip
-                cc, history = train_crosscoder(ccfg, reader, hook=hook, desc=f"crosscoders {name} {v}")
+                cc, history = train_crosscoder(ccfg, reader, hook=hook, desc=f"crosscoders {tag}{name} {v}")
                 metrics = evaluate(cc, x_t)
                 splice = splice_delta_ce([m.hf for m in models], layer, cc, eval_ids, eval_mask)
                 W = cc.W_dec.detach()
@@ -237,11 +255,11 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
                     .numpy(),  # [N, M]: per-row error, for the EV interval
                 }
                 status(
-                    f"crosscoders {name} {v}: EV {metrics['explained_variance']}, L0 {metrics['l0']:.1f}, "
+                    f"crosscoders {tag}{name} {v}: EV {metrics['explained_variance']}, L0 {metrics['l0']:.1f}, "
                     f"dead {metrics['dead_fraction']:.2f}, mean r {np.nanmean(r_l2):.3f}"
                 )
-            out["sizes"][name] = r
-    return out
+            sizes[name] = r
+    return sizes
 
 
 # ----------------------------------------------------------------------------------------------- artifact
@@ -249,23 +267,26 @@ def save_crosscoders(result: dict[str, Any], cfg: CrosscodersConfig, folder: Pat
     """Each crosscoder as a SAELens-style folder ``<size>/<variant>`` (``crosscoder.save_crosscoder``)."""
     from distill_features.crosscoder import save_crosscoder
 
-    for name in result["size_order"]:
-        r = result["sizes"][name]
-        hook = f"blocks.{int(r['layer'])}.hook_resid_pre"
-        for v, rv in r["variants"].items():
-            meta = {"models": ["base", "distilled"], "size": name, "variant": v}
-            save_crosscoder(
-                crosscoder_from_arrays(rv["crosscoder"]), Path(folder) / name / v, meta, hook_point=hook
-            )
+    for j, sizes in enumerate([result["sizes"], *result.get("replicates", [])]):
+        for name in result["size_order"]:
+            r = sizes[name]
+            hook = f"blocks.{int(r['layer'])}.hook_resid_pre"
+            for v, rv in r["variants"].items():
+                meta = {"models": ["base", "distilled"], "size": name, "variant": v, "replicate": j}
+                path = Path(folder) / (f"seed{j}" if j else "") / name / v
+                save_crosscoder(crosscoder_from_arrays(rv["crosscoder"]), path, meta, hook_point=hook)
 
 
 def open_crosscoders(folder: Path) -> dict[str, Any]:
-    """``{"<size>/<variant>": (cfg, tensors)}``: ``repro.artifacts.load_artifact`` of each saved crosscoder."""
+    """``{"<size>/<variant>": (cfg, tensors)}``: ``repro.artifacts.load_artifact`` of each saved crosscoder;
+    replicate j >= 1 under ``"seed<j>/<size>/<variant>"``."""
     from repro.artifacts import load_artifact
 
     folder = Path(folder)
-    return {
-        f"{size.name}/{v.name}": load_artifact(v)
-        for size in sorted(p for p in folder.iterdir() if p.is_dir())
-        for v in sorted(p for p in size.iterdir() if p.is_dir())
-    }
+    out = {}
+    for top in sorted(p for p in folder.iterdir() if p.is_dir()):
+        seed = top.name.startswith("seed")
+        for size in sorted(p for p in top.iterdir() if p.is_dir()) if seed else [top]:
+            for v in sorted(p for p in size.iterdir() if p.is_dir()):
+                out[f"{top.name + '/' if seed else ''}{size.name}/{v.name}"] = load_artifact(v)
+    return out

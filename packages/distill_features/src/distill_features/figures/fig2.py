@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from distill_features.replicates import claims_over_replicates
 from distill_features.stages import CROSSCODERS, CROSSCODERS_CONFIGS
 from distill_features.zoo_crosscoders import VARIANTS, CrosscodersConfig
 from repro.figure import Figure
@@ -35,8 +36,12 @@ class Fig2Config:
 
 def compute(cfg: Fig2Config, crosscoders: dict[str, Any]) -> dict[str, Any]:
     from distill_features.relative_norms import metrics_of
+    from distill_features.replicates import n_replicates, stage_replicate
 
-    return metrics_of(crosscoders, cfg.variants)
+    out = [
+        metrics_of(stage_replicate(crosscoders, j), cfg.variants) for j in range(n_replicates(crosscoders))
+    ]
+    return {**out[0], "replicates": out[1:]}
 
 
 # fmt: off
@@ -93,7 +98,7 @@ def plot(result: dict[str, Any], cfg: Fig2Config) -> Any:
     return fig
 
 
-def claims(result: dict[str, Any], cfg: Fig2Config) -> list:
+def replicate_claims(result: dict[str, Any], cfg: Fig2Config) -> list:
     """The paper's (official notebook's) numbers: mean r 0.504 / 0.492 / 0.540 across sizes, i.e. near 0.5, and few
     model-exclusive latents (111 of 32,768 in the extreme bins, 1.5B): base and distilled share almost all features.
     Both on each size's one crosscoder (as in the paper), bootstrap over the latents that fire; the fixed variant asks
@@ -138,7 +143,7 @@ FIGURE = Figure(
     configs={s: Fig2Config(crosscoders=c) for s, c in CROSSCODERS_CONFIGS.items()},
     compute=compute,
     plot=plot,
-    claims=claims,
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
     needs={"crosscoders": Need(CROSSCODERS, field="crosscoders")},
     variants=VARIANTS,
     est_seconds={"smoke": 1, "quick": 1, "paper": 1},

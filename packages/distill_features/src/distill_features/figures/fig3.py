@@ -11,7 +11,6 @@ passing the cut, firing on every one), compared as fractions of the dictionary (
 "fire at least once" count grows with the number of Wait tokens (3,565 in the paper, a few dozen here). Beside the
 rule, a precision-based selection (at least ``precision_min`` of the latent's firings on Wait tokens, firing on at
 least ``rate_min`` of them) shows what the count rule picks: the firing densities of both sets.
-
 Variants: ``official`` = L1 crosscoder, raw x into W_enc (defect 3), L1 r (defect 5), also under the fixed
 analysis; ``fixed`` = BatchTopK, normalised x, L2 r. Latent Scaling confirms extreme-r picks (max(nu_r, nu_eps) <
 ``ls_flag``). Choices the spec leaves open: 20 bins over [0, 1]; extreme bins r < 0.1 and r > 0.9 (spec: [0.01, 0.11] /
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distill_features.latent_selection import VARIANTS
+from distill_features.replicates import claims_over_replicates
 from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
@@ -59,10 +59,10 @@ class Fig3Config(ReadsLatents):
 
 
 def compute(cfg: Fig3Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
-    from distill_features import latents_setup
     from distill_features.latent_selection import selection_by_size
+    from distill_features.replicates import per_replicate
 
-    return selection_by_size(latents_setup.from_results(zoo, crosscoders), cfg)
+    return per_replicate(zoo, crosscoders, selection_by_size, cfg)
 
 
 # fmt: off
@@ -109,7 +109,7 @@ def plot(result: dict[str, Any], cfg: Fig3Config) -> Any:
     return fig
 
 
-def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
+def replicate_claims(result: dict[str, Any], cfg: Fig3Config) -> list:
     """The paper (spec F-b): the Wait latents' r histogram has a populated r≈1 bin at 7B and r≈0 bin at 14B (read off
     ``wait_plot.pdf``); its L1 crosscoder is dense (official outputs: 56 / 64 / 52 % of the dictionary fire at least
     once on " Wait", 6.8 / 7.7 / 5.2 % pass the cut, 53 / 66 / 31 fire on every one). Counts at a threshold are fragile
@@ -190,7 +190,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=claims,
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 30, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distill_features.latent_selection import CATEGORIES, VARIANTS
+from distill_features.replicates import claims_over_replicates
 from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
@@ -42,10 +43,10 @@ class Fig4Config(ReadsLatents):
 
 
 def compute(cfg: Fig4Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
-    from distill_features import latents_setup
     from distill_features.latent_selection import selection_at_size
+    from distill_features.replicates import per_replicate
 
-    return selection_at_size(latents_setup.from_results(zoo, crosscoders), cfg)
+    return per_replicate(zoo, crosscoders, selection_at_size, cfg)
 
 
 # fmt: off
@@ -79,7 +80,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config) -> Any:
     return fig
 
 
-def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
+def replicate_claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     """The paper (``reasoning_plot.pdf``, spec F-c): at 7B each of the four reasoning categories has 2-3 latents in
     the r≈1 (distilled-exclusive) bin. Counted at the middle size on its one crosscoder, with a 95 % bootstrap
     interval over the dictionary's latents (a count at a threshold is fragile across machines). Latent Scaling
@@ -128,7 +129,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=claims,
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 30, "paper": 300},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

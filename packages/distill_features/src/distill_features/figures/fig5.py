@@ -3,10 +3,9 @@ distilled model with a self-reflection latent ("over-thinking") and a deductive 
 Paper (1.5B, one prompt, one T=1 sample each): latent 4975 (self-correction, r = 0.83) gives a 5,559-character loop
 against 1,637 unsteered, latent 23569 (deductive) 2,120 against 4,161; the official ``hook_fn`` adds the decoder row
 in *training* units to the raw residual (defect 3) at coefficient 1, every position, one seed, no control.
-
 Here, on the zoo size of the paper's pair (``size``, 1.5B: the smallest; ``steering.steering_experiment`` gives
-the latent selection): ``fixed`` (spec 7.7) adds alpha x (typical max activation) x (decoder vector in RAW units) at generated positions
-only, over ``alphas``, greedy and sampled, against ``n_random`` matched-norm random directions and DiffMean;
+the latent selection): ``fixed`` (spec 7.7) adds alpha x (typical max activation) x (decoder vector in RAW units)
+at generated positions only, over ``alphas``, greedy and sampled, against ``n_random`` matched-norm random directions and DiffMean;
 ``official`` repeats the paper's protocol, the unsteered model under ``official_noise_seeds`` seeds as its noise.
 Latents are selected by their firings at the marker token (``marker``, the paper's counting) and, fixed only, where
 it is predicted (``before``, ours: a middle-layer latent firing on the marker token largely encodes the token).
@@ -19,6 +18,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from distill_features.replicates import claims_over_replicates
 from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from distill_features.steering import SELECTIONS, VARIANTS
 from repro.figure import Figure
@@ -58,10 +58,10 @@ class Fig5Config(ReadsLatents):
 
 
 def compute(cfg: Fig5Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
-    from distill_features import latents_setup
+    from distill_features.replicates import per_replicate
     from distill_features.steering import steering_experiment
 
-    return steering_experiment(latents_setup.from_results(zoo, crosscoders), cfg)
+    return per_replicate(zoo, crosscoders, steering_experiment, cfg)
 
 
 def plot(result: dict[str, Any], cfg: Fig5Config) -> Any:
@@ -125,7 +125,7 @@ def plot(result: dict[str, Any], cfg: Fig5Config) -> Any:
     return fig
 
 
-def claims(result: dict[str, Any], cfg: Fig5Config) -> list:
+def replicate_claims(result: dict[str, Any], cfg: Fig5Config) -> list:
     """The paper's boxes: the self-reflection latent lengthens the trace, the deductive one shortens it: the sign of
     the paired change in length at alpha = +2 (bootstrap over problems), also beyond matched-norm random directions
     (the control the paper lacks); official: steered minus unsteered T=1 run."""
@@ -190,7 +190,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=claims,
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 120, "paper": 1200},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distill_features.ablation import CATEGORIES, MODELS, SELECTIONS, VARIANTS
+from distill_features.replicates import claims_over_replicates
 from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
@@ -49,10 +50,10 @@ class Fig6Config(ReadsLatents):
 
 
 def compute(cfg: Fig6Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
-    from distill_features import latents_setup
     from distill_features.ablation import ablation_experiment
+    from distill_features.replicates import per_replicate
 
-    return ablation_experiment(latents_setup.from_results(zoo, crosscoders), cfg)
+    return per_replicate(zoo, crosscoders, ablation_experiment, cfg)
 
 
 # fmt: off
@@ -101,7 +102,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config) -> Any:
     return fig
 
 
-def claims(result: dict[str, Any], cfg: Fig6Config) -> list:
+def replicate_claims(result: dict[str, Any], cfg: Fig6Config) -> list:
     """The paper's bars: ablating a category's latents lowers the target logit far more in the distilled model than
     in the base. Tested as the sign of (distilled change) - (base change), and (the control the paper lacks) of the
     distilled model's ablated - control logit; paired bootstraps over target positions (one crosscoder, as there)."""
@@ -147,7 +148,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=claims,
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 60, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

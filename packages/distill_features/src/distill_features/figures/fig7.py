@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distill_features.ablation import CATEGORIES, MODELS, SELECTIONS, VARIANTS
+from distill_features.replicates import claims_over_replicates
 from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
@@ -47,10 +48,10 @@ class Fig7Config(ReadsLatents):
 
 
 def compute(cfg: Fig7Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
-    from distill_features import latents_setup
     from distill_features.ablation import dose_response
+    from distill_features.replicates import per_replicate
 
-    return dose_response(latents_setup.from_results(zoo, crosscoders), cfg)
+    return per_replicate(zoo, crosscoders, dose_response, cfg)
 
 
 # fmt: off
@@ -91,7 +92,7 @@ def plot(result: dict[str, Any], cfg: Fig7Config) -> Any:
     return fig
 
 
-def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
+def replicate_claims(result: dict[str, Any], cfg: Fig7Config) -> list:
     """The paper (7B, f = 0.2): ablating the top-f latents lowers the target logit more in the distilled model than
     in the base and than random latents. Tested at the largest fraction as signs, bootstrap over target positions."""
     import numpy as np
@@ -140,7 +141,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=claims,
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 90, "paper": 900},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

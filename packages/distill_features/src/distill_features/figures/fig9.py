@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distill_features.annotation import VARIANTS
+from distill_features.replicates import claims_over_replicates
 from distill_features.stages import CROSSCODERS_CONFIGS, LATENT_NEEDS, ReadsLatents
 from repro.figure import Figure
 
@@ -46,10 +47,10 @@ class Fig9Config(ReadsLatents):
 
 
 def compute(cfg: Fig9Config, zoo: dict[str, Any], crosscoders: dict[str, Any]) -> dict[str, Any]:
-    from distill_features import latents_setup
     from distill_features.annotation import annotate
+    from distill_features.replicates import per_replicate
 
-    return annotate(latents_setup.from_results(zoo, crosscoders), cfg)
+    return per_replicate(zoo, crosscoders, annotate, cfg)
 
 
 def write_markdown(result: dict[str, Any], cfg: Fig9Config) -> Any:
@@ -117,7 +118,7 @@ def plot(result: dict[str, Any], cfg: Fig9Config) -> Any:
     return fig
 
 
-def claims(result: dict[str, Any], cfg: Fig9Config) -> list:
+def replicate_claims(result: dict[str, Any], cfg: Fig9Config) -> list:
     """The paper's counts (``feat_annotation.py`` outputs, top 100 per side): at 1.5B 95 distilled-unique latents are
     math against 76 base-unique, 6 self-correction; at 7B 94 math. Measured on our top ``top_n`` per side of one
     crosscoder, bootstrap over those latents. The labeller's accuracy against the generator's truth is the fix's claim
@@ -180,7 +181,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=claims,
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 40, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
