@@ -10,8 +10,7 @@ zoo, evaluates each model by greedy generation on held-out problems (base: ``Pro
 held-out problems; readers rebuild the models with ``pairs.zoo_from_result``. The artifact is each pair as
 ``save_pretrained`` folders ``<size>/base`` and ``<size>/distilled`` (with the word tokenizer), replicate j >= 1 under
 ``seed<j>/``. ``n_seeds`` replicates (seed ``seed + 1000 j``: own initialisation and data stream, the same held-out
-problems) give the zoo-level claims (accuracy, size trends, geometry) intervals over seeds; the crosscoders read
-replicate 0.
+problems) give every claim an interval over seeds (the crosscoders stage trains its crosscoders on each replicate).
 
 Choices the spec leaves open: widths/layers/heads per scale (``stages.py``; head dim 16 on CPU, grouped-query
 attention with half as many KV heads, MLP 2x d, untied unembedding); numbers 0..20 as single tokens, factors <= 5;

@@ -98,7 +98,7 @@ def plot(result: dict[str, Any], cfg: Fig2Config) -> Any:
     return fig
 
 
-def replicate_claims(result: dict[str, Any], cfg: Fig2Config) -> list:
+def claims_one_replicate(result: dict[str, Any], cfg: Fig2Config) -> list:
     """The paper's (official notebook's) numbers: mean r 0.504 / 0.492 / 0.540 across sizes, i.e. near 0.5, and few
     model-exclusive latents (111 of 32,768 in the extreme bins, 1.5B): base and distilled share almost all features.
     Both on each size's one crosscoder (as in the paper), bootstrap over the latents that fire; the fixed variant asks
@@ -143,7 +143,7 @@ FIGURE = Figure(
     configs={s: Fig2Config(crosscoders=c) for s, c in CROSSCODERS_CONFIGS.items()},
     compute=compute,
     plot=plot,
-    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, claims_one_replicate),
     needs={"crosscoders": Need(CROSSCODERS, field="crosscoders")},
     variants=VARIANTS,
     est_seconds={"smoke": 1, "quick": 1, "paper": 1},

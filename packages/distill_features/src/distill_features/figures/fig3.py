@@ -109,7 +109,7 @@ def plot(result: dict[str, Any], cfg: Fig3Config) -> Any:
     return fig
 
 
-def replicate_claims(result: dict[str, Any], cfg: Fig3Config) -> list:
+def claims_one_replicate(result: dict[str, Any], cfg: Fig3Config) -> list:
     """The paper (spec F-b): the Wait latents' r histogram has a populated r≈1 bin at 7B and r≈0 bin at 14B (read off
     ``wait_plot.pdf``); its L1 crosscoder is dense (official outputs: 56 / 64 / 52 % of the dictionary fire at least
     once on " Wait", 6.8 / 7.7 / 5.2 % pass the cut, 53 / 66 / 31 fire on every one). Counts at a threshold are fragile
@@ -190,7 +190,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, claims_one_replicate),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 30, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

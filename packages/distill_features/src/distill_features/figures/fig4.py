@@ -80,7 +80,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config) -> Any:
     return fig
 
 
-def replicate_claims(result: dict[str, Any], cfg: Fig4Config) -> list:
+def claims_one_replicate(result: dict[str, Any], cfg: Fig4Config) -> list:
     """The paper (``reasoning_plot.pdf``, spec F-c): at 7B each of the four reasoning categories has 2-3 latents in
     the r≈1 (distilled-exclusive) bin. Counted at the middle size on its one crosscoder, with a 95 % bootstrap
     interval over the dictionary's latents (a count at a threshold is fragile across machines). Latent Scaling
@@ -129,7 +129,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, claims_one_replicate),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 30, "paper": 300},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

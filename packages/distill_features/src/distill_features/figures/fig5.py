@@ -125,7 +125,7 @@ def plot(result: dict[str, Any], cfg: Fig5Config) -> Any:
     return fig
 
 
-def replicate_claims(result: dict[str, Any], cfg: Fig5Config) -> list:
+def claims_one_replicate(result: dict[str, Any], cfg: Fig5Config) -> list:
     """The paper's boxes: the self-reflection latent lengthens the trace, the deductive one shortens it: the sign of
     the paired change in length at alpha = +2 (bootstrap over problems), also beyond matched-norm random directions
     (the control the paper lacks); official: steered minus unsteered T=1 run."""
@@ -190,7 +190,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, claims_one_replicate),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 120, "paper": 1200},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

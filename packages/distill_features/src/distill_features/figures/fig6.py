@@ -102,7 +102,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config) -> Any:
     return fig
 
 
-def replicate_claims(result: dict[str, Any], cfg: Fig6Config) -> list:
+def claims_one_replicate(result: dict[str, Any], cfg: Fig6Config) -> list:
     """The paper's bars: ablating a category's latents lowers the target logit far more in the distilled model than
     in the base. Tested as the sign of (distilled change) - (base change), and (the control the paper lacks) of the
     distilled model's ablated - control logit; paired bootstraps over target positions (one crosscoder, as there)."""
@@ -148,7 +148,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, claims_one_replicate),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 60, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

@@ -92,7 +92,7 @@ def plot(result: dict[str, Any], cfg: Fig7Config) -> Any:
     return fig
 
 
-def replicate_claims(result: dict[str, Any], cfg: Fig7Config) -> list:
+def claims_one_replicate(result: dict[str, Any], cfg: Fig7Config) -> list:
     """The paper (7B, f = 0.2): ablating the top-f latents lowers the target logit more in the distilled model than
     in the base and than random latents. Tested at the largest fraction as signs, bootstrap over target positions."""
     import numpy as np
@@ -141,7 +141,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, claims_one_replicate),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 90, "paper": 900},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},

@@ -118,7 +118,7 @@ def plot(result: dict[str, Any], cfg: Fig9Config) -> Any:
     return fig
 
 
-def replicate_claims(result: dict[str, Any], cfg: Fig9Config) -> list:
+def claims_one_replicate(result: dict[str, Any], cfg: Fig9Config) -> list:
     """The paper's counts (``feat_annotation.py`` outputs, top 100 per side): at 1.5B 95 distilled-unique latents are
     math against 76 base-unique, 6 self-correction; at 7B 94 math. Measured on our top ``top_n`` per side of one
     crosscoder, bootstrap over those latents. The labeller's accuracy against the generator's truth is the fix's claim
@@ -181,7 +181,7 @@ FIGURE = Figure(
     compute=compute,
     needs=LATENT_NEEDS,
     plot=plot,
-    claims=lambda result, cfg: claims_over_replicates(result, cfg, replicate_claims),
+    claims=lambda result, cfg: claims_over_replicates(result, cfg, claims_one_replicate),
     variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 40, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
