@@ -200,6 +200,8 @@ def test_automorphisms_small_caps():
             assert (got[0] == np.arange(len(parents))).all()
             assert {tuple(p) for p in got} <= {tuple(p) for p in full}
             assert np.array_equal(got, tree_automorphisms(parents, max_count=cap))  # deterministic
+    with pytest.raises(ValueError):
+        tree_automorphisms(make_tree("balanced", 7, 0), max_count=0)
 
 
 @pytest.mark.parametrize("shape", [(15, 4, 4), (15, 2, 4), (15, 8, 3), (31, 16, 16), (6, 5, 2), (3, 1, 1)])
