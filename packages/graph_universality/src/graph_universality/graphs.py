@@ -119,11 +119,12 @@ def tree_automorphisms(parents: tuple[int, ...], max_count: int = 4096) -> np.nd
 
     Order: the identity, then the rest in the fixed order of the former hand-written enumeration
     (:func:`_enumeration_key`), so row indices (``universality``'s stored ``automorphism``, ``best_automorphism``'s
-    tie-break) are those it gave. When the group has more than ``max_count`` elements (e.g. a balanced tree of 31
-    nodes and more: 2^15 automorphisms; none of the figures' trees, whose groups are at most 48 (toy sweep, 15 nodes)
-    and 8 (31 nodes)), the rows kept are the identity and the first ``max_count - 1`` others that the matcher yields
-    (deterministic: a fixed graph and matcher), in that same order; these are not the rows the former enumeration
-    kept (its first ``max_count`` in its order)."""
+    tie-break) are those it gave. When the group has more than ``max_count`` elements (e.g. balanced trees from 31
+    nodes on: 2^15 automorphisms; never in the figures: the only caller, the toy sweep, uses ``random_tree(15, 0)``,
+    48 automorphisms, and at paper scale ``random_tree(31, 0)``, 8), the rows kept are the identity and the first
+    ``max_count - 1`` others that the matcher yields (deterministic for the locked networkx version: a fixed graph
+    and a fixed search order), in that same order; these are not the rows the former enumeration kept (its first
+    ``max_count`` in its order)."""
     if max_count < 1:
         raise ValueError(f"max_count must be >= 1, got {max_count}")
     from networkx.algorithms.isomorphism import DiGraphMatcher
