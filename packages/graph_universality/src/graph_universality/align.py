@@ -2,7 +2,8 @@
 
 Maps from a sender's representation ``X [n, dx]`` to a receiver's ``Y [n, dy]`` (rows = the same nodes):
 - :func:`lstsq_affine`: closed-form least squares ``Y ~ X A + b`` (Csiszarik et al.'s "direct matching");
-- :func:`procrustes`: orthogonal Procrustes with translation and one global scale (dimensions zero-padded to match);
+- :func:`procrustes`: orthogonal Procrustes (``scipy.linalg.orthogonal_procrustes``) with translation and one global
+  scale (dimensions zero-padded to match);
 - :func:`best_automorphism`: alignment modulo the tree's automorphisms (the sender's node labels re-assigned by
   the automorphism whose lstsq fit is best), so a mirror-image representation is not scored as misaligned;
 - task-trained affine and "almost affine" (affine + a small ReLU MLP whose output layer starts at zero): the map is
@@ -30,16 +31,19 @@ def lstsq_affine(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def procrustes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scaled orthogonal map + translation ``x -> s (x - mx) R + my`` written as an affine ``(A, b)``."""
+    """Scaled orthogonal map + translation ``x -> s (x - mx) R + my`` written as an affine ``(A, b)``: ``R`` from
+    ``scipy.linalg.orthogonal_procrustes`` on the centred tables (zero-padded to a common width), ``s`` = its sum of
+    singular values / ``||x - mx||^2`` (the least-squares scale)."""
+    from scipy.linalg import orthogonal_procrustes
+
     dx, dy = x.shape[1], y.shape[1]
     d = max(dx, dy)
     mx, my = x.mean(0), y.mean(0)
     xc = np.zeros((len(x), d))
     yc = np.zeros((len(y), d))
     xc[:, :dx], yc[:, :dy] = x - mx, y - my
-    u, sig, vt = np.linalg.svd(xc.T @ yc)
-    r = u @ vt
-    scale = sig.sum() / max((xc**2).sum(), 1e-30)
+    r, sig_sum = orthogonal_procrustes(xc, yc)
+    scale = sig_sum / max((xc**2).sum(), 1e-30)
     a = (scale * r)[:dx, :dy]
     return a, my - mx @ a
 

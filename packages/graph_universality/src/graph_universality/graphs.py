@@ -1,4 +1,4 @@
-"""Trees, family knowledge graphs and their link-prediction splits (numpy only, local seeded generators).
+"""Trees, family knowledge graphs and their link-prediction splits (numpy, networkx; local seeded generators).
 
 A tree is a tuple of parent indices, ``parents[0] == -1`` (node 0 is the root) and ``parents[i] < i``. Relations are
 boolean matrices ``M[x, y]`` = "relation(x, y) holds", read as a question about x relative to y:
@@ -24,6 +24,7 @@ import functools
 from dataclasses import dataclass
 from functools import cached_property
 
+import networkx as nx
 import numpy as np
 
 RELATIONS = ("parent", "child", "sibling", "grandparent", "descendant")
@@ -54,94 +55,122 @@ def make_tree(kind: str, n: int, seed: int) -> tuple[int, ...]:
     raise ValueError(f"tree kind must be 'balanced' or 'random', got {kind!r}")
 
 
+def tree_graph(parents: tuple[int, ...]) -> nx.DiGraph:
+    """The tree as a frozen ``networkx.DiGraph`` on nodes ``0..n-1`` (in order), edges parent -> child (added in
+    child order, so ``G.successors(v)`` lists v's children in increasing index). Cached per tree (copy it,
+    ``nx.DiGraph(G)``, to modify it)."""
+    return _tree_graph(tuple(int(p) for p in parents))
+
+
+@functools.lru_cache(maxsize=256)
+def _tree_graph(parents: tuple[int, ...]) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(range(len(parents)))
+    g.add_edges_from((p, c) for c, p in enumerate(parents) if p >= 0)
+    return nx.freeze(g)
+
+
 def depths(parents: tuple[int, ...]) -> np.ndarray:
-    d = np.zeros(len(parents), dtype=np.int64)
-    for i in range(1, len(parents)):
-        d[i] = d[parents[i]] + 1
-    return d
+    """``[n]`` int64 distance of every node from the root (node 0)."""
+    dist = nx.shortest_path_length(tree_graph(parents), source=0)
+    return np.array([dist[v] for v in range(len(parents))], dtype=np.int64)
 
 
 def relation_matrix(parents: tuple[int, ...], relation: str) -> np.ndarray:
     """Boolean ``[n, n]`` matrix of ``relation(x, y)``; see the module docstring for the reading."""
+    if relation not in RELATIONS:
+        raise ValueError(f"unknown relation {relation!r}; choose from {RELATIONS}")
+    g = tree_graph(parents)
     n = len(parents)
-    par = np.zeros((n, n), dtype=bool)  # par[x, y]: x is the parent of y
-    for y, p in enumerate(parents):
-        if p >= 0:
-            par[p, y] = True
+    adj = nx.to_numpy_array(g, nodelist=range(n), dtype=np.int64, weight=None)  # adj[x, y]: edge x -> y
+    par = adj > 0  # par[x, y]: x is the parent of y
     if relation == "parent":
         return par
     if relation == "child":
         return par.T.copy()
     if relation == "sibling":
-        same = np.array([[parents[x] == parents[y] and parents[x] >= 0 for y in range(n)] for x in range(n)])
+        same = (adj.T @ adj) > 0  # x and y share a parent
         np.fill_diagonal(same, False)
         return same
     if relation == "grandparent":
-        return (par.astype(np.int64) @ par.astype(np.int64)) > 0
-    if relation == "descendant":
-        anc = np.zeros((n, n), dtype=bool)  # anc[x, y]: x is an ancestor of y
-        for y in range(n):
-            p = parents[y]
-            while p >= 0:
-                anc[p, y] = True
-                p = parents[p]
-        return anc.T.copy()
-    raise ValueError(f"unknown relation {relation!r}; choose from {RELATIONS}")
+        return (adj @ adj) > 0
+    desc = np.zeros((n, n), dtype=bool)  # desc[x, y]: x is a descendant of y
+    for y in range(n):
+        desc[sorted(nx.descendants(g, y)), y] = True
+    return desc
 
 
 def children_of(parents: tuple[int, ...]) -> list[list[int]]:
-    kids: list[list[int]] = [[] for _ in parents]
-    for c, p in enumerate(parents):
-        if p >= 0:
-            kids[p].append(c)
-    return kids
+    """Every node's children, in increasing index."""
+    g = tree_graph(parents)
+    return [sorted(g.successors(v)) for v in range(len(parents))]
 
 
 def tree_automorphisms(parents: tuple[int, ...], max_count: int = 4096) -> np.ndarray:
-    """``[K, n]`` node permutations ``sigma`` that map the rooted tree onto itself (``parent(sigma(i)) =
-    sigma(parent(i))``), identity first; at most ``max_count`` of them (the first ones in a fixed order).
+    """``[K, n]`` int64 node permutations ``sigma`` that map the rooted tree onto itself (``parent(sigma(i)) =
+    sigma(parent(i))``), identity first; at most ``max_count`` of them.
 
-    The automorphism group of a rooted tree permutes, at every node, children whose subtrees are isomorphic
-    (same canonical form, Aho-Hopcroft-Ullman), and recursively inside them. Relations defined by the tree
-    (parent, sibling, descendant, ...) are invariant under it: two learned representations that differ by an
-    automorphism are equally correct, so alignment can be scored up to one (spec 8.4.4)."""
-    import itertools
+    The automorphism group of a rooted tree permutes, at every node, children whose subtrees are isomorphic, and
+    recursively inside them. Relations defined by the tree (parent, sibling, descendant, ...) are invariant under it:
+    two learned representations that differ by an automorphism are equally correct, so alignment can be scored up to
+    one (spec 8.4.4). Found by ``networkx``'s VF2 matcher on :func:`tree_graph` matched to itself (every automorphism
+    of the directed tree fixes the root); nodes are matched only to nodes with as many children and descendants
+    (invariants of any automorphism: pruning that leaves the set unchanged).
 
+    Order: the identity, then the rest in the fixed order of the former hand-written enumeration
+    (:func:`_enumeration_key`), so row indices (``universality``'s stored ``automorphism``, ``best_automorphism``'s
+    tie-break) are those it gave. When the group has more than ``max_count`` elements (e.g. balanced trees from 31
+    nodes on: 2^15 automorphisms; never in the figures: the only caller, the toy sweep, uses ``random_tree(15, 0)``,
+    48 automorphisms, and at paper scale ``random_tree(31, 0)``, 8), the rows kept are the identity and the first
+    ``max_count - 1`` others that the matcher yields (deterministic for the locked networkx version: a fixed graph
+    and a fixed search order), in that same order; these are not the rows the former enumeration kept (its first
+    ``max_count`` in its order)."""
+    if max_count < 1:
+        raise ValueError(f"max_count must be >= 1, got {max_count}")
+    from networkx.algorithms.isomorphism import DiGraphMatcher
+
+    g = tree_graph(parents)
     n = len(parents)
-    kids = children_of(parents)
-    canon: list[str] = [""] * n
-    for v in reversed(range(n)):  # children have larger indices than their parent
-        canon[v] = "(" + "".join(sorted(canon[c] for c in kids[v])) + ")"
-
-    def isos(u: int, v: int) -> list[dict[int, int]]:
-        """Isomorphisms of subtree(u) onto subtree(v) (canon[u] == canon[v]), as node maps, capped."""
-        ku = sorted(kids[u], key=lambda c: canon[c])
-        kv = sorted(kids[v], key=lambda c: canon[c])
-        groups = [list(g) for _, g in itertools.groupby(range(len(ku)), key=lambda i: canon[ku[i]])]
-        per_group = []
-        for g in groups:  # every bijection of u's children in this class onto v's, with sub-isomorphisms
-            options = []
-            for perm in itertools.permutations(g):
-                subs = [isos(ku[i], kv[j]) for i, j in zip(g, perm, strict=True)]
-                for combo in itertools.product(*subs):
-                    options.append({k: x for m in combo for k, x in m.items()})
-                    if len(options) >= max_count:
-                        break
-                if len(options) >= max_count:
+    size = {v: len(nx.descendants(g, v)) for v in range(n)}
+    inv = {v: (g.out_degree(v), size[v]) for v in range(n)}
+    labelled = nx.DiGraph(g)
+    nx.set_node_attributes(labelled, inv, "inv")
+    matcher = DiGraphMatcher(labelled, labelled, node_match=lambda a, b: a["inv"] == b["inv"])
+    ident = tuple(range(n))
+    others: list[tuple[int, ...]] = []
+    if max_count > 1:
+        for m in matcher.isomorphisms_iter():
+            sigma = tuple(m[v] for v in range(n))
+            if sigma != ident:
+                others.append(sigma)
+                if len(others) == max_count - 1:
                     break
-            per_group.append(options)
-        out = []
-        for combo in itertools.product(*per_group):
-            out.append({u: v} | {k: x for m in combo for k, x in m.items()})
-            if len(out) >= max_count:
-                break
-        return out
+    key = _enumeration_key(parents)
+    return np.array([ident, *sorted(others, key=key)], dtype=np.int64).reshape(-1, n)
 
-    maps = isos(0, 0)
-    perms = np.array([[m[i] for i in range(n)] for m in maps], dtype=np.int64)
-    ident = np.flatnonzero((perms == np.arange(n)).all(1))
-    order = [int(ident[0])] + [k for k in range(len(perms)) if k != ident[0]]
-    return perms[order]
+
+def _enumeration_key(parents: tuple[int, ...]):
+    """Sort key of an automorphism (a tuple ``sigma``) reproducing the former hand-written enumeration order: at
+    every node, children sorted by their subtree's canonical string (Aho-Hopcroft-Ullman, ties by index), grouped by
+    it; at every node, group by group, the permutation of the group (lexicographic), then the children's subtree
+    maps, child by child. The identity sorts first."""
+    kids = children_of(parents)
+    canon: list[str] = [""] * len(parents)
+    for v in reversed(range(len(parents))):  # children have larger indices than their parent
+        canon[v] = "(" + "".join(sorted(canon[c] for c in kids[v])) + ")"
+    ordered = [sorted(k, key=canon.__getitem__) for k in kids]
+    groups = [[[c for c in k if canon[c] == s] for s in dict.fromkeys(canon[c] for c in k)] for k in ordered]
+
+    def key(sigma: tuple[int, ...]) -> tuple:
+        def at(u: int, v: int) -> tuple:  # the map of subtree(u) onto subtree(v)
+            pos = {c: j for j, c in enumerate(ordered[v])}
+            return tuple(
+                (tuple(pos[sigma[c]] for c in grp), tuple(at(c, sigma[c]) for c in grp)) for grp in groups[u]
+            )
+
+        return at(0, sigma[0])
+
+    return key
 
 
 @dataclass(frozen=True)
