@@ -85,8 +85,9 @@ ZOO = Stage(
     configs=ZOO_CONFIGS,
     title="Model zoo: base and distilled tiny Qwen2 pairs per width, evaluated on held-out problems",
     artifact=Artifact("transformers", zoo.save_zoo, zoo.open_zoo),
-    est_seconds={"smoke": 10, "quick": 240, "paper": 1800},
+    est_seconds={"smoke": 10, "quick": 270, "paper": 1800},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # replicates train in parallel processes, one thread each (numbers independent of it)
 )
 
 CROSSCODERS = Stage(

@@ -29,6 +29,7 @@ Light at import (``stages.py`` imports it): torch and transformers are imported 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,7 +133,6 @@ def train_zoo(cfg: ZooConfig) -> dict[str, Any]:
 
     from distill_features import language as lang
 
-    tok = lang.build_tokenizer(cfg.language)
     held = held_out_problems(cfg)
     teacher_rng = random.Random(cfg.seed + 777)
     teacher = [lang.trace_metrics(lang.teacher_trace(p, teacher_rng, cfg.language).text) for p in held]
@@ -146,14 +146,58 @@ def train_zoo(cfg: ZooConfig) -> dict[str, Any]:
         "size_order": [f"d{d}" for d in cfg.d_models],
         "n_seeds": cfg.n_seeds,
     }
-    replicates = [_train_replicate(cfg, j, tok, held) for j in range(cfg.n_seeds)]
+    replicates = _train_replicates(cfg)
     out["sizes"], out["replicates"] = replicates[0], replicates[1:]
     return out
 
 
-def _train_replicate(cfg: ZooConfig, j: int, tok: Any, held: list) -> dict[str, Any]:
-    """Replicate ``j``: every size trained from the replicate's seed on its own data stream, then evaluated on the
-    shared held-out problems."""
+def _train_replicates(cfg: ZooConfig) -> list[dict[str, Any]]:
+    """Every (replicate, size) pair, each single-threaded (so its numbers do not depend on how many run at once): on
+    the CPU in as many worker processes as the stage's threads (``cpu_threads``), else one after another."""
+    import torch
+
+    tasks = [(cfg, j, i) for j in range(cfg.n_seeds) for i in range(len(cfg.d_models))]
+    tasks.sort(
+        key=lambda t: -cfg.d_models[t[2]]
+    )  # the widest first: the pool's last tasks are the short ones
+    n_workers = min(len(tasks), torch.get_num_threads()) if cfg.device == "cpu" else 1
+    torch.set_num_threads(1)
+    if n_workers <= 1:
+        done = [_size_task(t) for t in tasks]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
+        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_single_thread) as pool:
+            done = list(pool.map(_size_task, tasks))
+    out: list[dict[str, Any]] = [{} for _ in range(cfg.n_seeds)]
+    for (_, j, i), r in sorted(zip(tasks, done, strict=True), key=lambda x: (x[0][1], x[0][2])):
+        out[j][f"d{cfg.d_models[i]}"] = r
+    return out
+
+
+def _single_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)  # as repro.environment.prepare_torch does in the parent
+
+
+@functools.lru_cache(maxsize=8)
+def _replicate_data(cfg: ZooConfig, j: int) -> tuple[Any, list, Any]:
+    """Tokenizer, held-out problems and replicate ``j``'s training corpora (built once per worker process)."""
+    from distill_features import language as lang
+    from distill_features import pairs
+
+    tok, held = lang.build_tokenizer(cfg.language), held_out_problems(cfg)
+    exclude = {p.text for p in held}
+    return tok, held, pairs.make_corpora(cfg.pair_config(0, j), cfg.language, tok, exclude, cfg.zoo_seed(j))
+
+
+def _size_task(task: tuple[ZooConfig, int, int]) -> dict[str, Any]:
+    """Size ``i`` of replicate ``j``: the pair trained from the replicate's seed on its own data stream, then
+    evaluated on the shared held-out problems."""
     import dataclasses
 
     import numpy as np
@@ -161,47 +205,43 @@ def _train_replicate(cfg: ZooConfig, j: int, tok: Any, held: list) -> dict[str, 
     from distill_features import pairs
     from repro.progress import status
 
-    corpora = pairs.make_corpora(
-        cfg.pair_config(0, j), cfg.language, tok, {p.text for p in held}, cfg.zoo_seed(j)
+    cfg, j, i = task
+    tok, held, corpora = _replicate_data(cfg, j)
+    pcfg, d = cfg.pair_config(i, j), cfg.d_models[i]
+    desc = f"zoo seed {j + 1}/{cfg.n_seeds} [{i + 1}/{len(cfg.d_models)}] "
+    pair = pairs.train_pair(pcfg, corpora, desc=desc, device=cfg.device)
+    kw = {"max_new_tokens": cfg.max_new_tokens}
+    base_eval = pairs.evaluate(pair.base, tok, held, think=False, **kw)
+    dist_eval = pairs.evaluate(pair.distilled, tok, held, think=True, **kw)
+    sampled = [
+        pairs.evaluate(pair.distilled, tok, held, think=True, temperature=cfg.temperature, seed=s, **kw)
+        for s in cfg.eval_seeds
+    ]
+    r = {
+        "config": dataclasses.asdict(pcfg),
+        "n_params": int(sum(p.numel() for p in pair.base.parameters())),
+        "base_curve": np.array(pair.base_curve),
+        "distill_curve": np.array(pair.distill_curve),
+        "base_accuracy": base_eval["accuracy"],
+        "distilled_accuracy": dist_eval["accuracy"],
+        "distilled_sampled_accuracy": np.array([s["accuracy"] for s in sampled]),
+        "base_correct": base_eval["correct"],
+        "distilled_correct": dist_eval["correct"],
+        "distilled_length": float(dist_eval["length"].mean()),
+        "distilled_answered": float(dist_eval["answered"].mean()),
+        "greedy_markers": {c: float(dist_eval["markers"][c].mean()) for c in MARKER_CATEGORIES},
+        "sampled_markers": {
+            c: np.array([s["markers"][c].mean() for s in sampled]) for c in MARKER_CATEGORIES
+        },
+        "examples": dist_eval["texts"][:4],
+        "base_weights": pairs.state_arrays(pair.base),
+        "distilled_weights": pairs.state_arrays(pair.distilled),
+    }
+    status(
+        f"zoo seed {j} d={d}: base accuracy {r['base_accuracy']:.3f}, distilled {r['distilled_accuracy']:.3f} "
+        f"(sampled {r['distilled_sampled_accuracy'].mean():.3f}), trace length {r['distilled_length']:.1f}"
     )
-    sizes: dict[str, Any] = {}
-    for i, d in enumerate(cfg.d_models):
-        pcfg = cfg.pair_config(i, j)
-        desc = f"zoo seed {j + 1}/{cfg.n_seeds} [{i + 1}/{len(cfg.d_models)}] "
-        pair = pairs.train_pair(pcfg, corpora, desc=desc, device=cfg.device)
-        kw = {"max_new_tokens": cfg.max_new_tokens}
-        base_eval = pairs.evaluate(pair.base, tok, held, think=False, **kw)
-        dist_eval = pairs.evaluate(pair.distilled, tok, held, think=True, **kw)
-        sampled = [
-            pairs.evaluate(pair.distilled, tok, held, think=True, temperature=cfg.temperature, seed=s, **kw)
-            for s in cfg.eval_seeds
-        ]
-        r = {
-            "config": dataclasses.asdict(pcfg),
-            "n_params": int(sum(p.numel() for p in pair.base.parameters())),
-            "base_curve": np.array(pair.base_curve),
-            "distill_curve": np.array(pair.distill_curve),
-            "base_accuracy": base_eval["accuracy"],
-            "distilled_accuracy": dist_eval["accuracy"],
-            "distilled_sampled_accuracy": np.array([s["accuracy"] for s in sampled]),
-            "base_correct": base_eval["correct"],
-            "distilled_correct": dist_eval["correct"],
-            "distilled_length": float(dist_eval["length"].mean()),
-            "distilled_answered": float(dist_eval["answered"].mean()),
-            "greedy_markers": {c: float(dist_eval["markers"][c].mean()) for c in MARKER_CATEGORIES},
-            "sampled_markers": {
-                c: np.array([s["markers"][c].mean() for s in sampled]) for c in MARKER_CATEGORIES
-            },
-            "examples": dist_eval["texts"][:4],
-            "base_weights": pairs.state_arrays(pair.base),
-            "distilled_weights": pairs.state_arrays(pair.distilled),
-        }
-        status(
-            f"zoo seed {j} d={d}: base accuracy {r['base_accuracy']:.3f}, distilled {r['distilled_accuracy']:.3f} "
-            f"(sampled {r['distilled_sampled_accuracy'].mean():.3f}), trace length {r['distilled_length']:.1f}"
-        )
-        sizes[f"d{d}"] = r
-    return sizes
+    return r
 
 
 def replicate_sizes(result: dict[str, Any]) -> list[dict[str, Any]]:
