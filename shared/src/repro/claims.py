@@ -11,7 +11,9 @@ with its source, and explicit preconditions. It ends in one of
 
 The interval over n seeds is Student's t interval of the mean (n >= 2): mean ± t(0.975, n-1) s / sqrt(n). It is
 wide for n = 3, by design: a verdict must not hinge on one seed or on a machine's float rounding. A figure whose
-claim is measured on a single run passes ``interval=`` from a bootstrap over items (``bootstrap_interval``).
+claim is measured on a single run passes ``interval=`` from a bootstrap over items (``bootstrap_interval``). Where a
+whole pipeline is repeated per seed (a model and the analysis on it), ``merge_seeds`` turns each seed's claims into one
+claim with a value per seed.
 
 Checks that hold by construction (identities, self-stitches, alpha = 0) are tests, not claims.
 """
