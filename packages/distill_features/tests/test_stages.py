@@ -60,6 +60,9 @@ def test_artifacts_load_with_transformers_and_safetensors(tmp_path, monkeypatch)
     )
     for (j, prefix), name in itertools.product(enumerate(prefixes), result["size_order"]):
         r = [result["sizes"], *result["replicates"]][j][name]
+        official, fixed = (r["variants"][v]["buffer"] for v in ("official", "fixed"))
+        assert official["zero_fraction"] > 0.3 and official["unique_rows"] < r["train_rows"]  # defects 1-2
+        assert fixed["zero_fraction"] == 0.0 and fixed["unique_rows"] == r["train_rows"]
         for v, rv in r["variants"].items():
             cfg, tensors = saved[f"{prefix}{name}/{v}"]
             model = crosscoder_from_arrays(rv["crosscoder"])
