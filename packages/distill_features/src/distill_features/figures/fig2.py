@@ -50,6 +50,7 @@ def plot(result: dict[str, Any], cfg: Fig2Config) -> Any:
     import numpy as np
 
     from distill_features.relative_norms import r_items, summary
+    from distill_features.replicates import replicate_results
     from repro.claims import bootstrap_interval
     from repro.plot import VARIANT_PALETTE, set_style
 
@@ -66,9 +67,11 @@ def plot(result: dict[str, Any], cfg: Fig2Config) -> Any:
         vals = [s[f"{n}/{v}"][key] for n in names]
         ax[0].bar(x + i * w, vals, w, label=label, yerr=np.abs(np.array(ci).T - np.array(vals)), capsize=2,
                   color=VARIANT_PALETTE[v], alpha=1.0 if key != "mean_r_l2" else 0.5)
+        for rep in replicate_results(result)[1:]:  # the other replicates' values as dots (bars: replicate 0)
+            ax[0].plot(x + i * w, [summary(rep, cfg)[f"{n}/{v}"][key] for n in names], "k.", ms=3)
     ax[0].axhline(0.5, color="k", lw=0.6, ls=":")
     ax[0].set(xticks=x + w * (len(bars) - 1) / 2, xticklabels=names, ylabel="mean relative norm r",
-              title="(a) mean r by size, 95% CI over latents\n(paper 0.504 / 0.492 / 0.540)", ylim=(0.3, 0.7))
+              title="(a) mean r by size (bars: seed 0, 95% CI over latents;\ndots: other seeds; paper 0.504 / 0.492 / 0.540)", ylim=(0.3, 0.7))
     for v in variants:
         rv = result["sizes"][names[-1]]["variants"][v]
         ax[1].hist(np.asarray(rv["r_l2"])[np.asarray(rv["fired"], bool)], bins=np.linspace(0, 1, 41), log=True,
