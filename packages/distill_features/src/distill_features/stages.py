@@ -85,7 +85,7 @@ ZOO = Stage(
     configs=ZOO_CONFIGS,
     title="Model zoo: base and distilled tiny Qwen2 pairs per width, evaluated on held-out problems",
     artifact=Artifact("transformers", zoo.save_zoo, zoo.open_zoo),
-    est_seconds={"smoke": 10, "quick": 270, "paper": 1800},
+    est_seconds={"smoke": 10, "quick": 270, "paper": 5400},  # 3 replicates
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     cpu_threads=2,  # replicates train in parallel processes, one thread each (numbers independent of it)
 )
@@ -97,7 +97,7 @@ CROSSCODERS = Stage(
     title="Base-vs-distilled crosscoders per size of the zoo (official L1 and fixed BatchTopK)",
     needs={"zoo": Need(ZOO, field="zoo")},
     artifact=Artifact("saelens", zoo_crosscoders.save_crosscoders, zoo_crosscoders.open_crosscoders),
-    est_seconds={"smoke": 10, "quick": 240, "paper": 3600},
+    est_seconds={"smoke": 10, "quick": 290, "paper": 10800},  # 3 replicates
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )
 
