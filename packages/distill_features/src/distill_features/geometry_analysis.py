@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from distill_features.replicates import stage_replicates
+
 VARIANTS = ("official", "fixed")
 
 
@@ -44,7 +46,7 @@ def check_config(cfg: Any) -> None:
 def geometry_experiment(cfg: Any, zoo: dict[str, Any]) -> dict[str, Any]:
     """Fig8's computation on the zoo stage's result: per size, variant, task and n_comp, the parallelogram losses of
     base and distilled and their bootstrap medians (see the module docstring); replicate 0 of the zoo in ``sizes``,
-    the others in ``replicates`` (:func:`replicate_results` gives one result per zoo seed)."""
+    the others in ``replicates`` (``replicates.stage_replicates`` gives one result per zoo seed)."""
     import torch
 
     from distill_features import geometry, pairs
@@ -134,11 +136,6 @@ def _replicate(cfg: Any, zoo: dict[str, Any], j: int, tasks: dict[str, Any]) -> 
             )
         sizes[name] = r
     return sizes
-
-
-def replicate_results(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One fig8 result per zoo seed (replicate 0 first), each shaped like a one-seed result, for the summaries."""
-    return [{**result, "sizes": s} for s in [result["sizes"], *result.get("replicates", [])]]
 
 
 # ----------------------------------------------------------------------------------------------- summaries
@@ -232,7 +229,7 @@ def answer_preconditions(result: dict[str, Any]) -> tuple:
     untrained one does not)."""
     from repro.claims import precondition
 
-    reps = replicate_results(result)
+    reps = stage_replicates(result)
     return tuple(precondition(f"{n}: the distilled model answers held-out problems (share with an answer, every seed)",
                               [r["sizes"][n].get("answered", float("nan")) for r in reps], ">=", 0.5)
                  for n in result["size_order"])  # fmt: skip

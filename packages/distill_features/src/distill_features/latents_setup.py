@@ -108,12 +108,13 @@ class LatentsSetup:
 
 def from_results(zoo: dict[str, Any], crosscoders: dict[str, Any], replicate: int = 0) -> LatentsSetup:
     """The setup of replicate ``replicate`` of the two stage results (the crosscoders trained on that zoo)."""
+    from distill_features.zoo import replicate_sizes
     from distill_features.zoo_crosscoders import crosscoder_from_arrays
 
     ev = crosscoders["eval"]
     sizes = {}
     for name in crosscoders["size_order"]:
-        r = [crosscoders["sizes"], *crosscoders.get("replicates", [])][replicate][name]
+        r = replicate_sizes(crosscoders)[replicate][name]
         sizes[name] = SizeSetup(
             name=name,
             d_model=int(r["d_model"]),

@@ -43,6 +43,11 @@ class BufferStats:
     zero_fraction: float
     visits_per_row: float
 
+    @classmethod
+    def every_row(cls, n_rows: int, steps: int, batch_size: int) -> BufferStats:
+        """The same numbers for the correct reader (``ActivationReader``): every one of ``n_rows`` rows, no zeros."""
+        return cls(n_rows, n_rows, 0.0, steps * batch_size / n_rows)
+
 
 def first_sequences_rows(cache: Any, n_sequences: int, chunk: int = 1 << 16) -> np.ndarray:
     """Rows of the cache's sequences 0..n_sequences-1. Harvesting writes sequences in order, so the rows are read

@@ -2,7 +2,8 @@
 independent pipeline (models, crosscoders, selection), so a claim takes one value per replicate and a t interval over
 them; the panels draw replicate 0.
 
-Light at import (figure modules import it): ``latents_setup`` (torch) and ``repro.claims`` load inside the functions.
+Light at import (figure modules import it; ``zoo`` imports no torch at the top): ``latents_setup`` (torch) and
+``repro.claims`` load inside the functions.
 """
 
 from __future__ import annotations
@@ -10,16 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from distill_features.zoo import replicate_sizes
+
 
 def n_replicates(stage_result: dict[str, Any]) -> int:
-    """Replicates in a zoo or crosscoders stage result (replicate 0 in ``sizes``, the others in ``replicates``)."""
-    return 1 + len(stage_result.get("replicates", []))
+    """Replicates in a zoo or crosscoders stage result (``zoo.replicate_sizes``: replicate 0 in ``sizes``, the
+    others in ``replicates``)."""
+    return len(replicate_sizes(stage_result))
 
 
 def stage_replicate(stage_result: dict[str, Any], j: int) -> dict[str, Any]:
-    """Replicate ``j`` of a stage result, shaped as a one-replicate result."""
-    sizes = [stage_result["sizes"], *stage_result.get("replicates", [])][j]
-    return {**{k: v for k, v in stage_result.items() if k != "replicates"}, "sizes": sizes}
+    """Replicate ``j`` of a result laid out as a stage's (``sizes`` + ``replicates``), as a one-replicate result."""
+    rest = {k: v for k, v in stage_result.items() if k != "replicates"}
+    return {**rest, "sizes": replicate_sizes(stage_result)[j]}
+
+
+def stage_replicates(stage_result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every replicate of such a result (:func:`stage_replicate`), replicate 0 first."""
+    return [stage_replicate(stage_result, j) for j in range(n_replicates(stage_result))]
 
 
 def per_replicate(

@@ -90,7 +90,7 @@ class ZooConfig:
 
     def zoo_seed(self, j: int) -> int:
         """The seed of replicate ``j`` (replicate 0 is ``seed`` itself: the zoo the crosscoders read)."""
-        return self.seed + SEED_STRIDE * j
+        return replicate_seed(self.seed, j)
 
     def pair_config(self, i: int, j: int = 0) -> Any:
         """Size ``i`` of replicate ``j``."""
@@ -157,9 +157,8 @@ def _train_replicates(cfg: ZooConfig) -> list[dict[str, Any]]:
     import torch
 
     tasks = [(cfg, j, i) for j in range(cfg.n_seeds) for i in range(len(cfg.d_models))]
-    tasks.sort(
-        key=lambda t: -cfg.d_models[t[2]]
-    )  # the widest first: the pool's last tasks are the short ones
+    # the widest first, so the pool's last tasks are the short ones
+    tasks.sort(key=lambda t: -cfg.d_models[t[2]])
     n_workers = min(len(tasks), torch.get_num_threads()) if cfg.device == "cpu" else 1
     torch.set_num_threads(1)
     if n_workers <= 1:
@@ -244,9 +243,34 @@ def _size_task(task: tuple[ZooConfig, int, int]) -> dict[str, Any]:
     return r
 
 
+# ----------------------------------------------------------------------------------------------- replicates
+# The layout every replicated stage result and artifact shares (zoo, crosscoders): replicate 0 in ``sizes`` and the
+# artifact's top folder, replicate j >= 1 in ``replicates[j - 1]`` and the folder ``seed<j>/``.
+def replicate_seed(seed: int, j: int) -> int:
+    """The seed of replicate ``j`` of a stage seeded ``seed``."""
+    return seed + SEED_STRIDE * j
+
+
 def replicate_sizes(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Every replicate's ``{size name: result}``, replicate 0 first (``result["sizes"]``)."""
     return [result["sizes"], *result.get("replicates", [])]
+
+
+def replicate_dir(j: int) -> str:
+    """Replicate ``j``'s folder inside an artifact (``""``: the top folder)."""
+    return "" if j == 0 else f"seed{j}"
+
+
+def replicate_folders(folder: Path) -> list[tuple[str, Path]]:
+    """``(key prefix, folder)`` of every replicate's per-size folders in a saved artifact: ``("", <size>)``, then
+    ``("seed<j>/", seed<j>/<size>)``."""
+    out = []
+    for top in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
+        if top.name.startswith("seed"):
+            out += [(f"{top.name}/", size) for size in sorted(p for p in top.iterdir() if p.is_dir())]
+        else:
+            out.append(("", top))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- artifact
@@ -257,11 +281,7 @@ def save_zoo(result: dict[str, Any], cfg: ZooConfig, folder: Path) -> None:
     for j in range(len(replicate_sizes(result))):
         tok, zoo = pairs.zoo_from_result(result, replicate=j)
         for name, pair in zoo.items():
-            pairs.save_pair(pair.base, pair.distilled, tok, Path(folder) / _replicate_dir(j) / name)
-
-
-def _replicate_dir(j: int) -> str:
-    return "" if j == 0 else f"seed{j}"
+            pairs.save_pair(pair.base, pair.distilled, tok, Path(folder) / replicate_dir(j) / name)
 
 
 def open_zoo(folder: Path) -> dict[str, Any]:
@@ -269,11 +289,8 @@ def open_zoo(folder: Path) -> dict[str, Any]:
     j >= 1 under ``"seed<j>/<size>/<role>"``."""
     from transformers import AutoModelForCausalLM
 
-    folder = Path(folder)
-    out = {}
-    for top in sorted(p for p in folder.iterdir() if p.is_dir()):
-        for size in sorted(p for p in top.iterdir() if p.is_dir()) if top.name.startswith("seed") else [top]:
-            prefix = f"{top.name}/" if top.name.startswith("seed") else ""
-            for role in ROLES:
-                out[f"{prefix}{size.name}/{role}"] = AutoModelForCausalLM.from_pretrained(size / role).eval()
-    return out
+    return {
+        f"{prefix}{size.name}/{role}": AutoModelForCausalLM.from_pretrained(size / role).eval()
+        for prefix, size in replicate_folders(folder)
+        for role in ROLES
+    }

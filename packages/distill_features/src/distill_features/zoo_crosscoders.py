@@ -175,15 +175,15 @@ def _train_replicate(cfg: CrosscodersConfig, zoo: dict[str, Any], j: int, train:
     from distill_features import analysis, pairs
     from distill_features.crosscoder import CrosscoderConfig, evaluate, splice_delta_ce, train_crosscoder
     from distill_features.language import MARKERS
-    from distill_features.official_buffer import OfficialBuffer
-    from distill_features.zoo import SEED_STRIDE
+    from distill_features.official_buffer import BufferStats, OfficialBuffer
+    from distill_features.zoo import replicate_seed
     from repro.activations import HarvestConfig, harvest
     from repro.models import ModelSpec, load_model
     from repro.progress import status
 
     tok, pair_of = pairs.zoo_from_result(zoo, replicate=j)
     (train_ids, train_mask), (eval_ids, eval_mask, eval_markers) = train, evals
-    seed, tag = cfg.seed + SEED_STRIDE * j, f"seed {j} " if j else ""
+    seed, tag = replicate_seed(cfg.seed, j), f"seed {j} " if j else ""
     sizes: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in zoo["size_order"]:
@@ -219,8 +219,9 @@ def _train_replicate(cfg: CrosscodersConfig, zoo: dict[str, Any], j: int, train:
                     buffer = dataclasses.asdict(reader.stats(cfg.steps))
                 else:  # the correct reader: every harvested row once per epoch
                     reader = cache.reader(cfg.batch_size, normalise=True, seed=seed, drop_last=True)
-                    buffer = {"unique_rows": cache.n_rows, "buffer_rows": cache.n_rows, "zero_fraction": 0.0,
-                              "visits_per_row": cfg.steps * cfg.batch_size / cache.n_rows}  # fmt: skip
+                    buffer = dataclasses.asdict(
+                        BufferStats.every_row(cache.n_rows, cfg.steps, cfg.batch_size)
+                    )
                 cc, history = train_crosscoder(ccfg, reader, hook=hook, desc=f"crosscoders {tag}{name} {v}")
                 metrics = evaluate(cc, x_t)
                 splice = splice_delta_ce([m.hf for m in models], layer, cc, eval_ids, eval_mask)
@@ -266,27 +267,26 @@ def _train_replicate(cfg: CrosscodersConfig, zoo: dict[str, Any], j: int, train:
 def save_crosscoders(result: dict[str, Any], cfg: CrosscodersConfig, folder: Path) -> None:
     """Each crosscoder as a SAELens-style folder ``<size>/<variant>`` (``crosscoder.save_crosscoder``)."""
     from distill_features.crosscoder import save_crosscoder
+    from distill_features.zoo import replicate_dir, replicate_sizes
 
-    for j, sizes in enumerate([result["sizes"], *result.get("replicates", [])]):
+    for j, sizes in enumerate(replicate_sizes(result)):
         for name in result["size_order"]:
             r = sizes[name]
             hook = f"blocks.{int(r['layer'])}.hook_resid_pre"
             for v, rv in r["variants"].items():
                 meta = {"models": ["base", "distilled"], "size": name, "variant": v, "replicate": j}
-                path = Path(folder) / (f"seed{j}" if j else "") / name / v
+                path = Path(folder) / replicate_dir(j) / name / v
                 save_crosscoder(crosscoder_from_arrays(rv["crosscoder"]), path, meta, hook_point=hook)
 
 
 def open_crosscoders(folder: Path) -> dict[str, Any]:
     """``{"<size>/<variant>": (cfg, tensors)}``: ``repro.artifacts.load_artifact`` of each saved crosscoder;
     replicate j >= 1 under ``"seed<j>/<size>/<variant>"``."""
+    from distill_features.zoo import replicate_folders
     from repro.artifacts import load_artifact
 
-    folder = Path(folder)
-    out = {}
-    for top in sorted(p for p in folder.iterdir() if p.is_dir()):
-        seed = top.name.startswith("seed")
-        for size in sorted(p for p in top.iterdir() if p.is_dir()) if seed else [top]:
-            for v in sorted(p for p in size.iterdir() if p.is_dir()):
-                out[f"{top.name + '/' if seed else ''}{size.name}/{v.name}"] = load_artifact(v)
-    return out
+    return {
+        f"{prefix}{size.name}/{v.name}": load_artifact(v)
+        for prefix, size in replicate_folders(folder)
+        for v in sorted(p for p in size.iterdir() if p.is_dir())
+    }

@@ -36,11 +36,9 @@ class Fig2Config:
 
 def compute(cfg: Fig2Config, crosscoders: dict[str, Any]) -> dict[str, Any]:
     from distill_features.relative_norms import metrics_of
-    from distill_features.replicates import n_replicates, stage_replicate
+    from distill_features.replicates import stage_replicates
 
-    out = [
-        metrics_of(stage_replicate(crosscoders, j), cfg.variants) for j in range(n_replicates(crosscoders))
-    ]
+    out = [metrics_of(r, cfg.variants) for r in stage_replicates(crosscoders)]
     return {**out[0], "replicates": out[1:]}
 
 

@@ -67,7 +67,7 @@ def claims(result: dict[str, Any], cfg: Fig8Config) -> list:
     from distill_features import geometry_analysis as ga
     from repro.claims import Claim, official_code, our_choice
 
-    k0, n_comp, names, tasks, reps = ga.plot_index(cfg), cfg.plot_n_comp, result["size_order"], result["tasks"], ga.replicate_results(result)
+    k0, n_comp, names, tasks, reps = ga.plot_index(cfg), cfg.plot_n_comp, result["size_order"], result["tasks"], ga.stage_replicates(result)
     small, large, trained, src = names[0], names[-1], ga.answer_preconditions(result), "src/parallelogram.py outputs, notebooks/figures.ipynb cell 4 @ 0f9e477"
     bounds = "range allowed by the per-task 95% bootstrap intervals over word pairs"
 
@@ -161,7 +161,7 @@ def plot(result: dict[str, Any], cfg: Fig8Config) -> Any:
     ax.legend(fontsize=6, ncol=4, loc="upper center")
     ax = fig.add_subplot(grid[2, -1])
     for v in variants:
-        for rep in ga.replicate_results(result)[1:]:  # the other zoo seeds: their task means, unlabelled
+        for rep in ga.stage_replicates(result)[1:]:  # the other zoo seeds: their task means, unlabelled
             ax.scatter(*ga.performance_correlation(rep, v, k0)[:2], color=VCOL[v], marker="x", s=14, alpha=0.6)
         acc, diff, corr = ga.performance_correlation(result, v, k0)
         for t in tasks:
