@@ -73,6 +73,14 @@ def test_reproduce_matrix_comes_from_the_stage_graph():
     assert {r["paper"] for r in matrices["papers"]} == {
         n["name"].split(":")[0] for n in nodes if n["kind"] == "figure"
     }
+    labels = [r["label"] for w, rows in matrices.items() if w.startswith("wave") for r in rows]
+    assert len(set(labels)) == len(labels)  # one title per job, also for the chunks of a sweep
+    assert sum(n["name"] == "harmonic_loss.toy_stack" for n in stages.values()) > 1  # chunks are jobs
+    from repro.stage import read_configs
+
+    assert set(stages) <= set(
+        read_configs("paper")
+    )  # each job's `repro stage NAME --key KEY` finds its config
     workflow = (root / ".github" / "workflows" / "reproduce.yml").read_text()
     for i in range(CI_WAVES):
         assert f"wave{i}: ${{{{ steps.graph.outputs.wave{i} }}}}" in workflow
@@ -96,3 +104,28 @@ def test_stage_matrix_refuses_a_graph_deeper_than_the_workflow():
     }
     with pytest.raises(ReproError, match="add a wave job"):
         ci_matrix(deep)
+
+
+def test_stage_by_key_computes_one_chunk(tmp_path):
+    """`repro stage NAME --key KEY` (a job of reproduce-stage.yml) computes exactly that node of the graph, here
+    one chunk of the harmonic toy sweep; an unknown key is a one-line error naming how to list the keys."""
+    import os
+    import sys
+
+    from harmonic_loss.stages import SWEEPS, TOY_STACK
+    from harmonic_loss.toy_config import sweep_chunks
+    from repro.cache import cache_key
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "REPRO_CACHE_DIR": str(tmp_path), "REPRO_PROGRESS": "0"}
+    chunk = sweep_chunks(SWEEPS["smoke"])[3]
+    key = cache_key(TOY_STACK, chunk)
+    cmd = [sys.executable, "-m", "repro.cli", "stage", TOY_STACK.name, "--scale", "smoke", "--key"]
+    r = subprocess.run([*cmd, key], capture_output=True, text=True, cwd=root, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"{TOY_STACK.name} (smoke): {key}"
+    entries = [e.name for e in (tmp_path / "harmonic_loss" / TOY_STACK.id).iterdir() if e.is_dir()]
+    assert entries == [key]  # that chunk, and no other
+    bad = subprocess.run([*cmd, "0" * 16], capture_output=True, text=True, cwd=root, env=env)
+    assert bad.returncode == 2 and "repro graph --scale smoke --json" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -24,7 +24,8 @@ SWEEP = [
     "geneft:fig7",
     "harmonic_loss:fig1",
     "geneft:fig6",
-]  # fig6 reads a stage
+    "harmonic_loss:fig2",
+]  # geneft fig6 reads a stage; harmonic fig2 a stage that reads its chunks (one Ray task each)
 
 
 def _free_port() -> int:
@@ -56,7 +57,8 @@ def _repro(args, cache: Path, out: Path, **kw):
 
 
 def _results(cache: Path) -> dict[str, dict]:
-    """Every cached result, loaded: figure or stage name -> (data, arrays)."""
+    """Every cached result, loaded: figure or stage name -> (data, arrays); a stage read at several configs (the
+    chunks of a sweep) as ``name@key``."""
     from repro.cache import Cache
     from repro.registry import resolve
     from repro.stage import find_stage
@@ -69,8 +71,10 @@ def _results(cache: Path) -> dict[str, dict]:
             unit = find_stage(f"{paper}.{name.removeprefix('stage-')}")
         else:
             (unit,) = resolve([f"{paper}:{name}"])
-        out[unit.name] = Cache(cache).load(unit, key)
-    return out
+        out.setdefault(unit.name, {})[key] = Cache(cache).load(unit, key)
+    return {
+        (n if len(by_key) == 1 else f"{n}@{k}"): r for n, by_key in out.items() for k, r in by_key.items()
+    }
 
 
 def _equal(a, b) -> bool:
@@ -93,8 +97,15 @@ def test_ray_results_equal_the_local_executor_bitwise(cluster, tmp_path):
     out_local, _ = local.communicate(timeout=600)
     assert local.returncode == 0, out_local
     assert "[ray] stage geneft.lr_sweep done" in out, out  # the stage was its own task, before fig6's
+    from harmonic_loss.stages import SWEEPS
+    from harmonic_loss.toy_config import sweep_chunks
+
+    n_chunks = len(sweep_chunks(SWEEPS["smoke"]))
+    assert out.count("[ray] stage harmonic_loss.toy_stack done") == n_chunks, out  # a task per chunk
     a, b = _results(tmp_path / "ray-cache"), _results(tmp_path / "local-cache")
-    assert set(a) == set(b) == {*SWEEP, "geneft.lr_sweep"}
+    chunks = {n for n in a if n.startswith("harmonic_loss.toy_stack@")}
+    assert set(a) == set(b) and len(chunks) == n_chunks
+    assert set(a) - chunks == {*SWEEP, "geneft.lr_sweep", "harmonic_loss.toy_sweep"}
     assert all(_equal(a[n], b[n]) for n in a), [n for n in a if not _equal(a[n], b[n])]
     ray_json = json.loads((tmp_path / "ray-out" / "geneft" / "fig2_smoke.json").read_text())
     local_json = json.loads((tmp_path / "local-out" / "geneft" / "fig2_smoke.json").read_text())

@@ -154,8 +154,9 @@ def test_toy_sweep_stage_artifact_and_run_selection(tmp_path):
     the result's run order; a figure's view of the sweep drops them and the curves."""
     from dataclasses import replace
 
-    from harmonic_loss.stages import SWEEPS, open_toy_models, save_toy_models, toy_sweep
+    from harmonic_loss.stages import SWEEPS, open_toy_models, save_toy_models
     from harmonic_loss.toy_analysis import indices, per_seed, sweep_runs
+    from harmonic_loss.toy_train import run_sweep
 
     cfg = replace(
         SWEEPS["smoke"],
@@ -165,7 +166,7 @@ def test_toy_sweep_stage_artifact_and_run_selection(tmp_path):
         transformer_epochs=1,
         ablations=("no_group_lasso", "no_group_lasso_no_wd"),
     )
-    result = toy_sweep(cfg)
+    result = run_sweep(cfg)
     n_mlp = 2 * 2 * 2 * 2  # tasks x models x splits x seeds
     assert result["params"]["mlp"]["emb"].shape[0] == n_mlp
     save_toy_models(result, cfg, tmp_path)
@@ -173,7 +174,8 @@ def test_toy_sweep_stage_artifact_and_run_selection(tmp_path):
     assert meta["sweep"]["seeds"] == [0, 52] and len(meta["runs"]["transformer"]) == 8
     for i, run in enumerate(meta["runs"]["mlp"] + meta["runs"]["transformer"]):
         assert run["task"] == result["runs"]["task"][i] and run["seed"] == int(result["runs"]["seed"][i])
-    vocab = 25  # lattice: the MLP stack's embedding rows beyond a run's vocabulary are padding
+    vocab = 25  # lattice: the MLP stack's embedding rows beyond a run's vocabulary are padding (NaN)
+    assert np.isnan(tensors["mlp.emb"].numpy()[0, vocab:]).all()
     lattice = indices(result, task="lattice", model=("standard_mlp", "harmonic_mlp"), arm="official")
     np.testing.assert_array_equal(tensors["mlp.emb"].numpy()[lattice, :vocab], result["emb"][lattice, :vocab])
     # The D9 arms: their own stacks after the official ones, same runs, penalty (and wd) off; the artifact names them.
@@ -253,3 +255,35 @@ def test_note_contrasts_marks_claims_reproduced_on_one_side_only():
     )
     assert out[2].note == out[3].note == ""  # same verdict on both sides of the unique split
     assert [c.verdict for c in out] == [c.verdict for c in claims]
+
+
+def test_sweep_chunks_through_the_cache(tmp_path):
+    """The stage reads its chunks as stages of their own: the same numbers as training them here in a row
+    (``run_sweep``), every chunk cached apart, and a sweep with one more arm reuses every chunk it shares."""
+    from dataclasses import replace
+
+    from harmonic_loss.stages import SWEEPS, TOY_STACK, TOY_SWEEP
+    from harmonic_loss.toy_config import sweep_chunks
+    from harmonic_loss.toy_train import run_sweep
+    from repro.cache import Cache, cache_key
+    from repro.stage import compute_stage
+
+    cfg = replace(
+        SWEEPS["smoke"], mlp_tasks=("lattice", "circle"), transformer_tasks=("circle",), mlp_epochs=1
+    )
+    cache = Cache(tmp_path)
+    staged, _ = compute_stage(TOY_SWEEP, cfg, "smoke", cache)
+    direct = run_sweep(cfg)
+    for k in ("final_test_acc", "final_train_acc_evalmode", "emb", "curve_train_acc"):
+        np.testing.assert_array_equal(staged[k], direct[k])
+    chunks = sweep_chunks(cfg)
+    assert [(c.arch, c.task, c.arm) for c in chunks] == [
+        ("mlp", "lattice", "official"),
+        ("mlp", "circle", "official"),
+        ("transformer", "circle", "official"),
+        ("mlp", "lattice", "no_group_lasso"),
+        ("mlp", "circle", "no_group_lasso"),
+    ]
+    assert all(cache.has_entry(TOY_STACK, cache_key(TOY_STACK, c)) for c in chunks)
+    more = sweep_chunks(replace(cfg, ablations=("no_group_lasso", "no_group_lasso_no_wd")))
+    assert set(chunks) < set(more) and len(more) == len(chunks) + 2

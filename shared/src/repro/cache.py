@@ -585,10 +585,13 @@ class Cache:
         out = {}
         for name, need in getattr(fig, "needs", {}).items():
             st = need.stage
-            sub = need.config(cfg, scale)
-            out[name], *_ = self.get_or_compute(
-                st, sub, scale, st.compute, force=force, log=lambda m, st=st: log(f"needs {st.name}: {m}")
-            )
+            results = [
+                self.get_or_compute(
+                    st, sub, scale, st.compute, force=force, log=lambda m, st=st: log(f"needs {st.name}: {m}")
+                )[0]
+                for sub in need.configs(cfg, scale)
+            ]
+            out[name] = results if need.each is not None else results[0]
         return out
 
     def _compute_and_store(self, fig, cfg, scale, found, compute, inputs, force, log):

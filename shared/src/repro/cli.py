@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     stage.add_argument("names", nargs="+", metavar="NAME", help="stage names, e.g. harmonic_loss.toy_sweep")
     stage.add_argument("--scale", help="smoke, quick (default) or paper")
     stage.add_argument("--force", action="store_true", help="recompute even when a cached result exists")
+    stage.add_argument(
+        "--key", help="the node of `repro graph --json` with this key (a chunk of a sweep): one NAME only"
+    )
     report = command("report", "one self-contained HTML page of the figures and verdicts written by a run")
     report.add_argument("--scale", help="the scale of the run to report (default quick)")
     report.add_argument("--paper", help="restrict to one paper")
@@ -269,7 +272,7 @@ def dispatch(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return EXIT_OK
     if command == "stage":
-        return cmd_stage(args.names, args.scale or "quick", args.force)
+        return cmd_stage(args.names, args.scale or "quick", args.force, args.key)
     words = list(args.words)
     if command == "run" and not words:
         raise ReproError(
@@ -401,13 +404,25 @@ def cmd_graph(figs, scale: str, as_json: bool, overrides: dict | None = None) ->
     return EXIT_OK
 
 
-def cmd_stage(names: list[str], scale: str, force: bool) -> int:
-    from repro.stage import compute_stage, find_stage
+def cmd_stage(names: list[str], scale: str, force: bool, key: str | None = None) -> int:
+    from repro.stage import compute_stage, find_stage, read_configs
 
     stages = [find_stage(n) for n in names]  # every name checked before any compute
-    for st in stages:
-        _, key = compute_stage(st, st.config(scale), scale, force=force)
-        print(f"{st.name} ({scale}): {key}")
+    if (
+        key is not None
+    ):  # one node of `repro graph --json`: a chunk of a sweep, or a stage at a reader's config
+        found = read_configs(scale).get(key)
+        if len(stages) != 1 or found is None or found[0] is not stages[0]:
+            raise ReproError(
+                f"no node of the stage graph at scale {scale} has key {key} and name {', '.join(names)}; "
+                f"list the nodes with `repro graph --scale {scale} --json`"
+            )
+        jobs = [found]
+    else:
+        jobs = [(st, st.config(scale)) for st in stages]
+    for st, cfg in jobs:
+        _, got = compute_stage(st, cfg, scale, force=force)
+        print(f"{st.name} ({scale}): {got}")
     return EXIT_OK
 
 

@@ -91,7 +91,12 @@ def _submit_stages(ray: Any, figs: list[Figure], cfgs: list[Any], scale: str, fo
     def submit(st: Any, cfg: Any) -> Any | None:
         key = cache_key(st, cfg)
         if key not in refs:
-            up = [r for n in st.needs.values() if (r := submit(n.stage, n.config(cfg, scale))) is not None]
+            up = [
+                r
+                for n in st.needs.values()
+                for sub in n.configs(cfg, scale)
+                if (r := submit(n.stage, sub)) is not None
+            ]
             cached = cache.has_entry(st, key)
             refs[key] = (
                 None
@@ -105,7 +110,12 @@ def _submit_stages(ray: Any, figs: list[Figure], cfgs: list[Any], scale: str, fo
         return refs[key]
 
     per_fig = [
-        [r for n in f.needs.values() if (r := submit(n.stage, n.config(c, scale))) is not None]
+        [
+            r
+            for n in f.needs.values()
+            for sub in n.configs(c, scale)
+            if (r := submit(n.stage, sub)) is not None
+        ]
         for f, c in zip(figs, cfgs, strict=True)
     ]
     return per_fig, names

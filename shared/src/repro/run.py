@@ -190,8 +190,8 @@ def stage_seconds(fig: Figure, cfg: Any, scale: str, cache: Cache) -> dict[str, 
     out = {}
     for node in graph(fig, cfg, scale, cache)[:-1]:
         manifest = cache.manifest(find_stage(node.name), node.key) if node.cached else {}
-        if "compute_seconds" in manifest:
-            out[node.name] = round(manifest["compute_seconds"], 3)
+        if "compute_seconds" in manifest:  # the chunks of a stage (Need.each) add up under its name
+            out[node.name] = round(out.get(node.name, 0.0) + manifest["compute_seconds"], 3)
     return out
 
 

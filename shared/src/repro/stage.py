@@ -27,7 +27,7 @@ Stage modules, like figure modules, stay light at import (heavy imports inside `
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,21 +112,45 @@ class Stage:
 @dataclass(frozen=True)
 class Need:
     """A reader (figure or stage) reads ``stage``; its config is the reader's ``field`` (or the stage's own at the
-    reader's scale when ``field`` is None)."""
+    reader's scale when ``field`` is None).
+
+    ``each``: the reader reads ``stage`` once per config of ``each(reader_cfg)`` (a function of the reader's config:
+    the chunks of a sweep), and its input is the list of those results, in that order. Each chunk is a cache entry
+    of its own, so chunks run in parallel (``--jobs``, one Ray task each), a changed reader recomputes only the
+    chunks whose configs changed, and a rerun after a lost worker computes only the missing chunks."""
 
     stage: Stage
     field: str | None = None
+    each: Callable[[Any], Sequence[Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.each is not None and self.field is not None:
+            raise ValueError(f"a need of {self.stage.name} takes `field` or `each`, not both")
 
     def config(self, reader_cfg: Any, scale: str) -> Any:
+        if self.each is not None:
+            raise TypeError(f"the need of {self.stage.name} is one per chunk: use Need.configs")
         if self.field is None:
             return self.stage.configs[scale]
-        cfg = getattr(reader_cfg, self.field)
+        return self._checked(getattr(reader_cfg, self.field), scale, self.field)
+
+    def configs(self, reader_cfg: Any, scale: str) -> list[Any]:
+        """The stage configs the reader reads: one, or one per chunk (``each``)."""
+        if self.each is None:
+            return [self.config(reader_cfg, scale)]
+        return [self._checked(c, scale, f"chunk {i}") for i, c in enumerate(self.each(reader_cfg))]
+
+    def _checked(self, cfg: Any, scale: str, what: str) -> Any:
         if type(cfg) is not type(self.stage.configs[scale]):
             raise TypeError(
-                f"{self.field} holds a {type(cfg).__name__}, but {self.stage.name} takes a "
+                f"{what} holds a {type(cfg).__name__}, but {self.stage.name} takes a "
                 f"{type(self.stage.configs[scale]).__name__}"
             )
         return cfg
+
+    def input_names(self, name: str, n: int) -> list[str]:
+        """The names of a reader's input ``name`` in the stage graph: ``name``, or ``name[i]`` per chunk."""
+        return [name] if self.each is None else [f"{name}[{i}]" for i in range(n)]
 
 
 def _check_needs(who: str, needs: Mapping[str, Any]) -> None:
@@ -168,9 +192,42 @@ def stages_of(unit: Any) -> list[Stage]:
 
 
 def estimated_seconds(unit: Any, scale: str) -> float | None:
-    """The unit's own estimate plus those of the stages it reads (from an empty cache)."""
-    parts = [u.est_seconds.get(scale) for u in (unit, *stages_of(unit))]
+    """The unit's own estimate plus those of the stages it reads at ``scale`` (from an empty cache; a stage read
+    at several configs, such as the chunks of a sweep, counts once per config)."""
+    parts = [unit.est_seconds.get(scale)]
+    seen: set[tuple[str, Any]] = set()
+
+    def visit(u: Any, c: Any) -> None:
+        for need in u.needs.values():
+            for sub in need.configs(c, scale):
+                if (need.stage.name, sub) not in seen:
+                    seen.add((need.stage.name, sub))
+                    parts.append(need.stage.est_seconds.get(scale))
+                    visit(need.stage, sub)
+
+    visit(unit, unit.configs[scale])
     return sum(p for p in parts if p) if any(parts) else None
+
+
+def read_configs(scale: str) -> dict[str, tuple[Stage, Any]]:
+    """Every (stage, config) that the registered figures read at ``scale`` (each chunk of a sweep apart), by cache
+    key: what ``repro stage NAME --key KEY`` computes (one job per stage node of ``repro graph --json``)."""
+    from repro.cache import cache_key
+    from repro.registry import all_figures
+
+    found: dict[str, tuple[Stage, Any]] = {}
+
+    def visit(u: Any, c: Any) -> None:
+        for need in u.needs.values():
+            for sub in need.configs(c, scale):
+                key = cache_key(need.stage, sub)
+                if key not in found:
+                    found[key] = (need.stage, sub)
+                    visit(need.stage, sub)
+
+    for fig in all_figures():
+        visit(fig, fig.config(scale))
+    return found
 
 
 def find_stage(name: str) -> Stage:
@@ -215,7 +272,11 @@ def graph(unit: Any, cfg: Any, scale: str, cache: Any) -> list[Node]:
         key = cache_key(u, c)
         if key in nodes:
             return key
-        inputs = {name: visit(need.stage, need.config(c, scale)) for name, need in u.needs.items()}
+        inputs = {}
+        for name, need in u.needs.items():
+            cfgs = need.configs(c, scale)
+            for label, sub in zip(need.input_names(name, len(cfgs)), cfgs, strict=True):
+                inputs[label] = visit(need.stage, sub)
         depth = 1 + max((nodes[k].depth for k in inputs.values()), default=-1)
         artifact = getattr(u, "artifact", None)
         nodes[key] = Node(
@@ -251,7 +312,9 @@ def pending_stages(
 
     def visit(u: Any, c: Any) -> int:
         """The wave of ``u`` (-1 when ``u`` and everything it reads is cached; figures are not placed)."""
-        below = max((visit(n.stage, n.config(c, scale)) for n in u.needs.values()), default=-1)
+        below = max(
+            (visit(n.stage, sub) for n in u.needs.values() for sub in n.configs(c, scale)), default=-1
+        )
         if not isinstance(u, Stage):
             return below
         key = cache_key(u, c)
@@ -347,9 +410,12 @@ def ci_matrix(graph_json: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             f"stage {deep} sits {deepest + 1} stages deep; reproduce.yml runs {CI_WAVES} waves: add a wave job"
         )
     out: dict[str, list[dict[str, Any]]] = {f"wave{i}": [] for i in range(CI_WAVES)}
-    for n in sorted(stages, key=lambda n: n["name"]):
+    repeated = {n["name"] for n in stages if sum(m["name"] == n["name"] for m in stages) > 1}
+    for n in sorted(stages, key=lambda n: (n["name"], n["key"])):
+        # the job's title: the stage, and its key where the stage has several nodes (the chunks of a sweep)
+        label = f"{n['name']} {n['key'][:8]}" if n["name"] in repeated else n["name"]
         out[f"wave{n['depth']}"].append(
-            {"name": n["name"], "key": n["key"], "entry": n["entry"], "device": n["device"]}
+            {"name": n["name"], "label": label, "key": n["key"], "entry": n["entry"], "device": n["device"]}
         )
     papers = sorted({n["name"].split(":")[0] for n in graph_json["nodes"] if n["kind"] == "figure"})
     out["papers"] = [{"paper": p} for p in papers]

@@ -31,8 +31,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harmonic_loss.toy_config import SweepConfig
-from repro.stage import Artifact, Stage
+from harmonic_loss.toy_config import SweepConfig, ToyStackConfig, sweep_chunks
+from repro.stage import Artifact, Need, Stage
 
 SWEEP_QUICK = SweepConfig(
     transformer_tasks=("lattice", "circle"),
@@ -60,10 +60,16 @@ MODELS_FILE, CONFIG_FILE = "toy_models.safetensors", "config.json"
 RUN_FIELDS = ("task", "model", "split", "seed", "epochs", "arm", "penalty")
 
 
-def toy_sweep(cfg: SweepConfig) -> dict[str, Any]:
-    from harmonic_loss.toy_train import run_sweep
+def toy_stack(cfg: ToyStackConfig) -> dict[str, Any]:
+    from harmonic_loss.toy_train import train_chunk
 
-    return run_sweep(cfg)
+    return train_chunk(cfg)
+
+
+def toy_sweep(cfg: SweepConfig, stacks: list[dict[str, Any]]) -> dict[str, Any]:
+    from harmonic_loss.toy_train import merge_chunks
+
+    return merge_chunks(cfg, stacks)
 
 
 def save_toy_models(result: dict[str, Any], cfg: SweepConfig, folder: Path) -> None:
@@ -96,12 +102,21 @@ def _plain(x: Any) -> Any:
     return x.item() if hasattr(x, "item") else x
 
 
+TOY_STACK = Stage(
+    "harmonic_loss.toy_stack",
+    compute=toy_stack,
+    configs={scale: sweep_chunks(cfg)[0] for scale, cfg in SWEEPS.items()},  # alone: the first chunk
+    title="one chunk of the toy sweep: an architecture x arm x task, both heads, every split and seed, stacked",
+    est_seconds={"smoke": 0.5, "quick": 35, "paper": 200},
+    device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+)
 TOY_SWEEP = Stage(
     "harmonic_loss.toy_sweep",
     compute=toy_sweep,
     configs=SWEEPS,
-    title="the toy sweep: 4 models x 5 tasks x seeds x splits, trained stacked",
+    title="the toy sweep: 4 models x 5 tasks x seeds x splits, trained stacked, one chunk per architecture x task",
+    needs={"stacks": Need(TOY_STACK, each=sweep_chunks)},
     artifact=Artifact("safetensors", save_toy_models, open_toy_models),
-    est_seconds={"smoke": 4, "quick": 230, "paper": 3600},
+    est_seconds={"smoke": 0.5, "quick": 2, "paper": 30},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )

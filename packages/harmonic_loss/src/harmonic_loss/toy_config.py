@@ -110,3 +110,76 @@ class SweepConfig:
 def untrained_sweep(cfg: SweepConfig) -> SweepConfig:
     """The toy figures' control: the same sweep with every run stopped after one epoch (untrained models)."""
     return replace(cfg, mlp_epochs=1, transformer_epochs=1, permutation_transformer_epochs=1)
+
+
+@dataclass(frozen=True)
+class ToyStackConfig:
+    """One chunk of the toy sweep: every run of one architecture, D9 arm and task (both heads, every split and
+    seed), trained as one stack. The sweep is cut into these so that each is a cache entry of its own, a process of
+    ``--jobs`` and a Ray task (``repro.stage.Need(each=...)``); a chunk's numbers depend only on this config, never
+    on which other chunks run or where. Fields as in :class:`SweepConfig`; ``penalty`` and ``weight_decay`` are the
+    chunk's own (an arm's multiples already applied)."""
+
+    arch: str  # "mlp" or "transformer"
+    task: str
+    arm: str = "official"
+    seeds: tuple[int, ...] = PAPER_SEEDS
+    variants: tuple[str, ...] = SPLITS
+    epochs: int = 7000
+    weight_decay: float = 0.01
+    penalty: float = 0.01
+    batch_size: int = 32
+    lr: float = 2e-3
+    train_fraction: float = 0.8
+    data_size: int = 1000
+    dim: int = 16
+    n: float = 1.0
+    eps: float = 1e-4
+    dropout: float = 0.1
+    eval_dropout: bool = True
+    eval_every: float = 1.0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.arch not in ("mlp", "transformer") or self.task not in TASKS or self.arm not in ARMS:
+            raise ValueError(f"a toy stack is mlp/transformer, a task of {TASKS} and an arm of {tuple(ARMS)}")
+        if self.arch == "transformer" and self.arm != "official":
+            raise ValueError("the D9 arms are MLP arms")
+
+
+def sweep_chunks(cfg: SweepConfig) -> tuple[ToyStackConfig, ...]:
+    """The sweep's chunks, in the order of its runs table: the official MLPs per task, the transformers per task,
+    then each D9 arm of the MLPs per task of ``ablation_tasks``. An arm's chunk holds the same (task, model, split,
+    seed) runs as the official one, so its runs pair with the official ones by seed (same data, same initial
+    weights); adding an arm or a task leaves every other chunk's training (and cache entry) unchanged."""
+    shared = {
+        "seeds": cfg.seeds,
+        "variants": cfg.variants,
+        "batch_size": cfg.batch_size,
+        "lr": cfg.lr,
+        "train_fraction": cfg.train_fraction,
+        "data_size": cfg.data_size,
+        "dim": cfg.dim,
+        "n": cfg.n,
+        "eps": cfg.eps,
+        "dropout": cfg.dropout,
+        "eval_dropout": cfg.eval_dropout,
+        "eval_every": cfg.eval_every,
+        "device": cfg.device,
+    }
+
+    def mlp(arm: str, t: str) -> ToyStackConfig:
+        penalty_factor, wd_factor = ARMS[arm]
+        wd, penalty = cfg.mlp_weight_decay * wd_factor, cfg.penalty * penalty_factor
+        return ToyStackConfig(
+            "mlp", t, arm, epochs=cfg.mlp_epochs, weight_decay=wd, penalty=penalty, **shared
+        )
+
+    def transformer(t: str) -> ToyStackConfig:
+        epochs = cfg.permutation_transformer_epochs if t == "permutation" else cfg.transformer_epochs
+        wd = cfg.transformer_weight_decay
+        return ToyStackConfig("transformer", t, epochs=epochs, weight_decay=wd, penalty=cfg.penalty, **shared)
+
+    chunks = [mlp("official", t) for t in cfg.mlp_tasks] + [transformer(t) for t in cfg.transformer_tasks]
+    ablation_tasks = [t for t in cfg.mlp_tasks if t in cfg.ablation_tasks]
+    return tuple(chunks + [mlp(arm, t) for arm in cfg.ablations for t in ablation_tasks])

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from harmonic_loss import metrics
-from harmonic_loss.toy_config import ARMS, SweepConfig
+from harmonic_loss.toy_config import SweepConfig, ToyStackConfig, sweep_chunks
 from harmonic_loss.toy_data import make_split, task
 from harmonic_loss.toy_models import StackedMLP, StackedTransformer
 from repro.stack import EpochBatches, StackedAdamW, train_stacked
@@ -301,63 +301,35 @@ def concat_groups(groups: list[tuple[list[RunSpec], dict]], keep_curves: bool = 
     return result
 
 
-def _mlp_specs(cfg: SweepConfig, arm: str, tasks: Sequence[str]) -> list[RunSpec]:
-    penalty_factor, wd_factor = ARMS[arm]
+def chunk_specs(chunk: ToyStackConfig) -> list[RunSpec]:
+    """The runs of one chunk of the sweep (:func:`~harmonic_loss.toy_config.sweep_chunks`): both heads, every split,
+    every seed, in that order."""
+    mlp = chunk.arch == "mlp"
     return [
         RunSpec(
-            t,
-            m,
+            chunk.task,
+            f"{head}_{chunk.arch}",
             sp,
             seed,
-            cfg.train_fraction,
-            cfg.mlp_weight_decay * wd_factor,
-            cfg.mlp_epochs,
-            penalty=cfg.penalty * penalty_factor,
-            arm=arm,
+            chunk.train_fraction,
+            chunk.weight_decay,
+            chunk.epochs,
+            penalty=chunk.penalty if mlp else None,
+            arm=chunk.arm,
         )
-        for t in tasks
-        for m in ("standard_mlp", "harmonic_mlp")
-        for sp in cfg.variants
-        for seed in cfg.seeds
+        for head in ("standard", "harmonic")
+        for sp in chunk.variants
+        for seed in chunk.seeds
     ]
 
 
 def sweep_specs(cfg: SweepConfig) -> list[list[RunSpec]]:
-    """The stacks of the sweep: every official MLP run, every transformer run, then one stack per D9 arm of the MLPs
-    (``cfg.ablations`` on ``cfg.ablation_tasks``). An arm's stack holds the same (task, model, split, seed) runs as
-    the official one, so its runs pair with the official ones by seed (same data set and initial weights); adding
-    an arm leaves the official stacks' training unchanged."""
-    groups = []
-    mlp = _mlp_specs(cfg, "official", cfg.mlp_tasks)
-    if mlp:
-        groups.append(mlp)
-    transformers = [
-        RunSpec(
-            t,
-            m,
-            sp,
-            seed,
-            cfg.train_fraction,
-            cfg.transformer_weight_decay,
-            cfg.permutation_transformer_epochs if t == "permutation" else cfg.transformer_epochs,
-        )
-        for t in cfg.transformer_tasks
-        for m in ("standard_transformer", "harmonic_transformer")
-        for sp in cfg.variants
-        for seed in cfg.seeds
-    ]
-    if transformers:
-        groups.append(transformers)
-    ablation_tasks = [t for t in cfg.mlp_tasks if t in cfg.ablation_tasks]
-    for arm in cfg.ablations:
-        arm_specs = _mlp_specs(cfg, arm, ablation_tasks)
-        if arm_specs:
-            groups.append(arm_specs)
-    return groups
+    """The runs of the sweep, one list per chunk (one stack each; see ``sweep_chunks``)."""
+    return [chunk_specs(c) for c in sweep_chunks(cfg)]
 
 
-def _sweep_kwargs(cfg: SweepConfig) -> dict:
-    """The training settings every toy experiment takes from its sweep config."""
+def _sweep_kwargs(cfg: SweepConfig | ToyStackConfig) -> dict:
+    """The training settings every toy experiment takes from its sweep (or chunk) config."""
     return {
         "batch_size": cfg.batch_size,
         "lr": cfg.lr,
@@ -373,31 +345,59 @@ def stack_name(specs: Sequence[RunSpec]) -> str:
     return specs[0].arch if specs[0].arm == "official" else f"{specs[0].arch}_{specs[0].arm}"
 
 
-def run_sweep(cfg: SweepConfig) -> dict:
-    """Train every run of the sweep and summarise it (the stage ``harmonic_loss.toy_sweep`` that Figs. 2, 3 and 7
-    read), with the trained parameters of each stack under ``params`` (``{"mlp": {name: [run, ...]}, ...}``)."""
-    device = resolve_device(cfg.device)
-    groups = []
-    for specs in sweep_specs(cfg):
-        arm = "" if specs[0].arm == "official" else f" ({specs[0].arm})"
-        what = f"{specs[0].arch}{arm} x {len({s.task for s in specs})} task(s)"
-        out = train_runs(
-            specs,
-            **_sweep_kwargs(cfg),
-            dropout=cfg.dropout,
-            eval_every=cfg.eval_every,
-            eval_dropout=cfg.eval_dropout,
-            device=device,
-            desc=f"toy sweep: {len(specs)} {what} runs stacked on {device.type}",
-            keep_params=True,
-        )
-        groups.append((specs, out))
+def train_chunk(chunk: ToyStackConfig) -> dict:
+    """Train one chunk of the sweep as one stack (the stage ``harmonic_loss.toy_stack``), with its parameters."""
+    device = resolve_device(chunk.device)
+    arm = "" if chunk.arm == "official" else f", {chunk.arm}"
+    specs = chunk_specs(chunk)
+    return train_runs(
+        specs,
+        **_sweep_kwargs(chunk),
+        dropout=chunk.dropout,
+        eval_every=chunk.eval_every,
+        eval_dropout=chunk.eval_dropout,
+        device=device,
+        desc=f"toy sweep: {len(specs)} {chunk.arch} runs on {chunk.task}{arm}, stacked on {device.type}",
+        keep_params=True,
+    )
+
+
+def merge_chunks(cfg: SweepConfig, outs: Sequence[dict]) -> dict:
+    """The sweep's result from its chunks' (``outs``, in ``sweep_chunks(cfg)`` order): one runs table, and the
+    trained parameters per stack name (``{"mlp": {name: [run, ...]}, "transformer": ..., "mlp_<arm>": ...}``, each
+    run padded with NaN to the largest shape of its stack name)."""
+    chunks = sweep_chunks(cfg)
+    if len(outs) != len(chunks):
+        raise ValueError(f"the sweep has {len(chunks)} chunks, got {len(outs)} results")
+    groups = [(chunk_specs(c), o) for c, o in zip(chunks, outs, strict=True)]
     result = concat_groups(groups)
-    result["device"] = device.type
-    # The trained models, per stack (its runs are the result's runs of that stack, in order): "mlp" and
-    # "transformer" for the official stacks, "mlp_<arm>" for a D9 arm.
-    result["params"] = {stack_name(specs): out["params"] for specs, out in groups}
+    result["device"] = resolve_device(cfg.device).type
+    by_stack: dict[str, list[dict]] = {}
+    for specs, out in groups:
+        by_stack.setdefault(stack_name(specs), []).append(out["params"])
+    result["params"] = {name: _concat_padded(parts) for name, parts in by_stack.items()}
     return result
+
+
+def _concat_padded(parts: list[dict]) -> dict:
+    """Concatenate per-chunk parameter arrays along the run axis, NaN-padding every other axis to the largest."""
+    out = {}
+    for k in parts[0]:
+        arrays = [np.asarray(p[k]) for p in parts]
+        shape = np.max([a.shape[1:] for a in arrays], axis=0)
+        padded = np.full((sum(len(a) for a in arrays), *shape), np.nan, dtype=arrays[0].dtype)
+        row = 0
+        for a in arrays:
+            padded[(slice(row, row + len(a)), *(slice(0, d) for d in a.shape[1:]))] = a
+            row += len(a)
+        out[k] = padded
+    return out
+
+
+def run_sweep(cfg: SweepConfig) -> dict:
+    """Train every chunk of the sweep here, one after another, and merge them: the same numbers as the stage
+    ``harmonic_loss.toy_sweep`` (which reads its chunks as stages, so they can run in parallel)."""
+    return merge_chunks(cfg, [train_chunk(c) for c in sweep_chunks(cfg)])
 
 
 def select(result: dict, keep: np.ndarray) -> dict:
