@@ -1,8 +1,12 @@
 """The package's stages (:mod:`repro.stage`): the expensive computations that several figures read.
 
 ``harmonic_loss.toy_sweep``: every (model, task, seed, split, arm) toy run of Figs. 2, 3a, 3c and 7, trained stacked
-(:func:`harmonic_loss.toy_train.run_sweep`; settings and choices in :mod:`harmonic_loss.toy_config` and the
-docstring of ``figures/fig7.py``). Figures read it with ``Need(TOY_SWEEP, field="sweep")``: their ``sweep`` field
+(settings and choices in :mod:`harmonic_loss.toy_config` and the docstring of ``figures/fig7.py``). It reads its
+chunks, the stage ``harmonic_loss.toy_stack`` once per architecture x D9 arm x task
+(``Need(TOY_STACK, each=sweep_chunks)``), and merges them (:func:`~harmonic_loss.toy_train.merge_chunks`; the same
+numbers as :func:`~harmonic_loss.toy_train.run_sweep` training them in a row): each chunk is a cache entry of its own,
+``--jobs 2`` trains two at once, ``--executor ray`` sends each to the cluster as a task, and reproduce.yml runs each
+as a job (``repro stage harmonic_loss.toy_stack --key KEY``). Figures read it with ``Need(TOY_SWEEP, field="sweep")``: their ``sweep`` field
 holds its :class:`~harmonic_loss.toy_config.SweepConfig`, so ``--set sweep.mlp_epochs=...`` reaches it and two
 figures with equal ``sweep`` fields share one training. Its artifact is the trained models, safetensors + JSON:
 

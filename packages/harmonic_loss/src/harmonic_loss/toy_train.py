@@ -1,8 +1,9 @@
 """Training many toy runs at once (through :mod:`repro.stack`) and the shared sweep of Figs. 2, 3a, 3c and 7.
 
-:func:`train_runs` trains a list of :class:`RunSpec` as one stacked model: MLP runs of every task share one stack
-and all transformer runs share another (each run pads to the largest vocabulary/input length, see
-:mod:`harmonic_loss.toy_models`). Each run has its own data set (drawn from its seed), its own training-set size, its own
+:func:`train_runs` trains a list of :class:`RunSpec` of one architecture as one stacked model (each run pads to the
+largest vocabulary/input length of its stack, see :mod:`harmonic_loss.toy_models`). The sweep trains one stack per
+chunk, an architecture x D9 arm x task (``toy_config.sweep_chunks``: both heads, every split and seed), so a chunk's
+numbers never depend on which other chunks run, and chunks run in parallel (``--jobs``, Ray, CI jobs). Each run has its own data set (drawn from its seed), its own training-set size, its own
 minibatch order (one permutation per epoch), its own step budget (``epochs * n_train / batch``; a finished run is
 frozen while the others go on), its own weight decay and its own embedding penalty (the D9 arms of the sweep).
 

@@ -7,7 +7,7 @@ data size 1000, train fraction 0.8, AdamW lr 2e-3, weight decay 0.01 (MLP) / 0.0
 epochs (10,000 for permutation transformers), official exponent n = 1 on d^2, embedding group-lasso 0.01.
 
 The runs are the stage ``harmonic_loss.toy_sweep`` (:mod:`harmonic_loss.stages`, :func:`~harmonic_loss.toy_train.
-run_sweep`): every run is trained stacked (all MLP runs in one stack, all transformer runs in another), with
+run_sweep`): every run is trained stacked, one stack (and cache entry) per architecture x arm x task, with
 accuracies evaluated every ``eval_every`` epochs for Fig. 3c. Figs. 2, 3 and 7 read it through ``needs`` with
 their ``sweep`` config (equal configs => one training); its artifact holds the trained models (safetensors).
 
