@@ -42,11 +42,13 @@ Ours runs the 20 slices as 20 jobs on **2 single-thread processes in parallel on
 first (the makespan is printed); this assumes two 1-thread processes run as fast side by side as each alone (no
 memory-bandwidth contention; measured here one at a time, on a machine that may be shared). The official loop is
 extrapolated one run at a time (400 runs back to back, as each official SLURM job loops over its seeds), and also
-two runs at a time on the 2 cores for a like-for-like comparison. Last (skip with ``--no-stacks``), the two stacks
-that :func:`~harmonic_loss.toy_train.run_sweep` itself trains (all 200 MLP runs in one, all 200 transformer runs in
-the other, from :func:`~harmonic_loss.toy_train.sweep_specs`) are timed once over 1 and ``1 + --sweep-epochs``
-epochs and extrapolated per step: a stack takes its longest run's steps (175,000 = 7000 epochs x 25 for both; a
-finished run stays in the stack, frozen), and pads every run to the longest input (lattice, 3 tokens).
+two runs at a time on the 2 cores for a like-for-like comparison. Last (skip with ``--no-stacks``), the chunks that
+the stage ``harmonic_loss.toy_sweep`` really trains for that sweep (:func:`~harmonic_loss.toy_config.sweep_chunks`:
+one stack per architecture x task, both heads, 40 runs each, each its own cache entry, ``--jobs`` process or Ray
+task) are each timed over 1 and ``1 + --sweep-epochs`` epochs and extrapolated per step (a stack takes its longest
+run's steps: 7000 epochs x 25 = 175,000; a finished run stays in the stack, frozen); their makespan on 2
+single-thread processes is what ``repro all --scale paper --jobs 2`` (or a 2-CPU Ray cluster) would take on the
+CPU.
 
 Timer: process CPU time by default (``--clock cpu``). Everything runs in this one process on ``--threads`` (1) torch
 thread with no DataLoader workers, so its CPU time is the wall-clock time it would take on an idle core, and it is
@@ -73,11 +75,13 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from harmonic_loss.harmax import log_harmax
-from harmonic_loss.toy_config import PAPER_SEEDS, TASKS, SweepConfig
+from harmonic_loss.toy_config import PAPER_SEEDS, TASKS, SweepConfig, sweep_chunks
 from harmonic_loss.toy_data import make_split, task
-from harmonic_loss.toy_train import RunSpec, sweep_specs, train_runs
+from harmonic_loss.toy_train import RunSpec, chunk_specs, train_runs
 
-CFG = SweepConfig(variants=("official",), device="cpu")
+CFG = SweepConfig(
+    variants=("official",), ablations=(), device="cpu"
+)  # the issue's sweep: official split, no D9 arm
 # the issue's targets for official / ours, per seed-epoch
 TARGETS = {
     ("mlp", "stacked"): 15.0,
@@ -311,18 +315,22 @@ def steps(specs: list[RunSpec]) -> int:
     return max(math.ceil(s.epochs * n_train[s.task] / CFG.batch_size) for s in specs)
 
 
-def sweep_stacks(E: int) -> list[tuple[str, int, float, float]]:
-    """``run_sweep``'s own stacks (every MLP run in one, every transformer run in another), per architecture:
-    (arch, runs, seconds per step, fixed seconds), from 1 and ``1 + E`` epochs."""
+def sweep_chunks_timed(E: int) -> list[tuple[str, str, int, int, float, float]]:
+    """The sweep's chunks as the stage trains them (``sweep_chunks``, official split, no D9 arm: the issue's
+    sweep): (arch, task, runs, steps, seconds per step, fixed seconds), each from 1 and ``1 + E`` epochs."""
 
-    def stacks(e: int) -> list[list[RunSpec]]:
-        return sweep_specs(replace(CFG, mlp_epochs=e, transformer_epochs=e, permutation_transformer_epochs=e))
+    def chunks(e: int) -> list:
+        return sweep_chunks(
+            replace(CFG, mlp_epochs=e, transformer_epochs=e, permutation_transformer_epochs=e)
+        )
 
     out = []
-    for arch, one, more in zip(ARCHS, stacks(1), stacks(1 + E), strict=True):
-        t1, tE = timed(ours, one), timed(ours, more)
-        per_step = max(tE - t1, 0.0) / (steps(more) - steps(one))
-        out.append((arch, len(one), per_step, max(t1 - steps(one) * per_step, 0.0)))
+    for one, more, full in zip(chunks(1), chunks(1 + E), sweep_chunks(CFG), strict=True):
+        a, b = chunk_specs(one), chunk_specs(more)
+        t1, tE = timed(ours, a), timed(ours, b)
+        per_step = max(tE - t1, 0.0) / (steps(b) - steps(a))
+        n_steps = steps(chunk_specs(full))
+        out.append((full.arch, full.task, len(a), n_steps, per_step, max(t1 - steps(a) * per_step, 0.0)))
     return out
 
 
@@ -382,24 +390,22 @@ def part_sweep(args: argparse.Namespace) -> None:
     )
     if not args.stacks:
         return
-    # What run_sweep itself does: one process, the MLP stack then the transformer stack, every run carried through
-    # every step of its stack (finished runs are frozen, not removed) until the longest run is done.
+    # What the stage harmonic_loss.toy_sweep really trains: its chunks, each one stack, on 2 processes.
     print(
-        f"\nours as run_sweep runs it (one {S * 10}-run stack per architecture; measured over 1 vs {1 + E} epochs, "
-        f"once; a stack takes its longest run's steps):"
+        f"\nours as the toy_sweep stage trains it (its chunks; each measured over 1 vs {1 + E} epochs, once):"
     )
     totals = []
-    for arch, n_runs, per_step, fixed in sweep_stacks(E):
-        specs = sweep_specs(CFG)[ARCHS.index(arch)]
-        n_steps = steps(specs)
+    for arch, task_name, n_runs, n_steps, per_step, fixed in sweep_chunks_timed(E):
         totals.append(fixed + n_steps * per_step)
         print(
-            f"   {arch:<12} {n_runs} runs: {1e3 * per_step:7.1f} ms/step x {n_steps} steps = {hours(totals[-1])}"
-            f"   ({1e3 * per_step / n_runs:.3f} ms per run-step)"
+            f"   {arch:<12} {task_name:<12} {n_runs} runs: {1e3 * per_step:6.1f} ms/step x {n_steps} steps "
+            f"= {hours(totals[-1])}"
         )
     print(
-        f"   one process, one stack after the other: {hours(sum(totals))}; "
-        f"the two stacks in 2 processes in parallel: {hours(max(totals))}"
+        f"   {len(totals)} chunks one after another: {hours(sum(totals))}; on 2 processes in parallel (--jobs 2, or "
+        f"2 Ray CPUs): {hours(makespan(totals, 2))}   target < 5 h: "
+        f"{'met' if makespan(totals, 2) < 5 * 3600 else 'NOT met'}; against the official loop one run at a time: "
+        f"{sum(off_runs) / makespan(totals, 2):.1f}x"
     )
 
 
@@ -418,7 +424,7 @@ def main() -> None:
         "--no-stacks",
         dest="stacks",
         action="store_false",
-        help="sweep part: skip timing run_sweep's own two 200-run stacks",
+        help="sweep part: skip timing the toy_sweep stage's own chunks",
     )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall-clock")
