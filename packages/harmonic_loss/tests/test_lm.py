@@ -226,34 +226,51 @@ def test_paper_scale_inputs_missing_offline_are_one_line(tmp_path):
     assert "\n" not in str(e.value) and "prepare_openwebtext" in str(e.value)
 
 
+def test_bpe_corpus_separates_bare_words_from_words_mid_text():
+    """D14's setting at quick: the byte-level BPE trained on the corpus is deterministic; with its leading space
+    every task word is one token (as common words are in GPT-2), while the bare word's last piece, the official
+    analysis' rule, is another token."""
+    a, tok = word_corpus.bpe_corpus(3000, seed=0, vocab_size=768)
+    b, _ = word_corpus.bpe_corpus(3000, seed=0, vocab_size=768)
+    np.testing.assert_array_equal(a, b)
+    assert a.max() < tok.get_vocab_size() and (a == tok.token_to_id(word_corpus.EOS_TEXT)).sum() == 3000
+    words = [w for pairs in word_corpus.tasks().values() for p in pairs for w in p]
+    assert all(len(tok.encode(" " + w).ids) == 1 for w in words)
+    differ = [word_corpus.last_piece(tok, w, False) != word_corpus.last_piece(tok, w, True) for w in words]
+    assert np.mean(differ) > 0.5
+
+
 def test_fig6_runs_on_trained_checkpoints(tmp_path):
-    """The paper-scale path (checkpoints + function-vector task files), on tiny word-level checkpoints."""
+    """The paper-scale path (checkpoints + function-vector task files, a BPE tokenizer file), on tiny checkpoints
+    trained on the BPE corpus: both D14 variants are measured on the same models."""
     from dataclasses import replace
 
     from harmonic_loss.figures.fig6 import FIGURE
 
-    tokens, vocab = word_corpus.generate(300, seed=0)
+    tokens, tok = word_corpus.bpe_corpus(300, seed=0, vocab_size=768)
     for head in ("standard", "harmonic"):
-        cfg = GPTConfig(**{**TINY.__dict__, "vocab_size": len(vocab.words), "head": head})
+        cfg = GPTConfig(**{**TINY.__dict__, "vocab_size": tok.get_vocab_size(), "head": head})
         tcfg = PRESETS["tiny"][1][head]
         train(cfg, replace(tcfg, max_iters=5), tokens, out_dir=tmp_path / head, progress=False)
     (tmp_path / "tasks").mkdir()
     for name, pairs in word_corpus.tasks().items():
         rows = [{"input": a, "output": b} for a, b in pairs]
         (tmp_path / "tasks" / f"{name}.json").write_text(json.dumps(rows))
-    (tmp_path / "words.json").write_text(json.dumps(vocab.index))
+    tok.save(str(tmp_path / "tokenizer.json"))
     cfg = replace(
         FIGURE.config("paper"),
         harmonic_checkpoint=str(tmp_path / "harmonic"),
         standard_checkpoint=str(tmp_path / "standard"),
         tasks_dir=str(tmp_path / "tasks"),
-        tokenizer=f"vocab:{tmp_path / 'words.json'}",
+        tokenizer=f"bpe:{tmp_path / 'tokenizer.json'}",
         n_quadruples=200,
     )
     result = FIGURE.compute(cfg)
-    assert result["tasks"] == sorted(word_corpus.tasks())
+    assert result["tasks"] == sorted(word_corpus.tasks()) and result["same_token_fraction"] < 0.5
     claims = FIGURE.claims(result, cfg)
-    # one claim per task; one model per head: the interval is a bootstrap over the task's quadruples
-    assert len(claims) == len(result["tasks"])
+    # one claim per task and variant; one model per head: the interval is a bootstrap over the task's quadruples
+    assert [c.variant for c in claims] == ["official"] * 4 + ["fixed"] * 4
     for c in claims:
         assert c.interval is not None and "bootstrap" in c.spread and len(c.preconditions) == 2
+    official, fixed = claims[:4], claims[4:]
+    assert any(o.values[0] != f.values[0] for o, f in zip(official, fixed, strict=True))  # other tokens

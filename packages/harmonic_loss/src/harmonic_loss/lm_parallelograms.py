@@ -13,26 +13,51 @@ from typing import Any
 HEADS = ("standard", "harmonic")
 
 
+VARIANTS = (
+    "official",
+    "fixed",
+)  # D14: a word's last BPE piece bare (official) or with its leading space (fixed)
+
+
+def task_ids(pairs: dict[str, list[tuple[str, str]]], encode: Any) -> dict[str, Any]:
+    """The tasks' word pairs as token-id pairs, per variant: ``{variant: {task: [n, 2] ids}}``; ``encode(word,
+    leading_space)`` is the id a word maps to."""
+    import numpy as np
+
+    return {
+        v: {
+            t: np.array([[encode(a, v == "fixed"), encode(b, v == "fixed")] for a, b in ps])
+            for t, ps in pairs.items()
+        }
+        for v in VARIANTS
+    }
+
+
 def train_generated(cfg: Any) -> tuple[dict, dict, dict]:
-    """Train both heads per seed on the word corpus; returns embeddings, tasks (token-id pairs), training info."""
+    """Train both heads per seed on the generated corpus (byte-level BPE tokens, or one token per word when
+    ``bpe_vocab`` is 0); returns embeddings, tasks (token-id pairs per variant), training info."""
     import numpy as np
 
     from harmonic_loss import word_corpus
     from harmonic_loss.gpt import GPTConfig
     from harmonic_loss.train_lm import TrainConfig, train
 
-    tokens, vocab = word_corpus.generate(cfg.n_sentences, seed=0)
+    if cfg.bpe_vocab:
+        tokens, tok = word_corpus.bpe_corpus(cfg.n_sentences, seed=0, vocab_size=cfg.bpe_vocab)
+        vocab_size = tok.get_vocab_size()
+        tasks = task_ids(word_corpus.tasks(), lambda w, space: word_corpus.last_piece(tok, w, space))
+    else:  # one token per word: a word has no leading-space form, so both variants map it to the same id
+        tokens, vocab = word_corpus.generate(cfg.n_sentences, seed=0)
+        vocab_size = len(vocab.words)
+        tasks = task_ids(word_corpus.tasks(), lambda w, space: vocab.index[w])
     split = int(0.95 * len(tokens))
-    tasks = {
-        name: np.array([vocab.encode(list(p)) for p in pairs]) for name, pairs in word_corpus.tasks().items()
-    }
     embeddings: dict[str, dict[str, Any]] = {h: {} for h in HEADS}
     info: dict[str, dict[str, Any]] = {h: {} for h in HEADS}
     for seed in cfg.seeds:
         for head in HEADS:
             model_cfg = GPTConfig(
                 block_size=cfg.block_size,
-                vocab_size=len(vocab.words),
+                vocab_size=vocab_size,
                 n_layer=cfg.n_layer,
                 n_head=cfg.n_head,
                 n_embd=cfg.n_embd,
@@ -68,8 +93,6 @@ def load_checkpoints(cfg: Any) -> tuple[dict, dict, dict]:
     import json
     from pathlib import Path
 
-    import numpy as np
-
     from repro.figure import ReproError
 
     missing = [
@@ -81,12 +104,12 @@ def load_checkpoints(cfg: Any) -> tuple[dict, dict, dict]:
             "`torchrun --nproc_per_node 8 -m harmonic_loss.train_lm --preset paper --head harmonic|standard` and "
             "download ericwtodd/function_vectors dataset_files/abstractive"
         )
-    encode = last_token_encoder(cfg.tokenizer)
-    tasks = {}
-    for f in sorted(Path(cfg.tasks_dir).glob("*.json")):
-        rows = json.loads(f.read_text())
-        tasks[f.stem] = np.array([[encode(r["input"]), encode(r["output"])] for r in rows])
-    if not tasks:
+    pairs = {
+        f.stem: [(r["input"], r["output"]) for r in json.loads(f.read_text())]
+        for f in sorted(Path(cfg.tasks_dir).glob("*.json"))
+    }
+    tasks = task_ids(pairs, last_token_encoder(cfg.tokenizer))
+    if not pairs:
         raise ReproError(
             f"{cfg.tasks_dir} holds no task .json files (function-vector format: input/output rows)"
         )
@@ -98,7 +121,9 @@ def load_checkpoints(cfg: Any) -> tuple[dict, dict, dict]:
 
 
 def last_token_encoder(spec: str):
-    """word -> the id of its last token (the official analysis' rule for multi-token words)."""
+    """``(word, leading_space) -> id`` of the word's last token (the official analysis' rule for multi-token words:
+    the bare word; ``leading_space``: as the word appears mid-text, D14's fix). ``vocab:<words.json>`` (one token per
+    word: no leading-space form), ``bpe:<tokenizer.json>`` (a ``tokenizers`` file) or ``tiktoken:<encoding>``."""
     import json
     from pathlib import Path
 
@@ -107,7 +132,14 @@ def last_token_encoder(spec: str):
     kind, _, arg = spec.partition(":")
     if kind == "vocab":
         vocab = json.loads(Path(arg).read_text())
-        return lambda word: vocab[word]
+        return lambda word, leading_space: vocab[word]
+    if kind == "bpe":
+        from tokenizers import Tokenizer
+
+        from harmonic_loss.word_corpus import last_piece
+
+        tok = Tokenizer.from_file(arg)
+        return lambda word, leading_space: last_piece(tok, word, leading_space)
     if kind == "tiktoken":
         try:
             import tiktoken
@@ -118,8 +150,10 @@ def last_token_encoder(spec: str):
                 f"the {arg} BPE (tiktoken) is not available ({type(e).__name__}); run "
                 f"`uv run python -c \"import tiktoken; tiktoken.get_encoding('{arg}')\"` once online"
             ) from None
-        return lambda word: enc.encode(word)[-1]
-    raise ReproError(f"unknown tokenizer {spec!r}; use tiktoken:<encoding> or vocab:<words.json>")
+        return lambda word, leading_space: enc.encode((" " if leading_space else "") + word)[-1]
+    raise ReproError(
+        f"unknown tokenizer {spec!r}; use tiktoken:<encoding>, bpe:<tokenizer.json> or vocab:<words.json>"
+    )
 
 
 def load_embeddings(spec: str) -> Any:
@@ -149,51 +183,65 @@ def load_embeddings(spec: str) -> Any:
 
 
 def parallelogram_losses(cfg: Any) -> dict[str, Any]:
+    """``losses[variant][head][seed]["k<k>"][task][kind]``: per quadruple, for the tasks' words mapped as each variant
+    maps them (same embeddings, same sampled quadruples)."""
     import numpy as np
 
     from harmonic_loss.parallelogram import parallelogram_loss, pca_project, task_quadruples
 
     embeddings, tasks, info = train_generated(cfg) if cfg.source == "generated" else load_checkpoints(cfg)
     vocab_size = next(iter(embeddings["harmonic"].values())).shape[0]
-    quads = task_quadruples(tasks, vocab_size, cfg.n_quadruples, cfg.analysis_seed)
+    projections = {
+        h: {s: {k: pca_project(e, k) for k in cfg.ks} for s, e in embeddings[h].items()} for h in HEADS
+    }
     losses: dict[str, Any] = {}
-    for head in HEADS:
-        losses[head] = {}
-        for seed, emb in embeddings[head].items():
-            losses[head][seed] = {}
-            for k in cfg.ks:
-                proj = pca_project(emb, k)
-                losses[head][seed][f"k{k}"] = {
-                    task: {
-                        kind: parallelogram_loss(proj, q).astype(np.float32) for kind, q in by_kind.items()
+    for variant in cfg.variants:
+        quads = task_quadruples(tasks[variant], vocab_size, cfg.n_quadruples, cfg.analysis_seed)
+        losses[variant] = {
+            head: {
+                seed: {
+                    f"k{k}": {
+                        task: {
+                            kind: parallelogram_loss(proj[k], q).astype(np.float32)
+                            for kind, q in by_kind.items()
+                        }
+                        for task, by_kind in quads.items()
                     }
-                    for task, by_kind in quads.items()
+                    for k in cfg.ks
                 }
+                for seed, proj in projections[head].items()
+            }
+            for head in HEADS
+        }
+    first = tasks[cfg.variants[0]]
     return {
         "losses": losses,
-        "tasks": sorted(tasks),
+        "tasks": sorted(first),
         "training": info,
-        "n_pairs": {t: len(p) for t, p in tasks.items()},
+        "n_pairs": {t: len(p) for t, p in first.items()},
+        # how often the official rule picks another token than the one the model reads mid-text (D14)
+        "same_token_fraction": float(
+            np.mean(np.concatenate([(tasks["official"][t] == tasks["fixed"][t]).ravel() for t in first]))
+        ),
     }
 
 
-def median_losses(result: dict[str, Any], cfg: Any, head: str, kind: str) -> Any:
+def median_losses(result: dict[str, Any], cfg: Any, head: str, kind: str, variant: str) -> Any:
     """[seeds, tasks] median loss (degenerate quadruples excluded) at k_main."""
     import numpy as np
 
-    k = f"k{cfg.k_main}"
+    k, by_seed = f"k{cfg.k_main}", result["losses"][variant][head]
     return np.array(
-        [
-            [np.nanmedian(result["losses"][head][s][k][t][kind]) for t in result["tasks"]]
-            for s in sorted(result["losses"][head])
-        ]
+        [[np.nanmedian(by_seed[s][k][t][kind]) for t in result["tasks"]] for s in sorted(by_seed)]
     )
 
 
 def parallelogram_claims(result: dict[str, Any], cfg: Any) -> list:
-    """Per task, the paper's claim (spec F6: "the harmonic curve rises far faster in all 12 tasks"; spec 7.6: median
-    parallelogram loss harmonic < standard for each task), one value per training seed (both heads of a seed share
-    corpus, data order and analysis quadruples).
+    """Per task and variant, the paper's claim (spec F6: "the harmonic curve rises far faster in all 12 tasks"; spec
+    7.6: median parallelogram loss harmonic < standard for each task), one value per training seed (both heads of a
+    seed share corpus, data order and analysis quadruples). Variants (D14): ``official`` maps each word to the last
+    BPE piece of the bare word, as the official notebook does; ``fixed`` to the last piece of the word with its
+    leading space, the token the model reads mid-text.
 
     A comparison of parallelogram tightness only means something where both embeddings encode the task at all:
     the precondition is that, on every seed, each head's median task loss is below both baselines (random word
@@ -204,51 +252,51 @@ def parallelogram_claims(result: dict[str, Any], cfg: Any) -> list:
 
     from repro.claims import Claim, bootstrap_interval, precondition, read_off_plot
 
-    harm, std = (
-        median_losses(result, cfg, "harmonic", "task"),
-        median_losses(result, cfg, "standard", "task"),
-    )  # [seeds, tasks]
-    encodes = {}
-    for head, med in (("harmonic", harm), ("standard", std)):
-        baseline = np.minimum(
-            median_losses(result, cfg, head, "random"), median_losses(result, cfg, head, "shuffled")
-        )
-        encodes[head] = baseline - med
     proxy = " (generated-corpus proxy)" if cfg.source == "generated" else ""
     out = []
-    for j, task in enumerate(result["tasks"]):
-        pre = tuple(
-            precondition(
-                f"{head} embeddings encode {task}: median loss of both baselines - of the task quadruples",
-                encodes[head][:, j],
-                ">",
-                0.0,
+    for variant in cfg.variants:
+        med = {h: median_losses(result, cfg, h, "task", variant) for h in HEADS}  # [seeds, tasks]
+        encodes = {
+            h: np.minimum(
+                median_losses(result, cfg, h, "random", variant),
+                median_losses(result, cfg, h, "shuffled", variant),
             )
-            for head in ("harmonic", "standard")
-        )
-        extra: dict[str, Any] = {}
-        seeds = sorted(result["losses"]["harmonic"])
-        if len(seeds) == 1:
-            k = f"k{cfg.k_main}"
-            rows = np.stack(
-                [result["losses"][h][seeds[0]][k][task]["task"] for h in ("harmonic", "standard")], 1
+            - med[h]
+            for h in HEADS
+        }
+        by_head = result["losses"][variant]
+        seeds = sorted(by_head["harmonic"])
+        for j, task in enumerate(result["tasks"]):
+            pre = tuple(
+                precondition(
+                    f"{head} embeddings encode {task}: median loss of both baselines - of the task quadruples",
+                    encodes[head][:, j],
+                    ">",
+                    0.0,
+                )
+                for head in ("harmonic", "standard")
             )
-            rows = rows[~np.isnan(rows).any(1)]
-            extra = {
-                "interval": bootstrap_interval(
-                    rows, lambda a: float(np.median(a[:, 0]) - np.median(a[:, 1])), n_resamples=1000
-                ),
-                "spread": f"bootstrap over {len(rows)} quadruples",
-            }
-        out.append(
-            Claim(
-                f"{task}: median parallelogram loss (top-{cfg.k_main} PCs), harmonic - standard{proxy}",
-                harm[:, j] - std[:, j],
-                "<",
-                0.0,
-                paper=read_off_plot("harmonic lower on 12/12 tasks", "Fig. 6 cumulative-fraction panels"),
-                preconditions=pre,
-                **extra,
+            extra: dict[str, Any] = {}
+            if len(seeds) == 1:
+                k = f"k{cfg.k_main}"
+                rows = np.stack([by_head[h][seeds[0]][k][task]["task"] for h in ("harmonic", "standard")], 1)
+                rows = rows[~np.isnan(rows).any(1)]
+                extra = {
+                    "interval": bootstrap_interval(
+                        rows, lambda a: float(np.median(a[:, 0]) - np.median(a[:, 1])), n_resamples=1000
+                    ),
+                    "spread": f"bootstrap over {len(rows)} quadruples",
+                }
+            out.append(
+                Claim(
+                    f"{task}: median parallelogram loss (top-{cfg.k_main} PCs), harmonic - standard{proxy}",
+                    med["harmonic"][:, j] - med["standard"][:, j],
+                    "<",
+                    0.0,
+                    paper=read_off_plot("harmonic lower on 12/12 tasks", "Fig. 6 cumulative-fraction panels"),
+                    variant=variant,
+                    preconditions=pre,
+                    **extra,
+                )
             )
-        )
     return out

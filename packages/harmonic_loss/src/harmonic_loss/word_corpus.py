@@ -1,6 +1,6 @@
-"""A generated word-level corpus with built-in analogy pairs: the offline stand-in for OpenWebText at `quick` scale.
+"""A generated corpus with built-in analogy pairs: the offline stand-in for OpenWebText at `quick` scale.
 
-Each word is one token. Four relations are planted so that they are visible only through context, the way
+Each word is one token (or, through :func:`bpe_corpus`, BPE pieces). Four relations are planted so that they are visible only through context, the way
 grammatical and lexical relations are in real text:
 - ``plural``: singular -> plural nouns ("one cat sleeps" / "two cats sleep");
 - ``past``: present -> past verbs ("today the cat walks" / "yesterday the cat walked");
@@ -8,11 +8,13 @@ grammatical and lexical relations are in real text:
   "hot is the opposite of cold");
 - ``successor``: number word -> the next one (counting runs "three four five").
 The tasks are the word pairs of each relation (the quick scale's version of the function-vector tasks).
+:func:`bpe_corpus` gives the same sentences as text through a byte-level BPE trained on them, as GPT-2 sees text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -201,13 +203,44 @@ def _sentence(rng: np.random.Generator) -> list[str]:
     return ["count", ":", *NUMBERS[start : start + 2 + rng.integers(3)], "."]
 
 
+def sentences(n_sentences: int, seed: int) -> list[list[str]]:
+    """``n_sentences`` generated sentences (lists of words)."""
+    rng = np.random.default_rng(seed)
+    return [_sentence(rng) for _ in range(n_sentences)]
+
+
 def generate(n_sentences: int, seed: int) -> tuple[np.ndarray, Vocabulary]:
     """A token stream of ``n_sentences`` sentences separated by <eos>, as uint16, and its vocabulary."""
-    rng = np.random.default_rng(seed)
     vocab = vocabulary()
     idx = vocab.index
     stream: list[int] = []
-    for _ in range(n_sentences):
-        stream.extend(idx[w] for w in _sentence(rng))
+    for words in sentences(n_sentences, seed):
+        stream.extend(idx[w] for w in words)
         stream.append(idx["<eos>"])
     return np.asarray(stream, dtype=np.uint16), vocab
+
+
+EOS_TEXT = "<|endoftext|>"
+
+
+def bpe_corpus(n_sentences: int, seed: int, vocab_size: int) -> tuple[np.ndarray, Any]:
+    """The same sentences as text, one line each ("today the cat walks near the dog ."), tokenized by a byte-level
+    BPE trained on them (GPT-2's kind of tokenizer, from the ``tokenizers`` library; training is deterministic).
+    As in GPT-2, a word mid-sentence is a different token from the same word without its leading space (``" cats"``
+    vs ``"cats"``, which may split into pieces): the distinction behind the official F6 analysis' defect D14.
+    Returns the token stream (lines separated by the end-of-text token, as uint16) and the tokenizer."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    lines = [" ".join(words) for words in sentences(n_sentences, seed)]
+    tok = ByteLevelBPETokenizer()
+    tok.train_from_iterator(
+        lines, vocab_size=vocab_size, min_frequency=2, show_progress=False, special_tokens=[EOS_TEXT]
+    )
+    eos = tok.token_to_id(EOS_TEXT)
+    stream = [i for enc in tok.encode_batch(lines) for i in (*enc.ids, eos)]
+    return np.asarray(stream, dtype=np.uint16), tok
+
+
+def last_piece(tok: Any, word: str, leading_space: bool) -> int:
+    """The id of the last BPE piece of ``word``, bare (the official F6 rule) or as mid-text (``" " + word``)."""
+    return tok.encode((" " if leading_space else "") + word).ids[-1]

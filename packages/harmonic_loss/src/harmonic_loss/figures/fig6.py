@@ -16,10 +16,19 @@ Scales:
   standard side, and the function-vector task files (``tasks_dir``: the 12 JSON files of
   ericwtodd/function_vectors ``dataset_files/abstractive``).
 
+Variants (spec D14): ``official`` maps each task word to the last BPE piece of the bare word (the official
+notebook's ``encode(word)[-1]``); ``fixed`` to the last piece of the word with its leading space, the token a model
+reads mid-text (``encode(" " + word)[-1]``). Same models, same sampled quadruples; the figure notes how many task
+words map to the same token both ways. The quick corpus is tokenized the way GPT-2's is: a byte-level BPE trained on
+it (``bpe_vocab``, our choice: 768, large enough that every corpus word with its leading space is one token, as the
+tasks' common words are in GPT-2's BPE; the bare forms then mostly split into pieces). ``bpe_vocab=0`` trains on one
+token per word instead (then the variants coincide).
+
 Choices where the spec is silent: the harmonic exponent is the paper convention n = sqrt(d) (the official code's
 n = 768 on d^2 is a GPTConfig option); the quick LM uses AdamW lr 3e-3 with cosine decay, no weight decay, for
 both heads. Added baselines (spec D14): random word pairs and shuffled-task quadruples, and several training
-seeds. One claim per task, over the training seeds; that both heads beat the baselines is its precondition.
+seeds. One claim per task and variant, over the training seeds; that both heads beat the baselines is its
+precondition.
 """
 
 from __future__ import annotations
@@ -27,14 +36,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from harmonic_loss.lm_parallelograms import VARIANTS
 from repro.figure import Figure
 
 
 @dataclass(frozen=True)
 class Fig6Config:
     source: Literal["generated", "checkpoints"] = "generated"
+    variants: tuple[str, ...] = VARIANTS  # D14: last BPE piece of the bare word (official) / " word" (fixed)
     # generated corpus + training (quick / smoke)
     n_sentences: int = 40_000
+    bpe_vocab: int = 768  # byte-level BPE trained on the corpus; 0: one token per word
     seeds: tuple[int, ...] = (0, 1, 2)
     n_layer: int = 2
     n_head: int = 4
@@ -88,66 +100,63 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
-    tasks = result["tasks"]
-    k = f"k{cfg.k_main}"
+    tasks, k = result["tasks"], f"k{cfg.k_main}"
+    shown = cfg.variants[-1]  # scatter and baselines: the fixed variant when both were measured
     colour = {"standard": BASELINE, "harmonic": METHOD}
     ncol = min(len(tasks), 6)
     nrow_tasks = -(-len(tasks) // ncol)
     fig, axes = plt.subplots(
         2 * nrow_tasks, ncol, figsize=(2.6 * ncol, 4.6 * nrow_tasks), squeeze=False, constrained_layout=True
     )
-    seeds = sorted(result["losses"]["harmonic"])
+    losses = result["losses"]
+    seeds = sorted(losses[shown]["harmonic"])
     thresholds = np.linspace(0, 4, 81)
     for i, task in enumerate(tasks):
         r, c = 2 * (i // ncol), i % ncol
         ax = axes[r, c]
-        s0 = seeds[0]
-        x = result["losses"]["standard"][s0][k][task]["task"]
-        y = result["losses"]["harmonic"][s0][k][task]["task"]
+        x = losses[shown]["standard"][seeds[0]][k][task]["task"]
+        y = losses[shown]["harmonic"][seeds[0]][k][task]["task"]
         ok = ~(np.isnan(x) | np.isnan(y))
         ax.scatter(x[ok][:2000], y[ok][:2000], s=2, alpha=0.3, color="k", rasterized=True)
         hi = np.nanpercentile(np.concatenate([x[ok], y[ok]]), 99) if ok.any() else 1.0
         ax.plot([0, hi], [0, hi], color="r", lw=1)
-        ax.set_xlim(0, hi)
-        ax.set_ylim(0, hi)
+        ax.set(xlim=(0, hi), ylim=(0, hi), xlabel="standard loss", ylabel="harmonic loss")
         below = float((y[ok] < x[ok]).mean()) if ok.any() else float("nan")
-        ax.set_title(f"{task}: {below:.0%} below y=x")
-        ax.set_xlabel("standard loss")
-        ax.set_ylabel("harmonic loss")
+        ax.set_title(f"{task} ({shown}): {below:.0%} below y=x")
         ax = axes[r + 1, c]
-        for head in ("standard", "harmonic"):
-            for kind, style in (("task", "-"), ("random", ":"), ("shuffled", "--")):
+        lines = [(v, "task", "-" if v == shown else "-.") for v in cfg.variants]
+        lines += [(shown, "random", ":"), (shown, "shuffled", "--")]
+        for head in HEADS:
+            for variant, kind, style in lines:
                 curves = np.array(
-                    [cumulative_fraction(result["losses"][head][s][k][task][kind], thresholds) for s in seeds]
+                    [cumulative_fraction(losses[variant][head][s][k][task][kind], thresholds) for s in seeds]
                 )
-                label = f"{head}" if kind == "task" else f"{head} ({kind})"
-                ax.plot(
-                    thresholds,
-                    np.median(curves, 0),
-                    style,
-                    color=colour[head],
-                    lw=1.4 if kind == "task" else 1,
-                    label=label if i == 0 else None,
-                )
-                if kind == "task" and len(seeds) > 1:
+                label = f"{head}, {variant}" + ("" if kind == "task" else f" ({kind})")
+                main = kind == "task" and variant == shown
+                ax.plot(thresholds, np.median(curves, 0), style, color=colour[head], lw=1.4 if main else 1,
+                        label=label if i == 0 else None)  # fmt: skip
+                if main and len(seeds) > 1:
                     ax.fill_between(
                         thresholds, curves.min(0), curves.max(0), color=colour[head], alpha=0.2, lw=0
                     )
-        ax.set_xlabel("parallelogram loss threshold")
-        ax.set_ylabel("fraction of quadruples")
-        ax.set_ylim(0, 1)
+        ax.set(xlabel="parallelogram loss threshold", ylabel="fraction of quadruples", ylim=(0, 1))
     for j in range(len(tasks), nrow_tasks * ncol):
         axes[2 * (j // ncol), j % ncol].axis("off")
         axes[2 * (j // ncol) + 1, j % ncol].axis("off")
     axes[1, 0].legend(fontsize=5.5, loc="lower right")
-    what = "generated word corpus, tiny GPTs (proxy)" if cfg.source == "generated" else "GPT-2 small"
+    what = (
+        "generated corpus, byte-level BPE, tiny GPTs (proxy)" if cfg.source == "generated" else "GPT-2 small"
+    )
     info = result["training"]
     val = "; ".join(
         f"{h} val loss {np.mean([v['val_loss'] for v in info[h].values()]):.3f}" for h in HEADS if info[h]
     )
+    same = (
+        f"{result['same_token_fraction']:.0%} of task words map to the same token bare and with a space (D14)"
+    )
     fig.suptitle(
         f"Fig. 6: parallelograms of word pairs in the token embeddings, top-{cfg.k_main} PCs — {what}\n"
-        f"scatter: seed {seeds[0]}; curves: median over {len(seeds)} seed(s), band = range. {val}",
+        f"scatter: seed {seeds[0]}; curves: median over {len(seeds)} seed(s), band = range. {val}. {same}",
         fontsize=9,
     )
     return fig
@@ -175,6 +184,7 @@ FIGURE = Figure(
     compute=compute,
     plot=plot,
     claims=claims,
+    variants=VARIANTS,
     est_seconds={"smoke": 5, "quick": 240, "paper": 120},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: replace(cfg, max_iters=1),
