@@ -285,5 +285,7 @@ def test_sweep_chunks_through_the_cache(tmp_path):
         ("mlp", "circle", "no_group_lasso"),
     ]
     assert all(cache.has_entry(TOY_STACK, cache_key(TOY_STACK, c)) for c in chunks)
+    sweep_node = graph(TOY_SWEEP, cfg, "smoke", cache)[-1]  # what `repro graph` shows: each chunk by name
+    assert list(sweep_node.inputs)[:2] == ["stacks[mlp lattice official]", "stacks[mlp circle official]"]
     more = sweep_chunks(replace(cfg, ablations=("no_group_lasso", "no_group_lasso_no_wd")))
     assert set(chunks) < set(more) and len(more) == len(chunks) + 2

@@ -122,6 +122,7 @@ class Need:
     stage: Stage
     field: str | None = None
     each: Callable[[Any], Sequence[Any]] | None = None
+    label: Callable[[Any], str] | None = None  # a chunk's name in `repro graph` (default: its index)
 
     def __post_init__(self) -> None:
         if self.each is not None and self.field is not None:
@@ -148,9 +149,12 @@ class Need:
             )
         return cfg
 
-    def input_names(self, name: str, n: int) -> list[str]:
-        """The names of a reader's input ``name`` in the stage graph: ``name``, or ``name[i]`` per chunk."""
-        return [name] if self.each is None else [f"{name}[{i}]" for i in range(n)]
+    def input_names(self, name: str, cfgs: Sequence[Any]) -> list[str]:
+        """The names of a reader's input ``name`` in the stage graph: ``name``, or ``name[i]`` per chunk (``i``, or
+        the chunk's ``label``)."""
+        if self.each is None:
+            return [name]
+        return [f"{name}[{self.label(c) if self.label else i}]" for i, c in enumerate(cfgs)]
 
 
 def _check_needs(who: str, needs: Mapping[str, Any]) -> None:
@@ -275,7 +279,7 @@ def graph(unit: Any, cfg: Any, scale: str, cache: Any) -> list[Node]:
         inputs = {}
         for name, need in u.needs.items():
             cfgs = need.configs(c, scale)
-            for label, sub in zip(need.input_names(name, len(cfgs)), cfgs, strict=True):
+            for label, sub in zip(need.input_names(name, cfgs), cfgs, strict=True):
                 inputs[label] = visit(need.stage, sub)
         depth = 1 + max((nodes[k].depth for k in inputs.values()), default=-1)
         artifact = getattr(u, "artifact", None)

@@ -119,7 +119,7 @@ TOY_SWEEP = Stage(
     compute=toy_sweep,
     configs=SWEEPS,
     title="the toy sweep: 4 models x 5 tasks x seeds x splits, trained stacked, one chunk per architecture x task",
-    needs={"stacks": Need(TOY_STACK, each=sweep_chunks)},
+    needs={"stacks": Need(TOY_STACK, each=sweep_chunks, label=lambda c: f"{c.arch} {c.task} {c.arm}")},
     artifact=Artifact("safetensors", save_toy_models, open_toy_models),
     est_seconds={"smoke": 0.5, "quick": 2, "paper": 30},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
