@@ -266,7 +266,7 @@ def test_sweep_chunks_through_the_cache(tmp_path):
     from harmonic_loss.toy_config import sweep_chunks
     from harmonic_loss.toy_train import run_sweep
     from repro.cache import Cache, cache_key
-    from repro.stage import compute_stage
+    from repro.stage import compute_stage, graph
 
     cfg = replace(
         SWEEPS["smoke"], mlp_tasks=("lattice", "circle"), transformer_tasks=("circle",), mlp_epochs=1
