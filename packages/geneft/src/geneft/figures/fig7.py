@@ -6,7 +6,7 @@ CoursIA reproduction measured 0.764, 0.860, 0.796, 0.730, 0.707, 0.667 at depths
 Panel (b) repeats the scan over decoder widths as a heat map of mean test accuracy.
 
 Choices the spec leaves open: the widths of the heat map (quick 5/10/20, paper 5/10/20/50/100), the step budget
-(quick 3,000, paper 10^4; early exit once every pair is right), and that "depth" counts hidden layers. All widths
+(quick 6,000 by the rule in :mod:`geneft.stages`, paper 10^4; early exit once every pair is right), and that "depth" counts hidden layers. All widths
 of one depth train as one stack (narrower decoders zero-padded, exact). Computation and claims: :mod:`geneft.goldilocks`.
 
 Claims (spec section 5.4: "test accuracy peaks at an intermediate depth, with the ends below the peak by >= 0.05"):
@@ -23,6 +23,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from geneft.stages import STEPS_QUICK
 from repro.figure import Figure
 
 
@@ -33,7 +34,7 @@ class Fig7Config:
     main_width: int = 10
     fraction: float = 0.3
     seeds: tuple[int, ...] = (0, 1, 2)
-    steps: int = 3000
+    steps: int = STEPS_QUICK
     lr: float = 1e-3
     eval_every: int = 50
 
