@@ -7,7 +7,8 @@ Table IV as in Fig. 5. Panel (b): the first step at which test accuracy exceeds 
 
 Choices the spec leaves open (the paper's axes are unknown, "probably a phase diagram over (eta or ratio) x wd"):
 eta_enc = 1e-3; eta_dec over two decades (ratios 1-100); weight decays 0, 0.1, 1 (quick) and 0, 0.01, 0.03, 0.1,
-0.3, 1 (paper); the step budget (quick 6,000 by the rule in :mod:`geneft.stages`, paper 10^5) and seeds (3; every claim takes one value per seed).
+0.3, 1 (paper); the step budget (quick 6,000 by the step rule in :mod:`geneft.stages`, paper 10^5) and seeds (3;
+every claim takes one value per seed).
 Claims: the share of cells whose generalise-or-not outcome at wd > 0 equals the wd = 0 row (the boundary does not
 move), and the crossing time at the largest wd over that at wd = 0 (< 1: wd speeds up the crossing), both per seed,
 under the precondition that the networks train (Fig. 5's). Control: one step (untrained).
