@@ -136,3 +136,9 @@ def test_lr_sweep_stage_is_shared_and_runs():
     tiny = LrSweepConfig(variants=("sgd",), n_grid=2, seeds=(0,), steps=2, eval_every=1, width=4)
     out = LR_SWEEP.compute(tiny)
     assert set(out) == {"sgd"} and out["sgd"]["phase"].shape == (2, 2, 1)
+
+
+def test_premise_note_names_the_seeds_that_fit_every_pair():
+    note = repons.premise_note([1.0, 1.0], [0.96, 1.0], [0.9, 0.78], (0, 1))
+    assert note == "seeds with every pair right: 1 (ratio 0.78)"
+    assert repons.premise_note([0.5], [0.5], [1.0], (0,)) == "no seed gets every pair right"
