@@ -161,9 +161,10 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
             ax.scatter(e[sel, 0], e[sel, 1], color=col, s=14, label=f"x mod 3 = {k}")
         ax.set_title(
             f"({'cd'[i]}) {name}: eta_enc {le:.0e}, eta_dec {ld:.0e}\n"
-            f"seed {cfg.seeds[0]} shown; within/between per seed: "
+            f"seed {cfg.seeds[0]} shown; within/between per seed:\n"
             + ", ".join(f"{clustering_ratio(x):.2f}" for x in result["embeddings"][i])
-            + f"\ntest acc per seed: {', '.join(f'{x:.2f}' for x in result['test_acc'][i])}"
+            + f"\ntest acc per seed: {', '.join(f'{x:.2f}' for x in result['test_acc'][i])}",
+            fontsize=8,
         )
         ax.set_xlabel("embedding dim 1")
         ax.set_ylabel("embedding dim 2")
