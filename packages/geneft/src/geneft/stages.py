@@ -77,6 +77,6 @@ LR_SWEEP = Stage(
         ),
     },
     title="learning-rate phase diagram (encoder x decoder lr; Adam and SGD)",
-    est_seconds={"smoke": 3, "quick": 400, "paper": 1800},
+    est_seconds={"smoke": 3, "quick": 480, "paper": 1800},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )

@@ -147,6 +147,6 @@ FIGURE = Figure(
     claims=claims,
     control=lambda cfg: dataclasses.replace(cfg, closure=False),
     control_label="memoriser: no closure, only the training pairs are decided",
-    est_seconds={"smoke": 2, "quick": 40, "paper": 600},
+    est_seconds={"smoke": 2, "quick": 30, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )

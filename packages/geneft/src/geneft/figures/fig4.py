@@ -192,6 +192,6 @@ FIGURE = Figure(
     claims=claims,
     control=lambda cfg: dataclasses.replace(cfg, steps=1),
     control_label="untrained: one step",
-    est_seconds={"smoke": 2, "quick": 30, "paper": 300},
+    est_seconds={"smoke": 2, "quick": 40, "paper": 300},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cpu"},
 )

@@ -121,6 +121,6 @@ FIGURE = Figure(
     claims=claims,
     control=lambda cfg: dataclasses.replace(cfg, steps=1),
     control_label="untrained: one step",
-    est_seconds={"smoke": 2, "quick": 60, "paper": 600},
+    est_seconds={"smoke": 2, "quick": 100, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )

@@ -178,6 +178,6 @@ FIGURE = Figure(
     claims=claims,
     control=lambda cfg: dataclasses.replace(cfg, steps=1),
     control_label="untrained: one step",
-    est_seconds={"smoke": 2, "quick": 60, "paper": 1200},
+    est_seconds={"smoke": 2, "quick": 100, "paper": 1200},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )
