@@ -114,7 +114,7 @@ def test_fraction_sweep_runs_each_run_as_alone():
 
     arch = Arch(depth=1, width=8)
     out = fraction_sweep(("mod3", "greater"), (0.1, 0.5), (0, 1), arch, 40, 1e-2, 10, "test")
-    for ri, r in enumerate(("mod3", "greater")):
+    for r in ("mod3", "greater"):
         for fi, f in enumerate((0.1, 0.5)):
             for si, s in enumerate((0, 1)):
                 one = Runs.grid(seeds=[s], fractions=f, lr_enc=1e-2, lr_dec=1e-2, wd_dec=0.0)
