@@ -1,12 +1,12 @@
 """The figures' analysis, called directly: phase grids (Figs. 5, 6, 8), the frontier (Fig. 6), the closure (Fig. 2,
-Tables), repon clustering (Fig. 4), the tables' rows, and the lr-sweep stage's configs."""
+Tables), repon clustering (Fig. 4), the Goldilocks margins (Fig. 7), the tables' rows, and the lr-sweep stage's configs."""
 
 import dataclasses
 
 import numpy as np
 import pytest
 
-from geneft import closure, frontier, paper_tables, phase, repons
+from geneft import closure, frontier, goldilocks, paper_tables, phase, repons
 from geneft.stages import LR_SWEEP, LrSweepConfig
 
 
@@ -99,6 +99,26 @@ def test_clustering_ratio_and_sign_agreement():
     assert agree == [1.0] and clear.tolist() == [[True, True, False]]
 
 
+def test_clustering_preconditions_need_every_pair_right():
+    gen, memo = repons.run_preconditions(
+        np.array([[1.0, 1.0], [1.0, 0.95]]), np.array([[1.0, 0.99], [0.6, 0.7]])
+    )
+    assert not gen.met and memo.met  # test 0.99: one pair wrong, not Theorem 1's zero loss
+    gen, _ = repons.run_preconditions(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [0.6, 0.7]]))
+    assert gen.met
+
+
+def test_goldilocks_peak_is_chosen_on_the_other_seeds():
+    # depths x seeds: seed 0 alone peaks at depth 3 (index 2), the others at depth 2 (index 1)
+    acc = np.array([[0.70, 0.70, 0.70], [0.60, 0.90, 0.90], [0.95, 0.50, 0.50], [0.60, 0.60, 0.60]])
+    m = goldilocks.held_out_peak_margins(acc)
+    assert m["peak"].tolist() == [1, 1, 1]  # seed 0 is scored at the others' peak, not its own
+    assert np.allclose(m["shallow"], [-0.10, 0.20, 0.20]) and np.allclose(m["deep"], [0.0, 0.30, 0.30])
+    # a peak at an end gives that end's margin 0; one seed falls back to its own argmax
+    ends = goldilocks.held_out_peak_margins(np.array([[0.9], [0.8], [0.7]]))
+    assert ends["peak"].tolist() == [0] and ends["shallow"].tolist() == [0.0]
+
+
 def test_paper_tables_rows_and_text():
     tables = paper_tables.paper_tables()
     assert [len(t) for t in tables.values()] == [5, 6, 11, 5]
@@ -116,3 +136,9 @@ def test_lr_sweep_stage_is_shared_and_runs():
     tiny = LrSweepConfig(variants=("sgd",), n_grid=2, seeds=(0,), steps=2, eval_every=1, width=4)
     out = LR_SWEEP.compute(tiny)
     assert set(out) == {"sgd"} and out["sgd"]["phase"].shape == (2, 2, 1)
+
+
+def test_premise_note_names_the_seeds_that_fit_every_pair():
+    note = repons.premise_note([1.0, 1.0], [0.96, 1.0], [0.9, 0.78], (0, 1))
+    assert note == "seeds with every pair right: 1 (ratio 0.78)"
+    assert repons.premise_note([0.5], [0.5], [1.0], (0,)) == "no seed gets every pair right"

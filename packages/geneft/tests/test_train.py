@@ -100,3 +100,23 @@ def test_zero_padded_widths_train_as_the_narrow_decoder_alone():
         assert np.allclose(together["curve_train"][:, r], alone["curve_train"][:, 0], atol=1e-6)
         assert np.allclose(together["full_acc"][r], alone["full_acc"][0])
         assert np.allclose(together["embeddings"][r], alone["embeddings"][0], atol=1e-5)
+
+
+def test_fraction_groups_bound_the_padding():
+    from geneft.train import fraction_groups
+
+    assert fraction_groups((0.05, 0.1, 0.2, 0.3, 0.5)) == [[0, 1], [2, 3], [4]]
+    assert fraction_groups((0.5, 0.05)) == [[1], [0]]
+
+
+def test_fraction_sweep_runs_each_run_as_alone():
+    from geneft.train import fraction_sweep
+
+    arch = Arch(depth=1, width=8)
+    out = fraction_sweep(("mod3", "greater"), (0.1, 0.5), (0, 1), arch, 40, 1e-2, 10, "test")
+    for r in ("mod3", "greater"):
+        for fi, f in enumerate((0.1, 0.5)):
+            for si, s in enumerate((0, 1)):
+                one = Runs.grid(seeds=[s], fractions=f, lr_enc=1e-2, lr_dec=1e-2, wd_dec=0.0)
+                alone = train_stack(r, arch, one, 40, eval_every=10, stop="perfect", device="cpu")
+                assert np.isclose(out["full"][r][fi, si], alone["full_acc"][0], atol=1e-6), (r, f, s)

@@ -110,24 +110,11 @@ def init_params(
     return {k: torch.stack(v).to(device).requires_grad_(True) for k, v in per_run.items()}
 
 
-class _Tanh(torch.autograd.Function):
-    """tanh as 2 sigmoid(2x) - 1: identical to float precision, and 3x faster than ``torch.tanh`` on CPU (MKL's
-    vectorised sigmoid vs torch's tanh kernel), which matters because tanh is a third of a step's time."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        y = torch.sigmoid(2 * x).mul_(2).sub_(1)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return grad - grad * y * y
-
-
 def fast_tanh(x: Tensor) -> Tensor:
-    return _Tanh.apply(x) if x.device.type == "cpu" else torch.tanh(x)
+    """``torch.tanh`` (its autograd backward is the fused ``tanh_backward``). An earlier version computed tanh as
+    2 sigmoid(2x) - 1 with a hand-written backward, measured 3x faster on an older torch; on torch 2.15 (1 thread)
+    ``torch.tanh`` is 4x faster forward and 3x faster backward than that trick, so the plain op is used."""
+    return torch.tanh(x)
 
 
 def combine(e1: Tensor, e2: Tensor, mode: int) -> Tensor:

@@ -6,7 +6,8 @@ It reuses :mod:`repro.stack`: ``StackedAdamW`` / ``StackedSGD`` with per-run, pe
 embedding table gets ``lr_enc``, every decoder parameter ``lr_dec`` and ``wd_dec``) and ``train_stacked``'s loop.
 
 - Loss: binary cross-entropy on the logit, averaged over each run's training pairs (full batch). Runs with different
-  fractions are padded to the largest training set with zero-weight rows.
+  fractions are padded to the largest training set *of the runs still training* with zero-weight rows (re-trimmed
+  whenever finished runs leave the stack).
 - Evaluation every ``eval_every`` steps on all 900 pairs: train and test accuracy, and the first evaluated step at
   which each exceeds ``threshold`` (0.9; -1 when never).
 - Early exit (``stop``): ``"phase"`` freezes a run once both accuracies have crossed the threshold (its phase is then
@@ -114,6 +115,7 @@ def train_stack(
         tr_w[r, : len(tr)] = 1.0 / len(tr)
         train_mask[r, tr] = True
     tr_idx_t = torch.as_tensor(tr_idx, device=dev)
+    n_tr_t = torch.as_tensor(n_tr, device=dev)
     tr_w_t = torch.as_tensor(tr_w, device=dev)
     x1, x2, y_tr = pairs[tr_idx_t, 0], pairs[tr_idx_t, 1], y_all.gather(1, tr_idx_t)
     train_mask_t = torch.as_tensor(train_mask, device=dev)
@@ -174,7 +176,10 @@ def train_stack(
     compact_every = max(eval_every, (compact_every // max(eval_every, 1)) * max(eval_every, 1))
     steps_run = 0
     while state["offset"] < steps:
-        cx1, cx2, cy, cw = x1[live], x2[live], y_tr[live], tr_w_t[live]
+        # the live runs' training pairs, padded only to the largest live training set: when the runs with the
+        # larger fractions have finished, the rest stop paying for their padding (zero-weight rows; exact)
+        wide = int(n_tr_t[live].max())
+        cx1, cx2, cy, cw = (t[live, :wide] for t in (x1, x2, y_tr, tr_w_t))
         seg = min(compact_every if stop else steps, steps - state["offset"])
         log = train_stacked(loss_fn, opt, seg, eval_fn=eval_fn, eval_every=eval_every, desc=None)
         steps_run = state["offset"] + log.steps_run
@@ -206,6 +211,21 @@ def train_stack(
     return out
 
 
+def fraction_groups(fractions: Sequence[float], ratio: float = 2.0) -> list[list[int]]:
+    """Indices of ``fractions`` grouped into stacks: sorted, a new group whenever a fraction exceeds ``ratio`` times
+    its group's smallest. A stack pads every run to its largest training set, so one stack over fractions 0.05-0.5
+    pays for 450 pairs per run where the mean is 200; grouping bounds the padding at ``ratio`` x while keeping the
+    stacks few (each stack pays the per-step Python overhead once)."""
+    order = sorted(range(len(fractions)), key=lambda i: fractions[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and fractions[i] <= ratio * fractions[groups[-1][0]]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
 def fraction_sweep(
     relations: tuple[str, ...],
     fractions: tuple[float, ...],
@@ -219,31 +239,35 @@ def fraction_sweep(
     """Accuracy of networks trained at each train fraction: ``{"full"|"train": {relation: [fractions, seeds]}}``
     (on all 900 pairs, and on each run's training pairs).
 
-    One stack for everything (relations x fractions x seeds; smaller training sets padded to the largest): at these
-    sizes a step's cost is mostly fixed overhead, so one stack beats one per fraction. Runs stop once every pair is
-    classified correctly (``stop="perfect"``) or at ``steps``.
+    One stack per group of similar fractions (:func:`fraction_groups`; relations x fractions x seeds in it, smaller
+    training sets padded to the group's largest). Runs stop once every pair is classified correctly
+    (``stop="perfect"``) or at ``steps``. Every run trains exactly as alone (its own seed, split and optimiser
+    state), so the grouping changes the cost, not the runs.
     """
     from repro.progress import status
 
-    cells = [(r, f, s) for r in relations for f in fractions for s in seeds]
-    runs = Runs(
-        seeds=[s for _, _, s in cells],
-        fractions=[f for _, f, _ in cells],
-        lr_enc=[lr] * len(cells),
-        lr_dec=[lr] * len(cells),
-        wd_dec=[0.0] * len(cells),
-    )
-    res = train_stack(
-        [r for r, _, _ in cells],
-        arch,
-        runs,
-        steps,
-        eval_every=eval_every,
-        stop="perfect",
-        progress=lambda step, left: status(f"{desc}: step {step}/{steps}, {left} runs training"),
-    )
     shape = (len(relations), len(fractions), len(seeds))
-    full, train = res["full_acc"].reshape(shape), res["train_acc"].reshape(shape)
+    full, train = np.zeros(shape), np.zeros(shape)
+    for group in fraction_groups(fractions):
+        cells = [(ri, fi, si) for ri in range(len(relations)) for fi in group for si in range(len(seeds))]
+        runs = Runs(
+            seeds=[seeds[si] for _, _, si in cells],
+            fractions=[fractions[fi] for _, fi, _ in cells],
+            lr_enc=[lr] * len(cells),
+            lr_dec=[lr] * len(cells),
+            wd_dec=[0.0] * len(cells),
+        )
+        res = train_stack(
+            [relations[ri] for ri, _, _ in cells],
+            arch,
+            runs,
+            steps,
+            eval_every=eval_every,
+            stop="perfect",
+            progress=lambda step, left: status(f"{desc}: step {step}/{steps}, {left} runs training"),
+        )
+        for k, (ri, fi, si) in enumerate(cells):
+            full[ri, fi, si], train[ri, fi, si] = res["full_acc"][k], res["train_acc"][k]
     return {
         "full": {r: full[i] for i, r in enumerate(relations)},
         "train": {r: train[i] for i, r in enumerate(relations)},

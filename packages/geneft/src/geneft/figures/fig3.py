@@ -118,6 +118,6 @@ FIGURE = Figure(
     claims=claims,
     control=lambda cfg: dataclasses.replace(cfg, steps=1),
     control_label="untrained: one step",
-    est_seconds={"smoke": 3, "quick": 60, "paper": 900},
+    est_seconds={"smoke": 3, "quick": 70, "paper": 900},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
 )

@@ -11,11 +11,11 @@ Variants: ``adam`` (the paper's optimiser) and ``sgd`` (plain gradient descent: 
 spec [d]). SGD needs larger rates for the same progress, so its grid is shifted (same shape and ratios).
 
 Choices the spec leaves open: the grids (quick: 5 x 5 at half-decade spacing, three ratio diagonals 1/10/100 present;
-paper: 10 x 10 at third-decade spacing), the step budget (quick 3,000 with early exit once a cell's phase is
-decided; paper 10^5), the seeds (quick and paper 3; every claim takes one value per seed, the plot draws the most
-frequent phase over seeds and marks the cells where the seeds disagree), loss (BCE)
-and init (nn.Embedding / nn.Linear defaults). With few steps the slowest cells (low eta_enc) cannot finish, so they
-read as memorization/confusion: a step-budget effect, visible as the bottom rows, and reported, not tuned away.
+paper: 10 x 10 at third-decade spacing), the step budget (quick 6,000 by the step rule in :mod:`geneft.stages`,
+with early exit once a cell's phase is decided; paper 10^5), the seeds (quick and paper 3; every claim takes one
+value per seed, the plot draws the most frequent phase over seeds and marks the cells where the seeds disagree),
+loss (BCE) and init (nn.Embedding / nn.Linear defaults). With few steps the slowest cells (low eta_enc) cannot
+finish, so they read as memorization/confusion: a step-budget effect, visible as the bottom rows, and reported, not tuned away.
 Claims need the precondition that the networks train at all (a quarter of the cells fit their training set); the
 control (one step) fails it.
 
