@@ -14,6 +14,8 @@ clearly below both.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from repro.pca import pca
@@ -57,6 +59,18 @@ def task_quadruples(
         )
         out[name] = {"task": own, "random": sample_quadruples(random_pairs, n, rng), "shuffled": mixed}
     return out
+
+
+def log_thresholds(losses: Any, n: int = 81, low: float = 1e-5) -> np.ndarray:
+    """``n`` log-spaced thresholds from ``low`` to the largest loss in ``losses`` (arrays in nested dicts): task
+    losses sit decades below the baselines'."""
+
+    def arrays(x: Any) -> list[np.ndarray]:
+        return [a for v in x.values() for a in arrays(v)] if isinstance(x, dict) else [np.asarray(x)]
+
+    finite = [a[np.isfinite(a)] for a in arrays(losses)]
+    top = max((float(a.max()) for a in finite if a.size), default=1.0)
+    return np.logspace(np.log10(low), np.log10(max(top, 10 * low)), n)
 
 
 def cumulative_fraction(losses: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
     import numpy as np
 
     from harmonic_loss.lm_parallelograms import HEADS
-    from harmonic_loss.parallelogram import cumulative_fraction
+    from harmonic_loss.parallelogram import cumulative_fraction, log_thresholds
     from repro.plot import BASELINE, METHOD, set_style
 
     set_style()
@@ -110,7 +110,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
     )
     losses = result["losses"]
     seeds = sorted(losses[shown]["harmonic"])
-    thresholds = np.linspace(0, 4, 81)
+    thresholds = log_thresholds(losses)
     for i, task in enumerate(tasks):
         r, c = 2 * (i // ncol), i % ncol
         ax = axes[r, c]
@@ -139,7 +139,9 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
                     ax.fill_between(
                         thresholds, curves.min(0), curves.max(0), color=colour[head], alpha=0.2, lw=0
                     )
-        ax.set(xlabel="parallelogram loss threshold", ylabel="fraction of quadruples", ylim=(0, 1))
+        ax.set(
+            xlabel="parallelogram loss threshold", ylabel="fraction of quadruples", ylim=(0, 1), xscale="log"
+        )
     for j in range(len(tasks), nrow_tasks * ncol):
         axes[2 * (j // ncol), j % ncol].axis("off")
         axes[2 * (j // ncol) + 1, j % ncol].axis("off")
@@ -156,7 +158,7 @@ def plot(result: dict[str, Any], cfg: Fig6Config):
     )
     fig.suptitle(
         f"Fig. 6: parallelograms of word pairs in the token embeddings, top-{cfg.k_main} PCs — {what}\n"
-        f"scatter: seed {seeds[0]}; curves: median over {len(seeds)} seed(s), band = range. {val}. {same}",
+        f"scatter: seed {seeds[0]}; curves: median over {len(seeds)} seed(s), band = range. {val}\n{same}",
         fontsize=9,
     )
     return fig
