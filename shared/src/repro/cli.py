@@ -408,9 +408,8 @@ def cmd_stage(names: list[str], scale: str, force: bool, key: str | None = None)
     from repro.stage import compute_stage, find_stage, read_configs
 
     stages = [find_stage(n) for n in names]  # every name checked before any compute
-    if (
-        key is not None
-    ):  # one node of `repro graph --json`: a chunk of a sweep, or a stage at a reader's config
+    # --key: one node of `repro graph --json` (a chunk of a sweep, or a stage at a reader's config)
+    if key is not None:
         found = read_configs(scale).get(key)
         if len(stages) != 1 or found is None or found[0] is not stages[0]:
             raise ReproError(
