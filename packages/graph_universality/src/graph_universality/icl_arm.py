@@ -26,7 +26,8 @@ cores, one torch thread; throwaway scripts; answer loss, ln 2 = 0.693 = a balanc
   in a sequence, answerable by copying), while accuracy on all pairs of 4-node trees stays at or below all-No;
 - ``online`` to 15 nodes, rotary 1, 8 questions, warm-up 100, lr 3e-3: curriculum 4 -> 15 over the first half of
   2500 steps (16 min here): 0.693 throughout; 3 -> 15 over 80 % of 1500 steps: 0.693 (2 layers, 308 s as the
-  stage; 3 layers, 375 s). Each time accuracy = the all-No answer's on every Fig. 5 and Fig. 7 episode.
+  stage; 3 layers, 375 s); the same over 4000 steps (2 layers, 720 s): 0.693 throughout. Each time accuracy =
+  the all-No answer's on every Fig. 5 and Fig. 7 episode.
 
 The descendant question needs content matching (find X and Y in the description) and at least one retrieval hop;
 the plateau is the one that precedes in-context look-up (induction-head formation), and every run above stayed
