@@ -101,3 +101,56 @@ def test_patch_layers_full_patch_at_layer_zero_scores_one():
     assert res["n_kept"] > 0
     assert abs(res["full"][0] - 1.0) < 1e-3
     assert abs(res["pca2"][0] - 1.0) > 1e-3
+
+
+def test_episode_text_starts_with_the_evaluation_prompt_and_answers_every_question():
+    from graph_universality.graphs import relation_matrix
+
+    names = name_pool()[:40]
+    tok = icl.build_tokenizer(names)
+    text = icl.episode_text(np.random.default_rng(3), 7, names, n_questions=5)
+    desc_text, *questions = text.split(" Question : ")
+    assert desc_text.startswith("Family Tree : ") and len(questions) == 5
+    assert all(q.split()[-1] in ("Yes", "No") for q in questions)
+    ids, _ = tinylm.encode(tok, [text])
+    assert int(icl._shift(icl.answer_mask(tok, ids)).sum()) == 5
+    # the answers are the descendant relation of the described tree (rebuilt from the same generator)
+    ep = icl.sample_episode(np.random.default_rng(3), 7, names)
+    desc = relation_matrix(ep.parents, "descendant")
+    for q in questions:
+        w = q.split()
+        x, y = ep.labels.index(w[1]), ep.labels.index(w[5])
+        assert desc[x, y] == (w[-1] == "Yes")
+
+
+def test_curriculum_grows_to_the_evaluation_size():
+    sizes = [icl.curriculum_size(s, 100, 4, 15, 0.5) for s in range(100)]
+    assert sizes[0] == 4 and sizes[50] == 15 and sizes[-1] == 15 and sizes == sorted(sizes)
+    assert icl.curriculum_size(0, 100, 4, 15, 0.0) == 15
+
+
+def test_online_recipe_trains_and_rebuilds():
+    """The opt-in ``online`` recipe end to end at toy size: the curve is the answer loss, the model rebuilds from
+    the stage's result with its rotary fraction and answers."""
+    from graph_universality import icl_arm
+    from graph_universality.stages import ICLModelConfig
+
+    torch.set_num_threads(1)
+    cfg = ICLModelConfig(
+        recipe="online",
+        n_nodes=6,
+        min_nodes=3,
+        d_model=16,
+        n_heads=2,
+        steps=3,
+        batch_size=4,
+        warmup=1,
+        n_questions=2,
+        rotary_pct=1.0,
+    )
+    result = icl_arm.meta_train(cfg)
+    assert len(result["train_curve"]) == 1 and 0 < result["train_curve"][0] < 20
+    model, tok, names = icl_arm.tiny_model(cfg, result)
+    assert model.config.rope_parameters["partial_rotary_factor"] == 1.0
+    ep = icl.sample_episode(np.random.default_rng(0), 6, names)
+    assert np.isfinite(icl.logit_diffs(model, tok, [icl.prompt(ep.parents, ep.labels, 1, 0)])).all()

@@ -59,3 +59,15 @@ def test_self_stitch_is_exact_and_zero_init_is_not(lm_pair):
     tinylm.train_stitch(zero, ids, mask, steps=3, batch_size=8)
     assert not torch.equal(before, zero.map.weight.detach())
     assert all(not p.requires_grad for p in b.parameters())
+
+
+def test_zero_stitch_baseline_is_the_receiver_reading_zeros(lm_pair):
+    """The untrained zero stitch (Fig. 4's baseline) = receiver layers [l, L) run on a zero residual at the cut."""
+    from repro.hooks import edit_resid_pre
+
+    _, _, ids, mask, (a, b) = lm_pair
+    with torch.no_grad():
+        zero = tinylm.Stitched(a, b, 0.5, init="zero")(ids, mask)
+        with edit_resid_pre(b, 1, torch.zeros_like):
+            ref = b(ids, attention_mask=mask).logits
+    assert torch.allclose(zero, ref, atol=1e-6)

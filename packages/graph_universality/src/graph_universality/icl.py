@@ -110,15 +110,36 @@ def sample_episode(rng: np.random.Generator, n_nodes: int, names: list[str]) -> 
 def training_texts(n: int, n_nodes: int, names: list[str], seed: int, pos_frac: float = 0.5) -> list[str]:
     """``n`` episodes, each one question with its answer; positives drawn with probability ``pos_frac``."""
     rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        ep = sample_episode(rng, n_nodes, names)
-        desc = relation_matrix(ep.parents, "descendant")
-        want = rng.random() < pos_frac
-        xs, ys = np.nonzero(desc if want else (~desc & ~np.eye(n_nodes, dtype=bool)))
-        k = int(rng.integers(len(xs)))
-        out.append(f"{prompt(ep.parents, ep.labels, xs[k], ys[k])} {'Yes' if want else 'No'}")
-    return out
+    return [episode_text(rng, n_nodes, names, 1, pos_frac) for _ in range(n)]
+
+
+def episode_text(
+    rng: np.random.Generator, n_nodes: int, names: list[str], n_questions: int, pos_frac: float = 0.5
+) -> str:
+    """One training sequence: a fresh tree of ``n_nodes`` with fresh names, its description, then ``n_questions``
+    answered questions "Question : Is X a descendant of Y ? Yes/No" one after another (positive with probability
+    ``pos_frac``, pairs drawn with replacement). The first question follows the description exactly as in
+    :func:`prompt`, so the evaluation prompt is a training prefix."""
+    ep = sample_episode(rng, n_nodes, names)
+    desc = relation_matrix(ep.parents, "descendant")
+    pos = np.argwhere(desc)
+    neg = np.argwhere(~desc & ~np.eye(n_nodes, dtype=bool))
+    qs = []
+    for _ in range(n_questions):
+        want = bool(rng.random() < pos_frac)
+        pool = pos if want else neg
+        x, y = pool[int(rng.integers(len(pool)))]
+        qs.append(f"Question : Is {ep.labels[x]} a descendant of {ep.labels[y]} ? {'Yes' if want else 'No'}")
+    return f"{describe(ep.parents, ep.labels)} {' '.join(qs)}"
+
+
+def curriculum_size(step: int, steps: int, min_nodes: int, n_nodes: int, ramp: float) -> int:
+    """The largest tree size at ``step``: ``min_nodes`` growing linearly to ``n_nodes`` over the first ``ramp``
+    fraction of the steps (then ``n_nodes``)."""
+    if ramp <= 0 or min_nodes >= n_nodes:
+        return n_nodes
+    frac = min(1.0, step / (ramp * steps))
+    return int(round(min_nodes + frac * (n_nodes - min_nodes)))
 
 
 def answer_mask(tokenizer: Any, ids: torch.Tensor) -> torch.Tensor:
@@ -138,12 +159,57 @@ def train_icl(
     lr: float,
     seed: int,
     desc: str | None = None,
+    weight_decay: float = 0.01,
 ) -> list[float]:
-    """AdamW (repro.stack, one run) on the answer-token loss of random minibatches of ``texts``."""
+    """AdamW (repro.stack, one run) on the answer-token loss of random minibatches of fixed ``texts``."""
     ids, mask = tinylm.encode(tokenizer, texts)
     # loss only where the next token is the answer (the names and the description are unpredictable)
     answer = _shift(answer_mask(tokenizer, ids))
-    return tinylm.fit(model, ids, mask, answer, steps, batch_size, lr, 0.01, seed, desc)
+    return tinylm.fit(model, ids, mask, answer, steps, batch_size, lr, weight_decay, seed, desc)
+
+
+def meta_train_online(
+    model: Any, tokenizer: Any, names: list[str], cfg: Any, desc: str | None = None
+) -> list[float]:
+    """Meta-training on fresh sequences every step (:func:`episode_text`, ``cfg.n_questions`` answered questions
+    per sequence, tree sizes drawn uniformly in [``cfg.min_nodes``, :func:`curriculum_size`]), loss on every answer
+    token; ``torch.optim.AdamW`` (betas 0.9/0.98, weight decay ``cfg.weight_decay``), linear warm-up over
+    ``cfg.warmup`` steps then cosine decay to 10 %, gradients clipped at norm 1. Returns the answer loss averaged
+    over each block of 50 steps."""
+    import math
+
+    from repro.progress import track
+
+    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+
+    def factor(s: int) -> float:
+        warm = min(1.0, (s + 1) / max(cfg.warmup, 1))
+        return warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / cfg.steps)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    model.train()
+    curve, block = [], []
+    it = range(cfg.steps)
+    for step in track(it, desc) if desc else it:
+        top = curriculum_size(step, cfg.steps, cfg.min_nodes, cfg.n_nodes, cfg.ramp)
+        sizes = rng.integers(min(cfg.min_nodes, top), top + 1, size=cfg.batch_size)
+        texts = [episode_text(rng, int(n), names, cfg.n_questions) for n in sizes]
+        ids, mask = tinylm.encode(tokenizer, texts)
+        answer = _shift(answer_mask(tokenizer, ids))
+        loss = tinylm.lm_loss(model(ids, attention_mask=mask).logits, ids, answer)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        block.append(float(loss.detach()))
+        if len(block) == 50 or step == cfg.steps - 1:
+            curve.append(float(np.mean(block)))
+            block = []
+    model.eval()
+    return curve
 
 
 def _shift(amask: torch.Tensor) -> torch.Tensor:

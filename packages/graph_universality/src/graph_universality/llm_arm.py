@@ -168,6 +168,7 @@ def measure_lms(cfg: Any, lms_cfg: Any, lms: dict[str, Any]) -> dict[str, Any]:
                 "n_patch_kept": patch["n_kept"],
             }
     out["stitch"] = stitch_lms(cfg, lms_cfg, data, models, out["models"])
+    out["stitch_baselines"] = stitch_baselines(cfg, lms_cfg, data, models, out["models"])
     return out
 
 
@@ -214,6 +215,36 @@ def stitch_lms(cfg: Any, lms_cfg: Any, data: TreeText, models: dict, measured: d
                 row.append((loss - receiver_loss) / receiver_loss)
             stitch[f"{name} [{init}]"] = np.array(row)
     return stitch
+
+
+def stitch_baselines(
+    cfg: Any, lms_cfg: Any, data: TreeText, models: dict, measured: dict
+) -> dict[str, np.ndarray]:
+    """Untrained stitches of every pair ``a -> b`` (spec: recommended baselines), relative held-out loss degradation
+    per cut: ``"{a}->{b} [zero stitch]"`` (the map outputs zeros: receiver layers [l, L) read nothing from the
+    sender) and ``"{a}->{b} [lstsq, untrained]"`` (the closed-form least-squares map the trained lstsq stitch
+    starts from)."""
+    import torch
+
+    from graph_universality import tinylm
+
+    ids, mask = data.ids, data.mask
+    out: dict[str, np.ndarray] = {}
+    for a, b in stitch_pairs(lms_cfg.seeds):
+        receiver_loss = measured[str(b)]["test_loss"]
+        for init, label in (("zero", "zero stitch"), ("lstsq", "lstsq, untrained")):
+            row = []
+            for c in cfg.cuts:
+                st = tinylm.Stitched(
+                    models[a], models[b], c, init=init, fit_ids=ids[:256], fit_mask=mask[:256]
+                )
+                with torch.no_grad():
+                    loss = float(
+                        tinylm.lm_loss(st(data.test_ids, data.test_mask), data.test_ids, data.test_mask)
+                    )
+                row.append((loss - receiver_loss) / receiver_loss)
+            out[f"{a}->{b} [{label}]"] = np.array(row)
+    return out
 
 
 def patch_lm(cfg: Any, lms_cfg: Any, model, tok, data: TreeText, reps, reduced, cone_proj, seed: int) -> dict:
@@ -272,6 +303,10 @@ def lm_values(result: dict[str, Any], cuts: tuple[float, ...], seeds: tuple[int,
         "cone_best": [np.max(m["cone_test_f1"]) for m in ms],
         "cone_minus_pca2": [m["patch_cone"][at] - m["patch_pca2"][at] for m in ms],
         "random_minus_trained": [r_[mid] - t[mid] for r_, t in zip(rnd, trained, strict=True)],
+        "zero_minus_trained": [
+            result["stitch_baselines"][f"{a}->{b} [zero stitch]"][mid] - t[mid]
+            for (a, b), t in zip(pairs, trained, strict=True)
+        ],
         "early_minus_last": [np.min(t[:-1]) - t[-1] if len(t) > 1 else float("nan") for t in trained],
         "n_pairs": len(pairs),
     }

@@ -259,9 +259,18 @@ LM_STITCHING = Stage(
 # ---------------------------------------------------------------------------------------------------- ICL model
 @dataclass(frozen=True)
 class ICLModelConfig:
-    """The tiny meta-learner: ``n_train`` episodes (random ``n_nodes``-node tree, fresh names, one question), answer-
-    token loss, AdamW (wd 0.01) for ``steps`` steps; or ``model``: a real instruct LLM (hub id or local directory),
-    nothing trained (paper scale)."""
+    """The tiny meta-learner, ``recipe``:
+
+    - ``fixed`` (the quick default): ``n_train`` episodes (random ``n_nodes``-node tree, fresh names, one question),
+      answer-token loss, AdamW (wd ``weight_decay``, constant lr) for ``steps`` steps (``icl.train_icl``);
+    - ``online`` (opt-in, ``icl.meta_train_online``): every step ``batch_size`` fresh sequences (a random tree, fresh
+      names, its description, then ``n_questions`` answered questions, half positive), loss on every answer token;
+      tree sizes drawn in [``min_nodes``, s] with s growing from ``min_nodes`` to ``n_nodes`` over the first ``ramp``
+      of the steps (a curriculum); ``warmup`` steps of linear warm-up then cosine decay; gradients clipped at 1.
+
+    ``rotary_pct``: the rotary fraction of each head (Pythia's 0.25). Or ``model``: a real instruct LLM (hub id or
+    local directory), nothing trained (paper scale). Why the quick default stays ``fixed`` (neither recipe leaves
+    the ln 2 plateau within minutes of CPU; measurements): :mod:`graph_universality.icl_arm`."""
 
     n_nodes: int = 15
     d_model: int = 64
@@ -273,12 +282,21 @@ class ICLModelConfig:
     n_train: int = 16000
     seed: int = 0
     model: str = ""
+    recipe: str = "fixed"
+    rotary_pct: float = 0.25
+    weight_decay: float = 0.01
+    min_nodes: int = 3  # online only, as below
+    ramp: float = 0.8
+    warmup: int = 100
+    n_questions: int = 8
 
     def __post_init__(self) -> None:
-        if self.n_nodes < 4 or self.steps < 1:
-            raise ValueError("need n_nodes >= 4 and steps >= 1")
+        if self.n_nodes < 4 or self.steps < 1 or not 2 <= self.min_nodes <= self.n_nodes:
+            raise ValueError("need n_nodes >= 4, 2 <= min_nodes <= n_nodes and steps >= 1")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
+        if self.recipe not in ("fixed", "online") or self.n_questions < 1 or not 0 <= self.ramp <= 1:
+            raise ValueError("recipe 'fixed' or 'online', n_questions >= 1 and ramp in [0, 1]")
 
 
 def icl_model(cfg: ICLModelConfig) -> dict[str, Any]:

@@ -69,7 +69,8 @@ class LMConfig:
     seed: int = 0
 
 
-def new_model(cfg: LMConfig, vocab_size: int, n_ctx: int = 32) -> Any:
+def new_model(cfg: LMConfig, vocab_size: int, n_ctx: int = 32, rotary_pct: float = 0.25) -> Any:
+    """A fresh GPT-NeoX (Pythia's rotary fraction 0.25 unless ``rotary_pct`` says otherwise)."""
     import transformers
 
     torch.manual_seed(cfg.seed)
@@ -80,7 +81,7 @@ def new_model(cfg: LMConfig, vocab_size: int, n_ctx: int = 32) -> Any:
         num_hidden_layers=cfg.n_layers,
         num_attention_heads=cfg.n_heads,
         max_position_embeddings=n_ctx,
-        rotary_pct=0.25,
+        rotary_pct=rotary_pct,
         use_parallel_residual=True,
         tie_word_embeddings=False,
         bos_token_id=1,

@@ -14,8 +14,8 @@ probe (PCA-10 of the residual at the last token of "Is {name}") and of the L1 li
 node pairs; (c) model A's layers [0, l) stitched into model B's [l, L) by an affine map at cut depth c (l = int(c L)),
 zero-init (official) or least-squares init, trained ``stitch_steps`` steps on the training text; score = relative
 held-out loss degradation ``(L_stitched - L_B) / L_B`` for seed i -> i+1 (cyclic); control: a random-init sender
-(the self-stitch is exact: a test). A trained map is one extra trained layer, so a stitched model can beat the
-receiver (negative degradation): the score mixes alignment with fine-tuning, hence the random-sender control.
+(self-stitch exact: a test), untrained baselines (spec 3; dotted): zero stitch, closed-form lstsq map. A trained map
+is one extra trained layer, so a stitched model can beat the receiver (negative degradation): hence the controls.
 (d) the clean X patched into a corrupted question (X' not a descendant of Y) at X's position, fully or only in the
 2-D PCA / cone subspace; normalised logit difference per layer and model (official model-sweep layer: L//3). Paper
 scale adds the official stitching of real LMs (stage ``lm_stitching``: Pythia, GPT-2, OPT on The Pile) to (c).
@@ -38,6 +38,7 @@ LEARNED = "the LM learned the task: training-question accuracy above the all-No 
 USABLE = "usable patching samples per model (clean/corrupted logit differences >= 0.5 apart) >= 10"
 GENERALISES = "trained LM: held-out descendant F1 minus chance"
 OURS = "bound 0.2 above chance (F1 = positive rate) is ours"
+ZERO = "stitch A->B beats the zero stitch at cut %g: degradation zero stitch - trained"
 CONE = "cone probe held-out F1 at the best layer"
 CAUSAL = "the 2-D cone subspace is causal in all 5 models (ablation.py --exp_type model)"
 EARLY = "alignment best early-to-mid: min degradation over the earlier cuts minus degradation at the last cut"
@@ -46,9 +47,7 @@ EARLY = "alignment best early-to-mid: min degradation over the earlier cuts minu
 @dataclass(frozen=True)
 class Fig4Config:
     lms: TinyLMsConfig = field(default_factory=TinyLMsConfig)  # the tiny LMs (stage tiny_lms)
-    official: LMStitchConfig = field(
-        default_factory=LMStitchConfig
-    )  # paper: the official stitching (lm_stitching)
+    official: LMStitchConfig = field(default_factory=LMStitchConfig)  # paper: lm_stitching
     cuts: tuple[float, ...] = (0.25, 0.5, 0.75)
     stitch_steps: int = 60
     stitch_lr: float = 1e-3
@@ -87,6 +86,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     cone = our_choice(0.9, "spec 4.4 (inferred): cone-probe F1 >= 0.9 at about L/3")
     causal = official_code(CAUSAL, "src/ablation.py @ david-baek/llm-tree (v2 code)")
     random = our_choice(0.0, "spec 8.3: random-sender stitch << trained-sender stitch")
+    zero, zero_c = our_choice(0.0, "spec 3: recommended baseline, the zero stitch"), ZERO % cfg.cuts[mid]
     early = paper_text("alignment strongest in early-to-mid layers", "v2 abstract (TL;DR)")
     patched = f"patching vs model: cone minus PCA-2 normalised logit diff at layer L//3 = {at}"
     beats = f"stitch A->B beats a random sender at cut {cfg.cuts[mid]:g}: degradation random - trained"
@@ -95,6 +95,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
         Claim(CONE, v["cone_best"], ">=", 0.9, paper=cone, preconditions=a),
         Claim(patched, v["cone_minus_pca2"], ">", 0.0, paper=causal, preconditions=au),
         Claim(beats, v["random_minus_trained"], ">", 0.0, paper=random, preconditions=a, spread=n_pairs),
+        Claim(zero_c, v["zero_minus_trained"], ">", 0.0, paper=zero, preconditions=a, spread=n_pairs),
         Claim(EARLY, v["early_minus_last"], "<", 0.0, paper=early, preconditions=ac, spread=n_pairs),
     ]
 
@@ -115,8 +116,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     ax.bar(x + 0.2, [ms[s]["test_f1"] for s in seeds], 0.4, label="held-out links")
     ax.axhline(np.mean([ms[s]["chance_f1"] for s in seeds]), color="grey", ls="--", lw=1, label="chance")
     ax.set_xticks(x, [f"seed {s}" for s in seeds])
-    ax.set_ylim(0, 1.3)
-    ax.set_ylabel("descendant F1 (Yes/No logit)")
+    ax.set(ylim=(0, 1.3), ylabel="descendant F1 (Yes/No logit)")
     ax.legend(fontsize=6.5, ncol=3, loc="upper center")
     ax.set_title(f"(a) behaviour: {cfg.lms.n_layers}-layer d={cfg.lms.d_model} GPT-NeoX")
     ax = axes[1]
@@ -130,10 +130,12 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     ax.legend(fontsize=6.5)
     ax = axes[2]
     kinds = {"[zero]": ("C0", "trained, zero init"), "[lstsq]": ("C1", "trained, lstsq init")}
+    kinds |= {"stitch]": ("C3", "zero stitch"), "untrained]": ("C2", "lstsq closed form (untrained)")}
     seen = set()
-    for k, v in result["stitch"].items():
+    for k, v in {**result["stitch"], **result.get("stitch_baselines", {})}.items():
         colour, label = ("C7", "random sender") if k.startswith("random") else kinds[k.split()[-1]]
-        ax.plot(cfg.cuts, v, marker="o", color=colour, alpha=0.7, label=None if label in seen else label)
+        ls, label = ":" if k.endswith(("stitch]", "untrained]")) else "-", None if label in seen else label
+        ax.plot(cfg.cuts, v, marker="o", ls=ls, color=colour, alpha=0.7, label=label)
         seen.add(label)
     for k, v in result.get("paper_stitch", {}).items():  # paper scale: the official LMs on The Pile
         ax.plot(cfg.official.cuts, v["degradation"], marker="s", ls="--", label=k.replace(">", " -> "))
@@ -143,7 +145,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     ax.set_ylabel("relative loss degradation vs receiver\n(< 0: the stitched model beats the receiver)")
     ax.legend(fontsize=6.5, loc="center left")
     ax.set_title(
-        f"(c) affine stitching, held-out questions\n(one line per pair seed i -> i+1, {len(cfg.lms.seeds)} pairs)"
+        f"(c) affine stitching, held-out questions\n(one line per pair seed i -> i+1, {len(seeds)} pairs)"
     )
     ax = axes[3]
     at, styles = cfg.lms.n_layers // 3, tuple(zip(PATCHES, ("-", "--", ":"), strict=True))
@@ -162,9 +164,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     ax.set_xlabel(f"patched layer (input of block l; grey: L//3 = {at})")
     ax.set_ylabel("normalised logit difference")
     ax.set_title("(d) patching X per layer and model (colour = seed)")
-    fig.suptitle(
-        'Fig. 4 (numbering: best guess): "LLM training" arm with tiny Pythia-architecture LMs', fontsize=10
-    )
+    fig.suptitle('Fig. 4 (numbering: best guess): "LLM training" arm with tiny Pythia LMs', fontsize=10)
     return fig
 
 
