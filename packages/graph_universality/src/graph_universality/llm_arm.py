@@ -182,7 +182,6 @@ def stitch_lms(cfg: Any, lms_cfg: Any, data: TreeText, models: dict, measured: d
     """Relative held-out loss degradation per cut of each stitch ``"{a}->{b} [init]"`` (zero and lstsq init on the
     first pair, lstsq on the others) and of a random-init sender into each receiver (``"random->{b} [lstsq]"``).
     The self-stitch (exact by construction) is a test (tests/test_tinylm.py)."""
-    import torch
 
     from graph_universality import tinylm
 
@@ -208,13 +207,20 @@ def stitch_lms(cfg: Any, lms_cfg: Any, data: TreeText, models: dict, measured: d
                 tinylm.train_stitch(
                     st, ids, mask, cfg.stitch_steps, cfg.stitch_lr, lms_cfg.batch_size, seed=0
                 )
-                with torch.no_grad():
-                    loss = float(
-                        tinylm.lm_loss(st(data.test_ids, data.test_mask), data.test_ids, data.test_mask)
-                    )
-                row.append((loss - receiver_loss) / receiver_loss)
+                row.append(degradation(st, data, receiver_loss))
             stitch[f"{name} [{init}]"] = np.array(row)
     return stitch
+
+
+def degradation(stitched: Any, data: TreeText, receiver_loss: float) -> float:
+    """Relative held-out loss degradation of a stitched model, ``(L_stitched - L_receiver) / L_receiver`` (spec)."""
+    import torch
+
+    from graph_universality import tinylm
+
+    with torch.no_grad():
+        loss = float(tinylm.lm_loss(stitched(data.test_ids, data.test_mask), data.test_ids, data.test_mask))
+    return (loss - receiver_loss) / receiver_loss
 
 
 def stitch_baselines(
@@ -224,7 +230,6 @@ def stitch_baselines(
     per cut: ``"{a}->{b} [zero stitch]"`` (the map outputs zeros: receiver layers [l, L) read nothing from the
     sender) and ``"{a}->{b} [lstsq, untrained]"`` (the closed-form least-squares map the trained lstsq stitch
     starts from)."""
-    import torch
 
     from graph_universality import tinylm
 
@@ -238,11 +243,7 @@ def stitch_baselines(
                 st = tinylm.Stitched(
                     models[a], models[b], c, init=init, fit_ids=ids[:256], fit_mask=mask[:256]
                 )
-                with torch.no_grad():
-                    loss = float(
-                        tinylm.lm_loss(st(data.test_ids, data.test_mask), data.test_ids, data.test_mask)
-                    )
-                row.append((loss - receiver_loss) / receiver_loss)
+                row.append(degradation(st, data, receiver_loss))
             out[f"{a}->{b} [{label}]"] = np.array(row)
     return out
 
