@@ -159,3 +159,32 @@ def test_zoo_result_rebuilds_the_zoo_without_retraining():
             pairs.evaluate(pair.base, tok, held, think=False, max_new_tokens=24)["accuracy"]
             == r["base_accuracy"]
         )
+
+
+def test_crosscoders_of_the_replicates_are_the_same_in_worker_processes():
+    """The crosscoders stage trains its replicates in worker processes when it has two threads: every array of the
+    result (crosscoders, metrics, the evaluation windows it records) equals training them one after another."""
+    import dataclasses
+
+    import torch
+
+    from distill_features import zoo as zoo_stage
+    from distill_features.stages import CROSSCODERS, ZOO
+    from distill_features.zoo_crosscoders import train_crosscoders
+    from repro.cache import split_result
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        zoo = zoo_stage.train_zoo(dataclasses.replace(ZOO.config("smoke"), n_eval=4, max_new_tokens=8))
+        cfg = dataclasses.replace(CROSSCODERS.config("smoke"), steps=10)
+        results = {}
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            results[threads] = split_result(train_crosscoders(cfg, zoo))
+    finally:
+        torch.set_num_threads(before)
+    (s1, a1), (s2, a2) = results[1], results[2]
+    assert s1 == s2 and a1.keys() == a2.keys() and len(zoo["replicates"]) >= 1
+    for k in a1:
+        assert np.array_equal(a1[k], a2[k], equal_nan=True), k

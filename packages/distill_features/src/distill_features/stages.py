@@ -99,6 +99,7 @@ CROSSCODERS = Stage(
     artifact=Artifact("saelens", zoo_crosscoders.save_crosscoders, zoo_crosscoders.open_crosscoders),
     est_seconds={"smoke": 10, "quick": 290, "paper": 10800},  # 3 replicates
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # replicates train in parallel processes, one thread each (numbers independent of it)
 )
 
 

@@ -144,6 +144,10 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
 
     from distill_features.zoo import replicate_sizes
 
+    n_replicates = len(replicate_sizes(zoo))
+    # replicates train in as many worker processes as the stage's threads (cpu_threads), one thread each, so their
+    # numbers do not depend on how many run at once (as the zoo's)
+    n_workers = min(n_replicates, torch.get_num_threads())
     torch.set_num_threads(1)
     train = windows(zoo, cfg.train_windows, cfg.seed + 1)
     eval_ids, eval_mask, eval_spans, eval_markers = windows(
@@ -151,17 +155,34 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
     )
     out: dict[str, Any] = {
         "size_order": list(zoo["size_order"]),
+        # copies: sending the tensors to worker processes moves their storage to shared memory, which would leave
+        # a numpy view of the former storage pointing at freed memory
         "eval": {
-            "ids": eval_ids.numpy(),
-            "mask": eval_mask.numpy(),
-            "spans": eval_spans.numpy(),
-            "markers": eval_markers.numpy(),
+            "ids": eval_ids.numpy().copy(),
+            "mask": eval_mask.numpy().copy(),
+            "spans": eval_spans.numpy().copy(),
+            "markers": eval_markers.numpy().copy(),
         },  # fmt: skip
     }
     evals = (eval_ids, eval_mask, eval_markers)
-    reps = [_train_replicate(cfg, zoo, j, train, evals) for j in range(len(replicate_sizes(zoo)))]
+    jobs = [(cfg, zoo, j, train, evals) for j in range(n_replicates)]
+    if n_workers <= 1:
+        reps = [_replicate_job(job) for job in jobs]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from distill_features.zoo import _single_thread
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
+        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_single_thread) as pool:
+            reps = list(pool.map(_replicate_job, jobs))
     out["sizes"], out["replicates"] = reps[0], reps[1:]
     return out
+
+
+def _replicate_job(job: tuple) -> dict:
+    return _train_replicate(*job)
 
 
 def _train_replicate(cfg: CrosscodersConfig, zoo: dict[str, Any], j: int, train: tuple, evals: tuple) -> dict:
