@@ -142,7 +142,7 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
     others in ``replicates`` (crosscoder seed ``seed + 1000 j``; the same training and evaluation windows)."""
     import torch
 
-    from distill_features.zoo import replicate_sizes
+    from distill_features.zoo import map_single_threaded, replicate_sizes
 
     n_replicates = len(replicate_sizes(zoo))
     # replicates train in as many worker processes as the stage's threads (cpu_threads), one thread each, so their
@@ -166,17 +166,7 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
     }
     evals = (eval_ids, eval_mask, eval_markers)
     jobs = [(cfg, zoo, j, train, evals) for j in range(n_replicates)]
-    if n_workers <= 1:
-        reps = [_replicate_job(job) for job in jobs]
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        from distill_features.zoo import _single_thread
-
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
-        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_single_thread) as pool:
-            reps = list(pool.map(_replicate_job, jobs))
+    reps = map_single_threaded(_replicate_job, jobs, n_workers)
     out["sizes"], out["replicates"] = reps[0], reps[1:]
     return out
 
