@@ -7,11 +7,12 @@ Meta-training (config ``stages.ICLModelConfig``; issue 16 item 2). Two recipes:
 
 - ``fixed`` (the quick default, unchanged): 16000 fixed texts of one 15-node tree and one question each, answer-token
   loss, AdamW lr 3e-3 constant, 1000 steps of 32, 2 layers, d 64, Pythia's rotary fraction 0.25;
-- ``online`` (opt-in, ``icl.meta_train_online``): fresh sequences every step, each a random tree with fresh names,
-  its description and ``n_questions`` answered questions (loss on every answer token: ``n_questions`` times the
-  supervision per description), tree sizes on a curriculum from ``min_nodes`` up to the evaluation size, AdamW with
-  linear warm-up then cosine decay to 10 %, gradients clipped at 1; with ``rotary_pct`` 1 (Pythia's 0.25 leaves 4 of
-  16 head dimensions, two frequencies, to position: too coarse for previous-token attention).
+- ``online`` (opt-in: ``--set icl.recipe=online --set icl.rotary_pct=1``; ``icl.meta_train_online``): fresh
+  sequences every step, each a random tree with fresh names, its description and ``n_questions`` answered questions
+  (loss on every answer token: ``n_questions`` times the supervision per description), tree sizes on a curriculum
+  from ``min_nodes`` up to the evaluation size, AdamW with linear warm-up then cosine decay to 10 %, gradients
+  clipped at 1; with ``rotary_pct`` 1 (Pythia's 0.25 leaves 4 of 16 head dimensions, two frequencies, to position:
+  too coarse for previous-token attention).
 
 Neither leaves the ln 2 plateau within minutes of CPU, so quick keeps the cheaper ``fixed`` recipe (92 s) and the
 Fig. 5 / Fig. 7 claims read ``not reached`` on their stated preconditions. Measured on this machine (2 shared CPU

