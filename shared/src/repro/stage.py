@@ -195,21 +195,28 @@ def stages_of(unit: Any) -> list[Stage]:
     return list(out.values())
 
 
-def estimated_seconds(unit: Any, scale: str) -> float | None:
-    """The unit's own estimate plus those of the stages it reads at ``scale`` (from an empty cache; a stage read
-    at several configs, such as the chunks of a sweep, counts once per config)."""
-    parts = [unit.est_seconds.get(scale)]
-    seen: set[tuple[str, Any]] = set()
+def stages_read(units: list[tuple[Any, Any]], scale: str) -> list[tuple[Stage, Any]]:
+    """Every (stage, config) that ``units`` ((figure or stage, config) pairs) read at ``scale``, directly or not,
+    each once (each chunk of a sweep apart)."""
+    found: dict[tuple[str, Any], tuple[Stage, Any]] = {}
 
     def visit(u: Any, c: Any) -> None:
         for need in u.needs.values():
             for sub in need.configs(c, scale):
-                if (need.stage.name, sub) not in seen:
-                    seen.add((need.stage.name, sub))
-                    parts.append(need.stage.est_seconds.get(scale))
+                if (need.stage.name, sub) not in found:
+                    found[(need.stage.name, sub)] = (need.stage, sub)
                     visit(need.stage, sub)
 
-    visit(unit, unit.configs[scale])
+    for u, c in units:
+        visit(u, c)
+    return list(found.values())
+
+
+def estimated_seconds(unit: Any, scale: str) -> float | None:
+    """The unit's own estimate plus those of the stages it reads at ``scale`` (from an empty cache; a stage read
+    at several configs, such as the chunks of a sweep, counts once per config)."""
+    parts = [unit.est_seconds.get(scale)]
+    parts += [st.est_seconds.get(scale) for st, _ in stages_read([(unit, unit.configs[scale])], scale)]
     return sum(p for p in parts if p) if any(parts) else None
 
 
@@ -219,19 +226,8 @@ def read_configs(scale: str) -> dict[str, tuple[Stage, Any]]:
     from repro.cache import cache_key
     from repro.registry import all_figures
 
-    found: dict[str, tuple[Stage, Any]] = {}
-
-    def visit(u: Any, c: Any) -> None:
-        for need in u.needs.values():
-            for sub in need.configs(c, scale):
-                key = cache_key(need.stage, sub)
-                if key not in found:
-                    found[key] = (need.stage, sub)
-                    visit(need.stage, sub)
-
-    for fig in all_figures():
-        visit(fig, fig.config(scale))
-    return found
+    figures = [(fig, fig.config(scale)) for fig in all_figures()]
+    return {cache_key(st, cfg): (st, cfg) for st, cfg in stages_read(figures, scale)}
 
 
 def find_stage(name: str) -> Stage:
