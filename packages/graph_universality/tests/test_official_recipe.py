@@ -121,3 +121,27 @@ def test_a_substack_computes_what_its_runs_computed_in_the_stack():
     assert np.allclose(again["test_f1"], met["test_f1"][1:]) and np.allclose(
         again["train_loss"], met["train_loss"][1:]
     )
+
+
+def test_runs_that_stop_leave_the_stack_and_the_rest_train_on():
+    """Re-packing the stack as runs stop (``compact_every``) gives every run the epochs, stops and parameters it
+    gets in a stack that never shrinks (to float rounding: some kernels round by tensor size)."""
+    kg = KnowledgeGraph(balanced_tree(7))
+    tr, te = split(kg, "all", 0.0, 0)
+    kg5 = KnowledgeGraph(random_tree(8, 1), ("parent", "child", "sibling", "grandparent", "descendant"))
+    tr5, te5 = split(kg5, "heldout", 0.2, 0)
+    runs = [
+        ToyRun(kg.examples, tr, te, 7, 1, 2, 8, 0.0, 0.0, seed=0),  # lr 0: stops after 1 + patience epochs
+        ToyRun(kg.examples, tr, te, 7, 1, 3, 8, 0.01, 1e-3, seed=1),
+        ToyRun(kg5.examples, tr5, te5, 8, 5, 4, 6, 0.0, 0.0, seed=2),
+        ToyRun(kg5.examples, tr5, te5, 8, 5, 2, 8, 0.01, 3e-3, seed=3, emb_init_std=1.0),
+        ToyRun(kg.examples, tr, te, 7, 1, 2, 8, 0.01, 1e-3, seed=4),
+    ]
+    whole, a = train_toy_official(runs, max_epochs=40, patience=3, compact_every=10**9)
+    packed, b = train_toy_official(runs, max_epochs=40, patience=3, compact_every=4)
+    assert a["epochs"].tolist()[:3:2] == [4, 4] and a["epochs"].max() == 41  # some stop early, some go on
+    for key in ("epochs", "best_epoch", "stopped_at", "epoch_cap"):
+        assert np.array_equal(a[key], b[key]), key
+    for k, v in whole.params.items():
+        assert torch.allclose(v, packed.params[k], atol=1e-5), k
+    assert np.allclose(a["train_loss"], b["train_loss"], atol=1e-6)

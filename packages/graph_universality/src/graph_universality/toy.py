@@ -29,6 +29,7 @@ Two training recipes (:data:`RECIPES`), both with :class:`repro.stack.StackedAda
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from repro.progress import track
 from repro.stack import StackedAdamW, train_stacked
 
 RECIPES = ("fast", "official")
@@ -125,6 +127,16 @@ class StackedLinkMLP:
         self.examples = torch.from_numpy(ex).to(device)
         self.train_w = torch.from_numpy(tr).to(device)
         self.test_w = torch.from_numpy(te).to(device)
+
+    def select(self, keep: Tensor) -> StackedLinkMLP:
+        """The runs ``keep`` (a bool ``[S]`` mask or indices) of this stack, parameters included, same padding."""
+        sub = copy.copy(self)
+        idx = np.flatnonzero(keep.cpu().numpy()) if keep.dtype == torch.bool else keep.cpu().numpy()
+        sub.runs = [self.runs[i] for i in idx]
+        sub.params = {k: v.detach()[keep] for k, v in self.params.items()}
+        for name in ("dmask", "hmask", "rflag", "examples", "train_w", "test_w"):
+            setattr(sub, name, getattr(self, name)[keep])
+        return sub
 
     def embeddings(self) -> Tensor:
         """``[S, N, D]`` masked node embeddings."""
@@ -246,6 +258,17 @@ class LoaderBatches:
             self.all_valid[r, : len(rows)] = 1
         self.all_rows, self.all_valid = self.all_rows.to(self.device), self.all_valid.to(self.device)
 
+    def select(self, keep: Tensor) -> LoaderBatches:
+        """The batch streams of the runs ``keep`` (a bool ``[S]`` mask), each where it was."""
+        sub = copy.copy(self)
+        k = keep.cpu().numpy()
+        idx = np.flatnonzero(k)
+        sub.rows, sub.generators = [self.rows[i] for i in idx], [self.generators[i] for i in idx]
+        sub.n, sub.per_epoch = self.n[k], self.per_epoch[k]
+        sub.order, sub.valid = self.order[keep.cpu()], self.valid[keep.cpu()]
+        sub.all_rows, sub.all_valid = self.all_rows[keep], self.all_valid[keep]
+        return sub
+
     def epoch_ends(self, steps_done: int) -> np.ndarray:
         return (steps_done > 0) & (steps_done % self.per_epoch == 0)
 
@@ -272,28 +295,37 @@ def train_toy_official(
     max_steps: int = 0,
     desc: str | None = None,
     device: str = "cpu",
+    compact_every: int = 1024,
 ) -> tuple[StackedLinkMLP, dict[str, np.ndarray]]:
     """The official recipe (module docstring) for every run as one stack; returns the model (reset to each run's
     best epoch) and per-run metrics, with ``epochs`` (epochs run), ``best_epoch`` and ``epoch_cap``. The runs' own
     lr and weight decay are used (the official ones: :data:`OFFICIAL`). ``max_steps`` > 0 (below paper scale)
     caps each run at the whole epochs that fit in ``max_steps`` optimiser steps (at least one epoch) when that is
-    fewer than ``max_epochs + 1``."""
-    model = StackedLinkMLP(runs, device=device)
+    fewer than ``max_epochs + 1``.
+
+    Every ``compact_every`` steps the runs that have stopped leave the stack (model, optimiser state and batch
+    streams re-packed to the live runs): early stopping ends runs anywhere between a few hundred and 10k epochs, and
+    a frozen run would otherwise cost a live one's step to the end. Re-packing changes nothing but float rounding:
+    some of torch's vectorised kernels (``sigmoid`` among them) round an element differently depending on the size
+    of the tensor it is in, so a run's last digits depend on how many runs share its stack."""
+    full = StackedLinkMLP(runs, device=device)
     # every parameter packed into one [S, P] leaf (AdamW applies to all of them alike, as the official
     # model.parameters()): one optimiser update per step instead of one per tensor (the step is overhead-bound)
-    names = list(model.params)
-    shapes = {k: model.params[k].shape[1:] for k in names}
+    names = list(full.params)
+    shapes = {k: full.params[k].shape[1:] for k in names}
     sizes = [int(np.prod(shapes[k])) for k in names]
     S = len(runs)
-    flat = torch.cat([model.params[k].detach().reshape(S, -1) for k in names], 1).requires_grad_(True)
 
-    def unpack() -> dict[str, Tensor]:
+    def unpack(flat: Tensor) -> dict[str, Tensor]:
         parts = flat.split(sizes, dim=1)
-        return {k: t.reshape(S, *shapes[k]) for k, t in zip(names, parts, strict=True)}
+        return {k: t.reshape(len(flat), *shapes[k]) for k, t in zip(names, parts, strict=True)}
 
+    flat = torch.cat([full.params[k].detach().reshape(S, -1) for k in names], 1).requires_grad_(True)
     opt = StackedAdamW({"flat": flat}, lr=[r.lr for r in runs], weight_decay=[r.weight_decay for r in runs])
     # the batch order's seed: the run's seed, offset so it is not the stream that initialised the run
-    batches = LoaderBatches(model.train_w, batch_size, [r.seed + 7919 for r in runs])
+    batches = LoaderBatches(full.train_w, batch_size, [r.seed + 7919 for r in runs])
+    model = full.select(torch.arange(S, device=device))
+    # per-run state over the whole stack (indexed by run); ``live``: the runs now in the stack, in stack order
     best = torch.full((S,), float("inf"), device=device)
     bad = torch.zeros(S, dtype=torch.long, device=device)
     epochs = torch.zeros(S, dtype=torch.long, device=device)
@@ -304,41 +336,60 @@ def train_toy_official(
         cap_np = np.minimum(cap_np, np.maximum(1, max_steps // batches.per_epoch))
     cap = torch.from_numpy(cap_np).to(device)
     budget = torch.from_numpy(cap_np * batches.per_epoch).to(device)
+    stopped_at = budget.clone()
+    live = torch.arange(S, device=device)
     last = [-1]
 
     def loss_fn(step: int) -> Tensor:
         rows, w = batches.next()
-        model.params = unpack()
+        model.params = unpack(flat)
         return model.batch_losses(rows, w)
 
-    def eval_fn(steps_done: int) -> Tensor | None:
-        ends_np = batches.epoch_ends(steps_done)
-        if steps_done == last[0] or not ends_np.any():  # (train_stacked's closing call can repeat a step)
+    def eval_fn(_: int) -> Tensor | None:
+        done_steps = batches.step  # steps taken by the stack since the start (segments restart train_stacked)
+        ends_np = batches.epoch_ends(done_steps)
+        if done_steps == last[0] or not ends_np.any():  # (train_stacked's closing call can repeat a step)
             return None
-        last[0] = steps_done
-        ends = torch.from_numpy(ends_np).to(device) & (epochs < cap) & (bad < patience)
+        last[0] = done_steps
+        ended = torch.from_numpy(ends_np).to(device)
+        ends = ended & (epochs[live] < cap[live]) & (bad[live] < patience)
         who = torch.from_numpy(np.flatnonzero(ends_np)).to(device)
         width = int(batches.n[ends_np].max())  # the training-set loss of the runs that finished an epoch
         with torch.no_grad():
-            model.params = unpack()
+            model.params = unpack(flat)
             part = model.batch_losses(batches.all_rows[who, :width], batches.all_valid[who, :width], who)
-            loss = torch.full((S,), float("inf"), device=device).index_copy_(0, who, part)
-        epochs.add_(ends.long())
-        better = ends & (loss + min_delta < best)
-        best.copy_(torch.where(better, loss, best))
-        best_epoch.copy_(torch.where(better, epochs, best_epoch))
-        bad.copy_(torch.where(better, 0, torch.where(ends, bad + 1, bad)))
-        snapshot.copy_(torch.where(better[:, None], flat.detach(), snapshot))
-        return bad >= patience
+            loss = torch.full((len(live),), float("inf"), device=device).index_copy_(0, who, part)
+        epochs[live] += ends.long()
+        better = ends & (loss + min_delta < best[live])
+        best[live] = torch.where(better, loss, best[live])
+        best_epoch[live] = torch.where(better, epochs[live], best_epoch[live])
+        was = bad[live] >= patience
+        bad[live] = torch.where(better, 0, torch.where(ends, bad[live] + 1, bad[live]))
+        snapshot[live] = torch.where(better[:, None], flat.detach(), snapshot[live])
+        stop = bad[live] >= patience
+        newly = live[stop & ~was & (budget[live] > done_steps)]
+        stopped_at[newly] = done_steps
+        return stop
 
-    log = train_stacked(loss_fn, opt, budget, eval_fn=eval_fn, eval_every=1, desc=desc)
-    flat = snapshot  # each run's best epoch
-    model.params = {k: v.detach().clone().requires_grad_(True) for k, v in unpack().items()}
-    met = evaluate(model, log.stopped_at)
+    segments = range(-(-int(budget.max()) // compact_every))
+    for _ in (
+        track(segments, desc) if desc else segments
+    ):  # a segment: compact_every steps (or fewer: see keep)
+        seg = (budget[live] - batches.step).clamp(0, compact_every)
+        train_stacked(loss_fn, opt, seg, eval_fn=eval_fn, eval_every=1)
+        keep = (bad[live] < patience) & (budget[live] > batches.step)
+        if not bool(keep.any()):
+            break
+        if not bool(keep.all()):
+            opt = opt.subset(keep)
+            flat = opt.params["flat"]
+            model, batches, live = model.select(keep), batches.select(keep), live[keep]
+    full.params = {k: v.detach().clone().requires_grad_(True) for k, v in unpack(snapshot).items()}
+    met = evaluate(full, stopped_at)
     met["epochs"] = epochs.cpu().numpy()
     met["best_epoch"] = best_epoch.cpu().numpy()
     met["epoch_cap"] = cap_np
-    return model, met
+    return full, met
 
 
 def train_recipe(
