@@ -14,7 +14,7 @@ def test_stages_are_declared_by_the_figures_that_read_them():
         for fig in (fig3, fig4, fig5, fig6, fig7)
     }
     assert reads == {
-        "fig3": {TOY_SWEEP.name, TOY_SWEEP_OFFICIAL.name},
+        "fig3": {TOY_SWEEP.name, TOY_SWEEP_OFFICIAL.name, TINY_LMS.name},  # + LLM -> MLP senders
         "fig6": {TOY_SWEEP.name, TOY_SWEEP_OFFICIAL.name},
         "fig4": {LM_STITCHING.name, TINY_LMS.name},
         "fig5": {ICL_MODEL.name},

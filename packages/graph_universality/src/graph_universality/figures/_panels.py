@@ -120,3 +120,24 @@ def equivalence_panels(
     )
     axd.tick_params(axis="x", labelsize=6)
     axd.legend(loc="lower right")
+
+
+def lm_mlp_panel(ax: Any, res: dict[str, Any]) -> None:
+    """Fig. 3, LLM -> MLP: equivalence of every (LM seed, receiver) pair per sender kind and receiver width."""
+    from graph_universality.lm_mlp import SENDERS
+    from graph_universality.spread import seed_panel
+
+    groups = {
+        f"{kind}\nd = {d}": res["equivalence"][(res["sender"] == kind) & (res["emb_dim"] == d)]
+        for kind in SENDERS
+        for d in sorted(set(res["emb_dim"].tolist()))
+    }
+    palette = {"trained": "#4C72B0", "untrained": "#DD8452", "random": "#937860"}
+    seed_panel(
+        ax, groups, {g: g.split("\n")[0] for g in groups}, palette, {"criterion 0.95": 0.95}, "equivalence"
+    )
+    ax.set_title(
+        "LLM -> MLP: tiny-LM node vectors (PCA to the receiver's width) stitched into toy MLPs by a trained affine map;"
+        " senders: trained LM, the same LM untrained, Gaussian vectors (one point per LM seed x receiver seed)",
+        fontsize=7.5,
+    )

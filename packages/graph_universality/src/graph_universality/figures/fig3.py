@@ -33,7 +33,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph_universality.stages import TOY_SWEEP, TOY_SWEEP_OFFICIAL, SweepConfig
+from graph_universality.lm_mlp import LMToMLPConfig
+from graph_universality.stages import TINY_LMS, TOY_SWEEP, TOY_SWEEP_OFFICIAL, SweepConfig, TinyLMsConfig
 from repro.figure import Figure
 from repro.stage import Need
 
@@ -49,12 +50,20 @@ VARIANTS = ("fast", "official")  # the sweep's training recipes
 class Fig3Config:
     fast: SweepConfig = field(default_factory=lambda: TOY_SWEEP.configs["quick"])
     official: SweepConfig = field(default_factory=lambda: TOY_SWEEP_OFFICIAL.configs["quick"])
+    lms: TinyLMsConfig = field(default_factory=lambda: TINY_LMS.configs["quick"])  # LLM -> MLP senders
+    lm_mlp: LMToMLPConfig = field(default_factory=LMToMLPConfig)
     variants: tuple[str, ...] = VARIANTS
 
 
-def compute(cfg: Fig3Config, fast: dict[str, Any], official: dict[str, Any]) -> dict[str, Any]:
+def compute(
+    cfg: Fig3Config, fast: dict[str, Any], official: dict[str, Any], lms: dict[str, Any]
+) -> dict[str, Any]:
+    from graph_universality.lm_mlp import stitch_lms_into_mlps
+
     sweeps = {"fast": fast, "official": official}
-    return {v: dict(sweeps[v]) for v in cfg.variants}
+    return {v: dict(sweeps[v]) for v in cfg.variants} | {
+        "lm_mlp": stitch_lms_into_mlps(cfg.lm_mlp, cfg.lms, lms)
+    }
 
 
 def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
@@ -68,7 +77,37 @@ def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
     for variant in cfg.variants:
         out += _claims(result[variant], getattr(cfg, variant), variant)
     note = official_note(cfg.official.max_epochs, cfg.official.max_steps, "= the grid's knob")
-    return note_recipe_differences(add_note(out, "official", note))
+    return note_recipe_differences(add_note(out, "official", note)) + _lm_mlp_claims(result["lm_mlp"], cfg)
+
+
+def _lm_mlp_claims(res: dict[str, Any], cfg: Fig3Config) -> list:
+    """LLM -> MLP (:mod:`graph_universality.lm_mlp`): the v1 claim that an LLM's and a toy MLP's representations of
+    the graph stitch, per receiver seed (median over LM seeds and widths < N - 1); and the spec's controls (an
+    untrained LM, Gaussian node vectors) must stitch worse, else the score does not measure shared structure."""
+    from graph_universality.lm_mlp import lm_mlp_values
+    from repro.claims import Claim, our_choice, paper_text, precondition
+
+    v = lm_mlp_values(res, cfg.lm_mlp.seeds)
+    kw = {
+        "preconditions": (precondition(FITTED, v["train_f1"], ">=", 0.9),),
+        "spread": f"{len(cfg.lm_mlp.seeds)} receiver seeds (median over LM seeds x widths)",
+        "note": f"receivers: fast recipe, widths {cfg.lm_mlp.emb_dims}; LM layer {cfg.lm_mlp.cut:g} x depth, PCA",
+    }
+    llm = paper_text("MLP<->MLP, LLM<->MLP or LLM<->LLM can be stitched (affine map)", "v1 abstract; Fig. E")
+    ctrl = our_choice(0.1, "spec 7/8.3: random(-init) sender << trained sender; margin 0.1 ours")
+    random = [a - b for a, b in zip(v["trained"], v["random"], strict=True)]
+    return [
+        Claim("LLM -> MLP: median trained-affine equivalence", v["trained"], ">=", 0.95, paper=llm, **kw),
+        Claim(
+            "LLM -> MLP: trained minus untrained-LM sender",
+            v["trained_minus_untrained"],
+            ">",
+            0.1,
+            ctrl,
+            **kw,
+        ),
+        Claim("LLM -> MLP: trained-LM minus Gaussian sender", random, ">", 0.1, ctrl, **kw),
+    ]
 
 
 def _claims(result: dict[str, Any], sw: SweepConfig, variant: str) -> list:
@@ -100,18 +139,17 @@ def _claims(result: dict[str, Any], sw: SweepConfig, variant: str) -> list:
 def plot(result: dict[str, Any], cfg: Fig3Config):
     import matplotlib.pyplot as plt
 
-    from graph_universality.figures._panels import equivalence_panels
+    from graph_universality.figures._panels import equivalence_panels, lm_mlp_panel
     from graph_universality.universality import cell_table
     from repro.plot import set_style
 
     set_style()
-    top = 0.28 * len(cell_table(result[cfg.variants[0]])) + 0.6
-    fig = plt.figure(figsize=(12, (top + 2.6) * len(cfg.variants)), constrained_layout=True)
-    gs = fig.add_gridspec(
-        2 * len(cfg.variants), 3, height_ratios=[top, 2.2] * len(cfg.variants), width_ratios=[1.5, 1, 1]
-    )
+    top, n = 0.28 * len(cell_table(result[cfg.variants[0]])) + 0.6, len(cfg.variants)
+    fig = plt.figure(figsize=(12, (top + 2.6) * n + 2.4), constrained_layout=True)
+    gs = fig.add_gridspec(2 * n + 1, 3, height_ratios=[top, 2.2] * n + [2.2], width_ratios=[1.5, 1, 1])
     for i, variant in enumerate(cfg.variants):
         equivalence_panels(fig, gs, 2 * i, result[variant], getattr(cfg, variant).n_nodes, variant)
+    lm_mlp_panel(fig.add_subplot(gs[2 * n, :]), result["lm_mlp"])
     sw = cfg.fast
     fig.suptitle(
         f"Fig. 3 (numbering: best guess): stitching toy MLPs ({sw.n_nodes}-node random tree, "
@@ -127,15 +165,30 @@ FIGURE = Figure(
     aliases=("universality_table", "toy_stitching", "equivalence_scores"),
     title="Universality: equivalence scores of stitched toy MLPs across seeds, widths, pressure (numbering: best guess)",
     configs={
-        s: Fig3Config(fast=TOY_SWEEP.configs[s], official=TOY_SWEEP_OFFICIAL.configs[s])
-        for s in ("smoke", "quick", "paper")
+        "smoke": Fig3Config(
+            TOY_SWEEP.configs["smoke"],
+            TOY_SWEEP_OFFICIAL.configs["smoke"],
+            TINY_LMS.configs["smoke"],
+            LMToMLPConfig(emb_dims=(2, 4), seeds=(0, 1, 2), steps=200, stitch_steps=30),
+        ),
+        "quick": Fig3Config(),
+        "paper": Fig3Config(
+            TOY_SWEEP.configs["paper"],
+            TOY_SWEEP_OFFICIAL.configs["paper"],
+            TINY_LMS.configs["paper"],
+            LMToMLPConfig(emb_dims=(2, 4, 8, 16), hidden=200, steps=10000, stitch_steps=1000),
+        ),
     },
-    needs={"fast": Need(TOY_SWEEP, field="fast"), "official": Need(TOY_SWEEP_OFFICIAL, field="official")},
+    needs={
+        "fast": Need(TOY_SWEEP, field="fast"),
+        "official": Need(TOY_SWEEP_OFFICIAL, field="official"),
+        "lms": Need(TINY_LMS, field="lms"),
+    },
     compute=compute,
     plot=plot,
     claims=claims,
     variants=VARIANTS,
-    est_seconds={"smoke": 1, "quick": 5, "paper": 60},  # the figure alone; `repro list` adds its stages
+    est_seconds={"smoke": 2, "quick": 15, "paper": 120},  # the figure alone; `repro list` adds its stages
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(
         cfg,
