@@ -15,6 +15,10 @@ Method (the spec gives none for this arm; our choices, following the toy MLP <->
   stitched held-out F1 over the receiver's own;
 - controls (spec 7: "random-init sender as negative control"): the same LM architecture untrained (its own init seed)
   as the sender, and Gaussian node vectors of the same width.
+At quick (3 tiny LMs x 15 receivers) the trained-LM sender stitches below the 0.95 criterion (median equivalence
+~0.73 per receiver seed: contradicted) and worse than Gaussian node vectors (contradicted): a task-trained affine
+stitch into a 2-8-wide embedding slot makes arbitrary node vectors work, so the score alone does not show a shared
+representation (the caution of Csiszarik et al. 2021 on task-loss stitching, spec section 6).
 MLP -> LLM (a toy embedding table written into the LM's residual stream) is not built: the LM reads nodes as name
 tokens in context, and a table of 15 vectors has no tokens to replace.
 """

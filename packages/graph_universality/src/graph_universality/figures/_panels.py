@@ -137,7 +137,7 @@ def lm_mlp_panel(ax: Any, res: dict[str, Any]) -> None:
         ax, groups, {g: g.split("\n")[0] for g in groups}, palette, {"criterion 0.95": 0.95}, "equivalence"
     )
     ax.set_title(
-        "LLM -> MLP: tiny-LM node vectors (PCA to the receiver's width) stitched into toy MLPs by a trained affine map;"
-        " senders: trained LM, the same LM untrained, Gaussian vectors (one point per LM seed x receiver seed)",
+        "LLM -> MLP: tiny-LM node vectors (PCA to the receiver's width) stitched into toy MLPs by a trained affine map\n"
+        "senders: trained LM, the same LM untrained, Gaussian vectors (one point per LM seed x receiver seed)",
         fontsize=7.5,
     )
