@@ -1,6 +1,7 @@
 """ICL arm: prompts, answer-token loss mask, and the patching identity (full patch at layer 0 = the clean run)."""
 
 import numpy as np
+import pytest
 import torch
 
 from graph_universality import icl, tinylm
@@ -154,3 +155,20 @@ def test_online_recipe_trains_and_rebuilds():
     assert model.config.rope_parameters["partial_rotary_factor"] == 1.0
     ep = icl.sample_episode(np.random.default_rng(0), 6, names)
     assert np.isfinite(icl.logit_diffs(model, tok, [icl.prompt(ep.parents, ep.labels, 1, 0)])).all()
+
+
+def test_adaptive_curriculum_adds_a_node_only_below_the_loss_threshold():
+    """``adaptive``: the top tree size starts at ``min_nodes`` and grows by one after a block of 50 steps whose
+    answer loss is under ``grow_below``: a threshold above any loss grows it every block, one below none never."""
+    from graph_universality import icl_arm
+    from graph_universality.stages import ICLModelConfig
+
+    torch.set_num_threads(1)
+    kw = dict(recipe="adaptive", n_nodes=5, min_nodes=2, d_model=16, n_heads=2, steps=151, batch_size=2)
+    kw |= dict(warmup=1, n_questions=1)
+    grows = icl_arm.meta_train(ICLModelConfig(**kw, grow_below=100.0))
+    assert grows["curriculum_top"].tolist() == [2, 3, 4, 5]  # 3 full blocks + the last step's block
+    stays = icl_arm.meta_train(ICLModelConfig(**kw, grow_below=0.0))
+    assert stays["curriculum_top"].tolist() == [2, 2, 2, 2]
+    with pytest.raises(ValueError, match="recipe one of"):
+        ICLModelConfig(recipe="sometimes")

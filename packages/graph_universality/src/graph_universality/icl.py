@@ -172,10 +172,25 @@ def meta_train_online(
     model: Any, tokenizer: Any, names: list[str], cfg: Any, desc: str | None = None
 ) -> list[float]:
     """Meta-training on fresh sequences every step (:func:`episode_text`, ``cfg.n_questions`` answered questions
-    per sequence, tree sizes drawn uniformly in [``cfg.min_nodes``, :func:`curriculum_size`]), loss on every answer
-    token; ``torch.optim.AdamW`` (betas 0.9/0.98, weight decay ``cfg.weight_decay``), linear warm-up over
-    ``cfg.warmup`` steps then cosine decay to 10 %, gradients clipped at norm 1. Returns the answer loss averaged
-    over each block of 50 steps."""
+    per sequence, tree sizes drawn uniformly in [``cfg.min_nodes``, top]), loss on every answer token;
+    ``torch.optim.AdamW`` (betas 0.9/0.98, weight decay ``cfg.weight_decay``), linear warm-up over ``cfg.warmup``
+    steps, gradients clipped at norm 1. ``cfg.recipe``:
+
+    - ``online``: top grows linearly (:func:`curriculum_size`); cosine decay to 10 % after the warm-up;
+    - ``adaptive``: top starts at ``min_nodes`` and grows by one node whenever the answer loss of the last block of
+      50 steps is below ``cfg.grow_below`` (the model answers the trees it has); constant lr after the warm-up (a
+      decayed lr would starve the later, larger trees). Small trees first: the in-context look-up forms on 2-node
+      trees after ~1.5k steps, while 3-15-node trees from the start stay on the ln 2 plateau (:mod:`icl_arm`).
+
+    Returns the answer loss averaged over each block of 50 steps (:func:`meta_train_curriculum` also returns the
+    curriculum's top tree size per block)."""
+    return meta_train_curriculum(model, tokenizer, names, cfg, desc)[0]
+
+
+def meta_train_curriculum(
+    model: Any, tokenizer: Any, names: list[str], cfg: Any, desc: str | None = None
+) -> tuple[list[float], list[int]]:
+    """:func:`meta_train_online`, also returning the curriculum's top tree size of every block of 50 steps."""
     import math
 
     from repro.progress import track
@@ -183,17 +198,19 @@ def meta_train_online(
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    adaptive = cfg.recipe == "adaptive"
 
     def factor(s: int) -> float:
         warm = min(1.0, (s + 1) / max(cfg.warmup, 1))
-        return warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / cfg.steps)))
+        return warm if adaptive else warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / cfg.steps)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     model.train()
-    curve, block = [], []
+    curve, tops, block, top = [], [], [], cfg.min_nodes
     it = range(cfg.steps)
     for step in track(it, desc) if desc else it:
-        top = curriculum_size(step, cfg.steps, cfg.min_nodes, cfg.n_nodes, cfg.ramp)
+        if not adaptive:
+            top = curriculum_size(step, cfg.steps, cfg.min_nodes, cfg.n_nodes, cfg.ramp)
         sizes = rng.integers(min(cfg.min_nodes, top), top + 1, size=cfg.batch_size)
         texts = [episode_text(rng, int(n), names, cfg.n_questions) for n in sizes]
         ids, mask = tinylm.encode(tokenizer, texts)
@@ -207,9 +224,12 @@ def meta_train_online(
         block.append(float(loss.detach()))
         if len(block) == 50 or step == cfg.steps - 1:
             curve.append(float(np.mean(block)))
+            tops.append(top)
+            if adaptive and curve[-1] < cfg.grow_below and top < cfg.n_nodes:
+                top += 1
             block = []
     model.eval()
-    return curve
+    return curve, tops
 
 
 def _shift(amask: torch.Tensor) -> torch.Tensor:

@@ -56,8 +56,9 @@ def meta_train(cfg: Any) -> dict[str, Any]:
     names = name_pool()
     tok = icl.build_tokenizer(names)
     model = _new_tiny(cfg, len(tok))
-    if cfg.recipe == "online":
-        curve = icl.meta_train_online(model, tok, names, cfg, desc="icl_model: meta-training")
+    tops: list[int] = []
+    if cfg.recipe in ("online", "adaptive"):
+        curve, tops = icl.meta_train_curriculum(model, tok, names, cfg, desc="icl_model: meta-training")
     else:
         texts = icl.training_texts(cfg.n_train, cfg.n_nodes, names, cfg.seed)
         curve = icl.train_icl(
@@ -74,6 +75,7 @@ def meta_train(cfg: Any) -> dict[str, Any]:
     return {
         "model_state": {k: v.detach().numpy().copy() for k, v in model.state_dict().items()},
         "train_curve": np.array(curve),
+        **({"curriculum_top": np.array(tops)} if tops else {}),  # tree size per block of 50 steps
     }
 
 

@@ -257,6 +257,9 @@ LM_STITCHING = Stage(
 
 
 # ---------------------------------------------------------------------------------------------------- ICL model
+ICL_RECIPES = ("fixed", "online", "adaptive")  # meta-training recipes of the ICL model (icl_arm)
+
+
 @dataclass(frozen=True)
 class ICLModelConfig:
     """The tiny meta-learner, ``recipe``:
@@ -266,7 +269,9 @@ class ICLModelConfig:
     - ``online`` (opt-in, ``icl.meta_train_online``): every step ``batch_size`` fresh sequences (a random tree, fresh
       names, its description, then ``n_questions`` answered questions, half positive), loss on every answer token;
       tree sizes drawn in [``min_nodes``, s] with s growing from ``min_nodes`` to ``n_nodes`` over the first ``ramp``
-      of the steps (a curriculum); ``warmup`` steps of linear warm-up then cosine decay; gradients clipped at 1.
+      of the steps (a curriculum); ``warmup`` steps of linear warm-up then cosine decay; gradients clipped at 1;
+    - ``adaptive`` (opt-in): as ``online``, but the top tree size starts at ``min_nodes`` and grows by one whenever
+      the answer loss of the last 50 steps is below ``grow_below``; constant lr after the warm-up.
 
     ``rotary_pct``: the rotary fraction of each head (Pythia's 0.25). Or ``model``: a real instruct LLM (hub id or
     local directory), nothing trained (paper scale). Why the quick default stays ``fixed`` (neither recipe leaves
@@ -289,14 +294,15 @@ class ICLModelConfig:
     ramp: float = 0.8
     warmup: int = 100
     n_questions: int = 8
+    grow_below: float = 0.45  # adaptive only: answer loss under which the curriculum adds a node
 
     def __post_init__(self) -> None:
         if self.n_nodes < 4 or self.steps < 1 or not 2 <= self.min_nodes <= self.n_nodes:
             raise ValueError("need n_nodes >= 4, 2 <= min_nodes <= n_nodes and steps >= 1")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
-        if self.recipe not in ("fixed", "online") or self.n_questions < 1 or not 0 <= self.ramp <= 1:
-            raise ValueError("recipe 'fixed' or 'online', n_questions >= 1 and ramp in [0, 1]")
+        if self.recipe not in ICL_RECIPES or self.n_questions < 1 or not 0 <= self.ramp <= 1:
+            raise ValueError(f"recipe one of {ICL_RECIPES}, n_questions >= 1 and ramp in [0, 1]")
 
 
 def icl_model(cfg: ICLModelConfig) -> dict[str, Any]:
