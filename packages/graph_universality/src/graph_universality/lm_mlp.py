@@ -26,9 +26,10 @@ tokens in context, and a table of 15 vectors has no tokens to replace.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # light at import: Fig. 3's module reads the config class
+    import numpy as np
 
 SENDERS = ("trained", "untrained", "random")
 
@@ -51,6 +52,8 @@ class LMToMLPConfig:
 
 def pca_scores(x: np.ndarray, d: int) -> np.ndarray:
     """The node vectors ``x [N, D]`` on their top-``d`` principal components ``[N, d]``."""
+    import numpy as np
+
     c = x - x.mean(0)
     _, _, vt = np.linalg.svd(c, full_matrices=False)
     return c @ vt[:d].T
@@ -64,6 +67,7 @@ def node_vectors(model: Any, data: Any, layer: int) -> np.ndarray:
 
 def stitch_lms_into_mlps(cfg: LMToMLPConfig, lms_cfg: Any, lms: dict[str, Any]) -> dict[str, np.ndarray]:
     """Every (LM seed, receiver) pair with each sender of :data:`SENDERS`: one row per pair and sender."""
+    import numpy as np
     import torch
 
     from graph_universality import tinylm
@@ -113,6 +117,8 @@ def stitch_lms_into_mlps(cfg: LMToMLPConfig, lms_cfg: Any, lms: dict[str, Any]) 
 def lm_mlp_values(res: dict[str, np.ndarray], seeds: tuple[int, ...]) -> dict[str, list[float]]:
     """Per receiver seed: median equivalence over (LM seed, width) for each sender, the trained-minus-untrained
     difference, and the receivers' training F1 (mean over widths)."""
+    import numpy as np
+
     out: dict[str, list[float]] = {k: [] for k in (*SENDERS, "trained_minus_untrained", "train_f1")}
     for s in seeds:
         for kind in SENDERS:
