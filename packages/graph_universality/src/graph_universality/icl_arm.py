@@ -3,37 +3,38 @@ it (or a real instruct LLM) on fresh episodes with probes and patching (Fig. 5),
 balanced tree with the description ordered or shuffled (Fig. 7). Prompts, representations and the patch itself are
 in :mod:`graph_universality.icl` and :mod:`graph_universality.patching`.
 
-Meta-training (config ``stages.ICLModelConfig``; issue 16 item 2). Two recipes:
+Meta-training (config ``stages.ICLModelConfig``; issue 16 item 2). Three recipes:
 
-- ``fixed`` (the quick default, unchanged): 16000 fixed texts of one 15-node tree and one question each, answer-token
-  loss, AdamW lr 3e-3 constant, 1000 steps of 32, 2 layers, d 64, Pythia's rotary fraction 0.25;
-- ``online`` (opt-in: ``--set icl.recipe=online --set icl.rotary_pct=1``; ``icl.meta_train_online``): fresh
-  sequences every step, each a random tree with fresh names, its description and ``n_questions`` answered questions
-  (loss on every answer token: ``n_questions`` times the supervision per description), tree sizes on a curriculum
-  from ``min_nodes`` up to the evaluation size, AdamW with linear warm-up then cosine decay to 10 %, gradients
-  clipped at 1; with ``rotary_pct`` 1 (Pythia's 0.25 leaves 4 of 16 head dimensions, two frequencies, to position:
-  too coarse for previous-token attention).
+- ``fixed`` (the quick default): 16000 fixed texts of one 15-node tree and one question each, answer-token loss,
+  AdamW lr 3e-3 constant, 1000 steps of 32, 2 layers, d 64, Pythia's rotary fraction 0.25 (92 s);
+- ``online`` (opt-in: ``--set icl.recipe=online --set icl.rotary_pct=1``): fresh sequences every step, each a random
+  tree with fresh names, its description and ``n_questions`` answered questions (half positive; loss on every
+  answer token), tree sizes on a linear curriculum from ``min_nodes`` to the evaluation size, warm-up then cosine
+  decay, gradients clipped at 1; rotary 1 (Pythia's 0.25 leaves 4 of 16 head dimensions to position);
+- ``adaptive`` (opt-in: ``--set icl.recipe=adaptive --set icl.rotary_pct=1 --set icl.min_nodes=2 --set
+  icl.steps=8000 --set icl.n_questions=4 --set icl.warmup=50``): ``online`` whose curriculum starts at 2-node trees
+  and adds a node whenever the last 50 steps' answer loss is under ``grow_below`` (0.45); constant lr.
 
-Neither leaves the ln 2 plateau within minutes of CPU, so quick keeps the cheaper ``fixed`` recipe (92 s) and the
-Fig. 5 / Fig. 7 claims read ``not reached`` on their stated preconditions. Measured on this machine (2 shared CPU
-cores, one torch thread; throwaway scripts; answer loss, ln 2 = 0.693 = a balanced Yes/No guess):
+Measured on this machine (one torch thread, the other core busy; answer loss on balanced questions, ln 2 = 0.693):
 
-- ``fixed``: 0.693, F1 of a constant answer. Earlier diagnosis (1, 4 or 8 questions, lr 1e-3..1e-2, 2-3 layers,
-  d 32/64, 20-400 names, 5-15 nodes, 2500 steps on 5-node trees, a parent look-up auxiliary): 0.68-0.73;
-- 8 questions per sequence on 4-6-node trees, warm-up 50 + cosine: 0.690 after 800 steps (rotary 0.25), 0.685
-  after 600 (rotary 1), 0.682 after 1000 (rotary 1, 8 heads); lr 1e-2: 0.695 after 400; 3 or 4 layers with or
-  without a 0.3-weight next-token loss on the whole sequence: 0.693-0.694 after 600-800 steps;
-- 2-4-node trees, rotary 1, 8 questions: 0.653 after 800 steps and falling (part of it may be repeated questions
-  in a sequence, answerable by copying), while accuracy on all pairs of 4-node trees stays at or below all-No;
-- ``online`` to 15 nodes, rotary 1, 8 questions, warm-up 100, lr 3e-3: curriculum 4 -> 15 over the first half of
-  2500 steps (16 min here): 0.693 throughout; 3 -> 15 over 80 % of 1500 steps: 0.693 (2 layers, 308 s as the
-  stage; 3 layers, 375 s); the same over 4000 steps (2 layers, 720 s): 0.693 throughout. Each time accuracy =
-  the all-No answer's on every Fig. 5 and Fig. 7 episode.
+- ``fixed`` and ``online`` stay on the ln 2 plateau (the one before in-context look-up forms): ``fixed`` 0.693;
+  earlier diagnoses (1-8 questions, lr 1e-3..1e-2, 2-4 layers, d 32/64, 20-400 names, 4-15 nodes, up to 2500
+  steps, a parent look-up auxiliary, a next-token loss on the whole sequence) 0.68-0.73; ``online`` 3/4 -> 15 nodes
+  over 1500-4000 steps (5-16 min): 0.693 throughout, accuracy = the all-No answer's on every episode;
+- trees of 2 nodes only (4 questions, rotary 1): the plateau breaks after ~650-1500 steps (0.31 after 1500;
+  balanced first-question accuracy 0.82): the look-up is learnable, but not from large trees at the start;
+- ``adaptive`` with the flags above: the plateau breaks at ~1500 steps on 2-node trees, the curriculum reaches 7
+  nodes by 4000 and 15 by ~5600 steps; answer loss 0.24-0.26 at the end (9 min). On Fig. 5's 15-node episodes:
+  descendant F1 minus chance 0.413 [0.373, 0.454] (the claim's bound is 0.2), but accuracy above the all-No answer
+  per episode 0.010, 0.019, 0.076, -0.019, 0.062: the precondition (every episode above all-No; 84 % of the pairs
+  are "No") is missed by one episode, so every Fig. 5 claim still reads ``not reached``. 10,000 steps with 8
+  questions per sequence (18 min): loss 0.19-0.20, F1 minus chance 0.367 [0.332, 0.409], accuracy above all-No
+  0.005, -0.086, -0.105, -0.162, -0.019 (trained on balanced questions, the model says "Yes" too often for the
+  natural 16 % base rate).
 
-The descendant question needs content matching (find X and Y in the description) and at least one retrieval hop;
-the plateau is the one that precedes in-context look-up (induction-head formation), and every run above stayed
-before it within CPU minutes. Not tried for lack of time: many more steps (a GPU), wider and deeper models at
-those steps, question types weighted towards the cues a 2-layer model can compute (Y the root, Y a leaf).
+So quick keeps ``fixed``: ``adaptive`` learns the task from context (F1 well above chance) at 6-12x the cost, and
+still misses the accuracy precondition. Not tried: training at the natural positive rate once the look-up has
+formed (calibration), wider or deeper models, a GPU's step counts.
 """
 
 from __future__ import annotations

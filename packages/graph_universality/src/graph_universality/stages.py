@@ -274,8 +274,8 @@ class ICLModelConfig:
       the answer loss of the last 50 steps is below ``grow_below``; constant lr after the warm-up.
 
     ``rotary_pct``: the rotary fraction of each head (Pythia's 0.25). Or ``model``: a real instruct LLM (hub id or
-    local directory), nothing trained (paper scale). Why the quick default stays ``fixed`` (neither recipe leaves
-    the ln 2 plateau within minutes of CPU; measurements): :mod:`graph_universality.icl_arm`."""
+    local directory), nothing trained (paper scale). Why the quick default stays ``fixed`` (only ``adaptive`` leaves
+    the ln 2 plateau, at 6-12x the cost, and still misses Fig. 5's accuracy precondition): :mod:`icl_arm`."""
 
     n_nodes: int = 15
     d_model: int = 64
