@@ -170,7 +170,7 @@ def train_icl(
 
 def meta_train_online(
     model: Any, tokenizer: Any, names: list[str], cfg: Any, desc: str | None = None
-) -> list[float]:
+) -> tuple[list[float], list[int]]:
     """Meta-training on fresh sequences every step (:func:`episode_text`, ``cfg.n_questions`` answered questions
     per sequence, tree sizes drawn uniformly in [``cfg.min_nodes``, top]), loss on every answer token;
     ``torch.optim.AdamW`` (betas 0.9/0.98, weight decay ``cfg.weight_decay``), linear warm-up over ``cfg.warmup``
@@ -182,15 +182,7 @@ def meta_train_online(
       decayed lr would starve the later, larger trees). Small trees first: the in-context look-up forms on 2-node
       trees after ~1.5k steps, while 3-15-node trees from the start stay on the ln 2 plateau (:mod:`icl_arm`).
 
-    Returns the answer loss averaged over each block of 50 steps (:func:`meta_train_curriculum` also returns the
-    curriculum's top tree size per block)."""
-    return meta_train_curriculum(model, tokenizer, names, cfg, desc)[0]
-
-
-def meta_train_curriculum(
-    model: Any, tokenizer: Any, names: list[str], cfg: Any, desc: str | None = None
-) -> tuple[list[float], list[int]]:
-    """:func:`meta_train_online`, also returning the curriculum's top tree size of every block of 50 steps."""
+    Returns the answer loss averaged over each block of 50 steps and the curriculum's top tree size per block."""
     import math
 
     from repro.progress import track

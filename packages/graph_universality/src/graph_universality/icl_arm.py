@@ -59,7 +59,7 @@ def meta_train(cfg: Any) -> dict[str, Any]:
     model = _new_tiny(cfg, len(tok))
     tops: list[int] = []
     if cfg.recipe in ("online", "adaptive"):
-        curve, tops = icl.meta_train_curriculum(model, tok, names, cfg, desc="icl_model: meta-training")
+        curve, tops = icl.meta_train_online(model, tok, names, cfg, desc="icl_model: meta-training")
     else:
         texts = icl.training_texts(cfg.n_train, cfg.n_nodes, names, cfg.seed)
         curve = icl.train_icl(
