@@ -33,8 +33,11 @@ Measured on this machine (one torch thread, the other core busy; answer loss on 
   natural 16 % base rate).
 
 So quick keeps ``fixed``: ``adaptive`` learns the task from context (F1 well above chance) at 6-12x the cost, and
-still misses the accuracy precondition. Not tried: training at the natural positive rate once the look-up has
-formed (calibration), wider or deeper models, a GPU's step counts.
+still misses the accuracy precondition. A throwaway script then trained the 8000-step model 1500 more steps on
+2-15-node trees at the natural positive rate (16 % "Yes", AdamW lr 1e-3, ~6 min): accuracy above all-No 0.067,
+0.048, 0.124, 0.067, 0.057 (every episode: the precondition holds), F1 minus chance 0.44-0.56, cone probe best
+0.40-0.82, but 0 usable patching samples (Fig. 5's patching claim would stay ``not reached``). Not yet a recipe:
+a calibration phase is the next step, then why no patching sample qualifies.
 """
 
 from __future__ import annotations
