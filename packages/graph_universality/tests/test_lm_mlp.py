@@ -1,18 +1,20 @@
-"""LLM -> MLP stitching (``lm_mlp``): the sender reduction and the width guard (the figure pipeline runs in
+"""LLM -> MLP stitching (``lm_mlp``): the sender reduction (``repro.pca``) and the width guard (the figure pipeline runs in
 ``test_figures`` at smoke scale)."""
 
 import numpy as np
 import pytest
 
-from graph_universality.lm_mlp import LMToMLPConfig, pca_scores, stitch_lms_into_mlps
+from graph_universality.lm_mlp import LMToMLPConfig, stitch_lms_into_mlps
 from graph_universality.stages import TINY_LMS
+from repro.pca import pca
 
 
-def test_pca_scores_keep_the_top_directions_of_the_node_vectors():
+def test_the_sender_reduction_keeps_the_top_directions_of_the_node_vectors():
+    """Senders are reduced to the receiver's width by the shared ``repro.pca``."""
     rng = np.random.default_rng(0)
     basis = np.linalg.qr(rng.normal(size=(16, 16)))[0]
     x = (rng.normal(size=(15, 16)) * np.array([10.0, 5.0] + [0.01] * 14)) @ basis.T + 3.0
-    z = pca_scores(x, 2)
+    z = pca(x, 2)[0]
     assert z.shape == (15, 2) and np.allclose(z.mean(0), 0, atol=1e-9)
     # two directions carry almost all the variance: pairwise distances survive the reduction
     d_full = np.linalg.norm(x[:, None] - x[None], axis=-1)

@@ -6,8 +6,8 @@ way up to an affine map, the stitched predictor answers the held-out links as we
 Method (the spec gives none for this arm; our choices, following the toy MLP <-> MLP stitch of ``universality``):
 - sender: the tiny LM's residual stream at the last token of "Is {name}" before block ``int(cut * n_layers)``
   (``hidden_states[l]`` = ``blocks.l.hook_resid_pre``), one vector per node, reduced to the receiver's embedding width
-  ``d`` by PCA over the nodes (``d < N - 1``: from more dimensions an affine map fits any N targets and the score is
-  vacuous, see Fig. 3);
+  ``d`` by PCA over the nodes (``repro.pca``; ``d < N - 1``: from more dimensions an affine map fits any N targets
+  and the score is vacuous, see Fig. 3);
 - receivers: toy link predictors of widths ``emb_dims`` (one relation, descendant), our ``fast`` recipe (N(0, 1)
   embeddings, full-batch AdamW lr 1e-2, weight decay 0), one per seed, on the tiny LMs' tree and split;
 - stitch: the affine map of :func:`graph_universality.align.train_toy_stitches` (least-squares init onto the
@@ -50,15 +50,6 @@ class LMToMLPConfig:
             raise ValueError("cut must lie in [0, 1)")
 
 
-def pca_scores(x: np.ndarray, d: int) -> np.ndarray:
-    """The node vectors ``x [N, D]`` on their top-``d`` principal components ``[N, d]``."""
-    import numpy as np
-
-    c = x - x.mean(0)
-    _, _, vt = np.linalg.svd(c, full_matrices=False)
-    return c @ vt[:d].T
-
-
 def node_vectors(model: Any, data: Any, layer: int) -> np.ndarray:
     from graph_universality import tinylm
 
@@ -74,6 +65,7 @@ def stitch_lms_into_mlps(cfg: LMToMLPConfig, lms_cfg: Any, lms: dict[str, Any]) 
     from graph_universality.align import equivalence_score, train_toy_stitches
     from graph_universality.llm_arm import _lm_config, models_from_states, tree_text
     from graph_universality.toy import FAST_LR, ToyRun, train_recipe
+    from repro.pca import pca
 
     n = lms_cfg.n_nodes
     if max(cfg.emb_dims) >= n - 1:
@@ -101,7 +93,7 @@ def stitch_lms_into_mlps(cfg: LMToMLPConfig, lms_cfg: Any, lms: dict[str, Any]) 
         for s in trained:
             emb = np.zeros((len(runs), receivers.N, receivers.D), dtype=np.float32)
             for j, r in enumerate(runs):
-                emb[j, :n, : r.emb_dim] = pca_scores(vectors[kind, s], r.emb_dim)
+                emb[j, :n, : r.emb_dim] = pca(vectors[kind, s], r.emb_dim)[0]
             idx = np.arange(len(runs))
             out = train_toy_stitches(receivers, idx, idx, sender_emb=emb, steps=cfg.stitch_steps)
             for j, r in enumerate(runs):
