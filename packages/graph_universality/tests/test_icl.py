@@ -172,3 +172,76 @@ def test_adaptive_curriculum_adds_a_node_only_below_the_loss_threshold():
     assert stays["curriculum_top"].tolist() == [2, 2, 2, 2]
     with pytest.raises(ValueError, match="recipe one of"):
         ICLModelConfig(recipe="sometimes")
+
+
+def _questions(text: str) -> list[tuple[str, str, str]]:
+    """(X, Y, answer) of every question in a training sequence."""
+    parts = text.split("Question : Is ")[1:]
+    return [
+        (p.split()[0], p.split(" a descendant of ")[1].split()[0], p.split("? ")[1].split()[0]) for p in parts
+    ]
+
+
+def test_per_y_questions_leave_y_uninformative():
+    """``questions="per_y"``: given an inner Y (neither the root nor a leaf), Yes and No are equally likely, so Y
+    alone does not predict the answer; under ``pairs`` it does (the root, Y of more than 1 in 5 questions, always gets Yes). Every answer
+    is the tree's truth."""
+    from graph_universality.graphs import relation_matrix
+
+    names = name_pool()[:40]
+    counts: dict[str, dict[str, list[int]]] = {"pairs": {}, "per_y": {}}
+    for how in counts:
+        rng = np.random.default_rng(0)
+        for _ in range(400):
+            state = rng.bit_generator.state
+            text = icl.episode_text(rng, 7, names, 6, questions=how)
+            rng_ep = np.random.default_rng()
+            rng_ep.bit_generator.state = state  # the same draws give the episode back
+            ep = icl.sample_episode(rng_ep, 7, names)
+            desc = relation_matrix(ep.parents, "descendant")
+            for x, y, ans in _questions(text):
+                xi, yi = ep.labels.index(x), ep.labels.index(y)
+                assert (ans == "Yes") == bool(desc[xi, yi])
+                inner = ep.parents[yi] >= 0 and desc[:, yi].any()
+                kind = "root" if ep.parents[yi] < 0 else ("inner" if inner else "leaf")
+                counts[how].setdefault(kind, []).append(ans == "Yes")
+    assert abs(np.mean(counts["per_y"]["inner"]) - 0.5) < 0.05
+    assert np.mean(counts["per_y"]["root"]) == 1 and np.mean(counts["per_y"]["leaf"]) == 0
+    assert np.mean(counts["pairs"]["root"]) == 1 and len(counts["pairs"]["root"]) > 0.2 * sum(
+        len(v) for v in counts["pairs"].values()
+    )
+    with pytest.raises(ValueError, match="questions must be one of"):
+        icl.episode_text(np.random.default_rng(0), 7, names, 1, questions="balanced")
+
+
+def test_x_blind_f1_is_the_best_answer_from_y_alone():
+    """``icl_arm.x_blind_f1`` equals a brute force over every set of Y's answered "Yes" (a 5-node tree), and a model
+    answering from Y alone cannot beat it while the true answer (which reads X) scores F1 = 1."""
+    from itertools import combinations
+
+    from graph_universality.graphs import KnowledgeGraph
+    from graph_universality.icl_arm import x_blind_f1
+
+    ex = KnowledgeGraph((-1, 0, 0, 1, 1)).examples
+    lab = ex[:, 3] == 1
+    best = 0.0
+    for k in range(6):
+        for yes in combinations(range(5), k):
+            pred = np.isin(ex[:, 2], yes)
+            best = max(best, 2 * (pred & lab).sum() / (pred.sum() + lab.sum()))
+    assert x_blind_f1(ex) == pytest.approx(best) and 0.5 < best < 1
+
+
+def test_answer_loss_equals_the_masked_lm_loss():
+    """Unembedding only the answer positions gives the same loss as the full logits under the answer mask."""
+    torch.set_num_threads(1)
+    names = name_pool()[:40]
+    tok = icl.build_tokenizer(names)
+    model = tinylm.new_model(tinylm.LMConfig(d_model=16, n_layers=2, n_heads=2, seed=0), len(tok), n_ctx=256)
+    rng = np.random.default_rng(0)
+    ids, mask = tinylm.encode(tok, [icl.episode_text(rng, n, names, 3, questions="per_y") for n in (4, 7, 9)])
+    with torch.no_grad():
+        full = tinylm.lm_loss(
+            model(ids, attention_mask=mask).logits, ids, icl._shift(icl.answer_mask(tok, ids))
+        )
+        assert float(icl.answer_loss(model, tok, ids, mask)) == pytest.approx(float(full), rel=1e-5)

@@ -33,6 +33,7 @@ from graph_universality.graphs import random_tree, relation_matrix
 from repro.hooks import edit_resid_pre
 
 EXTRA = ["Family", "Tree", "Question"]
+QUESTION_SAMPLING = ("pairs", "per_y")  # how training questions are drawn (episode_text)
 
 
 def build_tokenizer(names: list[str]) -> Any:
@@ -114,21 +115,43 @@ def training_texts(n: int, n_nodes: int, names: list[str], seed: int, pos_frac: 
 
 
 def episode_text(
-    rng: np.random.Generator, n_nodes: int, names: list[str], n_questions: int, pos_frac: float = 0.5
+    rng: np.random.Generator,
+    n_nodes: int,
+    names: list[str],
+    n_questions: int,
+    pos_frac: float = 0.5,
+    questions: str = "pairs",
 ) -> str:
     """One training sequence: a fresh tree of ``n_nodes`` with fresh names, its description, then ``n_questions``
-    answered questions "Question : Is X a descendant of Y ? Yes/No" one after another (positive with probability
-    ``pos_frac``, pairs drawn with replacement). The first question follows the description exactly as in
-    :func:`prompt`, so the evaluation prompt is a training prefix."""
+    answered questions "Question : Is X a descendant of Y ? Yes/No" one after another. The first question follows
+    the description exactly as in :func:`prompt`, so the evaluation prompt is a training prefix. ``questions``:
+
+    - ``pairs``: positive with probability ``pos_frac``, (X, Y) uniform over the descendant (or the other) pairs,
+      with replacement. Y alone then predicts the answer (the root is Y of 14 positive pairs and no negative one, a
+      leaf of negatives only), and a model can score well while never reading X (measured: :mod:`icl_arm`);
+    - ``per_y``: Y uniform over the nodes, then Yes or No with probability 1/2 each among Y's descendants and the
+      other nodes (forced when Y is the root or a leaf): for every inner Y the answer is a coin flip given Y, so it
+      can only come from X's place in the described tree.
+    """
+    if questions not in QUESTION_SAMPLING:
+        raise ValueError(f"questions must be one of {QUESTION_SAMPLING}, got {questions!r}")
     ep = sample_episode(rng, n_nodes, names)
-    desc = relation_matrix(ep.parents, "descendant")
+    desc = relation_matrix(ep.parents, "descendant")  # desc[x, y]: x descends from y
     pos = np.argwhere(desc)
     neg = np.argwhere(~desc & ~np.eye(n_nodes, dtype=bool))
     qs = []
     for _ in range(n_questions):
-        want = bool(rng.random() < pos_frac)
-        pool = pos if want else neg
-        x, y = pool[int(rng.integers(len(pool)))]
+        if questions == "per_y":
+            y = int(rng.integers(n_nodes))
+            below = np.flatnonzero(desc[:, y])
+            other = np.flatnonzero(~desc[:, y] & (np.arange(n_nodes) != y))
+            want = bool(len(below)) and (not len(other) or bool(rng.random() < 0.5))
+            pool = below if want else other
+            x = int(pool[int(rng.integers(len(pool)))])
+        else:
+            want = bool(rng.random() < pos_frac)
+            pool = pos if want else neg
+            x, y = pool[int(rng.integers(len(pool)))]
         qs.append(f"Question : Is {ep.labels[x]} a descendant of {ep.labels[y]} ? {'Yes' if want else 'No'}")
     return f"{describe(ep.parents, ep.labels)} {' '.join(qs)}"
 
@@ -204,10 +227,9 @@ def meta_train_online(
         if not adaptive:
             top = curriculum_size(step, cfg.steps, cfg.min_nodes, cfg.n_nodes, cfg.ramp)
         sizes = rng.integers(min(cfg.min_nodes, top), top + 1, size=cfg.batch_size)
-        texts = [episode_text(rng, int(n), names, cfg.n_questions) for n in sizes]
+        texts = [episode_text(rng, int(n), names, cfg.n_questions, questions=cfg.questions) for n in sizes]
         ids, mask = tinylm.encode(tokenizer, texts)
-        answer = _shift(answer_mask(tokenizer, ids))
-        loss = tinylm.lm_loss(model(ids, attention_mask=mask).logits, ids, answer)
+        loss = answer_loss(model, tokenizer, ids, mask)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -222,6 +244,14 @@ def meta_train_online(
             block = []
     model.eval()
     return curve, tops
+
+
+def answer_loss(model: Any, tokenizer: Any, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the answer tokens (``tinylm.lm_loss`` with the answer mask), with the unembedding
+    applied at the answer positions only: the full-vocabulary logits of every position cost a quarter of a step."""
+    b, t = answer_mask(tokenizer, ids)[:, :-1].nonzero(as_tuple=True)  # the '?' before each answer
+    h = model.gpt_neox(input_ids=ids, attention_mask=mask).last_hidden_state[b, t]
+    return torch.nn.functional.cross_entropy(model.get_output_embeddings()(h), ids[b, t + 1])
 
 
 def _shift(amask: torch.Tensor) -> torch.Tensor:

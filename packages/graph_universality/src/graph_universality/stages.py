@@ -295,6 +295,9 @@ class ICLModelConfig:
     warmup: int = 100
     n_questions: int = 8
     grow_below: float = 0.45  # adaptive only: answer loss under which the curriculum adds a node
+    questions: str = (
+        "pairs"  # online / adaptive: how questions are drawn ("pairs" or "per_y", icl.episode_text)
+    )
 
     def __post_init__(self) -> None:
         if self.n_nodes < 4 or self.steps < 1 or not 2 <= self.min_nodes <= self.n_nodes:
@@ -303,6 +306,8 @@ class ICLModelConfig:
             raise ValueError("d_model must be a multiple of n_heads")
         if self.recipe not in ICL_RECIPES or self.n_questions < 1 or not 0 <= self.ramp <= 1:
             raise ValueError(f"recipe one of {ICL_RECIPES}, n_questions >= 1 and ramp in [0, 1]")
+        if self.questions not in ("pairs", "per_y"):
+            raise ValueError(f"questions must be 'pairs' or 'per_y', got {self.questions!r}")
 
 
 def icl_model(cfg: ICLModelConfig) -> dict[str, Any]:
