@@ -195,15 +195,16 @@ def meta_train_online(
     model: Any, tokenizer: Any, names: list[str], cfg: Any, desc: str | None = None
 ) -> tuple[list[float], list[int]]:
     """Meta-training on fresh sequences every step (:func:`episode_text`, ``cfg.n_questions`` answered questions
-    per sequence, tree sizes drawn uniformly in [``cfg.min_nodes``, top]), loss on every answer token;
+    per sequence drawn as ``cfg.questions`` says, tree sizes drawn uniformly in [``cfg.min_nodes``, top]), loss on
+    every answer token (:func:`answer_loss`);
     ``torch.optim.AdamW`` (betas 0.9/0.98, weight decay ``cfg.weight_decay``), linear warm-up over ``cfg.warmup``
     steps, gradients clipped at norm 1. ``cfg.recipe``:
 
     - ``online``: top grows linearly (:func:`curriculum_size`); cosine decay to 10 % after the warm-up;
     - ``adaptive``: top starts at ``min_nodes`` and grows by one node whenever the answer loss of the last block of
       50 steps is below ``cfg.grow_below`` (the model answers the trees it has); constant lr after the warm-up (a
-      decayed lr would starve the later, larger trees). Small trees first: the in-context look-up forms on 2-node
-      trees after ~1.5k steps, while 3-15-node trees from the start stay on the ln 2 plateau (:mod:`icl_arm`).
+      decayed lr would starve the later, larger trees). What it learns (a rule on Y alone, not a look-up of X)
+      is measured in :mod:`icl_arm`.
 
     Returns the answer loss averaged over each block of 50 steps and the curriculum's top tree size per block."""
     import math

@@ -274,8 +274,9 @@ class ICLModelConfig:
       the answer loss of the last 50 steps is below ``grow_below``; constant lr after the warm-up.
 
     ``rotary_pct``: the rotary fraction of each head (Pythia's 0.25). Or ``model``: a real instruct LLM (hub id or
-    local directory), nothing trained (paper scale). Why the quick default stays ``fixed`` (only ``adaptive`` leaves
-    the ln 2 plateau, at 6-12x the cost, and still misses Fig. 5's accuracy precondition): :mod:`icl_arm`."""
+    local directory), nothing trained (paper scale). ``questions`` (online / adaptive): ``pairs`` or ``per_y``
+    (``icl.episode_text``). Why the quick default stays ``fixed`` (no recipe learns to read X in CPU minutes; the
+    one that leaves the ln 2 plateau answers from Y alone): :mod:`icl_arm`."""
 
     n_nodes: int = 15
     d_model: int = 64
@@ -295,9 +296,7 @@ class ICLModelConfig:
     warmup: int = 100
     n_questions: int = 8
     grow_below: float = 0.45  # adaptive only: answer loss under which the curriculum adds a node
-    questions: str = (
-        "pairs"  # online / adaptive: how questions are drawn ("pairs" or "per_y", icl.episode_text)
-    )
+    questions: str = "pairs"  # online / adaptive: "pairs" or "per_y" (icl.episode_text)
 
     def __post_init__(self) -> None:
         if self.n_nodes < 4 or self.steps < 1 or not 2 <= self.min_nodes <= self.n_nodes:
