@@ -184,12 +184,12 @@ def _questions(text: str) -> list[tuple[str, str, str]]:
 
 def test_per_y_questions_leave_y_uninformative():
     """``questions="per_y"``: given an inner Y (neither the root nor a leaf), Yes and No are equally likely, so Y
-    alone does not predict the answer; under ``pairs`` it does (the root, Y of more than 1 in 5 questions, always gets Yes). Every answer
+    alone does not predict the answer; ``inner`` asks about inner Y's only; under ``pairs`` it does (the root, Y of more than 1 in 5 questions, always gets Yes). Every answer
     is the tree's truth."""
     from graph_universality.graphs import relation_matrix
 
     names = name_pool()[:40]
-    counts: dict[str, dict[str, list[int]]] = {"pairs": {}, "per_y": {}}
+    counts: dict[str, dict[str, list[int]]] = {"pairs": {}, "per_y": {}, "inner": {}}
     for how in counts:
         rng = np.random.default_rng(0)
         for _ in range(400):
@@ -206,6 +206,9 @@ def test_per_y_questions_leave_y_uninformative():
                 kind = "root" if ep.parents[yi] < 0 else ("inner" if inner else "leaf")
                 counts[how].setdefault(kind, []).append(ans == "Yes")
     assert abs(np.mean(counts["per_y"]["inner"]) - 0.5) < 0.05
+    # inner: Y is an inner node whenever the tree has one (a 7-node tree without one is a star: root and leaves)
+    assert abs(np.mean(counts["inner"]["inner"]) - 0.5) < 0.05
+    assert len(counts["inner"]["inner"]) > 0.9 * sum(len(v) for v in counts["inner"].values())
     assert np.mean(counts["per_y"]["root"]) == 1 and np.mean(counts["per_y"]["leaf"]) == 0
     assert np.mean(counts["pairs"]["root"]) == 1 and len(counts["pairs"]["root"]) > 0.2 * sum(
         len(v) for v in counts["pairs"].values()

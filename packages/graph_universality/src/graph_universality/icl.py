@@ -33,7 +33,7 @@ from graph_universality.graphs import random_tree, relation_matrix
 from repro.hooks import edit_resid_pre
 
 EXTRA = ["Family", "Tree", "Question"]
-QUESTION_SAMPLING = ("pairs", "per_y")  # how training questions are drawn (episode_text)
+QUESTION_SAMPLING = ("pairs", "per_y", "inner")  # how training questions are drawn (episode_text)
 
 
 def build_tokenizer(names: list[str]) -> Any:
@@ -131,7 +131,9 @@ def episode_text(
       leaf of negatives only), and a model can score well while never reading X (measured: :mod:`icl_arm`);
     - ``per_y``: Y uniform over the nodes, then Yes or No with probability 1/2 each among Y's descendants and the
       other nodes (forced when Y is the root or a leaf): for every inner Y the answer is a coin flip given Y, so it
-      can only come from X's place in the described tree.
+      can only come from X's place in the described tree;
+    - ``inner``: as ``per_y`` with Y drawn among the inner nodes only (``per_y`` on a tree that has none): every
+      answer depends on X, so the answer loss measures the look-up alone.
     """
     if questions not in QUESTION_SAMPLING:
         raise ValueError(f"questions must be one of {QUESTION_SAMPLING}, got {questions!r}")
@@ -139,10 +141,16 @@ def episode_text(
     desc = relation_matrix(ep.parents, "descendant")  # desc[x, y]: x descends from y
     pos = np.argwhere(desc)
     neg = np.argwhere(~desc & ~np.eye(n_nodes, dtype=bool))
+    # inner Y's: neither the root nor a leaf (the answer about them depends on X)
+    inner = np.flatnonzero(desc.any(0) & (np.asarray(ep.parents) >= 0))
     qs = []
     for _ in range(n_questions):
-        if questions == "per_y":
-            y = int(rng.integers(n_nodes))
+        if questions in ("per_y", "inner"):
+            y = (
+                int(rng.integers(n_nodes))
+                if questions == "per_y" or not len(inner)
+                else int(rng.choice(inner))
+            )
             below = np.flatnonzero(desc[:, y])
             other = np.flatnonzero(~desc[:, y] & (np.arange(n_nodes) != y))
             want = bool(len(below)) and (not len(other) or bool(rng.random() < 0.5))

@@ -270,10 +270,12 @@ def icl_accuracy(cfg: Any, icl_cfg: Any, icl_result: dict[str, Any]) -> dict[str
     from graph_universality import icl
     from graph_universality.graphs import KnowledgeGraph, balanced_tree
 
-    p = float((KnowledgeGraph(balanced_tree(cfg.n_nodes)).examples[:, 3] == 1).mean())
+    ex = KnowledgeGraph(balanced_tree(cfg.n_nodes)).examples
+    p = float((ex[:, 3] == 1).mean())
     out: dict[str, Any] = {
         "models": {},
         "chance_f1": p,  # a random guess at the positive rate
+        "x_blind_f1": x_blind_f1(ex),  # the best answer from Y alone
         "all_yes_f1": 2 * p / (1 + p),  # the best answer that ignores the question
         "majority_accuracy": 1 - p,
     }

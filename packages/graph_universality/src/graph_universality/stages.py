@@ -274,7 +274,7 @@ class ICLModelConfig:
       the answer loss of the last 50 steps is below ``grow_below``; constant lr after the warm-up.
 
     ``rotary_pct``: the rotary fraction of each head (Pythia's 0.25). Or ``model``: a real instruct LLM (hub id or
-    local directory), nothing trained (paper scale). ``questions`` (online / adaptive): ``pairs`` or ``per_y``
+    local directory), nothing trained (paper scale). ``questions`` (online / adaptive): ``pairs``, ``per_y`` or ``inner``
     (``icl.episode_text``). Why the quick default stays ``fixed`` (no recipe learns to read X in CPU minutes; the
     one that leaves the ln 2 plateau answers from Y alone): :mod:`icl_arm`."""
 
@@ -296,7 +296,7 @@ class ICLModelConfig:
     warmup: int = 100
     n_questions: int = 8
     grow_below: float = 0.45  # adaptive only: answer loss under which the curriculum adds a node
-    questions: str = "pairs"  # online / adaptive: "pairs" or "per_y" (icl.episode_text)
+    questions: str = "pairs"  # online / adaptive: "pairs", "per_y" or "inner" (icl.episode_text)
 
     def __post_init__(self) -> None:
         if self.n_nodes < 4 or self.steps < 1 or not 2 <= self.min_nodes <= self.n_nodes:
@@ -305,8 +305,8 @@ class ICLModelConfig:
             raise ValueError("d_model must be a multiple of n_heads")
         if self.recipe not in ICL_RECIPES or self.n_questions < 1 or not 0 <= self.ramp <= 1:
             raise ValueError(f"recipe one of {ICL_RECIPES}, n_questions >= 1 and ramp in [0, 1]")
-        if self.questions not in ("pairs", "per_y"):
-            raise ValueError(f"questions must be 'pairs' or 'per_y', got {self.questions!r}")
+        if self.questions not in ("pairs", "per_y", "inner"):
+            raise ValueError(f"questions must be 'pairs', 'per_y' or 'inner', got {self.questions!r}")
 
 
 def icl_model(cfg: ICLModelConfig) -> dict[str, Any]:
