@@ -71,3 +71,22 @@ def test_zero_stitch_baseline_is_the_receiver_reading_zeros(lm_pair):
         with edit_resid_pre(b, 1, torch.zeros_like):
             ref = b(ids, attention_mask=mask).logits
     assert torch.allclose(zero, ref, atol=1e-6)
+
+
+def test_receiver_from_scratch_trains_only_the_upper_half(lm_pair):
+    """``train_receiver=True`` (Fig. 4's "receiver from scratch" reference): the map and the receiver's layers
+    [l, L), final norm and unembedding train; the receiver's lower layers, embeddings and the sender do not."""
+    import copy
+
+    _, _, ids, mask, (a, b) = lm_pair
+    fresh = copy.deepcopy(b)
+    st = tinylm.Stitched(a, fresh, 0.5, init="zero", train_receiver=True)
+    before = {k: v.detach().clone() for k, v in fresh.named_parameters()}
+    sender = {k: v.detach().clone() for k, v in a.named_parameters()}
+    tinylm.train_stitch(st, ids, mask, steps=3, batch_size=8)
+    moved = {k for k, v in fresh.named_parameters() if not torch.equal(v.detach(), before[k])}
+    assert moved == set(st.receiver_params) and any(k.startswith("gpt_neox.layers.1.") for k in moved)
+    unembed = next(k for k, v in fresh.named_parameters() if v is fresh.get_output_embeddings().weight)
+    assert {unembed, "gpt_neox.final_layer_norm.weight"} <= moved
+    assert not any(k.startswith(("gpt_neox.layers.0.", "gpt_neox.embed_in")) for k in moved)
+    assert all(torch.equal(v.detach(), sender[k]) for k, v in a.named_parameters())

@@ -128,8 +128,17 @@ class Stitched(torch.nn.Module):
     """Sender layers [0, l_s) -> affine map -> receiver layers [l_r, L) (+ final norm, unembedding)."""
 
     def __init__(
-        self, sender: Any, receiver: Any, cut: float, init: str = "zero", fit_ids=None, fit_mask=None
+        self,
+        sender: Any,
+        receiver: Any,
+        cut: float,
+        init: str = "zero",
+        fit_ids=None,
+        fit_mask=None,
+        train_receiver: bool = False,
     ):
+        """``train_receiver``: the receiver's layers [l_r, L), final norm and unembedding train with the map (the
+        "receiver from scratch" reference, given a freshly initialised receiver); otherwise only the map trains."""
         super().__init__()
         if cut <= 0 or cut >= 1:
             raise ValueError("cut depth must be in (0, 1)")
@@ -140,6 +149,16 @@ class Stitched(torch.nn.Module):
         self.map = torch.nn.Linear(ds, dr)
         for p in (*sender.parameters(), *receiver.parameters()):
             p.requires_grad_(False)
+        self.receiver_params: dict[str, torch.Tensor] = {}
+        if train_receiver:
+            upper = (f"gpt_neox.layers.{i}." for i in range(self.l_r, receiver.config.num_hidden_layers))
+            prefixes = (*upper, "gpt_neox.final_layer_norm.")
+            unembed = {id(p) for p in receiver.get_output_embeddings().parameters()}
+            self.receiver_params = {
+                k: p for k, p in receiver.named_parameters() if k.startswith(prefixes) or id(p) in unembed
+            }
+            for p in self.receiver_params.values():
+                p.requires_grad_(True)
         with torch.no_grad():
             if init == "zero":  # the official init
                 self.map.weight.zero_()
@@ -172,9 +191,10 @@ class Stitched(torch.nn.Module):
 def train_stitch(
     stitched: Stitched, ids, mask, steps: int, lr: float = 1e-3, batch_size: int = 64, seed: int = 0
 ):
-    """Train only the map (official: AdamW lr 1e-3, wd 1e-4) on next-token loss."""
+    """Train the map (official: AdamW lr 1e-3, wd 1e-4) on next-token loss, with the receiver's upper part when the
+    stitch says so (``Stitched(train_receiver=True)``)."""
     g = torch.Generator().manual_seed(seed)
-    opt_params = {"w": stitched.map.weight, "b": stitched.map.bias}
+    opt_params = {"w": stitched.map.weight, "b": stitched.map.bias, **stitched.receiver_params}
     from repro.stack import StackedAdamW
 
     stacked = {k: v.data.unsqueeze(0) for k, v in opt_params.items()}
@@ -182,7 +202,8 @@ def train_stitch(
     for _ in range(steps):
         idx = torch.randint(0, len(ids), (min(batch_size, len(ids)),), generator=g)
         loss = lm_loss(stitched(ids[idx], mask[idx]), ids[idx], mask[idx])
-        stitched.map.zero_grad(set_to_none=True)
+        for v in opt_params.values():
+            v.grad = None
         loss.backward()
         for k, v in opt_params.items():
             stacked[k].grad = v.grad.unsqueeze(0)

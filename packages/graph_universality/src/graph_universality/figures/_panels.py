@@ -1,4 +1,4 @@
-"""Panels of Figs. 1-3 in their own plotting module (keeps the figure files short; no analysis here)."""
+"""Panels of Figs. 1-4 in their own plotting module (keeps the figure files short; no analysis here)."""
 
 from __future__ import annotations
 
@@ -141,3 +141,24 @@ def lm_mlp_panel(ax: Any, res: dict[str, Any]) -> None:
         "senders: trained LM, the same LM untrained, Gaussian vectors (one point per LM seed x receiver seed)",
         fontsize=7.5,
     )
+
+
+def stitch_panel(ax: Any, result: dict[str, Any], cuts: Any, paper_cuts: Any) -> None:
+    """Fig. 4 (c): relative held-out loss degradation vs cut depth of every trained stitch, baseline and reference
+    (dotted), and at paper scale the official LM pairs."""
+    kinds = {"[zero]": ("C0", "trained, zero init"), "[lstsq]": ("C1", "trained, lstsq init")}
+    kinds |= {"stitch]": ("C3", "zero stitch"), "untrained]": ("C2", "lstsq closed form (untrained)")}
+    kinds |= {"scratch]": ("C4", "receiver from scratch (trained)")}
+    seen = set()
+    for k, v in {**result["stitch"], **result.get("stitch_baselines", {})}.items():
+        colour, label = ("C7", "random sender") if k.startswith("random") else kinds[k.split()[-1]]
+        ls = ":" if k.endswith(("stitch]", "untrained]", "scratch]")) else "-"
+        label = None if label in seen else label
+        ax.plot(cuts, v, marker="o", ls=ls, color=colour, alpha=0.7, label=label)
+        seen.add(label)
+    for k, v in result.get("paper_stitch", {}).items():  # paper scale: the official LMs on The Pile
+        ax.plot(paper_cuts, v["degradation"], marker="s", ls="--", label=k.replace(">", " -> "))
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set(xlabel="cut depth c (same relative depth in both)", ylabel="relative loss degradation vs receiver")
+    ax.legend(fontsize=6.5, loc="center left")

@@ -14,8 +14,9 @@ probe (PCA-10 of the residual at the last token of "Is {name}") and of the L1 li
 node pairs; (c) model A's layers [0, l) stitched into model B's [l, L) by an affine map at cut depth c (l = int(c L)),
 zero-init (official) or least-squares init, trained ``stitch_steps`` steps on the training text; score = relative
 held-out loss degradation ``(L_stitched - L_B) / L_B`` for seed i -> i+1 (cyclic); control: a random-init sender
-(self-stitch exact: a test), untrained baselines (spec 3; dotted): zero stitch, closed-form lstsq map. A trained map
-is one extra trained layer, so a stitched model can beat the receiver (negative degradation): hence the controls.
+(self-stitch exact: a test), baselines (spec 3; dotted): zero stitch, closed-form lstsq map, B's upper half
+trained from scratch with the map (same steps: what the budget buys without B's training). A trained map is one
+extra trained layer, so a stitched model can beat the receiver (negative degradation): hence the controls.
 (d) the clean X patched into a corrupted question (X' not a descendant of Y) at X's position, fully or only in the
 2-D PCA / cone subspace; normalised logit difference per layer and model (official model-sweep layer: L//3). Paper
 scale adds the official stitching of real LMs (stage ``lm_stitching``: Pythia, GPT-2, OPT on The Pile) to (c).
@@ -39,6 +40,7 @@ USABLE = "usable patching samples per model (clean/corrupted logit differences >
 GENERALISES = "trained LM: held-out descendant F1 minus chance"
 OURS = "bound 0.2 above chance (F1 = positive rate) is ours"
 ZERO = "stitch A->B beats the zero stitch at cut %g: degradation zero stitch - trained"
+SCRATCH = "stitch A->B beats B's upper layers trained from scratch with the map (same steps) at cut %g"
 CONE = "cone probe held-out F1 at the best layer"
 CAUSAL = "the 2-D cone subspace is causal in all 5 models (ablation.py --exp_type model)"
 EARLY = "alignment best early-to-mid: min degradation over the earlier cuts minus degradation at the last cut"
@@ -81,12 +83,13 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     a = (precondition(LEARNED, v["above_all_no"], ">", 0.0),)
     au = (*a, precondition(USABLE, v["usable"], ">=", 10))
     ac = (*a, Precondition("at least two cut depths", len(cfg.cuts) >= 2, f"{len(cfg.cuts)} cuts"))
-    n_pairs = f"{v['n_pairs']} stitch pairs (seed i -> i+1)"
+    kw = {"preconditions": a, "spread": f"{v['n_pairs']} stitch pairs (seed i -> i+1)"}
     unseen = paper_text("generalises to unseen examples (LLM training context)", "v1 abstract")
     cone = our_choice(0.9, "spec 4.4 (inferred): cone-probe F1 >= 0.9 at about L/3")
     causal = official_code(CAUSAL, "src/ablation.py @ david-baek/llm-tree (v2 code)")
     random = our_choice(0.0, "spec 8.3: random-sender stitch << trained-sender stitch")
     zero, zero_c = our_choice(0.0, "spec 3: recommended baseline, the zero stitch"), ZERO % cfg.cuts[mid]
+    scratch = our_choice(0.0, "spec 3: recommended reference, a receiver trained from scratch")
     early = paper_text("alignment strongest in early-to-mid layers", "v2 abstract (TL;DR)")
     patched = f"patching vs model: cone minus PCA-2 normalised logit diff at layer L//3 = {at}"
     beats = f"stitch A->B beats a random sender at cut {cfg.cuts[mid]:g}: degradation random - trained"
@@ -94,9 +97,10 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
         Claim(GENERALISES, v["f1_minus_chance"], ">", 0.2, paper=unseen, note=OURS),
         Claim(CONE, v["cone_best"], ">=", 0.9, paper=cone, preconditions=a),
         Claim(patched, v["cone_minus_pca2"], ">", 0.0, paper=causal, preconditions=au),
-        Claim(beats, v["random_minus_trained"], ">", 0.0, paper=random, preconditions=a, spread=n_pairs),
-        Claim(zero_c, v["zero_minus_trained"], ">", 0.0, paper=zero, preconditions=a, spread=n_pairs),
-        Claim(EARLY, v["early_minus_last"], "<", 0.0, paper=early, preconditions=ac, spread=n_pairs),
+        Claim(beats, v["random_minus_trained"], ">", 0.0, paper=random, **kw),
+        Claim(zero_c, v["zero_minus_trained"], ">", 0.0, paper=zero, **kw),
+        Claim(SCRATCH % cfg.cuts[mid], v["scratch_minus_trained"], ">", 0.0, paper=scratch, **kw),
+        Claim(EARLY, v["early_minus_last"], "<", 0.0, paper=early, **{**kw, "preconditions": ac}),
     ]
 
 
@@ -104,6 +108,7 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from graph_universality.figures._panels import stitch_panel
     from repro.plot import set_style
 
     set_style()
@@ -129,23 +134,9 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     ax.set(ylim=(0, 1.05), title='(b) probes at the last token of "Is {name}"')
     ax.legend(fontsize=6.5)
     ax = axes[2]
-    kinds = {"[zero]": ("C0", "trained, zero init"), "[lstsq]": ("C1", "trained, lstsq init")}
-    kinds |= {"stitch]": ("C3", "zero stitch"), "untrained]": ("C2", "lstsq closed form (untrained)")}
-    seen = set()
-    for k, v in {**result["stitch"], **result.get("stitch_baselines", {})}.items():
-        colour, label = ("C7", "random sender") if k.startswith("random") else kinds[k.split()[-1]]
-        ls, label = ":" if k.endswith(("stitch]", "untrained]")) else "-", None if label in seen else label
-        ax.plot(cfg.cuts, v, marker="o", ls=ls, color=colour, alpha=0.7, label=label)
-        seen.add(label)
-    for k, v in result.get("paper_stitch", {}).items():  # paper scale: the official LMs on The Pile
-        ax.plot(cfg.official.cuts, v["degradation"], marker="s", ls="--", label=k.replace(">", " -> "))
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_yscale("symlog", linthresh=0.01)
-    ax.set_xlabel("cut depth c (same relative depth in both)")
-    ax.set_ylabel("relative loss degradation vs receiver\n(< 0: the stitched model beats the receiver)")
-    ax.legend(fontsize=6.5, loc="center left")
+    stitch_panel(ax, result, cfg.cuts, cfg.official.cuts)
     ax.set_title(
-        f"(c) affine stitching, held-out questions\n(one line per pair seed i -> i+1, {len(seeds)} pairs)"
+        f"(c) affine stitching, held-out questions\n(< 0: beats B; {len(seeds)} pairs seed i -> i+1)"
     )
     ax = axes[3]
     at, styles = cfg.lms.n_layers // 3, tuple(zip(PATCHES, ("-", "--", ":"), strict=True))
@@ -161,8 +152,9 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     ax.axvline(at, color="grey", lw=0.8, ls="--")
     ax.axhline(1, color="k", lw=0.8, ls=":")
     ax.axhline(0, color="k", lw=0.8)
-    ax.set_xlabel(f"patched layer (input of block l; grey: L//3 = {at})")
-    ax.set_ylabel("normalised logit difference")
+    ax.set(
+        xlabel=f"patched layer (input of block l; grey: L//3 = {at})", ylabel="normalised logit difference"
+    )
     ax.set_title("(d) patching X per layer and model (colour = seed)")
     fig.suptitle('Fig. 4 (numbering: best guess): "LLM training" arm with tiny Pythia LMs', fontsize=10)
     return fig
