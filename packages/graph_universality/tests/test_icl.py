@@ -184,8 +184,8 @@ def _questions(text: str) -> list[tuple[str, str, str]]:
 
 def test_per_y_questions_leave_y_uninformative():
     """``questions="per_y"``: given an inner Y (neither the root nor a leaf), Yes and No are equally likely, so Y
-    alone does not predict the answer; ``inner`` asks about inner Y's only; under ``pairs`` it does (the root, Y of more than 1 in 5 questions, always gets Yes). Every answer
-    is the tree's truth."""
+    alone does not predict the answer; ``inner`` asks about inner Y's only; under ``pairs`` it does (the root, Y
+    of more than 1 in 5 questions, always gets Yes). Every answer is the tree's truth."""
     from graph_universality.graphs import relation_matrix
 
     names = name_pool()[:40]
@@ -218,12 +218,12 @@ def test_per_y_questions_leave_y_uninformative():
 
 
 def test_x_blind_f1_is_the_best_answer_from_y_alone():
-    """``icl_arm.x_blind_f1`` equals a brute force over every set of Y's answered "Yes" (a 5-node tree), and a model
-    answering from Y alone cannot beat it while the true answer (which reads X) scores F1 = 1."""
+    """``generalisation.x_blind_f1`` equals a brute force over every set of Y's answered "Yes" (a 5-node tree),
+    and a model answering from Y alone cannot beat it while the true answer (which reads X) scores F1 = 1."""
     from itertools import combinations
 
+    from graph_universality.generalisation import x_blind_f1
     from graph_universality.graphs import KnowledgeGraph
-    from graph_universality.icl_arm import x_blind_f1
 
     ex = KnowledgeGraph((-1, 0, 0, 1, 1)).examples
     lab = ex[:, 3] == 1
@@ -248,3 +248,17 @@ def test_answer_loss_equals_the_masked_lm_loss():
             model(ids, attention_mask=mask).logits, ids, icl._shift(icl.answer_mask(tok, ids))
         )
         assert float(icl.answer_loss(model, tok, ids, mask)) == pytest.approx(float(full), rel=1e-5)
+
+
+def test_y_rule_f1_learns_a_rule_on_y_from_the_training_links():
+    """``generalisation.y_rule_f1``: "Yes" for the Y's whose training pairs say "Yes" often enough, the threshold
+    chosen on the training links, scored on the held-out ones; it never reads X."""
+    from graph_universality.generalisation import y_rule_f1
+
+    # training: Y = 0 always "Yes", Y = 1 never; held out: two pairs about Y = 0 (one "No"), one about Y = 1 ("Yes")
+    train = np.array([[0, 1, 0, 1], [0, 2, 0, 1], [0, 0, 1, 0], [0, 2, 1, 0]])
+    test = np.array([[0, 3, 0, 1], [0, 4, 0, 0], [0, 3, 1, 1]])
+    assert y_rule_f1(train, test) == pytest.approx(2 * 1 / (2 + 2))  # says Yes, Yes, No: TP 1, 2 said, 2 true
+    shuffled_x = test.copy()
+    shuffled_x[:, 1] = shuffled_x[::-1, 1]
+    assert y_rule_f1(train, shuffled_x) == y_rule_f1(train, test)

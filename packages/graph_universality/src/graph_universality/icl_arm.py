@@ -33,12 +33,13 @@ Measured on this machine (one torch thread, the other core busy; answer loss on 
   (The previous note's "the look-up is learnable" and the calibration phase that met the accuracy precondition
   were this shortcut.) Fig. 5 now states it: F1 above the X-blind answer is a claim and, for the representation
   claims, a precondition.
-- ``adaptive`` with ``per_y`` (8000 steps, 12 min): loss 0.26 at the end, but that is the forced questions (root,
-  leaves) at ~0 and the inner ones at ~ln 2 (the curriculum grows on the mean); on Fig. 5's episodes F1 0.31 above
-  chance (below the X-blind answer), accuracy below all-No in 4 of 5 episodes, 0 usable patching samples. Throwaway runs on inner questions only (the answer a
-  coin flip given Y), 3-7-node trees, 2 layers d 64, lr 3e-3: descendant vs other, 4 questions: 0.693 after 3000
-  steps; X a child of Y vs not a descendant (one hop), 16 questions per sequence, 60 or 400 names: 0.693 after
-  3000 steps. On 3-node trees alone the look-up does form: 0.42 after 1000 steps, 0.29 after 2000.
+- ``adaptive`` with ``per_y`` (8000 steps, 12 min): loss 0.26 at the end, but that is the forced questions
+  (root, leaves) at ~0 and the inner ones at ~ln 2 (the curriculum grows on the mean); on Fig. 5's episodes F1
+  0.31 above chance (below the X-blind answer), accuracy below all-No in 4 of 5 episodes, 0 usable patching
+  samples. Throwaway runs on inner questions only (the answer a coin flip given Y), 3-7-node trees, 2 layers d 64,
+  lr 3e-3: descendant vs other, 4 questions: 0.693 after 3000 steps; X a child of Y vs not a descendant (one hop),
+  16 questions per sequence, 60 or 400 names: 0.693 after 3000 steps. On 3-node trees alone the look-up does form:
+  0.42 after 1000 steps, 0.29 after 2000.
 - ``adaptive`` with ``inner`` (``--set icl.questions=inner --set icl.min_nodes=3``, 8000 steps, 6.5 min): the
   curriculum now grows only when X is read; ln 2 - 0.03 until ~2800 steps, 0.46 on 3-node trees by 5200, 4 nodes
   at ~5500, 5 nodes at ~7600 (loss ~0.5). Every added node lengthens the paths to follow and adds distractors, so
@@ -53,6 +54,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from graph_universality.generalisation import x_blind_f1
 
 PATCHES = ("full", "pca2", "cone")
 ORDERS = ("ordered", "shuffled")
@@ -138,17 +141,6 @@ def patch_samples(ex: np.ndarray, desc: np.ndarray, n_nodes: int, n_patch: int, 
     return samples
 
 
-def x_blind_f1(ex: np.ndarray) -> float:
-    """The best descendant F1 of an answer that never reads X: a fixed Yes or No per Y (what a model that answers
-    from Y's place in the tree alone can do), over every ordered pair ``ex`` ([relation, x, y, label] rows). Every Y
-    is asked about the same number of X, so the best set of "Yes" Y's holds the Y's with the most descendants."""
-    ys, lab = ex[:, 2], ex[:, 3] == 1
-    per_y = np.array([[lab[ys == y].sum(), (ys == y).sum()] for y in np.unique(ys)])
-    per_y = per_y[np.argsort(-per_y[:, 0] / per_y[:, 1], kind="stable")]
-    tp, said = np.cumsum(per_y[:, 0]), np.cumsum(per_y[:, 1])
-    return float(np.max(2 * tp / (said + lab.sum())))
-
-
 def evaluate_episodes(cfg: Any, model: Any, tok: Any, names: list[str], word_level: bool) -> dict[str, Any]:
     """Fig. 5's measurements of ``model`` on the fresh episodes ``cfg.eval_seeds`` (see its docstring): F1 and
     accuracy on every ordered pair, cone / linear probes per layer on PCA of the node states, and full / PCA-2 /
@@ -218,8 +210,9 @@ def evaluate_episodes(cfg: Any, model: Any, tok: Any, names: list[str], word_lev
 
 def episode_values(result: dict[str, Any]) -> dict[str, Any]:
     """Fig. 5's claimed quantities per episode: accuracy minus the all-No answer's and F1 minus the best X-blind
-    answer's (:func:`x_blind_f1`; preconditions), usable patching samples (all episodes), F1 minus chance, the cone probe's best held-out F1 over layers, and cone minus PCA-2
-    normalised logit difference averaged over the first half of the patched layers."""
+    answer's (:func:`x_blind_f1`; preconditions), usable patching samples (all episodes), F1 minus chance, the
+    cone probe's best held-out F1 over layers, and cone minus PCA-2 normalised logit difference averaged over the
+    first half of the patched layers."""
     eps = list(result["episodes"].values())
     n_patched = len(result["patch_layers"])
     half = max(1, n_patched // 2 + (n_patched % 2))

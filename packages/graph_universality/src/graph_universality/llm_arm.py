@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from graph_universality.generalisation import y_rule_f1
+
 INITS = ("zero", "lstsq")
 PATCHES = ("full", "pca2", "cone")
 
@@ -167,6 +169,8 @@ def measure_lms(cfg: Any, lms_cfg: Any, lms: dict[str, Any]) -> dict[str, Any]:
                 **{f"patch_{k}": patch[k] for k in PATCHES},
                 "n_patch_kept": patch["n_kept"],
             }
+    ex = data.kg.examples
+    out["y_rule_f1"] = y_rule_f1(ex[data.train], ex[data.test])  # what ignoring X generalises to
     out["stitch"] = stitch_lms(cfg, lms_cfg, data, models, out["models"])
     out["stitch_baselines"] = stitch_baselines(cfg, lms_cfg, data, models, out["models"])
     return out
@@ -300,9 +304,10 @@ def patch_lm(cfg: Any, lms_cfg: Any, model, tok, data: TreeText, reps, reduced, 
 
 def lm_values(result: dict[str, Any], cuts: tuple[float, ...], seeds: tuple[int, ...], n_layers: int) -> dict:
     """Fig. 4's claimed quantities, per LM (seed) or per stitch pair: training accuracy minus the all-No answer's
-    (precondition), usable patching samples, held-out F1 minus chance, the cone probe's best held-out F1, cone minus
-    PCA-2 patching at layer L//3, random-sender, zero-stitch and receiver-from-scratch minus trained degradation at
-    the middle cut, and the min degradation over the earlier cuts minus that at the last cut."""
+    (precondition), usable patching samples, held-out F1 minus chance and minus the rule on Y alone
+    (``generalisation.y_rule_f1``), the cone probe's best held-out F1, cone minus PCA-2 patching at layer L//3,
+    random-sender, zero-stitch and receiver-from-scratch minus trained degradation at the middle cut, and the min
+    degradation over the earlier cuts minus that at the last cut."""
     ms = list(result["models"].values())
     st = result["stitch"]
     mid, at = len(cuts) // 2, n_layers // 3
@@ -313,6 +318,7 @@ def lm_values(result: dict[str, Any], cuts: tuple[float, ...], seeds: tuple[int,
         "above_all_no": [m["train_accuracy"] - (1 - m["train_chance"]) for m in ms],
         "usable": [m["n_patch_kept"] for m in ms],
         "f1_minus_chance": [m["test_f1"] - m["chance_f1"] for m in ms],
+        "f1_minus_y_rule": [m["test_f1"] - result.get("y_rule_f1", np.nan) for m in ms],
         "cone_best": [np.max(m["cone_test_f1"]) for m in ms],
         "cone_minus_pca2": [m["patch_cone"][at] - m["patch_pca2"][at] for m in ms],
         "random_minus_trained": [r_[mid] - t[mid] for r_, t in zip(rnd, trained, strict=True)],

@@ -19,8 +19,14 @@ At quick (3 tiny LMs x 15 receivers) the trained-LM sender stitches below the 0.
 ~0.73 per receiver seed: contradicted) and worse than Gaussian node vectors (contradicted): a task-trained affine
 stitch into a 2-8-wide embedding slot makes arbitrary node vectors work, so the score alone does not show a shared
 representation (the caution of Csiszarik et al. 2021 on task-loss stitching, spec section 6).
-MLP -> LLM (a toy embedding table written into the LM's residual stream) is not built: the LM reads nodes as name
-tokens in context, and a table of 15 vectors has no tokens to replace.
+MLP -> LLM (:func:`stitch_mlps_into_lms`, the other direction): the LM reads X of "Is X a descendant of Y ?" from
+the toy MLP. X's vector entering block ``to_lm_layer`` (0: X's token embedding) is replaced by an affine image of
+the MLP's embedding of X; the map (least-squares init onto the LM's own vectors there, then Adam on the answer
+token's loss over the training questions, LM frozen) is all that trains. Score: the stitched LM's held-out F1 over
+its own; control: Gaussian node vectors of the MLP's width (an untrained MLP's embedding table is such a draw);
+precondition: the LM reads X there (zeroing X's vector lowers its held-out F1). Not at the LLM -> MLP site (block
+``int(cut * n_layers)``): measured at quick, by block 2 of 4 the LMs have moved X onward, so any vector there, even a
+Gaussian one, leaves the held-out F1 unchanged (equivalence 1 for every sender), as Fig. 4's patching at X shows.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ class LMToMLPConfig:
     steps: int = 2000  # receivers: fast recipe
     stitch_steps: int = 200
     cut: float = 0.5  # sender layer: int(cut * n_layers)
+    to_lm_seeds: int = 3  # MLP -> LLM: the MLPs of the first seeds (every width) as senders into each LM
+    to_lm_layer: int = 0  # MLP -> LLM: X's vector entering this block is replaced (0: its token embedding)
+    to_lm_lr: float = 1e-3  # MLP -> LLM map: Adam (the official stitch lr), ``stitch_steps`` steps
+    to_lm_batch: int = 32  # training questions per step (the same for every map)
 
     def __post_init__(self) -> None:
         if not self.emb_dims or not self.seeds or min(self.steps, self.stitch_steps) < 0:
@@ -103,12 +113,109 @@ def stitch_lms_into_mlps(cfg: LMToMLPConfig, lms_cfg: Any, lms: dict[str, Any]) 
     res["equivalence"] = equivalence_score(res["f1"], met["test_f1"][res["receiver"]])
     res["receiver_train_f1"], res["receiver_test_f1"] = met["train_f1"], met["test_f1"]
     res["receiver_seed"] = np.array([r.seed for r in runs])
+    emb = receivers.params["emb"].detach().numpy()
+    mlps = [(j, r) for j, r in enumerate(runs) if r.seed in cfg.seeds[: cfg.to_lm_seeds]]
+    senders = {"trained": [emb[j, :n, : r.emb_dim] for j, r in mlps]}
+    senders["random"] = [np.random.default_rng([r.seed, 11]).normal(size=(n, r.emb_dim)) for _, r in mlps]
+    res["mlp_to_lm"] = stitch_mlps_into_lms(cfg, data, trained, senders, cfg.to_lm_layer)
+    res["mlp_to_lm"]["emb_dim"] = np.tile([r.emb_dim for _, r in mlps], len(senders) * len(trained))
     return res
 
 
+def stitch_mlps_into_lms(
+    cfg: LMToMLPConfig, data: Any, lms: dict[int, Any], senders: dict[str, list[np.ndarray]], layer: int
+) -> dict[str, np.ndarray]:
+    """MLP -> LLM (module docstring): for each LM and sender kind, every node table of ``senders[kind]`` (``[N, d]``)
+    stitched into the LM at X's position entering block ``layer``. The maps of one (LM, kind) train as one stack:
+    each map sees the same questions in its own copy of the batch, and Adam's update is per element, so a map
+    trains as it would alone. Rows: sender kind, LM seed, sender index, held-out F1, the LM's own, equivalence."""
+    import numpy as np
+    import torch
+
+    from graph_universality import tinylm
+    from graph_universality.align import equivalence_score, lstsq_affine
+    from repro.hooks import edit_resid_pre
+
+    ex = data.kg.examples
+    ids, mask = tinylm.encode(
+        data.tok, data.questions
+    )  # "Is X a descendant of Y ?" + EOS, one token per word
+    x_pos, q_pos = 1, int(mask.sum(1)[0]) - 2  # X's token and the '?' that predicts the answer
+    yes, no = (data.tok.convert_tokens_to_ids(w) for w in ("Yes", "No"))
+    target = torch.where(torch.as_tensor(ex[:, 3] == 1), yes, no)
+    x_node, train = torch.as_tensor(ex[:, 1]), np.flatnonzero(data.train)
+    lab = ex[data.test, 3] == 1
+
+    def f1(ld: np.ndarray) -> float:
+        pred = ld > 0
+        return float(2 * (pred & lab).sum() / max(pred.sum() + lab.sum(), 1))
+
+    def run(model: Any, rows: Any, vec: torch.Tensor | None) -> torch.Tensor:
+        """Logits at '?' for the questions ``rows``, repeated once per map; X's vector replaced by ``vec``."""
+        k = 1 if vec is None else len(vec)
+        b_ids, b_mask = ids[rows].repeat(k, 1), mask[rows].repeat(k, 1)
+
+        def put(h: torch.Tensor) -> torch.Tensor:
+            h = h.clone()
+            h[:, x_pos] = vec.reshape(-1, h.shape[-1])
+            return h
+
+        if vec is None:
+            return model(b_ids, attention_mask=b_mask).logits[:, q_pos]
+        with edit_resid_pre(model, layer, put):
+            return model(b_ids, attention_mask=b_mask).logits[:, q_pos]
+
+    rows_out: dict[str, list] = {k: [] for k in ("sender", "lm_seed", "index", "f1", "own_f1", "zeroed_f1")}
+    g = torch.Generator().manual_seed(0)
+    test = torch.as_tensor(np.flatnonzero(data.test))
+    for s, model in lms.items():
+        for p in model.parameters():
+            p.requires_grad_(False)
+        with torch.no_grad():
+            own = f1((lambda lg: (lg[:, yes] - lg[:, no]).numpy())(run(model, test, None)))
+            lg0 = run(model, test, torch.zeros(1, len(test), model.config.hidden_size))
+            zeroed = f1((lg0[:, yes] - lg0[:, no]).numpy())  # X's vector zeroed: does the LM read it there?
+        own_vectors = node_vectors(model, data, layer)
+        for kind, tables in senders.items():
+            dmax = max(t.shape[1] for t in tables)
+            emb = torch.zeros(len(tables), len(data.names), dmax)
+            w0 = np.zeros((len(tables), dmax + 1, own_vectors.shape[1]), dtype=np.float32)
+            for k, t in enumerate(tables):
+                emb[k, :, : t.shape[1]] = torch.as_tensor(t, dtype=torch.float32)
+                a, b = lstsq_affine(t, own_vectors)
+                w0[k, : t.shape[1]], w0[k, -1] = a, b
+            w = torch.as_tensor(w0).requires_grad_(True)
+            opt = torch.optim.Adam([w], lr=cfg.to_lm_lr)
+
+            def mapped(nodes: torch.Tensor, w: torch.Tensor = w, emb: torch.Tensor = emb) -> torch.Tensor:
+                return emb[:, nodes] @ w[:, :-1] + w[:, -1:]  # [maps, questions, d_model]
+
+            for _ in range(cfg.stitch_steps):
+                rows = torch.as_tensor(train)[torch.randperm(len(train), generator=g)[: cfg.to_lm_batch]]
+                logits = run(model, rows, mapped(x_node[rows]))
+                loss = torch.nn.functional.cross_entropy(logits, target[rows].repeat(len(tables)))
+                opt.zero_grad()
+                (loss * len(tables)).backward()  # each map's gradient: its own mean loss
+                opt.step()
+            with torch.no_grad():
+                lg = run(model, test, mapped(x_node[test])).reshape(len(tables), len(test), -1)
+            for k in range(len(tables)):
+                for key, v in zip(
+                    rows_out,
+                    (kind, s, k, f1((lg[k, :, yes] - lg[k, :, no]).numpy()), own, zeroed),
+                    strict=True,
+                ):
+                    rows_out[key].append(v)
+    out = {k: np.array(v) for k, v in rows_out.items()}
+    out["equivalence"] = equivalence_score(out["f1"], out["own_f1"])
+    return out
+
+
 def lm_mlp_values(res: dict[str, np.ndarray], seeds: tuple[int, ...]) -> dict[str, list[float]]:
-    """Per receiver seed: median equivalence over (LM seed, width) for each sender, the trained-minus-untrained
-    difference, and the receivers' training F1 (mean over widths)."""
+    """LLM -> MLP, per receiver seed: median equivalence over (LM seed, width) for each sender, the
+    trained-minus-untrained difference, and the receivers' training F1 (mean over widths). MLP -> LLM
+    (``to_lm_*``), per LM: median equivalence of the trained-MLP senders, trained minus Gaussian, and the LM's
+    held-out F1 minus its F1 with X's vector zeroed at the site (does it read X there?)."""
     import numpy as np
 
     out: dict[str, list[float]] = {k: [] for k in (*SENDERS, "trained_minus_untrained", "train_f1")}
@@ -118,4 +225,63 @@ def lm_mlp_values(res: dict[str, np.ndarray], seeds: tuple[int, ...]) -> dict[st
             out[kind].append(float(np.nanmedian(res["equivalence"][m])))
         out["trained_minus_untrained"].append(out["trained"][-1] - out["untrained"][-1])
         out["train_f1"].append(float(res["receiver_train_f1"][res["receiver_seed"] == s].mean()))
+    to = res.get("mlp_to_lm")
+    for k in ("to_lm_trained", "to_lm_minus_random", "to_lm_reads_x"):
+        out[k] = []
+    for s in [] if to is None else sorted(set(to["lm_seed"].tolist())):
+        eq = {
+            kind: float(np.nanmedian(to["equivalence"][(to["sender"] == kind) & (to["lm_seed"] == s)]))
+            for kind in ("trained", "random")
+        }
+        mine = to["lm_seed"] == s
+        out["to_lm_trained"].append(eq["trained"])
+        out["to_lm_minus_random"].append(eq["trained"] - eq["random"])
+        out["to_lm_reads_x"].append(float(to["own_f1"][mine][0] - to["zeroed_f1"][mine][0]))
     return out
+
+
+def lm_mlp_claims(res: dict[str, Any], cfg: LMToMLPConfig, fitted: str) -> list:
+    """Fig. 3's LLM <-> MLP claims: the v1 claim that an LLM's and a toy MLP's representations of the graph stitch,
+    both ways, with the spec's controls (an untrained LM, Gaussian node vectors), which must stitch worse, else the
+    score does not measure shared structure. LLM -> MLP per receiver seed (median over LM seeds x widths < N - 1);
+    MLP -> LLM per LM (median over the MLP senders), under the precondition that the LM reads X at the site."""
+    from repro.claims import Claim, our_choice, paper_text, precondition
+
+    v = lm_mlp_values(res, cfg.seeds)
+    kw = {
+        "preconditions": (precondition(fitted, v["train_f1"], ">=", 0.9),),
+        "spread": f"{len(cfg.seeds)} receiver seeds (median over LM seeds x widths)",
+        "note": f"receivers: fast recipe, widths {cfg.emb_dims}; LM layer {cfg.cut:g} x depth, PCA",
+    }
+    llm = paper_text("MLP<->MLP, LLM<->MLP or LLM<->LLM can be stitched (affine map)", "v1 abstract; Fig. E")
+    ctrl = our_choice(0.1, "spec 7/8.3: random(-init) sender << trained sender; margin 0.1 ours")
+    random = [a - b for a, b in zip(v["trained"], v["random"], strict=True)]
+    reads = "the LM reads X at the site: held-out F1 minus F1 with X's vector zeroed (per LM)"
+    to_kw = {
+        "preconditions": (precondition(reads, v["to_lm_reads_x"], ">", 0.0),),
+        "spread": f"{len(v['to_lm_trained'])} tiny LMs (median over the MLP senders)",
+        "note": f"senders: toy MLPs of seeds {cfg.seeds[: cfg.to_lm_seeds]}, widths {cfg.emb_dims}; X at block {cfg.to_lm_layer}",
+    }
+    return [
+        Claim("LLM -> MLP: median trained-affine equivalence", v["trained"], ">=", 0.95, paper=llm, **kw),
+        Claim(
+            "LLM -> MLP: trained minus untrained-LM sender",
+            v["trained_minus_untrained"],
+            ">",
+            0.1,
+            ctrl,
+            **kw,
+        ),
+        Claim("LLM -> MLP: trained-LM minus Gaussian sender", random, ">", 0.1, ctrl, **kw),
+        Claim(
+            "MLP -> LLM: median trained-affine equivalence",
+            v["to_lm_trained"],
+            ">=",
+            0.95,
+            paper=llm,
+            **to_kw,
+        ),
+        Claim(
+            "MLP -> LLM: trained-MLP minus Gaussian sender", v["to_lm_minus_random"], ">", 0.1, ctrl, **to_kw
+        ),
+    ]

@@ -137,8 +137,35 @@ def lm_mlp_panel(ax: Any, res: dict[str, Any]) -> None:
         ax, groups, {g: g.split("\n")[0] for g in groups}, palette, {"criterion 0.95": 0.95}, "equivalence"
     )
     ax.set_title(
-        "LLM -> MLP: tiny-LM node vectors (PCA to the receiver's width) stitched into toy MLPs by a trained affine map\n"
+        "LLM -> MLP: tiny-LM node vectors (PCA to the receiver's width), trained affine map into toy MLPs\n"
         "senders: trained LM, the same LM untrained, Gaussian vectors (one point per LM seed x receiver seed)",
+        fontsize=7.5,
+    )
+
+
+def mlp_lm_panel(ax: Any, res: dict[str, Any]) -> None:
+    """Fig. 3, MLP -> LLM: equivalence of every (LM, MLP sender) pair per sender kind and width, and how much the
+    LMs' held-out F1 drops when X's vector is zeroed at the site (the precondition)."""
+    import numpy as np
+
+    from graph_universality.spread import seed_panel
+
+    groups = {
+        f"{kind}\nd = {d}": res["equivalence"][(res["sender"] == kind) & (res["emb_dim"] == d)]
+        for kind in ("trained", "random")
+        for d in sorted(set(res["emb_dim"].tolist()))
+    }
+    palette = {"trained": "#4C72B0", "random": "#937860"}
+    seed_panel(
+        ax, groups, {g: g.split("\n")[0] for g in groups}, palette, {"criterion 0.95": 0.95}, "equivalence"
+    )
+    drop = [
+        res["own_f1"][res["lm_seed"] == s][0] - res["zeroed_f1"][res["lm_seed"] == s][0]
+        for s in np.unique(res["lm_seed"])
+    ]
+    ax.set_title(
+        "MLP -> LLM: toy-MLP node vectors (or Gaussian) as X's\ninput to the tiny LMs; held-out F1 drop with X "
+        f"zeroed,\nper LM: {', '.join(f'{d:+.2f}' for d in drop)} (precondition: > 0)",
         fontsize=7.5,
     )
 

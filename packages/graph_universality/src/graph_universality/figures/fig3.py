@@ -20,8 +20,8 @@ Variants (training recipes of the toy predictors; the grid, split and stitches a
 No cap at quick (``stages.SweepConfig``): every official run trains to its own early stop. Where the verdicts
 differ the claim notes say so: at quick the official recipe reproduces universality (median trained-affine
 equivalence ~1.0 per receiver seed, also modulo automorphisms) where our fast recipe is inconclusive (~0.87); least
-squares alone: official inconclusive, fast contradicted. LLM -> MLP: the tiny LMs of Fig. 4 stitched into toy MLPs,
-an untrained-LM and a Gaussian sender as controls (method, findings: :mod:`graph_universality.lm_mlp`).
+squares alone: official inconclusive, fast contradicted. LLM <-> MLP: the tiny LMs of Fig. 4 stitched into toy MLPs and
+back, untrained-LM and Gaussian senders as controls (method, findings: :mod:`graph_universality.lm_mlp`).
 
 Choices where the spec is silent: stitches full batch, AdamW lr 1e-2, no weight decay (both variants).
 """
@@ -70,43 +70,16 @@ def claims(result: dict[str, Any], cfg: Fig3Config) -> list:
     8.3, ours): median trained-affine equivalence over seed pairs >= 0.95, per receiver seed (informative widths).
     Also: trained stitches across widths beat a random sender; the criterion modulo tree automorphisms (v1 keyword
     "Symmetry Group"); least squares alone. Precondition: the receivers fit their training links."""
+    from graph_universality.lm_mlp import lm_mlp_claims
     from graph_universality.spread import add_note, note_recipe_differences, official_note
 
     out = []
     for variant in cfg.variants:
         out += _claims(result[variant], getattr(cfg, variant), variant)
     note = official_note(cfg.official.max_epochs, cfg.official.max_steps, "= the grid's knob")
-    return note_recipe_differences(add_note(out, "official", note)) + _lm_mlp_claims(result["lm_mlp"], cfg)
-
-
-def _lm_mlp_claims(res: dict[str, Any], cfg: Fig3Config) -> list:
-    """LLM -> MLP (:mod:`graph_universality.lm_mlp`): the v1 claim that an LLM's and a toy MLP's representations of
-    the graph stitch, per receiver seed (median over LM seeds and widths < N - 1); and the spec's controls (an
-    untrained LM, Gaussian node vectors) must stitch worse, else the score does not measure shared structure."""
-    from graph_universality.lm_mlp import lm_mlp_values
-    from repro.claims import Claim, our_choice, paper_text, precondition
-
-    v = lm_mlp_values(res, cfg.lm_mlp.seeds)
-    kw = {
-        "preconditions": (precondition(FITTED, v["train_f1"], ">=", 0.9),),
-        "spread": f"{len(cfg.lm_mlp.seeds)} receiver seeds (median over LM seeds x widths)",
-        "note": f"receivers: fast recipe, widths {cfg.lm_mlp.emb_dims}; LM layer {cfg.lm_mlp.cut:g} x depth, PCA",
-    }
-    llm = paper_text("MLP<->MLP, LLM<->MLP or LLM<->LLM can be stitched (affine map)", "v1 abstract; Fig. E")
-    ctrl = our_choice(0.1, "spec 7/8.3: random(-init) sender << trained sender; margin 0.1 ours")
-    random = [a - b for a, b in zip(v["trained"], v["random"], strict=True)]
-    return [
-        Claim("LLM -> MLP: median trained-affine equivalence", v["trained"], ">=", 0.95, paper=llm, **kw),
-        Claim(
-            "LLM -> MLP: trained minus untrained-LM sender",
-            v["trained_minus_untrained"],
-            ">",
-            0.1,
-            ctrl,
-            **kw,
-        ),
-        Claim("LLM -> MLP: trained-LM minus Gaussian sender", random, ">", 0.1, ctrl, **kw),
-    ]
+    return note_recipe_differences(add_note(out, "official", note)) + lm_mlp_claims(
+        result["lm_mlp"], cfg.lm_mlp, FITTED
+    )
 
 
 def _claims(result: dict[str, Any], sw: SweepConfig, variant: str) -> list:
@@ -138,7 +111,7 @@ def _claims(result: dict[str, Any], sw: SweepConfig, variant: str) -> list:
 def plot(result: dict[str, Any], cfg: Fig3Config):
     import matplotlib.pyplot as plt
 
-    from graph_universality.figures._panels import equivalence_panels, lm_mlp_panel
+    from graph_universality.figures._panels import equivalence_panels, lm_mlp_panel, mlp_lm_panel
     from graph_universality.universality import cell_table
     from repro.plot import set_style
 
@@ -148,7 +121,9 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
     gs = fig.add_gridspec(2 * n + 1, 3, height_ratios=[top, 2.2] * n + [2.2], width_ratios=[1.5, 1, 1])
     for i, variant in enumerate(cfg.variants):
         equivalence_panels(fig, gs, 2 * i, result[variant], getattr(cfg, variant).n_nodes, variant)
-    lm_mlp_panel(fig.add_subplot(gs[2 * n, :]), result["lm_mlp"])
+    lm_mlp_panel(fig.add_subplot(gs[2 * n, :2]), result["lm_mlp"])
+    if "mlp_to_lm" in result["lm_mlp"]:
+        mlp_lm_panel(fig.add_subplot(gs[2 * n, 2]), result["lm_mlp"]["mlp_to_lm"])
     sw = cfg.fast
     fig.suptitle(
         f"Fig. 3 (numbering: best guess): stitching toy MLPs ({sw.n_nodes}-node random tree, "

@@ -38,6 +38,7 @@ PATCHES = ("full", "pca2", "cone")  # as graph_universality.patching.PATCHES
 LEARNED = "the LM learned the task: training-question accuracy above the all-No answer (per seed)"
 USABLE = "usable patching samples per model (clean/corrupted logit differences >= 0.5 apart) >= 10"
 GENERALISES = "trained LM: held-out descendant F1 minus chance"
+Y_RULE = "trained LM: held-out F1 minus a rule on Y alone learned from the training links (X never read)"
 OURS = "bound 0.2 above chance (F1 = positive rate) is ours"
 ZERO = "stitch A->B beats the zero stitch at cut %g: degradation zero stitch - trained"
 SCRATCH = "stitch A->B beats B's upper layers trained from scratch with the map (same steps) at cut %g"
@@ -70,11 +71,12 @@ def compute(cfg: Fig4Config, official: dict[str, Any], lms: dict[str, Any]) -> d
 
 
 def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
-    """The v1 "LLM training" context in miniature, values per LM (seed) or per stitch pair (seed i -> i+1): held-out
-    generalisation (v1; bound 0.2 ours); a cone probe decodes the tree (spec 4.4, inferred); V2-patch-model: the cone
-    subspace recovers more than PCA-2 at layer L//3 in every model; a trained sender beats a random one, and
-    alignment is best early-to-mid (v2 abstract). Preconditions: the LM learned the task (training accuracy above
-    all-No) and, for patching, >= 10 usable samples. The full patch at layer 0 and the self-stitch are tests."""
+    """The v1 "LLM training" context in miniature, values per LM (seed) or per stitch pair (seed i -> i+1): held-
+    out generalisation (v1; bound 0.2 ours), also against a rule on Y alone (ours); a cone probe decodes the tree
+    (spec 4.4, inferred); V2-patch-model: the cone subspace recovers more than PCA-2 at layer L//3 in every model;
+    a trained sender beats a random one, and alignment is best early-to-mid (v2 abstract). Preconditions: the LM
+    learned the task (training accuracy above all-No) and, for patching, >= 10 usable samples. The full patch at
+    layer 0 and the self-stitch are tests."""
     from graph_universality.llm_arm import lm_values
     from repro.claims import Claim, Precondition, official_code, our_choice, paper_text, precondition
 
@@ -86,6 +88,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     kw = {"preconditions": a, "spread": f"{v['n_pairs']} stitch pairs (seed i -> i+1)"}
     unseen = paper_text("generalises to unseen examples (LLM training context)", "v1 abstract")
     cone = our_choice(0.9, "spec 4.4 (inferred): cone-probe F1 >= 0.9 at about L/3")
+    y_rule = our_choice(0.0, "chance is a weak bar: how many descendants Y has predicts the answer (Fig. 5)")
     causal = official_code(CAUSAL, "src/ablation.py @ david-baek/llm-tree (v2 code)")
     random = our_choice(0.0, "spec 8.3: random-sender stitch << trained-sender stitch")
     zero, zero_c = our_choice(0.0, "spec 3: recommended baseline, the zero stitch"), ZERO % cfg.cuts[mid]
@@ -95,6 +98,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     beats = f"stitch A->B beats a random sender at cut {cfg.cuts[mid]:g}: degradation random - trained"
     return [
         Claim(GENERALISES, v["f1_minus_chance"], ">", 0.2, paper=unseen, note=OURS),
+        Claim(Y_RULE, v["f1_minus_y_rule"], ">", 0.0, paper=y_rule),
         Claim(CONE, v["cone_best"], ">=", 0.9, paper=cone, preconditions=a),
         Claim(patched, v["cone_minus_pca2"], ">", 0.0, paper=causal, preconditions=au),
         Claim(beats, v["random_minus_trained"], ">", 0.0, paper=random, **kw),
@@ -120,6 +124,8 @@ def plot(result: dict[str, Any], cfg: Fig4Config):
     ax.bar(x - 0.2, [ms[s]["train_f1"] for s in seeds], 0.4, label="train links")
     ax.bar(x + 0.2, [ms[s]["test_f1"] for s in seeds], 0.4, label="held-out links")
     ax.axhline(np.mean([ms[s]["chance_f1"] for s in seeds]), color="grey", ls="--", lw=1, label="chance")
+    if "y_rule_f1" in result:
+        ax.axhline(result["y_rule_f1"], color="C3", ls="-.", lw=1, label="rule on Y (held out)")
     ax.set_xticks(x, [f"seed {s}" for s in seeds])
     ax.set(ylim=(0, 1.3), ylabel="descendant F1 (Yes/No logit)")
     ax.legend(fontsize=6.5, ncol=3, loc="upper center")

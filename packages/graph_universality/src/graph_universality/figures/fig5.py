@@ -13,7 +13,7 @@ Paper scale (Llama-3.1-8B-Instruct; nothing trained): the official layer sweep (
 layers 0, 2, .. < 2L/3, up to 34 pairs per seed; X's position per prompt (defect 6), held-out probe pairs (defect 7).
 
 Chance F1 (the paper's baseline) is a weak bar: a fixed answer per Y (Yes for the Y's with the most descendants,
-X never read; ``icl_arm.x_blind_f1``) beats it by far on 15-node trees, so the model must beat that answer too.
+X never read; ``generalisation.x_blind_f1``) beats it by far on 15-node trees, so the model must beat that answer too.
 Recipes and why quick reads ``not reached``: ``icl_arm``. Spec silent: model size, steps, lr; parent order.
 """
 
