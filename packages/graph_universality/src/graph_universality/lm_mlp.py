@@ -128,7 +128,8 @@ def stitch_mlps_into_lms(
     """MLP -> LLM (module docstring): for each LM and sender kind, every node table of ``senders[kind]`` (``[N, d]``)
     stitched into the LM at X's position entering block ``layer``. The maps of one (LM, kind) train as one stack:
     each map sees the same questions in its own copy of the batch, and Adam's update is per element, so a map
-    trains as it would alone. Rows: sender kind, LM seed, sender index, held-out F1, the LM's own, equivalence."""
+    trains as it would alone. Rows: sender kind, LM seed, sender index, held-out F1 and logit differences Yes - No,
+    the LM's own and with X's vector zeroed, equivalence."""
     import numpy as np
     import torch
 
@@ -165,14 +166,25 @@ def stitch_mlps_into_lms(
         with edit_resid_pre(model, layer, put):
             return model(b_ids, attention_mask=b_mask).logits[:, q_pos]
 
-    rows_out: dict[str, list] = {k: [] for k in ("sender", "lm_seed", "index", "f1", "own_f1", "zeroed_f1")}
+    keys = (
+        "sender",
+        "lm_seed",
+        "index",
+        "f1",
+        "own_f1",
+        "zeroed_f1",
+        "ld",
+        "own_ld",
+    )  # ld: held-out Yes - No
+    rows_out: dict[str, list] = {k: [] for k in keys}
     g = torch.Generator().manual_seed(0)
     test = torch.as_tensor(np.flatnonzero(data.test))
     for s, model in lms.items():
         for p in model.parameters():
             p.requires_grad_(False)
         with torch.no_grad():
-            own = f1((lambda lg: (lg[:, yes] - lg[:, no]).numpy())(run(model, test, None)))
+            own_ld = (lambda lg: (lg[:, yes] - lg[:, no]).numpy())(run(model, test, None))
+            own = f1(own_ld)
             lg0 = run(model, test, torch.zeros(1, len(test), model.config.hidden_size))
             zeroed = f1((lg0[:, yes] - lg0[:, no]).numpy())  # X's vector zeroed: does the LM read it there?
         own_vectors = node_vectors(model, data, layer)
@@ -200,11 +212,8 @@ def stitch_mlps_into_lms(
             with torch.no_grad():
                 lg = run(model, test, mapped(x_node[test])).reshape(len(tables), len(test), -1)
             for k in range(len(tables)):
-                for key, v in zip(
-                    rows_out,
-                    (kind, s, k, f1((lg[k, :, yes] - lg[k, :, no]).numpy()), own, zeroed),
-                    strict=True,
-                ):
+                ld = (lg[k, :, yes] - lg[k, :, no]).numpy()
+                for key, v in zip(rows_out, (kind, s, k, f1(ld), own, zeroed, ld, own_ld), strict=True):
                     rows_out[key].append(v)
     out = {k: np.array(v) for k, v in rows_out.items()}
     out["equivalence"] = equivalence_score(out["f1"], out["own_f1"])
