@@ -164,8 +164,8 @@ def mlp_lm_panel(ax: Any, res: dict[str, Any]) -> None:
         for s in np.unique(res["lm_seed"])
     ]
     ax.set_title(
-        "MLP -> LLM: toy-MLP node vectors (or Gaussian) as X's\ninput to the tiny LMs; held-out F1 drop with X "
-        f"zeroed,\nper LM: {', '.join(f'{d:+.2f}' for d in drop)} (precondition: > 0)",
+        "MLP -> LLM: toy-MLP (or Gaussian) node vectors\nas X's input to the tiny LMs. Own held-out F1\n"
+        f"minus F1 with X zeroed: {', '.join(f'{d:+.2f}' for d in drop)} (precondition > 0)",
         fontsize=7.5,
     )
 
