@@ -227,11 +227,16 @@ def lm_mlp_values(res: dict[str, np.ndarray], seeds: tuple[int, ...]) -> dict[st
     held-out F1 minus its F1 with X's vector zeroed at the site (does it read X there?)."""
     import numpy as np
 
+    def median(
+        x: np.ndarray,
+    ) -> float:  # nan when nothing is finite (a receiver scoring 0), without a warning
+        return float(np.nanmedian(x)) if np.isfinite(x).any() else float("nan")
+
     out: dict[str, list[float]] = {k: [] for k in (*SENDERS, "trained_minus_untrained", "train_f1")}
     for s in seeds:
         for kind in SENDERS:
             m = (res["sender"] == kind) & (res["seed"] == s)
-            out[kind].append(float(np.nanmedian(res["equivalence"][m])))
+            out[kind].append(median(res["equivalence"][m]))
         out["trained_minus_untrained"].append(out["trained"][-1] - out["untrained"][-1])
         out["train_f1"].append(float(res["receiver_train_f1"][res["receiver_seed"] == s].mean()))
     to = res.get("mlp_to_lm")
@@ -239,7 +244,7 @@ def lm_mlp_values(res: dict[str, np.ndarray], seeds: tuple[int, ...]) -> dict[st
         out[k] = []
     for s in [] if to is None else sorted(set(to["lm_seed"].tolist())):
         eq = {
-            kind: float(np.nanmedian(to["equivalence"][(to["sender"] == kind) & (to["lm_seed"] == s)]))
+            kind: median(to["equivalence"][(to["sender"] == kind) & (to["lm_seed"] == s)])
             for kind in ("trained", "random")
         }
         mine = to["lm_seed"] == s
