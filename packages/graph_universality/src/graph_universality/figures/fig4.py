@@ -98,7 +98,7 @@ def claims(result: dict[str, Any], cfg: Fig4Config) -> list:
     beats = f"stitch A->B beats a random sender at cut {cfg.cuts[mid]:g}: degradation random - trained"
     return [
         Claim(GENERALISES, v["f1_minus_chance"], ">", 0.2, paper=unseen, note=OURS),
-        Claim(Y_RULE, v["f1_minus_y_rule"], ">", 0.0, paper=y_rule),
+        Claim(Y_RULE, v["f1_minus_y_rule"], ">", 0.0, paper=y_rule, preconditions=a),
         Claim(CONE, v["cone_best"], ">=", 0.9, paper=cone, preconditions=a),
         Claim(patched, v["cone_minus_pca2"], ">", 0.0, paper=causal, preconditions=au),
         Claim(beats, v["random_minus_trained"], ">", 0.0, paper=random, **kw),
