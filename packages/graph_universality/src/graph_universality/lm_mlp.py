@@ -138,14 +138,16 @@ def stitch_mlps_into_lms(
     from repro.hooks import edit_resid_pre
 
     ex = data.kg.examples
-    ids, mask = tinylm.encode(
-        data.tok, data.questions
-    )  # "Is X a descendant of Y ?" + EOS, one token per word
+    # every question "Is X a descendant of Y ?" + EOS, one token per word
+    ids, mask = tinylm.encode(data.tok, data.questions)
     x_pos, q_pos = 1, int(mask.sum(1)[0]) - 2  # X's token and the '?' that predicts the answer
     yes, no = (data.tok.convert_tokens_to_ids(w) for w in ("Yes", "No"))
     target = torch.where(torch.as_tensor(ex[:, 3] == 1), yes, no)
     x_node, train = torch.as_tensor(ex[:, 1]), np.flatnonzero(data.train)
     lab = ex[data.test, 3] == 1
+
+    def diff(logits: torch.Tensor) -> np.ndarray:
+        return (logits[..., yes] - logits[..., no]).numpy()
 
     def f1(ld: np.ndarray) -> float:
         pred = ld > 0
@@ -166,16 +168,8 @@ def stitch_mlps_into_lms(
         with edit_resid_pre(model, layer, put):
             return model(b_ids, attention_mask=b_mask).logits[:, q_pos]
 
-    keys = (
-        "sender",
-        "lm_seed",
-        "index",
-        "f1",
-        "own_f1",
-        "zeroed_f1",
-        "ld",
-        "own_ld",
-    )  # ld: held-out Yes - No
+    # ld: held-out logit differences Yes - No
+    keys = ("sender", "lm_seed", "index", "f1", "own_f1", "zeroed_f1", "ld", "own_ld")
     rows_out: dict[str, list] = {k: [] for k in keys}
     g = torch.Generator().manual_seed(0)
     test = torch.as_tensor(np.flatnonzero(data.test))
@@ -183,10 +177,10 @@ def stitch_mlps_into_lms(
         for p in model.parameters():
             p.requires_grad_(False)
         with torch.no_grad():
-            own_ld = (lambda lg: (lg[:, yes] - lg[:, no]).numpy())(run(model, test, None))
+            own_ld = diff(run(model, test, None))
             own = f1(own_ld)
-            lg0 = run(model, test, torch.zeros(1, len(test), model.config.hidden_size))
-            zeroed = f1((lg0[:, yes] - lg0[:, no]).numpy())  # X's vector zeroed: does the LM read it there?
+            # X's vector zeroed: does the LM read it there?
+            zeroed = f1(diff(run(model, test, torch.zeros(1, len(test), model.config.hidden_size))))
         own_vectors = node_vectors(model, data, layer)
         for kind, tables in senders.items():
             dmax = max(t.shape[1] for t in tables)
@@ -212,7 +206,7 @@ def stitch_mlps_into_lms(
             with torch.no_grad():
                 lg = run(model, test, mapped(x_node[test])).reshape(len(tables), len(test), -1)
             for k in range(len(tables)):
-                ld = (lg[k, :, yes] - lg[k, :, no]).numpy()
+                ld = diff(lg[k])
                 for key, v in zip(rows_out, (kind, s, k, f1(ld), own, zeroed, ld, own_ld), strict=True):
                     rows_out[key].append(v)
     out = {k: np.array(v) for k, v in rows_out.items()}
