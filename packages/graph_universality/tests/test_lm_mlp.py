@@ -63,3 +63,12 @@ def test_mlp_to_lm_with_the_lms_own_token_embeddings_is_the_lm():
     zeroed = torch.zeros(1, len(data.names), model.config.hidden_size).numpy()[0]
     blank = stitch_mlps_into_lms(cfg, data, {0: model}, {"random": [zeroed + 1e-3]}, 0)
     assert not np.allclose(blank["ld"][0], out["own_ld"][0], atol=1e-3)
+
+
+def test_mlp_to_lm_settings_are_checked():
+    from graph_universality.figures.fig3 import Fig3Config
+
+    with pytest.raises(ValueError, match="to_lm_batch >= 1"):
+        LMToMLPConfig(to_lm_batch=0)
+    with pytest.raises(ValueError, match="to_lm_layer must be < 4"):
+        Fig3Config(lm_mlp=LMToMLPConfig(to_lm_layer=4))

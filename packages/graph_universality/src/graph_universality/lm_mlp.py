@@ -58,6 +58,8 @@ class LMToMLPConfig:
             raise ValueError("need receiver widths, seeds and non-negative step counts")
         if not 0 <= self.cut < 1:
             raise ValueError("cut must lie in [0, 1)")
+        if self.to_lm_layer < 0 or self.to_lm_seeds < 1 or self.to_lm_batch < 1:
+            raise ValueError("need to_lm_layer >= 0, to_lm_seeds >= 1 and to_lm_batch >= 1")
 
 
 def node_vectors(model: Any, data: Any, layer: int) -> np.ndarray:

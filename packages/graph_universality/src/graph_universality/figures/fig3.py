@@ -53,6 +53,10 @@ class Fig3Config:
     lm_mlp: LMToMLPConfig = field(default_factory=LMToMLPConfig)
     variants: tuple[str, ...] = VARIANTS
 
+    def __post_init__(self) -> None:
+        if self.lm_mlp.to_lm_layer >= self.lms.n_layers:
+            raise ValueError(f"lm_mlp.to_lm_layer must be < {self.lms.n_layers} (the tiny LMs' blocks)")
+
 
 def compute(
     cfg: Fig3Config, fast: dict[str, Any], official: dict[str, Any], lms: dict[str, Any]
