@@ -1,5 +1,5 @@
-"""LLM -> MLP stitching (``lm_mlp``): the sender reduction (``repro.pca``) and the width guard (the figure pipeline runs in
-``test_figures`` at smoke scale)."""
+"""LLM <-> MLP stitching (``lm_mlp``): the sender reduction (``repro.pca``), the width guard, the MLP -> LLM map on
+the LM's own embeddings, the settings' checks (the figure pipeline runs in ``test_figures`` at smoke scale)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""LLM -> MLP stitching (v1 Fig. E "MLP<->MLP, LLM<->MLP or LLM<->LLM"; issue 16 item 3): a tiny LM's representation
+"""LLM <-> MLP stitching (v1 Fig. E "MLP<->MLP, LLM<->MLP or LLM<->LLM"; issue 16 item 3): a tiny LM's representation
 of each node of the family tree it learned as text, mapped by an affine stitch into the embedding slot of a toy link
 predictor trained on the same tree and the same held-out split. If the two kinds of model represent the graph the same
 way up to an affine map, the stitched predictor answers the held-out links as well as the receiver does alone.
