@@ -150,14 +150,13 @@ def y_rule_f1(train: np.ndarray, test: np.ndarray) -> float:
     """Held-out F1 of the best rule on Y alone learnable from the training links: "Yes" for the Y's whose training
     pairs are "Yes" at least a fraction t of the time, t chosen for the training F1 ([relation, x, y, label] rows;
     a Y without training pairs gets "No")."""
+    from graph_universality.spread import f1_score
+
     lab_tr, lab_te = train[:, 3] == 1, test[:, 3] == 1
     rate = {int(y): lab_tr[train[:, 2] == y].mean() for y in np.unique(train[:, 2])}
-
-    def f1(pred: np.ndarray, lab: np.ndarray) -> float:
-        return float(2 * (pred & lab).sum() / max(pred.sum() + lab.sum(), 1))
 
     def says_yes(rows: np.ndarray, t: float) -> np.ndarray:
         return np.array([rate.get(int(y), -1.0) >= t for y in rows[:, 2]], dtype=bool)
 
-    best = max(sorted(set(rate.values())), key=lambda t: f1(says_yes(train, t), lab_tr))
-    return f1(says_yes(test, best), lab_te)
+    best = max(sorted(set(rate.values())), key=lambda t: f1_score(says_yes(train, t), lab_tr))
+    return f1_score(says_yes(test, best), lab_te)

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from graph_universality.generalisation import x_blind_f1
+from graph_universality.spread import f1_score
 
 PATCHES = ("full", "pca2", "cone")
 ORDERS = ("ordered", "shuffled")
@@ -168,8 +169,7 @@ def evaluate_episodes(cfg: Any, model: Any, tok: Any, names: list[str], word_lev
         )
         lab = ex[:, 3] == 1
         pred = ld > 0
-        tp = (pred & lab).sum()
-        f1 = float(2 * tp / max(pred.sum() + lab.sum(), 1))
+        f1 = f1_score(pred, lab)
         states, node_pos = icl.node_states(model, tok, ep, word_level)  # [L+1, N, d], X's position per node
         reduced_arr = np.stack([pca(h, cfg.pca_dims)[0] for h in states])
         ptr, pte = split(kg, "heldout", 0.2, 0)
@@ -252,8 +252,7 @@ def ordered_vs_shuffled(
                 else list(np.random.default_rng([shuffle_seed, ds]).permutation(n_lines))
             )
             pred = run(parents, labels, pairs, order) > 0
-            tp = (pred & lab).sum()
-            per[o]["f1"].append(float(2 * tp / max(pred.sum() + lab.sum(), 1)))
+            per[o]["f1"].append(f1_score(pred, lab))
             per[o]["accuracy"].append(float((pred == lab).mean()))
     return {o: {k: np.array(v) for k, v in d.items()} for o, d in per.items()}
 

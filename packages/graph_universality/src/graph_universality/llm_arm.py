@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from graph_universality.generalisation import y_rule_f1
+from graph_universality.spread import f1_score
 
 INITS = ("zero", "lstsq")
 PATCHES = ("full", "pca2", "cone")
@@ -110,11 +111,6 @@ def models_from_states(cfg: Any, result: dict[str, Any]) -> dict[int, Any]:
 
 
 # ---------------------------------------------------------------------------------------------------- Fig. 4
-def _f1(p: np.ndarray, y: np.ndarray) -> float:
-    tp = (p & y).sum()
-    return float(2 * tp / max(p.sum() + y.sum(), 1))
-
-
 def measure_lms(cfg: Any, lms_cfg: Any, lms: dict[str, Any]) -> dict[str, Any]:
     """Fig. 4's measurements (``cfg``: its config; ``lms``: the tiny_lms stage's result): per LM, behaviour,
     probes per layer and patching per layer; then the affine stitches seed i -> seed i+1 (cyclic) at each cut, with
@@ -154,8 +150,8 @@ def measure_lms(cfg: Any, lms_cfg: Any, lms: dict[str, Any]) -> dict[str, Any]:
                 test_loss = float(tinylm.lm_loss(logits, data.test_ids, data.test_mask))
             out["models"][str(s)] = {
                 "train_curve": lms["models"][str(s)]["train_curve"],
-                "train_f1": _f1(d[tr] > 0, lab[tr]),
-                "test_f1": _f1(d[te] > 0, lab[te]),
+                "train_f1": f1_score(d[tr] > 0, lab[tr]),
+                "test_f1": f1_score(d[te] > 0, lab[te]),
                 "test_accuracy": float(((d[te] > 0) == lab[te]).mean()),
                 "train_accuracy": float(((d[tr] > 0) == lab[tr]).mean()),
                 "train_chance": float(lab[tr].mean()),

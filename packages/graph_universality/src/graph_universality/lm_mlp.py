@@ -137,6 +137,7 @@ def stitch_mlps_into_lms(
 
     from graph_universality import tinylm
     from graph_universality.align import equivalence_score, lstsq_affine
+    from graph_universality.spread import f1_score
     from repro.hooks import edit_resid_pre
 
     ex = data.kg.examples
@@ -152,8 +153,7 @@ def stitch_mlps_into_lms(
         return (logits[..., yes] - logits[..., no]).numpy()
 
     def f1(ld: np.ndarray) -> float:
-        pred = ld > 0
-        return float(2 * (pred & lab).sum() / max(pred.sum() + lab.sum(), 1))
+        return f1_score(ld > 0, lab)
 
     def run(model: Any, rows: Any, vec: torch.Tensor | None) -> torch.Tensor:
         """Logits at '?' for the questions ``rows``, repeated once per map; X's vector replaced by ``vec``."""
