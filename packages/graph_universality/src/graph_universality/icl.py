@@ -30,10 +30,10 @@ import torch
 
 from graph_universality import tinylm
 from graph_universality.graphs import random_tree, relation_matrix
+from graph_universality.stages import ICL_QUESTIONS
 from repro.hooks import edit_resid_pre
 
 EXTRA = ["Family", "Tree", "Question"]
-QUESTION_SAMPLING = ("pairs", "per_y", "inner")  # how training questions are drawn (episode_text)
 
 
 def build_tokenizer(names: list[str]) -> Any:
@@ -135,8 +135,8 @@ def episode_text(
     - ``inner``: as ``per_y`` with Y drawn among the inner nodes only (``per_y`` on a tree that has none): every
       answer depends on X, so the answer loss measures the look-up alone.
     """
-    if questions not in QUESTION_SAMPLING:
-        raise ValueError(f"questions must be one of {QUESTION_SAMPLING}, got {questions!r}")
+    if questions not in ICL_QUESTIONS:
+        raise ValueError(f"questions must be one of {ICL_QUESTIONS}, got {questions!r}")
     ep = sample_episode(rng, n_nodes, names)
     desc = relation_matrix(ep.parents, "descendant")  # desc[x, y]: x descends from y
     pos = np.argwhere(desc)

@@ -258,6 +258,11 @@ LM_STITCHING = Stage(
 
 # ---------------------------------------------------------------------------------------------------- ICL model
 ICL_RECIPES = ("fixed", "online", "adaptive")  # meta-training recipes of the ICL model (icl_arm)
+ICL_QUESTIONS = (
+    "pairs",
+    "per_y",
+    "inner",
+)  # how online / adaptive training questions are drawn (icl.episode_text)
 
 
 @dataclass(frozen=True)
@@ -305,8 +310,8 @@ class ICLModelConfig:
             raise ValueError("d_model must be a multiple of n_heads")
         if self.recipe not in ICL_RECIPES or self.n_questions < 1 or not 0 <= self.ramp <= 1:
             raise ValueError(f"recipe one of {ICL_RECIPES}, n_questions >= 1 and ramp in [0, 1]")
-        if self.questions not in ("pairs", "per_y", "inner"):
-            raise ValueError(f"questions must be 'pairs', 'per_y' or 'inner', got {self.questions!r}")
+        if self.questions not in ICL_QUESTIONS:
+            raise ValueError(f"questions must be one of {ICL_QUESTIONS}, got {self.questions!r}")
 
 
 def icl_model(cfg: ICLModelConfig) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from repro import lm_train
-from repro.hooks import edit_resid_pre
+from repro.hooks import decoder_layers, edit_resid_pre
 
 TEMPLATE = ["Is", "a", "descendant", "of", "?", "Yes", "No", "'s", "children", ":", "[", "]", ",", "."]
 PAD, EOS = lm_train.PAD, lm_train.EOS
@@ -150,13 +150,10 @@ class Stitched(torch.nn.Module):
         for p in (*sender.parameters(), *receiver.parameters()):
             p.requires_grad_(False)
         self.receiver_params: dict[str, torch.Tensor] = {}
-        if train_receiver:
-            upper = (f"gpt_neox.layers.{i}." for i in range(self.l_r, receiver.config.num_hidden_layers))
-            prefixes = (*upper, "gpt_neox.final_layer_norm.")
-            unembed = {id(p) for p in receiver.get_output_embeddings().parameters()}
-            self.receiver_params = {
-                k: p for k, p in receiver.named_parameters() if k.startswith(prefixes) or id(p) in unembed
-            }
+        if train_receiver:  # everything after the cut: blocks [l_r, L), final norm, unembedding
+            below = [receiver.get_input_embeddings(), *decoder_layers(receiver)[: self.l_r]]
+            frozen = {id(p) for m in below for p in m.parameters()}
+            self.receiver_params = {k: p for k, p in receiver.named_parameters() if id(p) not in frozen}
             for p in self.receiver_params.values():
                 p.requires_grad_(True)
         with torch.no_grad():
