@@ -128,7 +128,7 @@ def generalisation_values(r: dict[str, Any], cfg: Any) -> dict[str, Any]:
     return {
         "train_f1": per_seed(r["train_f1"], r["seed"], seeds),
         "hi_minus_chance": ps(at_hi) - ps(at_hi, "chance_f1"),
-        "hi_minus_y_rule": ps(at_hi) - ps(at_hi, "y_rule_f1") if "y_rule_f1" in r else None,
+        "hi_minus_y_rule": ps(at_hi) - ps(at_hi, "y_rule_f1"),
         "hi_minus_lo": ps(at_hi) - ps(at_lo),
         "composed_minus_chance": ps(comp) - ps(comp, "chance_f1") if comp.any() else None,
         "five_minus_one": ps(five) - ps(one) if {1, 5} <= set(cfg.n_relations) else None,

@@ -17,7 +17,8 @@ Meta-training (config ``stages.ICLModelConfig``; issue 16 item 2). Three recipes
 
 Questions (``icl.questions``, online / adaptive): ``pairs`` (default) draws (X, Y) uniformly among the descendant
 pairs or the others, so Y alone predicts the answer (the root is Y of every 5th question and always "Yes", a leaf
-always "No"); ``per_y`` draws Y first and makes Yes / No a coin flip for every inner Y (``icl.episode_text``).
+always "No"); ``per_y`` draws Y first and makes Yes / No a coin flip for every inner Y; ``inner`` asks about inner
+Y's only (``icl.episode_text``).
 
 Measured on this machine (one torch thread, the other core busy; answer loss on balanced questions, ln 2 = 0.693):
 
@@ -219,7 +220,7 @@ def episode_values(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "above_all_no": [e["accuracy"] - (1 - e["chance_f1"]) for e in eps],
         "usable": sum(e["n_patch_kept"] for e in eps),
-        "above_x_blind": [e["f1"] - e.get("x_blind_f1", np.nan) for e in eps],
+        "above_x_blind": [e["f1"] - e["x_blind_f1"] for e in eps],
         "f1_minus_chance": [e["f1"] - e["chance_f1"] for e in eps],
         "cone_best": [float(np.max(e["cone_test_f1"])) for e in eps],
         "cone_minus_pca2": [float(np.mean(e["patch_cone"][:half] - e["patch_pca2"][:half])) for e in eps],

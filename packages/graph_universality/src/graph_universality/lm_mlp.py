@@ -223,9 +223,8 @@ def lm_mlp_values(res: dict[str, np.ndarray], seeds: tuple[int, ...]) -> dict[st
     held-out F1 minus its F1 with X's vector zeroed at the site (does it read X there?)."""
     import numpy as np
 
-    def median(
-        x: np.ndarray,
-    ) -> float:  # nan when nothing is finite (a receiver scoring 0), without a warning
+    def median(x: np.ndarray) -> float:
+        """nan when nothing is finite (a receiver scoring 0), without numpy's warning"""
         return float(np.nanmedian(x)) if np.isfinite(x).any() else float("nan")
 
     out: dict[str, list[float]] = {k: [] for k in (*SENDERS, "trained_minus_untrained", "train_f1")}
@@ -235,10 +234,10 @@ def lm_mlp_values(res: dict[str, np.ndarray], seeds: tuple[int, ...]) -> dict[st
             out[kind].append(median(res["equivalence"][m]))
         out["trained_minus_untrained"].append(out["trained"][-1] - out["untrained"][-1])
         out["train_f1"].append(float(res["receiver_train_f1"][res["receiver_seed"] == s].mean()))
-    to = res.get("mlp_to_lm")
+    to = res["mlp_to_lm"]
     for k in ("to_lm_trained", "to_lm_minus_random", "to_lm_reads_x"):
         out[k] = []
-    for s in [] if to is None else sorted(set(to["lm_seed"].tolist())):
+    for s in sorted(set(to["lm_seed"].tolist())):
         eq = {
             kind: median(to["equivalence"][(to["sender"] == kind) & (to["lm_seed"] == s)])
             for kind in ("trained", "random")

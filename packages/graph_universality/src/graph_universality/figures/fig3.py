@@ -126,8 +126,7 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
     for i, variant in enumerate(cfg.variants):
         equivalence_panels(fig, gs, 2 * i, result[variant], getattr(cfg, variant).n_nodes, variant)
     lm_mlp_panel(fig.add_subplot(gs[2 * n, :2]), result["lm_mlp"])
-    if "mlp_to_lm" in result["lm_mlp"]:
-        mlp_lm_panel(fig.add_subplot(gs[2 * n, 2]), result["lm_mlp"]["mlp_to_lm"])
+    mlp_lm_panel(fig.add_subplot(gs[2 * n, 2]), result["lm_mlp"]["mlp_to_lm"])
     sw = cfg.fast
     fig.suptitle(
         f"Fig. 3 (numbering: best guess): stitching toy MLPs ({sw.n_nodes}-node random tree, "

@@ -118,9 +118,7 @@ def plot(result: dict[str, Any], cfg: Fig5Config):
     x = np.arange(len(keys))
     ax.bar(x, [eps[k]["f1"] for k in keys], color="C0", label="F1 (ICL model)")
     for key, c, lab in (("chance_f1", "k", "chance F1"), ("x_blind_f1", "C3", "best answer from Y alone")):
-        ax.scatter(
-            x, [eps[k].get(key, np.nan) for k in keys], color=c, marker="_", s=200, label=lab, zorder=3
-        )
+        ax.scatter(x, [eps[k][key] for k in keys], color=c, marker="_", s=200, label=lab, zorder=3)
     ax.set_xticks(x, keys, fontsize=6)
     ax.set_xlabel("evaluation episode (seed)")
     ax.set_title("(a) descendant questions, fresh trees + names")

@@ -85,7 +85,7 @@ def claims(result: dict[str, Any], cfg: Fig7Config) -> list:
     lower = our_choice(0.0, "spec 4.3 (inferred ordering): shuffled below ordered")
     drop = bootstrap_interval(ordered - shuffled)
     blind = our_choice(0.0, "a fixed answer per Y (X never read) beats chance by far (Fig. 5)")
-    x_blind = result.get("x_blind_f1", float("nan"))
+    x_blind = result["x_blind_f1"]
     over = tuple(x - x_blind for x in bootstrap_interval(ordered))
     return [
         Claim(ORDERED, (float(np.mean(ordered)) - chance,), ">", 0.2, interval=above, paper=in_context, **kw),
@@ -120,8 +120,7 @@ def plot(result: dict[str, Any], cfg: Fig7Config):
         ax.axhline(base, color="grey", ls="--", lw=1, label=base_label)
         if metric == "f1":
             ax.axhline(result["all_yes_f1"], color="k", ls=":", lw=1, label='all-"Yes" F1')
-            if "x_blind_f1" in result:
-                ax.axhline(result["x_blind_f1"], color="C3", ls="-.", lw=1, label="best answer from Y alone")
+            ax.axhline(result["x_blind_f1"], color="C3", ls="-.", lw=1, label="best answer from Y alone")
         ax.set_xticks(x, keys, fontsize=7)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel(f"descendant {metric}\n(bar: mean; points: {len(cfg.data_seeds)} data seeds)")
