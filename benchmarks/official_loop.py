@@ -25,7 +25,11 @@ DistLayer eps 1e-4, transformer dropout 0.1):
   Timed: the whole run, from drawing the split and building the model to the last epoch's metrics.
 - *ours*: :func:`harmonic_loss.toy_train.train_runs` with :class:`~harmonic_loss.toy_train.RunSpec` lists, evaluating
   train and test accuracy every epoch (``eval_every=1``, as the sweep does), on the same seeds, split and settings:
-  (i) ``--seeds`` (20) seeds stacked in one call, (ii) one seed per call ("single"). Timed: the whole call.
+  (i) ``--seeds`` (20) seeds stacked in one call, (ii) one seed per call ("single"). Timed: the whole call. Each
+  eager (as the smoke and quick scales run) and compiled (``compile=True``: ``torch.compile`` of the loss, the
+  accuracy pass and the optimiser update, as the paper-scale sweep runs): the compiled rows are the steady state, the
+  one-off compile per stack shape (wall-clock, its excess over a warm call; the on-disk inductor cache makes a
+  second process's compile shorter) printed apart and charged once to a paper-length run.
 The official side and ours-single run the first ``--official-seeds`` seeds one after another; ours-stacked runs all
 ``--seeds``. ms/seed-epoch = seconds / (runs x epochs). Ratio = official / ours, against the targets (>= 15x MLP
 and >= 8x transformer stacked over 20 seeds, >= 2x a single run). Each measurement is repeated ``--repeat`` times,
@@ -209,7 +213,7 @@ def official_run(spec: RunSpec) -> tuple[dict, float, float]:
 # Our side.
 
 
-def ours(specs: list[RunSpec]) -> dict:
+def ours(specs: list[RunSpec], compile: bool = False) -> dict:
     return train_runs(
         specs,
         batch_size=CFG.batch_size,
@@ -222,6 +226,7 @@ def ours(specs: list[RunSpec]) -> dict:
         dropout=CFG.dropout,
         eval_every=CFG.eval_every,
         device="cpu",
+        compile=compile,
     )
 
 
@@ -248,6 +253,7 @@ def part_loop(args: argparse.Namespace) -> None:
         f"   official and ours-single: {K} seed(s) one after another; ours-stacked: {S} seeds in one call"
     )
     rows = []
+    compile_s: dict[tuple[str, str], float] = {}
     for arch in ARCHS:
         model = f"{args.head}_{arch}"
         specs = specs_for(args.task, model, PAPER_SEEDS[:S], E)
@@ -255,22 +261,33 @@ def part_loop(args: argparse.Namespace) -> None:
         official_run(one[0])  # warm-up: allocator, lazy imports, the task table
         ours(one)
         ours(specs_for(args.task, model, PAPER_SEEDS[:S], 1))
-        t_off = t_single = t_stack = float("inf")
+        # compiled: the first call of a stack's shapes compiles (wall-clock: the C++ compiler runs in child
+        # processes); its excess over a warm call is the one-off compile cost, printed apart
+        for how, sp in (("stacked", specs), ("single", specs[:1])):
+            t0 = time.perf_counter()
+            ours(sp, compile=True)
+            first = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            ours(sp, compile=True)
+            compile_s[(arch, how)] = first - (time.perf_counter() - t0)
+        t = {key: float("inf") for key in ("official", "single", "stacked", "single-c", "stacked-c")}
         for _ in range(args.repeat):
             t0 = clock()
             off = [official_run(s)[0] for s in specs[:K]]
-            t_off = min(t_off, clock() - t0)
-            t0 = clock()
-            for s in specs[:K]:
-                ours([s])
-            t_single = min(t_single, clock() - t0)
-            t0 = clock()
-            stacked = ours(specs)
-            t_stack = min(t_stack, clock() - t0)
-        ms_off = 1e3 * t_off / (K * E)
-        for how, t, n in (("stacked", t_stack, S), ("single", t_single, K)):
-            ms = 1e3 * t / (n * E)
-            rows.append((arch, how, n, ms_off, ms, ms_off / ms, TARGETS[(arch, how)]))
+            t["official"] = min(t["official"], clock() - t0)
+            for c in ("", "-c"):
+                t0 = clock()
+                for s in specs[:K]:
+                    ours([s], compile=bool(c))
+                t["single" + c] = min(t["single" + c], clock() - t0)
+                t0 = clock()
+                stacked = ours(specs, compile=bool(c))
+                t["stacked" + c] = min(t["stacked" + c], clock() - t0)
+        ms_off = 1e3 * t["official"] / (K * E)
+        for how, n in (("stacked", S), ("single", K)):
+            for c in ("", "-c"):
+                ms = 1e3 * t[how + c] / (n * E)
+                rows.append((arch, how + c, n, ms_off, ms, ms_off / ms, TARGETS[(arch, how)]))
         acc_off = np.mean([h["train_acc"][-1] for h in off])
         acc_ours = float(stacked["train_acc"][:K, -1].mean())
         print(
@@ -279,15 +296,31 @@ def part_loop(args: argparse.Namespace) -> None:
         )
     print()
     head = (
-        f"{'model':<12} {'ours':<12} {'official ms/seed-ep':>20} {'ours ms/seed-ep':>16} {'ratio':>8} "
+        f"{'model':<12} {'ours':<21} {'official ms/seed-ep':>20} {'ours ms/seed-ep':>16} {'ratio':>8} "
         f"{'target':>7} {'met?':>5}"
     )
     print(head)
     print("-" * len(head))
     for arch, how, n, ms_off, ms, ratio, target in rows:
-        what = f"stacked-{n}" if how == "stacked" else "single"
+        what = f"stacked-{n}" if how.startswith("stacked") else "single"
+        what += ", compiled" if how.endswith("-c") else ", eager"
         met = "yes" if ratio >= target else "NO"
-        print(f"{arch:<12} {what:<12} {ms_off:>20.2f} {ms:>16.2f} {ratio:>7.1f}x {target:>6.0f}x {met:>5}")
+        print(f"{arch:<12} {what:<21} {ms_off:>20.2f} {ms:>16.2f} {ratio:>7.1f}x {target:>6.0f}x {met:>5}")
+    print(
+        "\ncompiled = torch.compile of the loss (forward + backward), the accuracy pass and the optimiser update, as\n"
+        "the paper-scale sweep runs (SweepConfig.compile); steady state, after a one-off compile per stack shape:"
+    )
+    for arch, how, n, ms_off, ms, _ratio, _target in rows:
+        if not how.endswith("-c"):
+            continue
+        runs = n if how.startswith("stacked") else 1
+        full = full_epochs(arch, args.task)
+        # a whole paper-length run (per seed), the compile counted once per stack
+        whole = (ms * full * runs / 1e3 + compile_s[(arch, how[:-2])]) / runs
+        print(
+            f"   {arch:<12} {how[:-2]:<8} compile {compile_s[(arch, how[:-2])]:5.1f} s (wall); over a {full}-epoch run "
+            f"with it: {ms_off * full / 1e3 / whole:5.1f}x the official loop"
+        )
     print()
 
 

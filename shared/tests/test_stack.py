@@ -47,6 +47,17 @@ def test_stacked_adamw_equals_independent_torch_adamw_with_per_run_hyperparamete
     )
 
 
+def test_compiled_stacked_adamw_equals_independent_torch_adamw():
+    # the paper-scale sweep compiles the update (one fused loop per parameter); same rule, frozen runs included
+    lrs, wds = [1e-2, 3e-3, 1e-3, 5e-2], [0.0, 0.01, 0.1, 0.5]
+    _compare(
+        lambda p: StackedAdamW(p, lr=lrs, weight_decay=wds, compile=True),
+        lambda ps, i: torch.optim.AdamW(ps, lr=lrs[i], weight_decay=wds[i]),
+        steps=20,
+        active_until=[20, 5, 0, 12],
+    )
+
+
 def test_frozen_runs_stop_updating_and_resume_nothing():
     _compare(
         lambda p: StackedAdamW(p, lr=1e-2),
@@ -78,6 +89,16 @@ def test_epoch_batches_visit_every_row_once_per_epoch_per_run():
             assert sorted(seen[r][e * n : (e + 1) * n]) == list(range(n))
     assert torch.allclose(sampler.epochs(30), torch.tensor([15.0, 10.0, 6.0]))
     assert sampler.steps_for(2.0).tolist() == [4, 6, 10]
+
+
+def test_epoch_batches_prefetched_in_blocks_are_the_step_at_a_time_stream():
+    # blocks of steps are computed at once; the indices (and the generator's draws) must not change
+    for sizes, batch in (([8, 12, 20], 4), ([800, 640, 111], 32), ([33], 32), ([100, 200], 7)):
+        one = EpochBatches(sizes, batch, seed=3, block=1)
+        many = EpochBatches(sizes, batch, seed=3)
+        assert many.block > 1 or min(sizes) < 2 * batch
+        for _ in range(300):
+            assert torch.equal(one.next(), many.next())
 
 
 def test_train_stacked_respects_budgets_and_early_exit():

@@ -138,6 +138,21 @@ def test_train_runs_learns_lattice_and_returns_per_run_results():
     assert 0 <= out["unseen_test_acc"][0] <= 1
 
 
+def test_compiled_stack_trains_as_the_eager_one():
+    """SweepConfig.compile (paper scale): the compiled loss, accuracy and update follow the eager run to float32
+    rounding (MLPs: no dropout, whose compiled random stream differs from eager's)."""
+    specs = [
+        RunSpec("lattice", m, "official", s, 0.8, 0.01, 2)
+        for m in ("standard_mlp", "harmonic_mlp")
+        for s in (0, 1)
+    ]
+    eager = train_runs(specs, eval_every=1.0, keep_params=True)
+    compiled = train_runs(specs, eval_every=1.0, keep_params=True, compile=True)
+    for k, p in eager["params"].items():
+        assert np.allclose(compiled["params"][k], p, atol=1e-4), k
+    assert np.abs(compiled["train_acc"] - eager["train_acc"]).max() <= 0.01
+
+
 def test_transformer_runs_of_different_lengths_stack_exactly():
     """A 2-token run right-aligned beside a 3-token run computes what it computes alone."""
     alone = StackedTransformer([5], [True], [31], [2], dropout=0.0)

@@ -14,10 +14,13 @@ The pieces:
   learning rates, weight decay on the decoder only), like torch's parameter groups but with a value per run. ``step(active)`` updates only the runs where ``active`` is true, so finished
   runs stay frozen while the others go on (a frozen run's step counter does not advance either). ``subset(keep)``
   re-packs an optimiser (parameters and state) to the runs still going, so finished runs stop costing compute. The update is
-  exactly ``torch.optim.AdamW`` / ``SGD`` per run (tested to 1e-6).
+  exactly ``torch.optim.AdamW`` / ``SGD`` per run (tested to 1e-6). ``StackedAdamW(compile=True)`` runs the update
+  through ``torch.compile`` (one fused loop per parameter instead of ~10 kernels: ~3x faster for small stacks; a few
+  seconds to compile, so for long runs only).
 - :class:`EpochBatches`: per-run minibatch indices ``[S, B]``, each run shuffling its own training set of its own
   size every epoch (what a ``DataLoader(shuffle=True, drop_last=False)`` does, except that an epoch's last partial
-  batch is completed from the next epoch's permutation, so every step has exactly B rows per run).
+  batch is completed from the next epoch's permutation, so every step has exactly B rows per run), computed a block
+  of steps at a time.
 - :func:`train_stacked`: the loop. The caller supplies ``loss_fn(step) -> [S]`` (per-run losses; their sum is
   back-propagated, and since runs share no parameters each run receives exactly its own gradient), and optionally
   ``eval_fn(step)`` every ``eval_every`` steps. Runs whose step budget ``steps[r]`` is used up are frozen; the loop
@@ -90,10 +93,12 @@ class StackedAdamW:
         eps: float = 1e-8,
         param_lr: Mapping[str, float | Sequence[float] | Tensor] | None = None,
         param_weight_decay: Mapping[str, float | Sequence[float] | Tensor] | None = None,
+        compile: bool = False,
     ):
         self.params = dict(params)
         self.n_runs = _check(self.params)
         p0 = next(iter(self.params.values()))
+        self.compile, self._compiled = compile, None
         self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
         self.weight_decay = per_run(weight_decay, self.n_runs, p0.device, p0.dtype)
         self.param_lr = _overrides(param_lr, self.params, self.n_runs)
@@ -114,6 +119,7 @@ class StackedAdamW:
         new = copy.copy(self)
         new.params = _subset_params(self.params, keep)
         new.n_runs = _check(new.params)
+        new._compiled = None  # compiled for the old stack's shapes and tensors
         new.lr, new.weight_decay, new.steps = self.lr[keep], self.weight_decay[keep], self.steps[keep]
         new.param_lr = {k: v[keep] for k, v in self.param_lr.items()}
         new.param_weight_decay = {k: v[keep] for k, v in self.param_weight_decay.items()}
@@ -123,8 +129,17 @@ class StackedAdamW:
 
     @torch.no_grad()
     def step(self, active: Tensor | None = None) -> None:
-        b1, b2 = self.betas
         a = torch.ones_like(self.steps) if active is None else active.to(self.steps.dtype)
+        if not self.compile:
+            self._update(a)
+            return
+        if self._compiled is None:
+            # One fused loop per parameter instead of ~10 kernels: the update is memory- and dispatch-bound
+            self._compiled = torch.compile(self._update, dynamic=False)
+        self._compiled(a)
+
+    def _update(self, a: Tensor) -> None:
+        b1, b2 = self.betas
         self.steps += a
         t = self.steps.clamp_min(1)  # a run that never stepped has nothing to correct
         bias1, bias2 = 1 - b1**t, 1 - b2**t
@@ -209,7 +224,9 @@ class EpochBatches:
     ``k * B / sizes[r]`` epochs, each row once per epoch. Needs ``B <= min(sizes)``.
     """
 
-    def __init__(self, sizes: Sequence[int] | Tensor, batch_size: int, seed: int, device=None):
+    def __init__(
+        self, sizes: Sequence[int] | Tensor, batch_size: int, seed: int, device=None, block: int = 64
+    ):
         self.sizes = torch.as_tensor(sizes, dtype=torch.long, device=device)
         if batch_size > int(self.sizes.min()):
             raise ValueError(
@@ -225,7 +242,13 @@ class EpochBatches:
         self.host_cursor = np.zeros_like(self.host_sizes)
         self.current = self._permutations(self.n_runs)
         self.upcoming = self._permutations(self.n_runs)
-        self.offsets = torch.arange(batch_size, device=self.sizes.device)
+        # Indices are computed ``block`` steps at a time (a handful of tensor ops per block instead of per step:
+        # the per-step cost of small stacks is Python and dispatch). A block never spans more than one epoch
+        # boundary of any run, so it is the same stream, drawn in the same order, as one step at a time.
+        self.block = max(1, min(block, int(self.host_sizes.min()) // batch_size))
+        self.offsets = torch.arange(self.block * batch_size, device=self.sizes.device)
+        self.prefetched: Tensor | None = None  # [block, S, B]
+        self.taken = 0
 
     def _permutations(self, n: int, rows: Tensor | None = None) -> Tensor:
         """Row r: a random permutation of ``range(sizes[r])`` in its first sizes[r] entries."""
@@ -242,24 +265,34 @@ class EpochBatches:
         """Steps each run needs for ``epochs`` epochs (``[S]``, rounded up)."""
         return torch.ceil(epochs * self.sizes / self.batch_size).long()
 
-    def next(self) -> Tensor:
-        pos = self.cursor[:, None] + self.offsets  # [S, B]
+    def _fill(self) -> None:
+        """The next ``block`` steps' indices; then the per-step bookkeeping, in the order a step at a time does it
+        (so the generator draws the same permutations in the same order)."""
+        pos = self.cursor[:, None] + self.offsets  # [S, block * B]: at most one epoch boundary per run
         n = self.sizes[:, None]
-        wrapped = pos >= n
         idx = torch.where(
-            wrapped,
+            pos >= n,
             self.upcoming.gather(1, (pos - n).clamp(0, self.n_max - 1)),
             self.current.gather(1, pos.clamp_max(self.n_max - 1)),
         )
-        self.cursor += self.batch_size
-        self.host_cursor += self.batch_size
-        wrapped_rows = np.flatnonzero(self.host_cursor >= self.host_sizes)
-        if len(wrapped_rows):
-            self.host_cursor[wrapped_rows] -= self.host_sizes[wrapped_rows]
-            rows = torch.from_numpy(wrapped_rows).to(self.sizes.device)
-            self.cursor[rows] -= self.sizes[rows]
-            self.current[rows] = self.upcoming[rows]
-            self.upcoming[rows] = self._permutations(len(rows), rows)
+        self.prefetched = idx.view(self.n_runs, self.block, self.batch_size).transpose(0, 1).contiguous()
+        for _ in range(self.block):
+            self.host_cursor += self.batch_size
+            wrapped_rows = np.flatnonzero(self.host_cursor >= self.host_sizes)
+            if len(wrapped_rows):
+                self.host_cursor[wrapped_rows] -= self.host_sizes[wrapped_rows]
+                rows = torch.from_numpy(wrapped_rows).to(self.sizes.device)
+                self.current[rows] = self.upcoming[rows]
+                self.upcoming[rows] = self._permutations(len(rows), rows)
+        self.cursor = torch.from_numpy(self.host_cursor.copy()).to(self.sizes.device)
+        self.taken = 0
+
+    def next(self) -> Tensor:
+        """The next step's indices ``[S, B]``."""
+        if self.prefetched is None or self.taken == self.block:
+            self._fill()
+        idx = self.prefetched[self.taken]
+        self.taken += 1
         return idx
 
 

@@ -98,6 +98,7 @@ def train_runs(
     device: str | torch.device = "cpu",
     desc: str | None = None,
     keep_params: bool = False,
+    compile: bool = False,
 ) -> dict:
     """Train ``specs`` (all one architecture) as one stack. Returns per-run numpy arrays (leading axis = run).
 
@@ -105,6 +106,8 @@ def train_runs(
     ``eval_dropout``: measure the transformers' accuracies with dropout active (the official code, D6); the end of
     training is evaluated both ways (``end_*_acc_dropout`` / ``end_*_acc_evalmode``).
     ``keep_params``: also return the trained parameters, ``params = {name: [run, ...]}`` (padded as stacked).
+    ``compile``: ``torch.compile`` the loss (forward and backward) and the optimiser update: a few seconds to
+    compile each stack, then ~2x faster steps for long runs (the paper sweep); float rounding differs from eager.
     """
     archs = {s.arch for s in specs}
     if len(archs) != 1:
@@ -152,18 +155,27 @@ def train_runs(
         )
     stack_seed = int(sum((i + 1) * 7919 * (s + 1) for i, s in enumerate(seeds)) % (2**31))
     torch.manual_seed(stack_seed)
-    opt = StackedAdamW(model.params, lr=lr, weight_decay=[s.weight_decay for s in specs])
+    opt = StackedAdamW(model.params, lr=lr, weight_decay=[s.weight_decay for s in specs], compile=compile)
     penalties = np.array([penalty if s.penalty is None else s.penalty for s in specs], dtype=np.float64)
     run_penalty = penalty if (penalties == penalty).all() else as_t(penalties.astype(np.float32))
     batches = EpochBatches(n_train, batch_size, seed=stack_seed, device=device)
     budget = torch.cat([batches.steps_for(float(s.epochs))[i : i + 1] for i, s in enumerate(specs)])
     S = len(specs)
+    model_loss, model_accuracy = model.loss, model.accuracy
+    if compile:
+        from torch._dynamo import config as dynamo_config
+
+        # every stack (and every evaluated set) of a process is its own compiled graph; past the default limit
+        # dynamo would quietly fall back to eager
+        dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 256)
+        model_loss = torch.compile(model.loss, dynamic=False)
+        model_accuracy = torch.compile(model.accuracy, dynamic=False)
 
     def loss_fn(step: int) -> torch.Tensor:
         idx = batches.next()
         xb = train_x.gather(1, idx[..., None].expand(-1, -1, L))
         yb = train_y.gather(1, idx)
-        return model.loss(xb, yb, run_penalty, train=True)
+        return model_loss(xb, yb, run_penalty, train=True)
 
     eval_steps: list[int] = []
     train_acc: list[torch.Tensor] = []
@@ -177,7 +189,7 @@ def train_runs(
         x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, with_dropout: bool, key: int
     ) -> torch.Tensor:
         if not with_dropout:
-            return model.accuracy(x, y, rows)
+            return model_accuracy(x, y, rows)
         # Dropout masks from their own seed (the step and the data set, ``key``) in a forked RNG: the training's
         # dropout stream is left untouched, and an evaluation's masks do not depend on the evaluations before it.
         with torch.random.fork_rng(devices=fork_devices):
@@ -339,6 +351,7 @@ def _sweep_kwargs(cfg: SweepConfig | ToyStackConfig) -> dict:
         "dim": cfg.dim,
         "n": cfg.n,
         "eps": cfg.eps,
+        "compile": cfg.compile,
     }
 
 
