@@ -140,17 +140,20 @@ def test_train_runs_learns_lattice_and_returns_per_run_results():
 
 def test_compiled_stack_trains_as_the_eager_one():
     """SweepConfig.compile (paper scale): the compiled loss, accuracy and update follow the eager run to float32
-    rounding (MLPs: no dropout, whose compiled random stream differs from eager's)."""
-    specs = [
-        RunSpec("lattice", m, "official", s, 0.8, 0.01, 2)
-        for m in ("standard_mlp", "harmonic_mlp")
-        for s in (0, 1)
-    ]
-    eager = train_runs(specs, eval_every=1.0, keep_params=True)
-    compiled = train_runs(specs, eval_every=1.0, keep_params=True, compile=True)
-    for k, p in eager["params"].items():
-        assert np.allclose(compiled["params"][k], p, atol=1e-4), k
-    assert np.abs(compiled["train_acc"] - eager["train_acc"]).max() <= 0.01
+    rounding. Transformers draw their dropout masks from torch's generator in both (``fallback_random``); their
+    rounding differences grow through 50 steps of training, so the bound is looser (one step moves a weight by up
+    to the lr, 2e-3: different masks would move them apart by several times that)."""
+    for arch, wd, atol in (("mlp", 0.01, 1e-4), ("transformer", 0.005, 1e-2)):
+        specs = [
+            RunSpec("lattice", f"{head}_{arch}", "official", seed, 0.8, wd, 2)
+            for head in ("standard", "harmonic")
+            for seed in (0, 1)
+        ]
+        eager = train_runs(specs, eval_every=1.0, keep_params=True)
+        compiled = train_runs(specs, eval_every=1.0, keep_params=True, compile=True)
+        for k, p in eager["params"].items():
+            assert np.allclose(compiled["params"][k], p, atol=atol), (arch, k)
+        assert np.abs(compiled["train_acc"] - eager["train_acc"]).max() <= 0.02, arch
 
 
 def test_transformer_runs_of_different_lengths_stack_exactly():

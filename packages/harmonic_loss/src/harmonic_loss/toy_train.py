@@ -168,8 +168,11 @@ def train_runs(
         # every stack (and every evaluated set) of a process is its own compiled graph; past the default limit
         # dynamo would quietly fall back to eager
         dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 256)
-        model_loss = torch.compile(model.loss, dynamic=False)
-        model_accuracy = torch.compile(model.accuracy, dynamic=False)
+        # dropout masks from torch's generator (as eager draws them): inductor's own in-kernel random numbers are
+        # slower on the CPU than the whole rest of the transformer step
+        options = {"fallback_random": True}
+        model_loss = torch.compile(model.loss, dynamic=False, options=options)
+        model_accuracy = torch.compile(model.accuracy, dynamic=False, options=options)
 
     def loss_fn(step: int) -> torch.Tensor:
         idx = batches.next()
