@@ -58,6 +58,18 @@ def test_compiled_stacked_adamw_equals_independent_torch_adamw():
     )
 
 
+def test_compiling_without_a_compiler_is_a_one_line_error(monkeypatch):
+    import shutil
+
+    import pytest
+
+    from repro.figure import ReproError
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ReproError, match=r"needs a C\+\+ compiler: install one \(apt-get install g\+\+\)"):
+        StackedAdamW({"w": torch.zeros(2, 3, requires_grad=True)}, compile=True)
+
+
 def test_frozen_runs_stop_updating_and_resume_nothing():
     _compare(
         lambda p: StackedAdamW(p, lr=1e-2),

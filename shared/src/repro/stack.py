@@ -52,6 +52,24 @@ def per_run(value: float | Sequence[float] | Tensor, n_runs: int, device=None, d
     return t.clone()
 
 
+def require_compiler(device: torch.device, fix: str = "pass compile=False") -> None:
+    """``torch.compile`` needs a C++ compiler on the CPU and triton on a GPU: a one-line error before compiling,
+    naming the way round it (``fix``), instead of inductor's traceback at the first step."""
+    import importlib.util
+    import os
+    import shutil
+
+    from repro.figure import ReproError
+
+    if device.type == "cuda":
+        if importlib.util.find_spec("triton") is None:
+            raise ReproError(f"torch.compile on a GPU needs triton (pip install triton); or {fix}")
+    elif not any(shutil.which(c) for c in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if c):
+        raise ReproError(
+            f"torch.compile on the CPU needs a C++ compiler: install one (apt-get install g++); or {fix}"
+        )
+
+
 def _view(v: Tensor, like: Tensor) -> Tensor:
     """Reshape a per-run ``[S]`` tensor to broadcast against a stacked parameter ``[S, ...]``."""
     return v.view((-1,) + (1,) * (like.dim() - 1))
@@ -99,6 +117,8 @@ class StackedAdamW:
         self.n_runs = _check(self.params)
         p0 = next(iter(self.params.values()))
         self.compile, self._compiled = compile, None
+        if compile:
+            require_compiler(p0.device)
         self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
         self.weight_decay = per_run(weight_decay, self.n_runs, p0.device, p0.dtype)
         self.param_lr = _overrides(param_lr, self.params, self.n_runs)

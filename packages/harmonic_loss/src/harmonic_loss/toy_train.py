@@ -29,7 +29,7 @@ from harmonic_loss import metrics
 from harmonic_loss.toy_config import SweepConfig, ToyStackConfig, sweep_chunks
 from harmonic_loss.toy_data import make_split, task
 from harmonic_loss.toy_models import StackedMLP, StackedTransformer
-from repro.stack import EpochBatches, StackedAdamW, train_stacked
+from repro.stack import EpochBatches, StackedAdamW, require_compiler, train_stacked
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,8 @@ def train_runs(
     model_loss, model_accuracy = model.loss, model.accuracy
     if compile:
         from torch._dynamo import config as dynamo_config
+
+        require_compiler(device, "run without it: --set sweep.compile=false")
 
         # every stack (and every evaluated set) of a process is its own compiled graph; past the default limit
         # dynamo would quietly fall back to eager
