@@ -53,20 +53,27 @@ def per_run(value: float | Sequence[float] | Tensor, n_runs: int, device=None, d
 
 
 def require_compiler(device: torch.device, fix: str = "pass compile=False") -> None:
-    """``torch.compile`` needs a C++ compiler on the CPU and triton on a GPU: a one-line error before compiling,
-    naming the way round it (``fix``), instead of inductor's traceback at the first step."""
+    """``torch.compile`` needs a C++ compiler on the CPU (inductor's kernels), triton and a C compiler (its
+    launchers) on a GPU: a one-line error before compiling, naming the way round it (``fix``), instead of
+    inductor's traceback at the first step."""
     import importlib.util
     import os
     import shutil
 
     from repro.figure import ReproError
 
-    if device.type == "cuda":
-        if importlib.util.find_spec("triton") is None:
-            raise ReproError(f"torch.compile on a GPU needs triton (pip install triton); or {fix}")
-    elif not any(shutil.which(c) for c in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if c):
+    gpu = device.type == "cuda"
+    if gpu and importlib.util.find_spec("triton") is None:
+        raise ReproError(f"torch.compile on a GPU needs triton (pip install triton); or {fix}")
+    names = (
+        (os.environ.get("CC", ""), "gcc", "cc", "clang")
+        if gpu
+        else (os.environ.get("CXX", ""), "g++", "c++", "clang++")
+    )
+    if not any(shutil.which(c) for c in names if c):
+        what, package = ("C", "gcc") if gpu else ("C++", "g++")
         raise ReproError(
-            f"torch.compile on the CPU needs a C++ compiler: install one (apt-get install g++); or {fix}"
+            f"torch.compile needs a {what} compiler: install one (apt-get install {package}); or {fix}"
         )
 
 
