@@ -205,3 +205,38 @@ def test_dotted_set_reaches_nested_configs_typed():
         apply_overrides(Outer(), {"sweep.lrr": "1"}, "t")
     with pytest.raises(ReproError, match="not a nested config"):
         apply_overrides(Outer(), {"name.x": "1"}, "t")
+
+
+def test_jobs_workers_exit_when_their_parent_is_killed(tmp_path):
+    """A --jobs worker must not compute on for nobody once `repro` itself is killed (not just interrupted)."""
+    import signal
+
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import multiprocessing as mp, os, sys, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from repro.cli import exit_with_parent\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ProcessPoolExecutor(1, mp_context=mp.get_context('spawn'), initializer=exit_with_parent)\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    pool.submit(time.sleep, 120)\n"
+        "    time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True)
+    worker = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        try:  # a zombie (exited, not yet reaped by init) runs nothing either
+            if Path(f"/proc/{worker}/stat").read_text().split(")")[-1].split()[0] == "Z":
+                return
+        except FileNotFoundError:
+            return
+        time.sleep(0.2)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError("the worker outlived its killed parent by 20 s")

@@ -569,6 +569,23 @@ def _run_one(name: str, scale: str, variant: str | None, overrides: dict, force:
     return name, [c.to_dict() for c in r.claims], r.timings, r.restored
 
 
+def exit_with_parent() -> None:
+    """Initializer of a ``--jobs`` worker: it exits once the repro process that started it is gone. Ctrl-C reaches
+    the whole process group, but a parent killed on its own (``kill PID``, an OOM kill, a CI timeout) would leave its
+    workers computing for nobody, on the cores the next run needs."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)  # cache writes are atomic: what it was writing never appears
+
+    threading.Thread(target=watch, name="repro-exit-with-parent", daemon=True).start()
+
+
 def _run_parallel(figs, args):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -577,7 +594,8 @@ def _run_parallel(figs, args):
     from repro.progress import status
 
     out = []
-    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
+    spawn = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn, initializer=exit_with_parent) as pool:
         _stages_first(pool, figs, args)
         futs = {
             pool.submit(_run_one, f.name, args.scale, args.variant, args.overrides, args.force, args.out): f
