@@ -156,6 +156,18 @@ def test_compiled_stack_trains_as_the_eager_one():
         assert np.abs(compiled["train_acc"] - eager["train_acc"]).max() <= 0.02, arch
 
 
+def test_broadcast_attention_is_the_matmul_attention():
+    """The compiled stacks' attention (broadcast products and sums) computes what the eager one (matmuls) does."""
+    model = StackedTransformer([3, 4], [False, True], [25, 31], [3, 2], dropout=0.0)
+    x = torch.zeros(2, 6, 3, dtype=torch.long)
+    x[0] = torch.randint(0, 25, (6, 3))
+    x[1, :, 1:] = torch.randint(0, 31, (6, 2))
+    matmul = model.logits(x)
+    model.broadcast_attention = True
+    for a, b in zip(model.logits(x), matmul, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_transformer_runs_of_different_lengths_stack_exactly():
     """A 2-token run right-aligned beside a 3-token run computes what it computes alone."""
     alone = StackedTransformer([5], [True], [31], [2], dropout=0.0)

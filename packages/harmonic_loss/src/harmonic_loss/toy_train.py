@@ -173,6 +173,8 @@ def train_runs(
         # dropout masks from torch's generator (as eager draws them): inductor's own in-kernel random numbers are
         # slower on the CPU than the whole rest of the transformer step
         options = {"fallback_random": True}
+        if arch == "transformer":
+            model.broadcast_attention = True
         model_loss = torch.compile(model.loss, dynamic=False, options=options)
         model_accuracy = torch.compile(model.accuracy, dynamic=False, options=options)
 
