@@ -106,8 +106,9 @@ def train_runs(
     ``eval_dropout``: measure the transformers' accuracies with dropout active (the official code, D6); the end of
     training is evaluated both ways (``end_*_acc_dropout`` / ``end_*_acc_evalmode``).
     ``keep_params``: also return the trained parameters, ``params = {name: [run, ...]}`` (padded as stacked).
-    ``compile``: ``torch.compile`` the loss (forward and backward) and the optimiser update: a few seconds to
-    compile each stack, then ~2x faster steps for long runs (the paper sweep); float rounding differs from eager.
+    ``compile``: ``torch.compile`` the loss (forward and backward), the accuracy pass and the optimiser update
+    (transformers: attention as broadcast sums, dropout masks from torch's generator): a few seconds to compile each
+    stack, then ~2x faster steps for long runs (the paper sweep); float rounding differs from eager.
     """
     archs = {s.arch for s in specs}
     if len(archs) != 1:
@@ -166,7 +167,6 @@ def train_runs(
         from torch._dynamo import config as dynamo_config
 
         require_compiler(device, "run without it: --set sweep.compile=false")
-
         # every stack (and every evaluated set) of a process is its own compiled graph; past the default limit
         # dynamo would quietly fall back to eager
         dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 256)
