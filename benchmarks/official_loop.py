@@ -24,7 +24,9 @@ DistLayer eps 1e-4, transformer dropout 0.1):
   ``train(param_dict)`` shadows ``nn.Module.train``, defect D6), so transformer dropout is on in the test pass too.
   Timed: the whole run, from drawing the split and building the model to the last epoch's metrics.
 - *ours*: :func:`harmonic_loss.toy_train.train_runs` with :class:`~harmonic_loss.toy_train.RunSpec` lists, evaluating
-  train and test accuracy every epoch (``eval_every=1``, as the sweep does), on the same seeds, split and settings:
+  train and test accuracy every epoch (``eval_every=1``, where the official loop evaluates its test set; the
+  paper-scale stage evaluates every 5 epochs, so the sweep part's times are upper bounds), on the same seeds,
+  split and settings:
   (i) ``--seeds`` (20) seeds stacked in one call, (ii) one seed per call ("single"). Timed: the whole call. Each
   eager (as the smoke and quick scales run) and compiled (``compile=True``: ``torch.compile`` of the loss, the
   accuracy pass and the optimiser update, as the paper-scale sweep runs): the compiled rows are the steady state, the
