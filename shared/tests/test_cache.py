@@ -48,6 +48,20 @@ def test_code_change_recomputes_and_names_the_file(toy, capsys):
     assert "code changed (toypaper/lib.py)" in capsys.readouterr().err
 
 
+def test_a_miss_is_explained_against_the_entry_with_the_same_config(toy, capsys):
+    # a chunked stage computes many configs in turn: after a code edit, each must read "code changed", not a
+    # config change against whichever config happened to be computed last
+    main(["toypaper:fig1"])
+    main(["toypaper:fig1", "--set", "n=7"])
+    lib = toy.pkg / "lib.py"
+    lib.write_text(lib.read_text().replace("1e-3", "2e-3"))
+    capsys.readouterr()
+    main(["toypaper:fig1"])
+    err = capsys.readouterr().err
+    assert toy.calls() == 3
+    assert "recomputing: code changed (toypaper/lib.py)" in err and "config changed" not in err
+
+
 def test_plot_comment_and_docstring_edits_do_not_recompute(toy):
     before = code_fingerprint(toy.fig)
     run_figure(toy.fig, "quick")

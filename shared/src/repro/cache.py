@@ -434,11 +434,16 @@ class Cache:
         return Lookup(key, None, "recomputing: " + self._why_missing(fig, cfg, scale, fingerprint))
 
     def _why_missing(self, fig: Figure, cfg: Any, scale: str, fingerprint: dict[str, str]) -> str:
-        latest = self.fig_dir(fig) / f"latest-{scale}.json"
-        try:
-            prev = json.loads(latest.read_text())
-        except (OSError, ValueError):
-            return "not cached yet"
+        """Why there is no entry, against the newest entry with this very config (then only code or environment
+        can differ) or else the last one computed: a stage cut into chunks computes many configs in turn, and its
+        last entry is another chunk's, so a code edit would read as "config changed" for every chunk."""
+        prev = self._newest_with_config(fig, config_dict(cfg), scale)
+        if prev is None:
+            latest = self.fig_dir(fig) / f"latest-{scale}.json"
+            try:
+                prev = json.loads(latest.read_text())
+            except (OSError, ValueError):
+                return "not cached yet"
         reasons = []
         diff = config_diff(prev.get("config", {}), config_dict(cfg))
         if diff:
@@ -455,6 +460,17 @@ class Cache:
                 f"environment changed (torch {prev.get('torch')} -> {_torch_version()}) or entry removed"
             )
         return "; ".join(reasons)
+
+    def _newest_with_config(self, fig: Figure, config: dict[str, Any], scale: str) -> dict[str, Any] | None:
+        found = []
+        for m in self.fig_dir(fig).glob(f"*/{MANIFEST_FILE}"):
+            try:
+                manifest = json.loads(m.read_text())
+            except (OSError, ValueError):
+                continue
+            if manifest.get("scale") == scale and manifest.get("config") == config:
+                found.append((str(manifest.get("created", "")), manifest))
+        return max(found, key=lambda f: f[0])[1] if found else None
 
     def _move_aside(self, d: Path) -> Path:
         aside = d.with_name(f"{d.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
