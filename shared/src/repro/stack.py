@@ -369,8 +369,14 @@ def train_stacked(
         iterator = track(range(total), desc)
     evaluate(0)
     done_steps = 0
+    # The active mask changes only at a step where some run's budget ends, or after an evaluation that finished
+    # runs (``finished`` is then a new tensor): recomputed there rather than every step (a small stack's step is
+    # dispatch-bound).
+    ends = set(budget.tolist())
+    active, seen = None, None
     for step in iterator:  # type: ignore[attr-defined]
-        active = (budget > step) & ~finished
+        if active is None or step in ends or seen is not finished:
+            active, seen = (budget > step) & ~finished, finished
         if step % 256 == 0 and step > 0 and not bool(active.any()):  # a host sync, so only now and then
             break
         optimizer.zero_grad()
