@@ -156,6 +156,17 @@ def test_compiled_stack_trains_as_the_eager_one():
         assert np.abs(compiled["train_acc"] - eager["train_acc"]).max() <= 0.02, arch
 
 
+def test_compiling_without_a_compiler_names_the_cli_setting(monkeypatch):
+    import shutil
+
+    from repro.figure import ReproError
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    spec = RunSpec("lattice", "harmonic_mlp", "official", 0, 0.8, 0.01, 1)
+    with pytest.raises(ReproError, match=r"C\+\+ compiler.*--set sweep\.compile=false"):
+        train_runs([spec], compile=True)
+
+
 def test_broadcast_attention_is_the_matmul_attention():
     """The compiled stacks' attention (broadcast products and sums) computes what the eager one (matmuls) does."""
     model = StackedTransformer([3, 4], [False, True], [25, 31], [3, 2], dropout=0.0)

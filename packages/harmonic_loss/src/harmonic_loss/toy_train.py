@@ -115,6 +115,8 @@ def train_runs(
         raise ValueError(f"one architecture per stack, got {archs}")
     arch = archs.pop()
     device = torch.device(device)
+    if compile:  # before anything else checks (StackedAdamW would name its own keyword, not the CLI's)
+        require_compiler(device, "run without it: --set sweep.compile=false")
     # The stack wants runs of one (task, head) contiguous; train in that order, hand results back in the caller's.
     order = sorted(range(len(specs)), key=lambda i: (specs[i].task, specs[i].harmonic))
     inverse = np.argsort(order)
@@ -166,7 +168,6 @@ def train_runs(
     if compile:
         from torch._dynamo import config as dynamo_config
 
-        require_compiler(device, "run without it: --set sweep.compile=false")
         # every stack (and every evaluated set) of a process is its own compiled graph; past the default limit
         # dynamo would quietly fall back to eager
         dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 256)
