@@ -262,7 +262,6 @@ class EpochBatches:
         self.batch_size = batch_size
         self.n_runs, self.n_max = len(self.sizes), int(self.sizes.max())
         self.generator = torch.Generator(device=self.sizes.device).manual_seed(seed)
-        self.cursor = torch.zeros_like(self.sizes)
         # The cursors advance deterministically, so the host knows which runs start a new epoch without asking
         # the device (no synchronisation per step on a GPU).
         self.host_sizes = np.array(self.sizes.tolist(), dtype=np.int64)
@@ -295,7 +294,8 @@ class EpochBatches:
     def _fill(self) -> None:
         """The next ``block`` steps' indices; then the per-step bookkeeping, in the order a step at a time does it
         (so the generator draws the same permutations in the same order)."""
-        pos = self.cursor[:, None] + self.offsets  # [S, block * B]: at most one epoch boundary per run
+        cursor = torch.from_numpy(self.host_cursor.copy()).to(self.sizes.device)
+        pos = cursor[:, None] + self.offsets  # [S, block * B]: at most one epoch boundary per run
         n = self.sizes[:, None]
         idx = torch.where(
             pos >= n,
@@ -311,7 +311,6 @@ class EpochBatches:
                 rows = torch.from_numpy(wrapped_rows).to(self.sizes.device)
                 self.current[rows] = self.upcoming[rows]
                 self.upcoming[rows] = self._permutations(len(rows), rows)
-        self.cursor = torch.from_numpy(self.host_cursor.copy()).to(self.sizes.device)
         self.taken = 0
 
     def next(self) -> Tensor:
