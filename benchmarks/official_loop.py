@@ -263,15 +263,8 @@ def part_loop(args: argparse.Namespace) -> None:
         official_run(one[0])  # warm-up: allocator, lazy imports, the task table
         ours(one, compile=False)
         ours(specs_for(args.task, model, PAPER_SEEDS[:S], 1), compile=False)
-        # compiled: the first call of a stack's shapes compiles (wall-clock: the C++ compiler runs in child
-        # processes); its excess over a warm call is the one-off compile cost, printed apart
         for how, sp in (("stacked", specs), ("single", specs[:1])):
-            t0 = time.perf_counter()
-            ours(sp, compile=True)
-            first = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            ours(sp, compile=True)
-            compile_s[(arch, how)] = first - (time.perf_counter() - t0)
+            compile_s[(arch, how)] = warm_up(sp)  # printed apart, charged once to a paper-length run
         t = {key: float("inf") for key in ("official", "single", "stacked", "single-c", "stacked-c")}
         for _ in range(args.repeat):
             t0 = clock()
@@ -351,8 +344,8 @@ def steps(specs: list[RunSpec]) -> int:
 
 
 def warm_up(specs: list[RunSpec]) -> float:
-    """Compile a stack's shapes (a 1-epoch call); returns the compile's wall-clock seconds beyond a warm call, a
-    one-off cost per stack that the sweep's fixed costs include."""
+    """Compile a stack's shapes (the first compiled call); returns the compile's wall-clock seconds (the C++
+    compiler runs in child processes) beyond a warm call: a one-off cost per stack shape."""
     t0 = time.perf_counter()
     ours(specs)
     first = time.perf_counter() - t0

@@ -437,7 +437,8 @@ class Cache:
         """Why there is no entry, against the newest entry with this very config (then only code or environment
         can differ) or else the last one computed: a stage cut into chunks computes many configs in turn, and its
         last entry is another chunk's, so a code edit would read as "config changed" for every chunk."""
-        prev = self._newest_with_config(fig, config_dict(cfg), scale)
+        config = config_dict(cfg)
+        prev = self._newest_with_config(fig, config, scale)
         if prev is None:
             latest = self.fig_dir(fig) / f"latest-{scale}.json"
             try:
@@ -445,7 +446,7 @@ class Cache:
             except (OSError, ValueError):
                 return "not cached yet"
         reasons = []
-        diff = config_diff(prev.get("config", {}), config_dict(cfg))
+        diff = config_diff(prev.get("config", {}), config)
         if diff:
             reasons.append(f"config changed ({diff})")
         changed = sorted(
