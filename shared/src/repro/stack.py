@@ -372,9 +372,9 @@ def train_stacked(
     # runs (``finished`` is then a new tensor): recomputed there rather than every step (a small stack's step is
     # dispatch-bound).
     ends = set(budget.tolist())
-    active, seen = None, None
+    seen = None  # the ``finished`` the mask was computed from (None: not yet)
     for step in iterator:  # type: ignore[attr-defined]
-        if active is None or step in ends or seen is not finished:
+        if seen is not finished or step in ends:
             active, seen = (budget > step) & ~finished, finished
         if step % 256 == 0 and step > 0 and not bool(active.any()):  # a host sync, so only now and then
             break
