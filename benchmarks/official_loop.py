@@ -28,8 +28,8 @@ DistLayer eps 1e-4, transformer dropout 0.1):
   paper-scale stage evaluates every 5 epochs, so the sweep part's times are upper bounds), on the same seeds,
   split and settings:
   (i) ``--seeds`` (20) seeds stacked in one call, (ii) one seed per call ("single"). Timed: the whole call. Each
-  eager (as the smoke and quick scales run) and compiled (``compile=True``: ``torch.compile`` of the loss, the
-  accuracy pass and the optimiser update, as the paper-scale sweep runs): the compiled rows are the steady state, the
+  eager (as the smoke and quick scales run) and compiled (``compile=True``: ``torch.compile`` of the loss's gradient
+  as one ``torch.func.grad`` graph, the accuracy pass and the optimiser update, as the paper-scale sweep runs): the compiled rows are the steady state, the
   one-off compile per stack shape (wall-clock, its excess over a warm call; the on-disk inductor cache makes a
   second process's compile shorter) printed apart and charged once to a paper-length run.
 The official side and ours-single run the first ``--official-seeds`` seeds one after another; ours-stacked runs all
@@ -302,8 +302,9 @@ def part_loop(args: argparse.Namespace) -> None:
         met = "yes" if ratio >= target else "NO"
         print(f"{arch:<12} {what:<21} {ms_off:>20.2f} {ms:>16.2f} {ratio:>7.1f}x {target:>6.0f}x {met:>5}")
     print(
-        "\ncompiled = torch.compile of the loss (forward + backward), the accuracy pass and the optimiser update, as\n"
-        "the paper-scale sweep runs (SweepConfig.compile); steady state, after a one-off compile per stack shape:"
+        "\ncompiled = torch.compile of the loss's gradient (forward + backward as one torch.func.grad graph), the\n"
+        "accuracy pass and the optimiser update, as the paper-scale sweep runs (SweepConfig.compile); steady state,\n"
+        "after a one-off compile per stack shape:"
     )
     for arch, how, n, ms_off, ms, _ratio, _target in rows:
         if not how.endswith("-c"):

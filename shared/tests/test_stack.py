@@ -2,7 +2,7 @@
 
 import torch
 
-from repro.stack import EpochBatches, StackedAdamW, StackedSGD, per_run, train_stacked
+from repro.stack import EpochBatches, StackedAdamW, StackedSGD, compiled_grad, per_run, train_stacked
 
 
 def _problem(seed: int):
@@ -56,6 +56,29 @@ def test_compiled_stacked_adamw_equals_independent_torch_adamw():
         steps=20,
         active_until=[20, 5, 0, 12],
     )
+
+
+def test_compiled_grad_trains_as_backward_does():
+    # train_stacked with loss_fn returning compiled_grad's gradients: the same runs as with loss.backward(), frozen
+    # runs included (float64: a tolerance that tests the gradient, not float32 rounding)
+    runs = [_problem(s) for s in range(4)]
+    x, y = torch.stack([r[0] for r in runs]), torch.stack([r[1] for r in runs])
+    w0 = torch.stack([r[2] for r in runs])
+
+    def loss(params, x, y):  # per-run losses [S], a pure function of params
+        w = params["w"]
+        return ((x @ w - y) ** 2).mean((1, 2)) + w.abs().sum((1, 2)) * 1e-3
+
+    grads = compiled_grad(loss)
+    finals = []
+    for functional in (False, True):
+        params = {"w": w0.clone().requires_grad_(True)}
+        opt = StackedAdamW(params, lr=1e-2)
+        fn = grads if functional else loss
+        train_stacked(lambda step, p=params, fn=fn: fn(p, x, y), opt, steps=[20, 7, 0, 13])
+        finals.append(params["w"].detach())
+    assert torch.allclose(finals[0], finals[1], atol=1e-9, rtol=0), (finals[0] - finals[1]).abs().max()
+    assert torch.equal(finals[1][2], w0[2]) and not torch.equal(finals[1][0], w0[0])
 
 
 def test_compiling_without_a_compiler_is_a_one_line_error(monkeypatch):

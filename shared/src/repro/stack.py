@@ -26,6 +26,11 @@ The pieces:
   ``eval_fn(step)`` every ``eval_every`` steps. Runs whose step budget ``steps[r]`` is used up are frozen; the loop
   ends when every run is finished, or when ``eval_fn`` returns a boolean ``[S]`` mask of runs that are done (early
   exit). Frozen runs are still carried through the forward pass (cheaper than re-packing the stack on every exit).
+  ``loss_fn`` may return the gradients instead (``{name: [S, ...]}``), e.g. from :func:`compiled_grad`.
+- :func:`compiled_grad`: ``torch.compile`` of ``torch.func.grad`` of a loss written as a pure function of the
+  parameters: forward and backward in one graph, with no autograd engine or compiled-autograd wrappers between them
+  (for a small stack, most of what a compiled ``loss.backward()`` step costs: ~1.4x faster steps for 20 toy MLPs,
+  ~2x for a single run or for toy transformers).
 
 Everything stays on the parameters' device; no DataLoader, no host round trips inside the loop except the optional
 progress bar, so the same code runs on a GPU unchanged.
@@ -322,6 +327,29 @@ class EpochBatches:
         return idx
 
 
+def compiled_grad(
+    loss: Callable[..., Tensor], options: Mapping[str, object] | None = None
+) -> Callable[..., dict[str, Tensor]]:
+    """``grads(params, *args)``: the gradient of ``loss(params, *args).sum()`` with respect to every tensor of the
+    ``params`` dict (``{name: [S, ...]}``), from one ``torch.compile``'d graph of ``torch.func.grad``.
+
+    ``loss`` must be a pure function of its arguments (it reads the parameters it is given, not a model's own).
+    ``options``: inductor options (e.g. ``{"fallback_random": True}`` to draw dropout masks from torch's generator).
+    Compiled once per argument shape (``dynamic=False``); the parameters are passed detached, so nothing outside
+    the graph records autograd history. Needs a compiler (see :func:`require_compiler`).
+    """
+
+    def grads(params: dict[str, Tensor], *args) -> dict[str, Tensor]:
+        return torch.func.grad(lambda p, *a: loss(p, *a).sum())(params, *args)
+
+    compiled = torch.compile(grads, dynamic=False, options=dict(options or {}))
+
+    def call(params: Mapping[str, Tensor], *args) -> dict[str, Tensor]:
+        return compiled({k: p.detach() for k, p in params.items()}, *args)
+
+    return call
+
+
 @dataclass
 class TrainLog:
     """What :func:`train_stacked` did: steps run, and the step at which each run stopped."""
@@ -331,7 +359,7 @@ class TrainLog:
 
 
 def train_stacked(
-    loss_fn: Callable[[int], Tensor],
+    loss_fn: Callable[[int], Tensor | Mapping[str, Tensor]],
     optimizer: StackedAdamW | StackedSGD,
     steps: int | Sequence[int] | Tensor,
     eval_fn: Callable[[int], Tensor | None] | None = None,
@@ -341,7 +369,7 @@ def train_stacked(
     """Train every run of a stack; see the module docstring.
 
     ``steps``: the step budget, one for all runs or one per run (``[S]``). ``loss_fn(step)`` returns per-run losses
-    ``[S]``. ``eval_fn(step)`` is called before the first step, every ``eval_every`` steps, and after the last step
+    ``[S]``, or the gradients of their sum (``{name: [S, ...]}`` for the optimiser's parameters). ``eval_fn(step)`` is called before the first step, every ``eval_every`` steps, and after the last step
     (with the number of steps done); it may return a boolean ``[S]`` mask of runs to stop early.
     """
     n_runs = optimizer.n_runs
@@ -379,7 +407,12 @@ def train_stacked(
         if step % 256 == 0 and step > 0 and not bool(active.any()):  # a host sync, so only now and then
             break
         optimizer.zero_grad()
-        loss_fn(step).sum().backward()
+        out = loss_fn(step)
+        if isinstance(out, Mapping):
+            for name, grad in out.items():
+                optimizer.params[name].grad = grad
+        else:
+            out.sum().backward()
         optimizer.step(active)
         done_steps = step + 1
         if eval_every and done_steps % eval_every == 0 and done_steps < total:

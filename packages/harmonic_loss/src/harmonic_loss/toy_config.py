@@ -86,7 +86,7 @@ class SweepConfig:
     ablation_tasks: tuple[str, ...] = ABLATION_TASKS
     eval_every: float = 1.0  # epochs between evaluations of train/test accuracy
     device: str = "auto"  # "auto" = cuda when available
-    compile: bool = False  # torch.compile each stack: seconds to compile, ~2x faster steps (long runs only)
+    compile: bool = False  # torch.compile each stack: seconds to compile, 2-4x faster steps (long runs only)
 
     def __post_init__(self) -> None:
         for t in (*self.mlp_tasks, *self.transformer_tasks, *self.ablation_tasks):

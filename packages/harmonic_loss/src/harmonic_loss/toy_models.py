@@ -101,23 +101,34 @@ class StackedToyModel:
                 out.append(logits if bb is None else logits + bb[:, None, :v])
         return out
 
-    def logits(self, x: Tensor, train: bool = False) -> list[Tensor]:  # pragma: no cover - abstract
+    def logits(
+        self, x: Tensor, train: bool = False, params: dict[str, Tensor] | None = None
+    ) -> list[Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @property
     def embedding(self) -> Tensor:
         return self.params["emb"]
 
-    def loss(self, x: Tensor, y: Tensor, penalty: float | Tensor, train: bool = True) -> Tensor:
+    def loss(
+        self,
+        x: Tensor,
+        y: Tensor,
+        penalty: float | Tensor,
+        train: bool = True,
+        params: dict[str, Tensor] | None = None,
+    ) -> Tensor:
         """Per-run mean cross-entropy over the batch plus ``penalty`` (a number, or one per run [S]) x the
-        embedding group-lasso -> [S]."""
+        embedding group-lasso -> [S]. ``params``: evaluate these parameters instead of ``self.params`` (the same
+        names and shapes; a pure function of them, for ``torch.func.grad``)."""
+        p = self.params if params is None else params
         parts = []
-        for (a, b, _, _), logits in zip(self.blocks, self.logits(x, train=train), strict=True):
+        for (a, b, _, _), logits in zip(self.blocks, self.logits(x, train=train, params=p), strict=True):
             ce = F.cross_entropy(logits.flatten(0, 1), y[a:b].flatten(), reduction="none")
             parts.append(ce.view(b - a, -1).mean(1))
         ce = torch.cat(parts)
         if isinstance(penalty, Tensor) or penalty:
-            ce = ce + penalty * group_lasso(self.embedding, self.vocab)
+            ce = ce + penalty * group_lasso(p["emb"], self.vocab)
         return ce
 
     @torch.no_grad()
@@ -171,17 +182,17 @@ class StackedMLP(StackedToyModel):
             )
         self._finish(per_run)
 
-    def hidden(self, x: Tensor) -> Tensor:
-        p = self.params
+    def hidden(self, x: Tensor, params: dict[str, Tensor] | None = None) -> Tensor:
+        p = self.params if params is None else params
         S, B, _ = x.shape
         e = p["emb"].gather(1, x.reshape(S, -1, 1).expand(-1, -1, p["emb"].shape[2]))  # [S, B*L, D]
         e = e.view(S, B, self.L, -1) * self.pos_mask[:, None, :, None]
         h = F.silu(torch.baddbmm(p["b1"][:, None, :], e.reshape(S, B, -1), p["w1"]))
         return torch.baddbmm(p["b2"][:, None, :], h, p["w2"])
 
-    def logits(self, x: Tensor, train: bool = False) -> list[Tensor]:
-        p = self.params
-        return self._heads(self.hidden(x), p["emb"], p["head_bias"], p["emb"])
+    def logits(self, x: Tensor, train: bool = False, params: dict[str, Tensor] | None = None) -> list[Tensor]:
+        p = self.params if params is None else params
+        return self._heads(self.hidden(x, p), p["emb"], p["head_bias"], p["emb"])
 
 
 class StackedTransformer(StackedToyModel):
@@ -239,8 +250,8 @@ class StackedTransformer(StackedToyModel):
     def _ln(self, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
         return F.layer_norm(x, x.shape[-1:]) * w[:, None, None, :] + b[:, None, None, :]
 
-    def _layer(self, x: Tensor, i: int, train: bool) -> Tensor:
-        p, S, B, L, D = self.params, *x.shape
+    def _layer(self, x: Tensor, i: int, train: bool, p: dict[str, Tensor]) -> Tensor:
+        S, B, L, D = x.shape
         H, drop = self.heads, (self.dropout if train else 0.0)
         qkv = torch.baddbmm(p[f"{i}.bqkv"][:, None], x.reshape(S, B * L, D), p[f"{i}.wqkv"])
         q, k, v = qkv.view(S, B, L, 3, H, D // H).permute(3, 0, 1, 4, 2, 5)  # each [S, B, H, L, dh]
@@ -259,15 +270,15 @@ class StackedTransformer(StackedToyModel):
         f = torch.baddbmm(p[f"{i}.b2"][:, None], F.dropout(f, drop, train), p[f"{i}.w2"]).view(S, B, L, D)
         return self._ln(x + F.dropout(f, drop, train), p[f"{i}.ln2w"], p[f"{i}.ln2b"])
 
-    def hidden(self, x: Tensor, train: bool = False) -> Tensor:
-        p = self.params
+    def hidden(self, x: Tensor, train: bool = False, params: dict[str, Tensor] | None = None) -> Tensor:
+        p = self.params if params is None else params
         S, B, L = x.shape
         h = p["emb"].gather(1, x.reshape(S, -1, 1).expand(-1, -1, p["emb"].shape[2])).view(S, B, L, -1)
         h = h + p["pos"][:, None]
         for i in range(self.n_layers):
-            h = self._layer(h, i, train) + h  # the official extra residual around each layer
+            h = self._layer(h, i, train, p) + h  # the official extra residual around each layer
         return h[:, :, -1]
 
-    def logits(self, x: Tensor, train: bool = False) -> list[Tensor]:
-        p = self.params
-        return self._heads(self.hidden(x, train), p["emb"], None, p["centres"])
+    def logits(self, x: Tensor, train: bool = False, params: dict[str, Tensor] | None = None) -> list[Tensor]:
+        p = self.params if params is None else params
+        return self._heads(self.hidden(x, train, p), p["emb"], None, p["centres"])
