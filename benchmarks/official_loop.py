@@ -12,9 +12,10 @@ DistLayer eps 1e-4, transformer dropout 0.1):
 ``loop`` (stacked runs against the official loop): ms per seed-epoch of
 - *official*: a reimplementation (written here, following the structure of ``customNNModule.train`` that
   ``train_single_model`` in ``src/utils/driver.py`` calls at grow-crystals 60a6722) of one run at a time:
-  ``nn.Module`` models (MLP: embedding 16 per token -> concat -> Linear(L*16, 100) -> SiLU -> Linear(100, 16) ->
-  tied head; transformer: ``nn.Embedding`` + N(0, 1) positional table, 2 x ``nn.TransformerEncoderLayer`` (d 16,
-  2 heads, FF 64, batch_first) each inside an extra residual, read at the last position), a
+  ``nn.Module`` models (:mod:`harmonic_loss.official_models`; MLP: embedding 16 per token -> concat ->
+  Linear(L*16, 100) -> SiLU -> Linear(100, 16) -> tied head; transformer: ``nn.Embedding`` + N(0, 1) positional
+  table, 2 x ``nn.TransformerEncoderLayer`` (d 16, 2 heads, FF 64, batch_first) each inside an extra residual, read
+  at the last position), a
   ``torch.utils.data.DataLoader`` over a ``TensorDataset`` (batch 32, shuffle; test loader unshuffled), a Python
   loop over batches with ``torch.optim.AdamW``, ``loss.item()`` and the batch accuracy read back every step, and
   every epoch a pass over the test loader; the per-epoch train/test loss and accuracy are appended to lists, as the
@@ -29,9 +30,10 @@ DistLayer eps 1e-4, transformer dropout 0.1):
   split and settings:
   (i) ``--seeds`` (20) seeds stacked in one call, (ii) one seed per call ("single"). Timed: the whole call. Each
   eager (as the smoke and quick scales run) and compiled (``compile=True``: ``torch.compile`` of the loss's gradient
-  as one ``torch.func.grad`` graph, the accuracy pass and the optimiser update, as the paper-scale sweep runs): the compiled rows are the steady state, the
-  one-off compile per stack shape (wall-clock, its excess over a warm call; the on-disk inductor cache makes a
-  second process's compile shorter) printed apart and charged once to a paper-length run.
+  as one ``torch.func.grad`` graph, the accuracy pass and the optimiser update, as the paper-scale sweep runs): the
+  compiled rows are the steady state, the one-off compile per stack shape (wall-clock, its excess over a warm call;
+  the on-disk inductor cache makes a second process's compile shorter) printed apart and charged once to a
+  paper-length run.
 The official side and ours-single run the first ``--official-seeds`` seeds one after another; ours-stacked runs all
 ``--seeds``. ms/seed-epoch = seconds / (runs x epochs). Ratio = official / ours, against the targets (>= 15x MLP
 and >= 8x transformer stacked over 20 seeds, >= 2x a single run). Each measurement is repeated ``--repeat`` times,
@@ -40,9 +42,9 @@ interleaved, and the fastest is kept (the machine may be shared).
 ``sweep`` (the paper sweep, 4 models x 5 tasks x 20 seeds on the official split, extrapolated to its epochs): for
 every (model, task) slice, ours trains the 20 seeds stacked in one ``train_runs`` call, compiled as the paper-scale
 stage trains them (the compile's wall-clock, measured on a warm-up call, is added to the slice's fixed cost), for 1
-and for ``1 + --sweep-epochs`` epochs; the difference gives the seconds per epoch of the slice, and the 1-epoch time minus one
-epoch its fixed cost (splits, model, first/last evaluation). The official loop trains one seed of the slice for
-``--sweep-epochs`` epochs, its epochs timed apart from its setup. Every (model, task) is measured (nothing is
+and for ``1 + --sweep-epochs`` epochs; the difference gives the seconds per epoch of the slice, and the 1-epoch time
+minus one epoch its fixed cost (splits, model, first/last evaluation). The official loop trains one seed of the
+slice for ``--sweep-epochs`` epochs, its epochs timed apart from its setup. Every (model, task) is measured (nothing is
 extrapolated across tasks); each slice's cost is extrapolated linearly to its full length: 7000 epochs, 10,000 for
 permutation transformers (the official ``driver.py``; the issue's round 7000-everywhere figure is printed too).
 Ours runs the 20 slices as 20 jobs on **2 single-thread processes in parallel on the 2 cores**, assigned longest
@@ -78,10 +80,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from harmonic_loss.harmax import log_harmax
+from harmonic_loss.official_models import OfficialMLP, OfficialTransformer
 from harmonic_loss.toy_config import PAPER_SEEDS, TASKS, SweepConfig, sweep_chunks
 from harmonic_loss.toy_data import make_split, task
 from harmonic_loss.toy_train import RunSpec, chunk_specs, train_runs
@@ -107,60 +108,6 @@ HEADS = ("standard", "harmonic")
 # The official side: plain nn.Modules, one run at a time, DataLoader-driven.
 
 
-class OfficialMLP(nn.Module):
-    """Embed each token (dim 16), concat, Linear(L*16, 100), SiLU, Linear(100, 16), head tied to the embedding."""
-
-    def __init__(self, vocab: int, seq_len: int, harmonic: bool, dim: int = 16, hidden: int = 100):
-        super().__init__()
-        self.harmonic = harmonic
-        self.fc1 = nn.Linear(seq_len * dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-        self.head = nn.Linear(dim, vocab, bias=not harmonic)  # its weight IS the token embedding (tied)
-        nn.init.normal_(self.head.weight, std=dim**-0.5)
-
-    @property
-    def embedding(self) -> Tensor:
-        return self.head.weight
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.fc2(F.silu(self.fc1(self.embedding[x].reshape(len(x), -1))))
-        if self.harmonic:  # log-probabilities
-            return log_harmax(h, self.head.weight, CFG.n, "code", CFG.eps)
-        return self.head(h)  # logits
-
-
-class OfficialTransformer(nn.Module):
-    """Token embedding + positional table, 2 encoder layers each inside an extra residual, last position, head."""
-
-    def __init__(
-        self, vocab: int, seq_len: int, harmonic: bool, dim: int = 16, heads: int = 2, layers: int = 2
-    ):
-        super().__init__()
-        self.harmonic = harmonic
-        self.emb = nn.Embedding(vocab, dim)
-        nn.init.normal_(self.emb.weight, std=dim**-0.5)
-        self.pos = nn.Parameter(torch.randn(seq_len, dim))
-        self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(dim, heads, 4 * dim, CFG.dropout, batch_first=True)
-            for _ in range(layers)
-        )
-        # harmonic: untied class centres (defect D7); standard: h @ E^T, tied, no bias
-        self.centres = nn.Parameter(torch.randn(vocab, dim) * dim**-0.5) if harmonic else None
-
-    @property
-    def embedding(self) -> Tensor:
-        return self.emb.weight
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.emb(x) + self.pos
-        for layer in self.layers:
-            h = layer(h) + h
-        h = h[:, -1]
-        if self.centres is not None:  # log-probabilities
-            return log_harmax(h, self.centres, CFG.n, "code", CFG.eps)
-        return h @ self.emb.weight.T  # logits
-
-
 def official_run(spec: RunSpec) -> tuple[dict, float, float]:
     """One run as the official ``train_single_model`` + ``customNNModule.train`` do it.
 
@@ -170,8 +117,12 @@ def official_run(spec: RunSpec) -> tuple[dict, float, float]:
     torch.manual_seed(spec.seed)
     sp = make_split(spec.task, spec.split, spec.train_fraction, spec.seed, CFG.data_size)
     t = task(spec.task)
-    cls = OfficialMLP if spec.arch == "mlp" else OfficialTransformer
-    model = cls(t.vocab_size, t.seq_len, spec.harmonic, dim=CFG.dim)
+    if spec.arch == "mlp":
+        model = OfficialMLP(t.vocab_size, t.seq_len, spec.harmonic, dim=CFG.dim, n=CFG.n, eps=CFG.eps)
+    else:
+        model = OfficialTransformer(
+            t.vocab_size, t.seq_len, spec.harmonic, dim=CFG.dim, dropout=CFG.dropout, n=CFG.n, eps=CFG.eps
+        )
     as_t = torch.from_numpy
     train_loader = DataLoader(
         TensorDataset(as_t(sp.train_x), as_t(sp.train_y)), batch_size=CFG.batch_size, shuffle=True
