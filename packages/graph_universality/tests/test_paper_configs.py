@@ -17,6 +17,7 @@ from repro.figure import ReproError
         ),  # official stitching menu (Pythia, GPT-2, OPT) on The Pile
         ("fig5", "meta-llama/Llama-3.1-8B-Instruct"),  # official layer sweep
         ("fig7", "google/gemma-2-9b-it"),  # the five instruct LLMs of the v2 abstract
+        ("fig8", "ericwtodd/function_vectors"),  # eval-mid.py's data sets, checked before any model
     ],
 )
 def test_paper_config_fails_offline_in_one_line_naming_the_models(fig, needle, tmp_path):

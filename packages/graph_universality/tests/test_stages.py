@@ -6,21 +6,27 @@ import torch
 
 
 def test_stages_are_declared_by_the_figures_that_read_them():
-    from graph_universality.figures import fig3, fig4, fig5, fig6, fig7
-    from graph_universality.stages import ICL_MODEL, LM_STITCHING, TINY_LMS, TOY_SWEEP, TOY_SWEEP_OFFICIAL
+    from graph_universality.figures import fig3, fig4, fig5, fig6, fig7, fig8
+    from graph_universality.stages import (
+        ICL_MODEL,
+        LM_STITCHING,
+        STITCH_ICL,
+        TINY_LMS,
+        TOY_SWEEP,
+        TOY_SWEEP_OFFICIAL,
+    )
 
-    reads = {
-        fig.FIGURE.id: {n.stage.name for n in fig.FIGURE.needs.values()}
-        for fig in (fig3, fig4, fig5, fig6, fig7)
-    }
+    figs = (fig3, fig4, fig5, fig6, fig7, fig8)
+    reads = {fig.FIGURE.id: {n.stage.name for n in fig.FIGURE.needs.values()} for fig in figs}
     assert reads == {
         "fig3": {TOY_SWEEP.name, TOY_SWEEP_OFFICIAL.name, TINY_LMS.name},  # + LLM -> MLP senders
         "fig6": {TOY_SWEEP.name, TOY_SWEEP_OFFICIAL.name},
         "fig4": {LM_STITCHING.name, TINY_LMS.name},
         "fig5": {ICL_MODEL.name},
         "fig7": {ICL_MODEL.name},
+        "fig8": {STITCH_ICL.name},
     }
-    for fig in (fig3, fig4, fig5, fig6, fig7):  # each scale's nested config is the stage's own at that scale
+    for fig in figs:  # each scale's nested config is the stage's own at that scale
         for scale, cfg in fig.FIGURE.configs.items():
             for need in fig.FIGURE.needs.values():
                 assert need.config(cfg, scale) == need.stage.configs[scale]

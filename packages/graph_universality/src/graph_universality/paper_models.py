@@ -9,6 +9,7 @@
   finds GPT-NeoX, GPT-2, OPT and Llama-like blocks).
 - :func:`require_models`: resolve model names (hub ids or local directories) through :mod:`repro.models`; when one
   is not available offline, raise one line naming every missing model and the command that downloads it.
+- :data:`FV_TASKS`: the function-vector data sets of ``eval-mid.py`` (V2-stitch-icl, :mod:`stitch_icl`).
 - :func:`pile_texts`: documents of at least ``min_tokens`` tokens, truncated, from The Pile
   (``monology/pile-uncopyrighted`` for training the stitch, ``monology/pile-test-val`` for evaluation, as the
   official code) or from a local ``.jsonl``/``.txt`` file; offline failures are one line.
@@ -52,6 +53,21 @@ STITCH_MODELS = {
     ),
     "opt": tuple(f"facebook/opt-{s}" for s in ("350m", "1.3b", "2.7b", "6.7b")),
 }
+# the function-vector data sets (github.com/ericwtodd/function_vectors, dataset_files/abstractive) eval-mid.py
+# evaluates 10-shot (spec section 1.2)
+FV_TASKS = (
+    "english-french",
+    "english-german",
+    "english-spanish",
+    "country-capital",
+    "present-past",
+    "singular-plural",
+    "word_length",
+    "person-sport",
+    "product-company",
+    "person-instrument",
+    "person-occupation",
+)
 PILE_TRAIN = "monology/pile-uncopyrighted"
 PILE_TEST = "monology/pile-test-val"
 

@@ -16,6 +16,9 @@
   trees with fresh names (``icl_arm.meta_train``), or at paper scale a named instruct LLM (nothing trained); read by
   Fig. 5 (probes, patching) and Fig. 7 (ordered vs shuffled accuracy). Artifact: the HF ``save_pretrained`` folder
   (model + tokenizer) of the tiny model; for a named LLM, a ``hub_model.json`` naming it.
+- ``graph_universality.stitch_icl`` (:data:`STITCH_ICL`): V2-stitch-icl (``stitch_icl``): tiny function-ICL LMs, one
+  per seed, and the 10-shot accuracy of each embedding stitch between them (paper: real LM pairs on the
+  function-vector data sets); read by Fig. 8.
 
 Open a model in a notebook: ``repro.load_artifact("graph_universality.icl_model", scale="quick")`` (a
 ``transformers`` model); ``repro.load_result(...)`` for the numbers. Light at import: heavy imports inside functions.
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph_universality.paper_models import ICL_MODELS, PAPER_STITCH_PAIRS
+from graph_universality.paper_models import FV_TASKS, ICL_MODELS, PAPER_STITCH_PAIRS
 from repro.stage import Artifact, Stage
 
 CPU_THEN_GPU = {"smoke": "cpu", "quick": "cpu", "paper": "cuda"}
@@ -359,4 +362,80 @@ ICL_MODEL = Stage(
     title="the in-context model: a tiny GPT-NeoX meta-trained on random trees with fresh names (paper: an LLM)",
     artifact=Artifact("transformers", save=_save_icl, open=_open_icl),
     est_seconds={"smoke": 5, "quick": 150, "paper": 1},
+)
+
+
+# ---------------------------------------------------------------------------------------------------- stitch ICL
+@dataclass(frozen=True)
+class StitchICLConfig:
+    """V2-stitch-icl (official ``eval-mid.py``; :mod:`stitch_icl`): 10-shot in-context accuracy of LMs whose token
+    embeddings come from another LM through an affine stitch.
+
+    Below paper scale (no ``pairs``): tiny GPT-NeoX LMs, one per seed, trained for ``steps`` on ``n_train`` episodes
+    of ``shots`` examples of one of ``n_tasks`` random bijections over ``n_words`` words (the function-vector data
+    sets' stand-in; loss on the answer words), each stitched into the next seed's; the stitch trains
+    ``stitch_steps`` on the same episodes; ``n_eval`` fresh episodes score them. Paper scale: ``pairs``
+    ("sender>receiver" real LMs of one tokenizer family), the function-vector data sets ``fv_tasks`` from the folder
+    ``fv_data`` (or ``$REPRO_FV_DATA``), the stitch trained on ``train_docs`` Pile documents of ``seq_len`` tokens
+    (official recipe: AdamW lr 1e-3, wd 1e-4, seed 81, batch ``batch_size``), ``n_eval`` prompts per data set."""
+
+    n_words: int = 40
+    n_tasks: int = 4
+    task_seed: int = 0
+    shots: int = 10
+    n_train: int = 20000
+    n_eval: int = 300
+    d_model: int = 32
+    n_layers: int = 2
+    n_heads: int = 4
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 3e-3
+    seeds: tuple[int, ...] = (0, 1, 2)
+    stitch_steps: int = 300
+    pairs: tuple[str, ...] = ()
+    fv_data: str = ""
+    fv_tasks: tuple[str, ...] = FV_TASKS
+    train_data: str = "monology/pile-uncopyrighted"
+    train_docs: int = 20000
+    seq_len: int = 512
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if len(self.seeds) < 2:
+            raise ValueError("stitching needs two seeds")
+        if self.n_tasks < 2 or self.n_words < self.shots + 1:
+            raise ValueError("need n_tasks >= 2 and n_words > shots (the examples and the query differ)")
+        if self.d_model % self.n_heads:
+            raise ValueError("d_model must be a multiple of n_heads")
+        if any(p.count(">") != 1 for p in self.pairs):
+            raise ValueError("pairs are 'sender>receiver' strings")
+
+
+def stitch_icl(cfg: StitchICLConfig) -> dict[str, Any]:
+    from graph_universality import stitch_icl as arm
+
+    return arm.paper_arm(cfg) if cfg.pairs else arm.tiny_arm(cfg)
+
+
+STITCH_ICL = Stage(
+    "graph_universality.stitch_icl",
+    compute=stitch_icl,
+    configs={
+        "smoke": StitchICLConfig(
+            n_words=16, shots=3, n_train=400, n_eval=40, d_model=16, n_heads=2, steps=30, stitch_steps=5
+        ),
+        "quick": StitchICLConfig(),
+        "paper": StitchICLConfig(
+            pairs=tuple(p for p in PAPER_STITCH_PAIRS if len(set(p.split(">"))) == 2),
+            stitch_steps=10000,
+            batch_size=8,
+            n_eval=500,
+            device="cuda",
+        ),
+    },
+    title="V2-stitch-icl: 10-shot in-context accuracy of embedding-stitched LMs (tiny function-ICL LMs; paper: "
+    "real LM pairs on the function-vector data sets)",
+    est_seconds={"smoke": 5, "quick": 240, "paper": 7200},
+    device=CPU_THEN_GPU,
 )

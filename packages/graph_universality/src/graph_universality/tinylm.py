@@ -125,7 +125,9 @@ def name_representations(model: Any, tokenizer: Any, names: list[str]) -> np.nda
 
 
 class Stitched(torch.nn.Module):
-    """Sender layers [0, l_s) -> affine map -> receiver layers [l_r, L) (+ final norm, unembedding)."""
+    """Sender layers [0, l_s) -> affine map -> receiver layers [l_r, L) (+ final norm, unembedding). ``cut`` 0 is
+    the embedding stitch of the official ``eval-mid.py`` ("embed_to"): the sender's token embeddings into every
+    block of the receiver."""
 
     def __init__(
         self,
@@ -140,8 +142,8 @@ class Stitched(torch.nn.Module):
         """``train_receiver``: the receiver's layers [l_r, L), final norm and unembedding train with the map (the
         "receiver from scratch" reference, given a freshly initialised receiver); otherwise only the map trains."""
         super().__init__()
-        if cut <= 0 or cut >= 1:
-            raise ValueError("cut depth must be in (0, 1)")
+        if cut < 0 or cut >= 1:
+            raise ValueError("cut depth must be in [0, 1) (0: the embedding stitch)")
         self.sender, self.receiver = sender, receiver
         self.l_s = int(cut * sender.config.num_hidden_layers)
         self.l_r = int(cut * receiver.config.num_hidden_layers)
@@ -170,16 +172,24 @@ class Stitched(torch.nn.Module):
             else:
                 raise ValueError(f"init must be 'zero' or 'lstsq', got {init!r}")
 
+    @staticmethod
+    def _resid(model: Any, layer: int, ids, mask):
+        """The residual stream entering block ``layer`` (HF ``hidden_states[layer]``; block 0's input is the token
+        embeddings, read without running the model)."""
+        if layer == 0:
+            return model.get_input_embeddings()(ids)
+        return model(ids, attention_mask=mask, output_hidden_states=True).hidden_states[layer]
+
     @torch.no_grad()
     def activations(self, ids, mask) -> tuple[np.ndarray, np.ndarray]:
-        hs = self.sender(ids, attention_mask=mask, output_hidden_states=True).hidden_states[self.l_s]
-        hr = self.receiver(ids, attention_mask=mask, output_hidden_states=True).hidden_states[self.l_r]
+        hs = self._resid(self.sender, self.l_s, ids, mask)
+        hr = self._resid(self.receiver, self.l_r, ids, mask)
         keep = mask.bool()
-        return hs[keep].numpy(), hr[keep].numpy()
+        return hs[keep].cpu().numpy(), hr[keep].cpu().numpy()
 
     def forward(self, ids, mask):
         with torch.no_grad():
-            hs = self.sender(ids, attention_mask=mask, output_hidden_states=True).hidden_states[self.l_s]
+            hs = self._resid(self.sender, self.l_s, ids, mask)
         mapped = self.map(hs)
         with edit_resid_pre(self.receiver, self.l_r, lambda h: mapped):
             return self.receiver(ids, attention_mask=mask).logits

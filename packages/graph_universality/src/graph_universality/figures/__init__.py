@@ -8,4 +8,5 @@ FIGURES = [
     "graph_universality.figures.fig5",
     "graph_universality.figures.fig6",
     "graph_universality.figures.fig7",
+    "graph_universality.figures.fig8",
 ]

@@ -1,0 +1,330 @@
+"""V2-stitch-icl: does a model whose token embeddings come from another model, through an affine stitch, still learn
+in context? (official ``eval-mid.py``: a stitch trained at the embedding, "embed_to", then 10-shot in-context
+accuracy on the function-vector data sets; its purpose, inferred by the spec: the stitched model keeps its ICL.)
+
+The embedding stitch: the sender's token embeddings -> affine map -> every block of the receiver
+(``tinylm.Stitched`` at cut 0). Fitted two ways: trained on the next-token loss from a zero init (the official
+recipe, only the map trains) and by least squares on the two embedding tables (no task data). Scored by 10-shot
+accuracy of the answer's first token, against the receiver alone (the upper reference), the zero stitch (the
+official init before training: the receiver sees nothing) and, as the control that a stitch could succeed without
+shared structure, a *random sender* (an untrained model of the sender's configuration) stitched the same way.
+
+Function tasks (the prompts of the function-vector code base, "Q: {x}\\nA: {y}\\n\\n" per example; here written on
+one line, ``x > y ;``, for the word-level tokenizer):
+- quick / smoke (our stand-in): ``n_tasks`` random bijections from ``n_words`` input words onto ``n_words`` output
+  words. A query word has a different answer under each task, so an answer from the query alone is right at most
+  1 / ``n_tasks`` of the time: above that, the model reads the examples. Tiny GPT-NeoX LMs are trained on such
+  episodes (loss on every answer word) and then stitched in ordered pairs of seeds.
+- paper: the function-vector data sets (``{name}.json``: a list of ``{"input", "output"}``, from
+  github.com/ericwtodd/function_vectors ``dataset_files/abstractive``) read from a local folder, and real LM pairs
+  of one tokenizer family whose stitch trains on The Pile as in ``llm_arm.paper_stitching``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from graph_universality.paper_models import FV_TASKS
+from repro import lm_train
+from repro.figure import ReproError
+
+SEP, ARROW = ";", ">"
+FV_DATA_ENV = "REPRO_FV_DATA"
+
+
+# ---------------------------------------------------------------------------------------------------- tasks
+def synthetic_tasks(n_words: int, n_tasks: int, seed: int) -> list[list[tuple[str, str]]]:
+    """``n_tasks`` bijections ``x{i} -> y{p[(i + k) mod n_words]}`` (task k) for one random permutation ``p`` (the
+    quick stand-in): every query word has a different answer under each task, so the best answer from the query
+    alone is right 1 / ``n_tasks`` of the time."""
+    if n_tasks > n_words:
+        raise ValueError("need n_tasks <= n_words")
+    p = np.random.default_rng(seed).permutation(n_words)
+    return [[(f"x{i}", f"y{p[(i + k) % n_words]}") for i in range(n_words)] for k in range(n_tasks)]
+
+
+def fv_tasks(folder: str | Path, names: tuple[str, ...] = FV_TASKS) -> list[list[tuple[str, str]]]:
+    """The function-vector data sets ``names`` from ``folder`` (one ``{name}.json`` each); one line naming what is
+    missing and where to get it otherwise."""
+    root = Path(folder) if folder else None
+    missing = [n for n in names if root is None or not (root / f"{n}.json").is_file()]
+    if missing:
+        raise ReproError(
+            f"function-vector data set(s) {', '.join(missing)} not found in {folder or '(no folder)'}: download "
+            f"dataset_files/abstractive/*.json from github.com/ericwtodd/function_vectors into one folder and pass "
+            f"it as --set stitch.fv_data=FOLDER (or {FV_DATA_ENV}=FOLDER)"
+        )
+    out = []
+    for n in names:
+        try:
+            rows = json.loads((root / f"{n}.json").read_text())
+            out.append([(str(r["input"]).strip(), str(r["output"]).strip()) for r in rows])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ReproError(
+                f"{root / f'{n}.json'} is not a function-vector data set (a JSON list of {{'input', 'output'}}): "
+                f"{e}; download it again"
+            ) from e
+    return out
+
+
+def fv_folder(configured: str) -> str:
+    return configured or os.environ.get(FV_DATA_ENV, "")
+
+
+def episodes(
+    tasks: list[list[tuple[str, str]]], n: int, shots: int, seed: int, word_level: bool = True
+) -> tuple[list[str], list[str], np.ndarray]:
+    """``n`` prompts of ``shots`` examples of one task then a query, each task equally often: (prompts without
+    the answer, answers, task index). Word-level: ``x > y ; ... ; xq >``; otherwise the function-vector format
+    ``Q: x\\nA: y\\n\\n ... Q: xq\\nA:``."""
+    rng = np.random.default_rng(seed)
+    prompts, answers, which = [], [], np.arange(n) % len(tasks)
+    for k in which:
+        rows = tasks[k]
+        pick = rng.choice(len(rows), shots + 1, replace=False)
+        ex = [rows[i] for i in pick]
+        if word_level:
+            prompts.append(
+                f" {SEP} ".join([f"{x} {ARROW} {y}" for x, y in ex[:-1]] + [f"{ex[-1][0]} {ARROW}"])
+            )
+        else:
+            prompts.append("".join(f"Q: {x}\nA: {y}\n\n" for x, y in ex[:-1]) + f"Q: {ex[-1][0]}\nA:")
+        answers.append(ex[-1][1])
+    return prompts, answers, which
+
+
+def training_texts(tasks: list[list[tuple[str, str]]], n: int, shots: int, seed: int) -> list[str]:
+    """Whole episodes (the query answered) for training the tiny LMs."""
+    prompts, answers, _ = episodes(tasks, n, shots, seed)
+    return [f"{p} {a}" for p, a in zip(prompts, answers, strict=True)]
+
+
+def build_tokenizer(tasks: list[list[tuple[str, str]]]) -> Any:
+    words = sorted({w for t in tasks for pair in t for w in pair})
+    return lm_train.build_word_tokenizer([*words, ARROW, SEP])
+
+
+def answer_mask(tokenizer: Any, ids: torch.Tensor) -> torch.Tensor:
+    """1 at every answer word of the episodes (the token after each ``>``): the training loss counts only these."""
+    arrow = tokenizer.convert_tokens_to_ids(ARROW)
+    m = torch.zeros_like(ids)
+    m[:, 1:] = (ids[:, :-1] == arrow).long()
+    return m
+
+
+# ---------------------------------------------------------------------------------------------------- scoring
+@torch.no_grad()
+def icl_accuracy(
+    forward, tokenizer: Any, prompts: list[str], answers: list[str], batch: int = 64, device: str = "cpu"
+) -> float:
+    """Share of prompts whose next-token argmax is the first token of the answer (the function-vector code
+    base's 10-shot score). ``forward(ids, mask) -> logits``; prompts are right-padded, read at their last token."""
+    hits = 0
+    for i in range(0, len(prompts), batch):
+        ids, mask = padded(tokenizer, prompts[i : i + batch])
+        first = [tokenizer.encode(" " + a, add_special_tokens=False)[0] for a in answers[i : i + batch]]
+        logits = forward(ids.to(device), mask.to(device))
+        last = logits[torch.arange(len(ids)), mask.sum(1).to(device) - 1]
+        hits += int((last.argmax(-1).cpu() == torch.tensor(first)).sum())
+    return hits / len(prompts)
+
+
+def padded(tokenizer: Any, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and attention mask, no special tokens (any tokenizer: GPT-2's has no pad token)."""
+    enc = [tokenizer.encode(t, add_special_tokens=False) for t in texts]
+    pad = next((x for x in (tokenizer.pad_token_id, tokenizer.eos_token_id) if x is not None), 0)
+    ids = torch.full((len(enc), max(len(e) for e in enc)), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for j, e in enumerate(enc):
+        ids[j, : len(e)], mask[j, : len(e)] = torch.tensor(e), 1
+    return ids, mask
+
+
+# the receiver alone, the untrained maps, and per init (official: zero; fixed: least squares) the trained stitch and
+# the random sender trained the same way
+STITCHES = (
+    "receiver",
+    "zero",
+    "lstsq",
+    "trained",
+    "random_sender",
+    "trained_lstsq_init",
+    "random_sender_lstsq_init",
+)
+INITS = {"official": ("zero", ""), "fixed": ("lstsq", "_lstsq_init")}  # variant -> (init, suffix of its arms)
+
+
+def embedding_stitches(
+    sender: Any,
+    receiver: Any,
+    random_sender: Any,
+    train_ids: torch.Tensor,
+    train_mask: torch.Tensor,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """``{name: forward(ids, mask) -> logits}`` for the receiver alone and each embedding stitch into it (names in
+    :data:`STITCHES`): the zero map (the official init, untrained), least squares on the embeddings of the tokens of
+    the first 256 training texts (no training), and per init, zero (official) or least squares (``_lstsq_init``;
+    spec 8.1 recommends it), the map trained ``steps`` on the next-token loss of ``train_ids`` (only the map, AdamW
+    lr 1e-3, wd 1e-4) from the sender and from the random sender."""
+    from graph_universality.tinylm import Stitched, train_stitch
+
+    n_fit = min(len(train_ids), 256)
+    fit = {"fit_ids": train_ids[:n_fit], "fit_mask": train_mask[:n_fit]}
+
+    def stitch(src: Any, init: str, train: bool) -> Any:
+        st = Stitched(src, receiver, 0.0, init=init, **(fit if init == "lstsq" else {})).to(device)
+        if train:
+            train_stitch(st, train_ids, train_mask, steps, 1e-3, batch_size, seed=seed)
+        return st
+
+    out = {
+        "receiver": lambda i, m: receiver(i, attention_mask=m).logits,
+        "zero": stitch(sender, "zero", False),
+        "lstsq": stitch(sender, "lstsq", False),
+    }
+    for init, suffix in INITS.values():
+        out[f"trained{suffix}"] = stitch(sender, init, True)
+        out[f"random_sender{suffix}"] = stitch(random_sender, init, True)
+    return out
+
+
+@torch.no_grad()
+def next_token_loss(forward, ids: torch.Tensor, mask: torch.Tensor, batch: int = 64) -> float:
+    """Mean next-token loss of ``forward`` on ``ids`` (how well a stitch fits, beside what it does in context)."""
+    losses = [
+        float(
+            lm_train.lm_loss(
+                forward(ids[i : i + batch], mask[i : i + batch]), ids[i : i + batch], mask[i : i + batch]
+            )
+        )
+        for i in range(0, len(ids), batch)
+    ]
+    return float(np.mean(losses))
+
+
+def random_twin(model: Any, seed: int) -> Any:
+    """An untrained model of ``model``'s configuration (the random sender), in eval mode on its device."""
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    twin = AutoModelForCausalLM.from_config(model.config).to(model.device)
+    return twin.eval()
+
+
+# ---------------------------------------------------------------------------------------------------- quick arm
+def tiny_arm(cfg: Any) -> dict[str, Any]:
+    """Train ``cfg.seeds`` tiny function-ICL LMs, stitch each into the next (seed order, cyclic), score them."""
+    from graph_universality.tinylm import LMConfig, new_model
+
+    tasks = synthetic_tasks(cfg.n_words, cfg.n_tasks, cfg.task_seed)
+    tok = build_tokenizer(tasks)
+    ids, mask = lm_train.encode(tok, training_texts(tasks, cfg.n_train, cfg.shots, cfg.task_seed + 1))
+    loss_mask = answer_mask(tok, ids) * mask
+    n_ctx = ids.shape[1]
+    models, curves = {}, {}
+    for s in cfg.seeds:
+        lm_cfg = LMConfig(cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.steps, cfg.batch_size, cfg.lr, 0.01, s)
+        models[s] = new_model(lm_cfg, len(tok), n_ctx=n_ctx, rotary_pct=1.0)
+        curves[s] = lm_train.fit(
+            models[s], ids, mask, loss_mask, cfg.steps, cfg.batch_size, cfg.lr, 0.01, s,
+            desc=f"stitch_icl: LM seed {s}",
+        )  # fmt: skip
+    prompts, answers, _ = episodes(tasks, cfg.n_eval, cfg.shots, cfg.task_seed + 2)
+    pairs = [(a, cfg.seeds[(i + 1) % len(cfg.seeds)]) for i, a in enumerate(cfg.seeds)]
+    held_ids, held_mask = lm_train.encode(tok, [f"{p} {x}" for p, x in zip(prompts, answers, strict=True)])
+    acc: dict[str, list[float]] = {k: [] for k in (*STITCHES, "sender_alone")}
+    loss: dict[str, list[float]] = {k: [] for k in acc}
+    for a, b in pairs:
+        fwd = embedding_stitches(
+            models[a], models[b], random_twin(models[a], 1000 + a), ids, mask, cfg.stitch_steps, 64, seed=a
+        )
+        fwd["sender_alone"] = lambda i, m, s=a: models[s](i, attention_mask=m).logits
+        for k, f in fwd.items():
+            acc[k].append(icl_accuracy(f, tok, prompts, answers))
+            loss[k].append(next_token_loss(f, held_ids, held_mask))
+    return {
+        "pairs": np.array(pairs),
+        **{k: np.array(v) for k, v in acc.items()},  # [pairs] 10-shot accuracy
+        **{
+            f"loss_{k}": np.array(v) for k, v in loss.items()
+        },  # [pairs] next-token loss, the evaluation episodes
+        "x_only_ceiling": 1.0 / cfg.n_tasks,
+        "chance": 1.0 / cfg.n_words,
+        "curves": np.array([curves[s] for s in cfg.seeds]),  # [seeds, logs] answer loss every 50 steps
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- paper arm
+def paper_arm(cfg: Any) -> dict[str, Any]:
+    """Real LM pairs ("sender>receiver", one tokenizer family): every data set and model checked first (offline:
+    one line each), then per pair the embedding stitches trained on The Pile (official recipe: zero init, AdamW
+    lr 1e-3, wd 1e-4, seed 81) and the 10-shot accuracy of each on every function-vector data set."""
+    from graph_universality.paper_models import check_same_tokenizer, pile_texts, require_models
+    from repro.models import ModelSpec, load_model, load_tokenizer
+
+    tasks = fv_tasks(fv_folder(cfg.fv_data), cfg.fv_tasks)
+    pairs = [tuple(p.split(">")) for p in cfg.pairs]
+    dirs = require_models(sorted({n for p in pairs for n in p}))
+    out: dict[str, Any] = {"tasks": np.array(cfg.fv_tasks)}
+    for a, b in pairs:
+        tok = load_tokenizer(str(dirs[b]))
+        check_same_tokenizer(load_tokenizer(str(dirs[a])), tok, (a, b))
+        train = torch.tensor(pile_texts(cfg.train_data, tok, cfg.train_docs, cfg.seq_len), device=cfg.device)
+        sender = load_model(ModelSpec(str(dirs[a]), device=cfg.device), hooked=False).hf
+        receiver = load_model(ModelSpec(str(dirs[b]), device=cfg.device), hooked=False).hf
+        fwd = embedding_stitches(
+            sender, receiver, random_twin(sender, 1000), train, torch.ones_like(train), cfg.stitch_steps,
+            cfg.batch_size, seed=81, device=cfg.device,
+        )  # fmt: skip
+        acc: dict[str, list[float]] = {k: [] for k in fwd}
+        loss: dict[str, list[float]] = {k: [] for k in fwd}
+        for t, rows in zip(cfg.fv_tasks, tasks, strict=True):
+            prompts, answers, _ = episodes(
+                [rows], cfg.n_eval, cfg.shots, seed=sum(map(ord, t)), word_level=False
+            )
+            ids, mask = padded(tok, [f"{p} {x}" for p, x in zip(prompts, answers, strict=True)])
+            for k, f in fwd.items():
+                acc[k].append(icl_accuracy(f, tok, prompts, answers, batch=8, device=cfg.device))
+                loss[k].append(next_token_loss(f, ids.to(cfg.device), mask.to(cfg.device), batch=8))
+        out[f"{a}>{b}"] = {
+            **{k: np.array(v) for k, v in acc.items()},  # [tasks] 10-shot accuracy
+            **{f"loss_{k}": np.array(v) for k, v in loss.items()},  # [tasks] next-token loss on the prompts
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- for Fig. 8
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Either arm's result as ``{"pairs": [label], "acc": {kind: [pairs]}, "items": {kind: [pairs, items]},
+    "loss": {kind: [pairs]}}``: per pair the mean 10-shot accuracy and next-token loss (tiny arm: its one evaluation
+    set; paper: the mean over the data sets), and the accuracy per item (paper: each data set), with the ``chance``
+    and ``x_only_ceiling`` references (tiny arm only)."""
+    kinds = (*STITCHES, "sender_alone")
+    if "chance" in result:  # tiny arm
+        labels = [f"seed {a} -> {b}" for a, b in np.asarray(result["pairs"]).tolist()]
+        rows = {k: np.asarray(result[k], dtype=float)[:, None] for k in kinds}
+        rows |= {f"loss_{k}": np.asarray(result[f"loss_{k}"], dtype=float)[:, None] for k in kinds}
+        refs = {"chance": float(result["chance"]), "x_only_ceiling": float(result["x_only_ceiling"])}
+    else:
+        labels = [k for k in result if ">" in k]
+        have = [k for k in result[labels[0]]] if labels else []
+        rows = {k: np.array([result[p][k] for p in labels], dtype=float) for k in have}
+        refs = {}
+    items = {k: v for k, v in rows.items() if not k.startswith("loss_")}
+    return {
+        "pairs": labels,
+        "items": items,
+        "acc": {k: v.mean(1) for k, v in items.items()},
+        "loss": {k[5:]: v.mean(1) for k, v in rows.items() if k.startswith("loss_")},
+        **refs,
+    }
