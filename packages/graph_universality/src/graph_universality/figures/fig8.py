@@ -40,16 +40,6 @@ SHARED = (
     "a trained sender's embeddings stitch better than a random sender's: trained minus random-sender accuracy"
 )
 LSTSQ = "least squares on the embeddings alone (no training) keeps it: lstsq stitch / receiver accuracy"
-BARS = (
-    "sender_alone",
-    "receiver",
-    "zero",
-    "lstsq",
-    "trained",
-    "random_sender",
-    "trained_lstsq_init",
-    "random_sender_lstsq_init",
-)
 
 
 @dataclass(frozen=True)
@@ -102,11 +92,12 @@ def plot(result: dict[str, Any], cfg: Fig8Config):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from graph_universality.stitch_icl import STITCHES
     from repro.plot import set_style
 
     set_style()
     pairs, items = result["pairs"], result["items"]
-    bars = [b for b in BARS if b in items]
+    bars = [b for b in ("sender_alone", *STITCHES) if b in items]
     fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(pairs) + 3), 3.6), constrained_layout=True)
     x = np.arange(len(pairs))
     w = 0.8 / len(bars)
