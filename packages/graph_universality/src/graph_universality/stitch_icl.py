@@ -170,12 +170,13 @@ def embedding_stitches(
     batch_size: int,
     seed: int,
     device: str = "cpu",
+    loss_mask: torch.Tensor | None = None,
 ) -> dict[str, Any]:
     """``{name: forward(ids, mask) -> logits}`` for the receiver alone and each embedding stitch into it (names in
     :data:`STITCHES`): the zero map (the official init, untrained), least squares on the embeddings of the tokens of
     the first 256 training texts (no training), and per init, zero (official) or least squares (``_lstsq_init``;
     spec 8.1 recommends it), the map trained ``steps`` on the next-token loss of ``train_ids`` (only the map, AdamW
-    lr 1e-3, wd 1e-4) from the sender and from the random sender."""
+    lr 1e-3, wd 1e-4; the targets ``loss_mask`` marks, default all) from the sender and from the random sender."""
     from graph_universality.tinylm import Stitched, train_stitch
 
     n_fit = min(len(train_ids), 256)
@@ -184,7 +185,7 @@ def embedding_stitches(
     def stitch(src: Any, init: str, train: bool) -> Any:
         st = Stitched(src, receiver, 0.0, init=init, **(fit if init == "lstsq" else {})).to(device)
         if train:
-            train_stitch(st, train_ids, train_mask, steps, 1e-3, batch_size, seed=seed)
+            train_stitch(st, train_ids, train_mask, steps, 1e-3, batch_size, seed=seed, loss_mask=loss_mask)
         return st
 
     out = {
@@ -199,17 +200,19 @@ def embedding_stitches(
 
 
 @torch.no_grad()
-def next_token_loss(forward, ids: torch.Tensor, mask: torch.Tensor, batch: int = 64) -> float:
-    """Mean next-token loss of ``forward`` on ``ids`` (how well a stitch fits, beside what it does in context)."""
-    losses = [
-        float(
-            lm_train.lm_loss(
-                forward(ids[i : i + batch], mask[i : i + batch]), ids[i : i + batch], mask[i : i + batch]
-            )
-        )
-        for i in range(0, len(ids), batch)
-    ]
-    return float(np.mean(losses))
+def next_token_loss(
+    forward, ids: torch.Tensor, mask: torch.Tensor, loss_mask: torch.Tensor | None = None, batch: int = 64
+) -> float:
+    """Mean next-token loss of ``forward`` on ``ids`` over the targets ``loss_mask`` marks (default: all): how well
+    a stitch fits, beside what it does in context."""
+    lm = mask if loss_mask is None else loss_mask
+    total = count = 0.0
+    for i in range(0, len(ids), batch):
+        b = slice(i, i + batch)
+        n = float(lm[b, 1:].sum())
+        total += float(lm_train.lm_loss(forward(ids[b], mask[b]), ids[b], lm[b])) * n
+        count += n
+    return total / max(count, 1.0)
 
 
 def random_twin(model: Any, seed: int) -> Any:
@@ -241,17 +244,20 @@ def tiny_arm(cfg: Any) -> dict[str, Any]:
         )  # fmt: skip
     prompts, answers, _ = episodes(tasks, cfg.n_eval, cfg.shots, cfg.task_seed + 2)
     pairs = [(a, cfg.seeds[(i + 1) % len(cfg.seeds)]) for i, a in enumerate(cfg.seeds)]
+    # the loss where the LMs were trained: the answer words (they never learned to predict the rest)
     held_ids, held_mask = lm_train.encode(tok, [f"{p} {x}" for p, x in zip(prompts, answers, strict=True)])
+    held_loss_mask = answer_mask(tok, held_ids) * held_mask
     acc: dict[str, list[float]] = {k: [] for k in (*STITCHES, "sender_alone")}
     loss: dict[str, list[float]] = {k: [] for k in acc}
     for a, b in pairs:
         fwd = embedding_stitches(
-            models[a], models[b], random_twin(models[a], 1000 + a), ids, mask, cfg.stitch_steps, 64, seed=a
-        )
+            models[a], models[b], random_twin(models[a], 1000 + a), ids, mask, cfg.stitch_steps, 64, seed=a,
+            loss_mask=loss_mask,
+        )  # fmt: skip
         fwd["sender_alone"] = lambda i, m, s=a: models[s](i, attention_mask=m).logits
         for k, f in fwd.items():
             acc[k].append(icl_accuracy(f, tok, prompts, answers))
-            loss[k].append(next_token_loss(f, held_ids, held_mask))
+            loss[k].append(next_token_loss(f, held_ids, held_mask, held_loss_mask))
     return {
         "pairs": np.array(pairs),
         **{k: np.array(v) for k, v in acc.items()},  # [pairs] 10-shot accuracy

@@ -196,10 +196,19 @@ class Stitched(torch.nn.Module):
 
 
 def train_stitch(
-    stitched: Stitched, ids, mask, steps: int, lr: float = 1e-3, batch_size: int = 64, seed: int = 0
+    stitched: Stitched,
+    ids,
+    mask,
+    steps: int,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+    loss_mask=None,
 ):
     """Train the map (official: AdamW lr 1e-3, wd 1e-4) on next-token loss, with the receiver's upper part when the
-    stitch says so (``Stitched(train_receiver=True)``)."""
+    stitch says so (``Stitched(train_receiver=True)``). ``loss_mask``: the targets the loss counts (default: every
+    token of ``mask``), e.g. only the tokens the models themselves were trained to predict."""
+    loss_mask = mask if loss_mask is None else loss_mask
     g = torch.Generator().manual_seed(seed)
     opt_params = {"w": stitched.map.weight, "b": stitched.map.bias, **stitched.receiver_params}
     from repro.stack import StackedAdamW
@@ -208,7 +217,7 @@ def train_stitch(
     opt = StackedAdamW(stacked, lr=lr, weight_decay=1e-4)
     for _ in range(steps):
         idx = torch.randint(0, len(ids), (min(batch_size, len(ids)),), generator=g)
-        loss = lm_loss(stitched(ids[idx], mask[idx]), ids[idx], mask[idx])
+        loss = lm_loss(stitched(ids[idx], mask[idx]), ids[idx], loss_mask[idx])
         for v in opt_params.values():
             v.grad = None
         loss.backward()

@@ -98,14 +98,15 @@ def plot(result: dict[str, Any], cfg: Fig8Config):
     set_style()
     pairs, items = result["pairs"], result["items"]
     bars = [b for b in ("sender_alone", *STITCHES) if b in items]
-    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(pairs) + 3), 3.6), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(max(8, 1.8 * len(pairs) + 3), 4.2), constrained_layout=True)
+    colors = plt.get_cmap("tab10").colors
     x = np.arange(len(pairs))
     w = 0.8 / len(bars)
     for j, b in enumerate(bars):
         pos = x + (j - (len(bars) - 1) / 2) * w
-        ax.bar(pos, result["acc"][b], w * 0.95, alpha=0.6, color=f"C{j}", label=b.replace("_", " "))
+        ax.bar(pos, result["acc"][b], w * 0.95, alpha=0.7, color=colors[j], label=b.replace("_", " "))
         for i in range(len(pairs)):  # every data set (paper) / the one evaluation set (quick)
-            ax.scatter(np.full(items[b].shape[1], pos[i]), items[b][i], s=8, color=f"C{j}", zorder=3)
+            ax.scatter(np.full(items[b].shape[1], pos[i]), items[b][i], s=8, color=colors[j], zorder=3)
     if "chance" in result:
         ax.axhline(result["chance"], color="grey", ls="--", lw=1, label="chance")
         ax.axhline(
@@ -114,7 +115,7 @@ def plot(result: dict[str, Any], cfg: Fig8Config):
     ax.set_xticks(x, pairs, fontsize=7)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("10-shot accuracy (answer's first token)")
-    ax.legend(fontsize=6.5, ncol=3)
+    ax.legend(fontsize=6.5, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     ax.set_title(
         "Fig. 8 (V2-stitch-icl): in-context learning through an embedding stitch, sender -> receiver"
     )
