@@ -124,3 +124,21 @@ def test_paper_arm_runs_on_tiny_local_models(tmp_path):
     assert s["pairs"] == [f"{a}>{b}"] and s["items"]["trained"].shape == (1, 2)
     np.testing.assert_allclose(s["acc"]["receiver"], row["receiver"].mean(keepdims=True))
     np.testing.assert_allclose(s["loss"]["zero"], row["loss_zero"].mean(keepdims=True))
+
+
+def test_embedding_stitch_keeps_the_receivers_learned_positions(tmp_path):
+    """GPT-2 adds learned position embeddings to its token embeddings: the embedding stitch replaces the token part
+    only, so a least-squares self-stitch is still the model (replacing block 0's whole input would drop them)."""
+    from transformers import AutoModelForCausalLM
+
+    from graph_universality.tinylm import Stitched
+    from repro.models import build_tiny_model
+
+    torch.manual_seed(0)
+    path = build_tiny_model(tmp_path / "g", arch="gpt2", d_model=16, n_layers=2, n_heads=2, seed=0)
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    ids = torch.randint(0, model.config.vocab_size, (8, 12))
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        stitched = Stitched(model, model, 0.0, init="lstsq", fit_ids=ids, fit_mask=mask)(ids, mask)
+        assert torch.allclose(stitched, model(ids).logits, atol=1e-4)

@@ -2,19 +2,21 @@
 in context? (official ``eval-mid.py``: a stitch trained at the embedding, "embed_to", then 10-shot in-context
 accuracy on the function-vector data sets; its purpose, inferred by the spec: the stitched model keeps its ICL.)
 
-The embedding stitch: the sender's token embeddings -> affine map -> every block of the receiver
-(``tinylm.Stitched`` at cut 0). Fitted two ways: trained on the next-token loss from a zero init (the official
-recipe, only the map trains) and by least squares on the two embedding tables (no task data). Scored by 10-shot
-accuracy of the answer's first token, against the receiver alone (the upper reference), the zero stitch (the
-official init before training: the receiver sees nothing) and, as the control that a stitch could succeed without
-shared structure, a *random sender* (an untrained model of the sender's configuration) stitched the same way.
+The embedding stitch: the sender's token embeddings -> affine map -> in place of the receiver's token embeddings
+(``tinylm.Stitched`` at cut 0). The map: least squares on the two models' embeddings of the training tokens (no
+training), or trained on the next-token loss (only the map) from a zero init (the official recipe; variant
+``official``) or from the least-squares fit (``fixed``). Scored by 10-shot accuracy of the answer's first token,
+against the receiver alone (the upper reference), the zero stitch (the official init before training: the receiver
+sees nothing) and, as the control that a stitch could succeed without shared structure, a *random sender* (an
+untrained model of the sender's configuration) stitched and trained the same way.
 
 Function tasks (the prompts of the function-vector code base, "Q: {x}\\nA: {y}\\n\\n" per example; here written on
 one line, ``x > y ;``, for the word-level tokenizer):
 - quick / smoke (our stand-in): ``n_tasks`` random bijections from ``n_words`` input words onto ``n_words`` output
   words. A query word has a different answer under each task, so an answer from the query alone is right at most
   1 / ``n_tasks`` of the time: above that, the model reads the examples. Tiny GPT-NeoX LMs are trained on such
-  episodes (loss on every answer word) and then stitched in ordered pairs of seeds.
+  episodes (loss on every answer word) and then stitched in ordered pairs of seeds; the stitches train, and their
+  loss is measured, on the answer words too (the only tokens the LMs learned to predict).
 - paper: the function-vector data sets (``{name}.json``: a list of ``{"input", "output"}``, from
   github.com/ericwtodd/function_vectors ``dataset_files/abstractive``) read from a local folder, and real LM pairs
   of one tokenizer family whose stitch trains on The Pile as in ``llm_arm.paper_stitching``.

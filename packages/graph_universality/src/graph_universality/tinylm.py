@@ -126,8 +126,8 @@ def name_representations(model: Any, tokenizer: Any, names: list[str]) -> np.nda
 
 class Stitched(torch.nn.Module):
     """Sender layers [0, l_s) -> affine map -> receiver layers [l_r, L) (+ final norm, unembedding). ``cut`` 0 is
-    the embedding stitch of the official ``eval-mid.py`` ("embed_to"): the sender's token embeddings into every
-    block of the receiver."""
+    the embedding stitch of the official ``eval-mid.py`` ("embed_to"): the sender's token embeddings, mapped, in
+    place of the receiver's (the receiver adds its own positions, if it has learned ones)."""
 
     def __init__(
         self,
@@ -191,6 +191,15 @@ class Stitched(torch.nn.Module):
         with torch.no_grad():
             hs = self._resid(self.sender, self.l_s, ids, mask)
         mapped = self.map(hs)
+        if self.l_r == 0:
+            # the embedding stitch replaces the receiver's token embeddings only: a receiver with learned positions
+            # (GPT-2, OPT) still adds its own, which no map of token embeddings could supply
+            emb = self.receiver.get_input_embeddings()
+            handle = emb.register_forward_hook(lambda module, args, out: mapped)
+            try:
+                return self.receiver(ids, attention_mask=mask).logits
+            finally:
+                handle.remove()
         with edit_resid_pre(self.receiver, self.l_r, lambda h: mapped):
             return self.receiver(ids, attention_mask=mask).logits
 
