@@ -24,7 +24,6 @@ one line, ``x > y ;``, for the word-level tokenizer):
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ import torch
 
 from graph_universality.paper_models import FV_TASKS
 from repro import lm_train
-from repro.figure import ReproError
 
 SEP, ARROW = ";", ">"
 FV_DATA_ENV = "REPRO_FV_DATA"
@@ -52,27 +50,13 @@ def synthetic_tasks(n_words: int, n_tasks: int, seed: int) -> list[list[tuple[st
 
 
 def fv_tasks(folder: str | Path, names: tuple[str, ...] = FV_TASKS) -> list[list[tuple[str, str]]]:
-    """The function-vector data sets ``names`` from ``folder`` (one ``{name}.json`` each); one line naming what is
-    missing and where to get it otherwise."""
-    root = Path(folder) if folder else None
-    missing = [n for n in names if root is None or not (root / f"{n}.json").is_file()]
-    if missing:
-        raise ReproError(
-            f"function-vector data set(s) {', '.join(missing)} not found in {folder or '(no folder)'}: download "
-            f"dataset_files/abstractive/*.json from github.com/ericwtodd/function_vectors into one folder and pass "
-            f"it as --set stitch.fv_data=FOLDER (or {FV_DATA_ENV}=FOLDER)"
-        )
-    out = []
-    for n in names:
-        try:
-            rows = json.loads((root / f"{n}.json").read_text())
-            out.append([(str(r["input"]).strip(), str(r["output"]).strip()) for r in rows])
-        except (ValueError, KeyError, TypeError) as e:
-            raise ReproError(
-                f"{root / f'{n}.json'} is not a function-vector data set (a JSON list of {{'input', 'output'}}): "
-                f"{e}; download it again"
-            ) from e
-    return out
+    """The function-vector data sets ``names`` from ``folder`` (:func:`repro.function_vectors.read_tasks`: one line
+    naming what is missing and where to get it otherwise), in that order."""
+    from repro.function_vectors import read_tasks
+
+    how = f"--set stitch.fv_data=FOLDER (or {FV_DATA_ENV}=FOLDER)"
+    tasks = read_tasks(folder, names, how)
+    return [[(str(x), str(y)) for x, y in tasks[n]] for n in names]
 
 
 def fv_folder(configured: str) -> str:

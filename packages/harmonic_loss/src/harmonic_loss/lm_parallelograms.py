@@ -90,10 +90,8 @@ def train_generated(cfg: Any) -> tuple[dict, dict, dict]:
 
 def load_checkpoints(cfg: Any) -> tuple[dict, dict, dict]:
     """Embeddings of two trained models and the function-vector tasks as last-BPE-token id pairs."""
-    import json
-    from pathlib import Path
-
     from repro.figure import ReproError
+    from repro.function_vectors import read_tasks
 
     missing = [
         n for n in ("harmonic_checkpoint", "standard_checkpoint", "tasks_dir") if getattr(cfg, n) is None
@@ -104,15 +102,8 @@ def load_checkpoints(cfg: Any) -> tuple[dict, dict, dict]:
             "`torchrun --nproc_per_node 8 -m harmonic_loss.train_lm --preset paper --head harmonic|standard` and "
             "download ericwtodd/function_vectors dataset_files/abstractive"
         )
-    pairs = {
-        f.stem: [(r["input"], r["output"]) for r in json.loads(f.read_text())]
-        for f in sorted(Path(cfg.tasks_dir).glob("*.json"))
-    }
+    pairs = read_tasks(cfg.tasks_dir, how_to_pass="--set tasks_dir=FOLDER")
     tasks = task_ids(pairs, last_token_encoder(cfg.tokenizer))
-    if not pairs:
-        raise ReproError(
-            f"{cfg.tasks_dir} holds no task .json files (function-vector format: input/output rows)"
-        )
     embeddings = {
         "harmonic": {"0": load_embeddings(cfg.harmonic_checkpoint)},
         "standard": {"0": load_embeddings(cfg.standard_checkpoint)},
