@@ -142,3 +142,24 @@ def test_embedding_stitch_keeps_the_receivers_learned_positions(tmp_path):
     with torch.no_grad():
         stitched = Stitched(model, model, 0.0, init="lstsq", fit_ids=ids, fit_mask=mask)(ids, mask)
         assert torch.allclose(stitched, model(ids).logits, atol=1e-4)
+
+
+def test_embedding_stitch_maps_token_embeddings_narrower_than_the_residual():
+    """OPT-350m embeds tokens in 512 dimensions and projects them to its 1024-wide residual: the embedding stitch
+    maps token embeddings (before the projection), so a least-squares self-stitch of such a model is the model."""
+    from transformers import OPTConfig, OPTForCausalLM
+
+    from graph_universality.tinylm import Stitched
+
+    torch.manual_seed(0)
+    cfg = OPTConfig(
+        vocab_size=40, hidden_size=16, word_embed_proj_dim=8, num_hidden_layers=2, ffn_dim=32,
+        num_attention_heads=2, max_position_embeddings=32, pad_token_id=1, bos_token_id=2, eos_token_id=2,
+    )  # fmt: skip
+    model = OPTForCausalLM(cfg).eval()
+    ids = torch.randint(3, 40, (8, 10))
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        st = Stitched(model, model, 0.0, init="lstsq", fit_ids=ids, fit_mask=mask)
+        assert st.map.weight.shape == (8, 8)
+        assert torch.allclose(st(ids, mask), model(ids, attention_mask=mask).logits, atol=1e-4)

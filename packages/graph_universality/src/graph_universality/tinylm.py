@@ -147,7 +147,10 @@ class Stitched(torch.nn.Module):
         self.sender, self.receiver = sender, receiver
         self.l_s = int(cut * sender.config.num_hidden_layers)
         self.l_r = int(cut * receiver.config.num_hidden_layers)
-        ds, dr = sender.config.hidden_size, receiver.config.hidden_size
+        # at cut 0 the map goes between token embeddings, which can be narrower than the residual (OPT-350m: 512,
+        # projected to 1024 after the embedding)
+        ds = sender.get_input_embeddings().embedding_dim if self.l_s == 0 else sender.config.hidden_size
+        dr = receiver.get_input_embeddings().embedding_dim if self.l_r == 0 else receiver.config.hidden_size
         self.map = torch.nn.Linear(ds, dr)
         for p in (*sender.parameters(), *receiver.parameters()):
             p.requires_grad_(False)
