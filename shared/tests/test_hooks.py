@@ -4,7 +4,15 @@ hidden states."""
 import pytest
 import torch
 
-from repro.hooks import decoder_layers, edit_resid_post, edit_resid_pre, edit_site, hook_name, parse_hook_name
+from repro.hooks import (
+    decoder_layers,
+    edit_embed,
+    edit_resid_post,
+    edit_resid_pre,
+    edit_site,
+    hook_name,
+    parse_hook_name,
+)
 
 
 def test_hook_names_round_trip_and_refuse_others():
@@ -46,3 +54,29 @@ def test_edits_see_and_replace_the_hidden_states(tiny_dirs, arch):
         torch.testing.assert_close(after, ref.logits)
     with pytest.raises(ValueError, match="outside the model's blocks"), edit_resid_pre(model, n, grab):
         pass
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "gpt_neox"])
+def test_edit_embed_sees_the_token_embeddings_and_leaves_the_positions(tiny_dirs, arch):
+    """hook_embed is the token embedding alone: GPT-2 adds its learned positions after it (so zeroing it leaves the
+    positions in block 0's input), GPT-NeoX has none to add."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_dirs[arch]).eval()
+    ids = torch.randint(5, 100, (2, 7))
+    with torch.no_grad():
+        ref = model(ids).logits
+        seen = {}
+
+        def grab(x):
+            seen["x"] = x.clone()
+            return x
+
+        with edit_embed(model, grab):
+            torch.testing.assert_close(model(ids).logits, ref)
+        torch.testing.assert_close(seen["x"], model.get_input_embeddings()(ids))
+        with edit_embed(model, torch.zeros_like), edit_resid_pre(model, 0, grab):
+            model(ids)
+        positions = model.transformer.wpe(torch.arange(7))[None].expand(2, -1, -1) if arch == "gpt2" else 0
+        torch.testing.assert_close(seen["x"], torch.zeros_like(seen["x"]) + positions)
+        torch.testing.assert_close(model(ids).logits, ref)  # the hook is gone after the block

@@ -7,7 +7,8 @@ edits of the residual stream.
   GPT-2 ``transformer.h``, GPT-NeoX ``gpt_neox.layers``, OPT ``model.decoder.layers``). A forward pre-hook on
   block i sees ``blocks.i.hook_resid_pre`` (= HF ``hidden_states[i]``); a forward hook its ``hook_resid_post``.
 - ``edit_resid_pre(model, layer, fn)`` / ``edit_resid_post(model, layer, fn)``: within the ``with`` block, the
-  residual stream entering (leaving) block ``layer`` is replaced by ``fn(x)`` in every forward pass. Under KV-cache
+  residual stream entering (leaving) block ``layer`` is replaced by ``fn(x)`` in every forward pass;
+  ``edit_embed(model, fn)`` the token embeddings (``hook_embed``). Under KV-cache
   generation each pass carries only the positions being computed, so an edit applies to exactly those.
 """
 
@@ -83,6 +84,17 @@ def edit_resid_post(model: Any, layer: int, fn: Callable[[Any], Any]) -> Iterato
         return fn(out)
 
     handle = _block(model, layer).register_forward_hook(hook, with_kwargs=True)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@contextlib.contextmanager
+def edit_embed(model: Any, fn: Callable[[Any], Any]) -> Iterator[None]:
+    """Within the block, the token embeddings (TransformerLens ``hook_embed``: before a model with learned positions,
+    GPT-2 or OPT, adds them, and before OPT's projection to the residual width) are replaced by ``fn(x)``."""
+    handle = model.get_input_embeddings().register_forward_hook(lambda module, args, out: fn(out))
     try:
         yield
     finally:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from repro import lm_train
-from repro.hooks import decoder_layers, edit_resid_pre
+from repro.hooks import decoder_layers, edit_embed, edit_resid_pre
 
 TEMPLATE = ["Is", "a", "descendant", "of", "?", "Yes", "No", "'s", "children", ":", "[", "]", ",", "."]
 PAD, EOS = lm_train.PAD, lm_train.EOS
@@ -194,16 +194,13 @@ class Stitched(torch.nn.Module):
         with torch.no_grad():
             hs = self._resid(self.sender, self.l_s, ids, mask)
         mapped = self.map(hs)
-        if self.l_r == 0:
-            # the embedding stitch replaces the receiver's token embeddings only: a receiver with learned positions
-            # (GPT-2, OPT) still adds its own, which no map of token embeddings could supply
-            emb = self.receiver.get_input_embeddings()
-            handle = emb.register_forward_hook(lambda module, args, out: mapped)
-            try:
-                return self.receiver(ids, attention_mask=mask).logits
-            finally:
-                handle.remove()
-        with edit_resid_pre(self.receiver, self.l_r, lambda h: mapped):
+        # the embedding stitch replaces the receiver's token embeddings only: a receiver with learned positions
+        # (GPT-2, OPT) still adds its own, which no map of token embeddings could supply
+        with (
+            edit_embed(self.receiver, lambda h: mapped)
+            if self.l_r == 0
+            else edit_resid_pre(self.receiver, self.l_r, lambda h: mapped)
+        ):
             return self.receiver(ids, attention_mask=mask).logits
 
 
