@@ -32,14 +32,17 @@ def build_word_tokenizer(words: Sequence[str], specials: Sequence[str] = (PAD, E
 
 
 def encode(
-    tokenizer: Any, texts: Sequence[str], max_len: int | None = None
+    tokenizer: Any, texts: Sequence[str], max_len: int | None = None, eos: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids ``[B, T]`` (each text followed by EOS, cut to ``max_len``) and the attention mask."""
-    enc = [tokenizer.encode(t, add_special_tokens=False) + [tokenizer.eos_token_id] for t in texts]
+    """Right-padded ids ``[B, T]`` (each text followed by EOS unless ``eos`` is false, cut to ``max_len``) and the
+    attention mask. A tokenizer without a pad token (GPT-2's) pads with EOS: the mask hides it either way."""
+    tail = [tokenizer.eos_token_id] if eos else []
+    enc = [tokenizer.encode(t, add_special_tokens=False) + tail for t in texts]
     if max_len is not None:
         enc = [e[:max_len] for e in enc]
     T = max(len(e) for e in enc)
-    ids = torch.full((len(enc), T), tokenizer.pad_token_id, dtype=torch.long)
+    pad = next((x for x in (tokenizer.pad_token_id, tokenizer.eos_token_id) if x is not None), 0)
+    ids = torch.full((len(enc), T), pad, dtype=torch.long)
     mask = torch.zeros(len(enc), T, dtype=torch.long)
     for i, e in enumerate(enc):
         ids[i, : len(e)] = torch.tensor(e)

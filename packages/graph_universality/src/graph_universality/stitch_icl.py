@@ -113,23 +113,12 @@ def icl_accuracy(
     base's 10-shot score). ``forward(ids, mask) -> logits``; prompts are right-padded, read at their last token."""
     hits = 0
     for i in range(0, len(prompts), batch):
-        ids, mask = padded(tokenizer, prompts[i : i + batch])
+        ids, mask = lm_train.encode(tokenizer, prompts[i : i + batch], eos=False)
         first = [tokenizer.encode(" " + a, add_special_tokens=False)[0] for a in answers[i : i + batch]]
         logits = forward(ids.to(device), mask.to(device))
         last = logits[torch.arange(len(ids)), mask.sum(1).to(device) - 1]
         hits += int((last.argmax(-1).cpu() == torch.tensor(first)).sum())
     return hits / len(prompts)
-
-
-def padded(tokenizer: Any, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids and attention mask, no special tokens (any tokenizer: GPT-2's has no pad token)."""
-    enc = [tokenizer.encode(t, add_special_tokens=False) for t in texts]
-    pad = next((x for x in (tokenizer.pad_token_id, tokenizer.eos_token_id) if x is not None), 0)
-    ids = torch.full((len(enc), max(len(e) for e in enc)), pad, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for j, e in enumerate(enc):
-        ids[j, : len(e)], mask[j, : len(e)] = torch.tensor(e), 1
-    return ids, mask
 
 
 # the receiver alone, the untrained maps, and per init (official: zero; fixed: least squares) the trained stitch and
@@ -284,7 +273,9 @@ def paper_arm(cfg: Any) -> dict[str, Any]:
             prompts, answers, _ = episodes(
                 [rows], cfg.n_eval, cfg.shots, seed=sum(map(ord, t)), word_level=False
             )
-            ids, mask = padded(tok, [f"{p} {x}" for p, x in zip(prompts, answers, strict=True)])
+            ids, mask = lm_train.encode(
+                tok, [f"{p} {x}" for p, x in zip(prompts, answers, strict=True)], eos=False
+            )
             for k, f in fwd.items():
                 acc[k].append(icl_accuracy(f, tok, prompts, answers, batch=8, device=cfg.device))
                 loss[k].append(next_token_loss(f, ids.to(cfg.device), mask.to(cfg.device), batch=8))
@@ -309,7 +300,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         refs = {"chance": float(result["chance"]), "x_only_ceiling": float(result["x_only_ceiling"])}
     else:
         labels = [k for k in result if ">" in k]
-        have = [k for k in result[labels[0]]] if labels else []
+        have = list(result[labels[0]]) if labels else []
         rows = {k: np.array([result[p][k] for p in labels], dtype=float) for k in have}
         refs = {}
     items = {k: v for k, v in rows.items() if not k.startswith("loss_")}
