@@ -139,10 +139,8 @@ def official_run(spec: RunSpec) -> tuple[dict, float, float]:
             xb, yb = xb.to("cpu"), yb.long().to("cpu")
             opt.zero_grad()
             out = model(xb)
-            # harmonic outputs are log-probabilities: -mean log p_y; standard outputs are logits: cross-entropy
-            loss = F.nll_loss(out, yb) if spec.harmonic else F.cross_entropy(out, yb)
-            emb = model.embedding
-            (loss + CFG.penalty * emb.pow(2).mean(0).sqrt().mean()).backward()  # + embedding group-lasso
+            loss = model.task_loss(out, yb)
+            (loss + CFG.penalty * model.group_lasso()).backward()
             opt.step()
             loss_sum += loss.item()
             correct += (out.argmax(1) == yb).sum().item()

@@ -4,7 +4,6 @@ batches, the same training (each run of a stack with its own torch.optim.AdamW).
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from harmonic_loss.official_models import OfficialMLP, OfficialTransformer
 from harmonic_loss.toy_data import make_split, task
@@ -85,8 +84,7 @@ def test_same_init_same_batches_train_to_the_same_weights(arch):
         for r, (m, o) in enumerate(zip(officials, opts, strict=True)):
             o.zero_grad()
             out = m(xs[r])
-            ce = F.nll_loss(out, ys[r]) if m.harmonic else F.cross_entropy(out, ys[r])
-            (ce + penalty * m.embedding.pow(2).mean(0).sqrt().mean()).backward()
+            (m.task_loss(out, ys[r]) + penalty * m.group_lasso()).backward()
             o.step()
     dim = stacked.params["emb"].shape[-1]
     for r, m in enumerate(officials):

@@ -13,7 +13,8 @@ a trained run to code written for the official modules.
   harmonic head to untied centres (D7).
 
 ``forward`` returns logits (standard) or log-probabilities (harmonic: :func:`harmonic_loss.harmax.log_harmax`, the
-official code's exponent convention).
+official code's exponent convention); ``task_loss`` is the matching -log p_y and ``group_lasso`` the official
+embedding penalty, the training loss being ``task_loss + penalty * group_lasso``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,27 @@ from harmonic_loss.harmax import log_harmax
 from harmonic_loss.toy_models import StackedMLP, StackedTransformer
 
 
-class OfficialMLP(nn.Module):
+class OfficialToyModel(nn.Module):
+    """What both official toy models share: the head's output convention and the training loss."""
+
+    def __init__(self, harmonic: bool, n: float, eps: float):
+        super().__init__()
+        self.harmonic, self.n, self.eps = harmonic, n, eps
+
+    @property
+    def embedding(self) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def task_loss(self, out: Tensor, y: Tensor) -> Tensor:
+        """Mean -log p_y of ``forward``'s output: log-probabilities (harmonic) or logits (standard)."""
+        return nn.functional.nll_loss(out, y) if self.harmonic else nn.functional.cross_entropy(out, y)
+
+    def group_lasso(self) -> Tensor:
+        """The official embedding penalty: mean over dimensions of sqrt(mean over tokens of E^2)."""
+        return self.embedding.pow(2).mean(0).sqrt().mean()
+
+
+class OfficialMLP(OfficialToyModel):
     def __init__(
         self,
         vocab: int,
@@ -36,8 +57,7 @@ class OfficialMLP(nn.Module):
         n: float = 1.0,
         eps: float = 1e-4,
     ):
-        super().__init__()
-        self.harmonic, self.n, self.eps = harmonic, n, eps
+        super().__init__(harmonic, n, eps)
         self.fc1 = nn.Linear(seq_len * dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
         self.head = nn.Linear(dim, vocab, bias=not harmonic)  # its weight IS the token embedding (tied)
@@ -71,7 +91,7 @@ class OfficialMLP(nn.Module):
         return m
 
 
-class OfficialTransformer(nn.Module):
+class OfficialTransformer(OfficialToyModel):
     def __init__(
         self,
         vocab: int,
@@ -84,8 +104,7 @@ class OfficialTransformer(nn.Module):
         n: float = 1.0,
         eps: float = 1e-4,
     ):
-        super().__init__()
-        self.harmonic, self.n, self.eps = harmonic, n, eps
+        super().__init__(harmonic, n, eps)
         self.emb = nn.Embedding(vocab, dim)
         nn.init.normal_(self.emb.weight, std=dim**-0.5)
         self.pos = nn.Parameter(torch.randn(seq_len, dim))
