@@ -369,8 +369,9 @@ def train_stacked(
     """Train every run of a stack; see the module docstring.
 
     ``steps``: the step budget, one for all runs or one per run (``[S]``). ``loss_fn(step)`` returns per-run losses
-    ``[S]``, or the gradients of their sum (``{name: [S, ...]}`` for the optimiser's parameters). ``eval_fn(step)`` is called before the first step, every ``eval_every`` steps, and after the last step
-    (with the number of steps done); it may return a boolean ``[S]`` mask of runs to stop early.
+    ``[S]``, or the gradients of their sum (``{name: [S, ...]}`` for the optimiser's parameters). ``eval_fn(step)``
+    is called before the first step, every ``eval_every`` steps, and after the last step (with the number of steps
+    done); it may return a boolean ``[S]`` mask of runs to stop early.
     """
     n_runs = optimizer.n_runs
     device = optimizer.lr.device
