@@ -189,6 +189,18 @@ def test_out_pointing_at_a_file_is_one_line(toy, tmp_path):
     COUNTS["faults injected"] += 1
 
 
+def test_out_that_cannot_be_created_is_one_line(toy, tmp_path):
+    """An OS failure guard() has no fix for (here a symlink loop, ELOOP; /proc gives ENOENT) is still one line."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    out = loop / "results"
+    rc, _, err = drive(toy, "toypaper:fig1", "--out", str(out))
+    line = one_line_error(err)
+    assert rc == 1 and str(out) in line and "--out" in line and "cannot be created" in line
+    assert toy.calls() == 0, "stopped before computing"
+    COUNTS["faults injected"] += 1
+
+
 # ------------------------------------------------------------------------------------------- SIGKILL
 def test_sigkill_at_random_points_of_a_store_then_a_rerun_is_identical(toy, tmp_path):
     n = 20

@@ -177,13 +177,20 @@ def check_writable(folder: Path, what: str) -> None:
                     f"remove it or choose another {what}"
                 )
             break
-    with guard(folder):
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".repro-probe-{os.getpid()}"
-        try:
-            with open(probe, "wb") as fh:
-                fh.write(b"ok")
-                fh.flush()
-                os.fsync(fh.fileno())
-        finally:
-            probe.unlink(missing_ok=True)
+    try:
+        with guard(folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".repro-probe-{os.getpid()}"
+            try:
+                with open(probe, "wb") as fh:
+                    fh.write(b"ok")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            finally:
+                probe.unlink(missing_ok=True)
+    except StorageError:
+        raise
+    except OSError as e:  # what guard() has no fix for: a symlink loop, a virtual file system (/proc), ...
+        raise StorageError(
+            f"{what} {folder} cannot be created ({e.strerror or e}); choose another {what}"
+        ) from e
