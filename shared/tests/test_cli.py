@@ -240,3 +240,13 @@ def test_jobs_workers_exit_when_their_parent_is_killed(tmp_path):
         time.sleep(0.2)
     os.kill(worker, signal.SIGKILL)
     raise AssertionError("the worker outlived its killed parent by 20 s")
+
+
+def test_fixed_length_tuples_parse_to_their_length_and_types():
+    from repro.figure import parse_value
+
+    assert parse_value("1e-3,3", tuple[float, int]) == (1e-3, 3)
+    assert parse_value("1,2,3", tuple[int, ...]) == (1, 2, 3)
+    for raw in ("1", "1,2,3", ""):
+        with pytest.raises(ValueError, match="expected 2 comma-separated values"):
+            parse_value(raw, tuple[float, float])

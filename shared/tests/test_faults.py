@@ -201,6 +201,27 @@ def test_out_that_cannot_be_created_is_one_line(toy, tmp_path):
     COUNTS["faults injected"] += 1
 
 
+def test_bad_set_values_are_one_line_before_or_after_computing(toy, tmp_path):
+    """Values the parser cannot check alone: an empty list where every scale has values, a variant the figure lacks
+    (both stop before computing), and one the config accepts but the computation cannot use (a negative seed: the
+    line names the override; REPRO_TRACEBACK=1 gives the traceback)."""
+    out = str(tmp_path / "out")
+    for value, words in (
+        ("seeds=", "leaves seeds empty"),
+        ("variants=nope", "one or more of official, fixed"),
+    ):
+        rc, _, err = drive(toy, "toypaper:fig1", "--set", value, "--out", out)
+        line = one_line_error(err)
+        assert rc == 2 and words in line, line
+    assert toy.calls() == 0, "stopped before computing"
+    rc, _, err = drive(toy, "toypaper:fig1", "--set", "seeds=-1", "--out", out)
+    line = one_line_error(err)
+    assert rc == 2 and "--set seeds=-1" in line and "ValueError" in line, line
+    rc, _, err = drive(toy, "toypaper:fig1", "--set", "seeds=-1", "--out", out, env={"REPRO_TRACEBACK": "1"})
+    assert rc != 0 and "Traceback" in err
+    COUNTS["faults injected"] += 1
+
+
 # ------------------------------------------------------------------------------------------- SIGKILL
 def test_sigkill_at_random_points_of_a_store_then_a_rerun_is_identical(toy, tmp_path):
     n = 20

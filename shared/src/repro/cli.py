@@ -234,6 +234,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    args = None
     try:
         args = parse(argv)
         return dispatch(args)
@@ -249,10 +250,20 @@ def main(argv: list[str] | None = None) -> int:
         from repro.faults import StorageError, describe
 
         line = str(e) if isinstance(e, StorageError) else describe(e)
-        if line is None:
+        if line is not None:
+            print(f"repro: error: {line}", file=sys.stderr)
+            return EXIT_STORAGE
+        sets = getattr(args, "overrides", None)
+        if not sets or os.environ.get("REPRO_TRACEBACK"):
             raise
-        print(f"repro: error: {line}", file=sys.stderr)
-        return EXIT_STORAGE
+        # a value its config accepts but the computation cannot use: name the overrides, not a deep traceback
+        given = " ".join(f"--set {k}={v}" for k, v in sets.items())
+        print(
+            f"repro: error: the computation failed under {given} ({type(e).__name__}: {e}); check those values "
+            "against the defaults (the config in the figure's JSON beside its PNG); REPRO_TRACEBACK=1 shows where",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
 
 
 def dispatch(args: argparse.Namespace) -> int:

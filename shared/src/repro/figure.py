@@ -112,7 +112,28 @@ class Figure:
             cfg = dataclasses.replace(cfg, variants=(variant,))
         if overrides:
             cfg = apply_overrides(cfg, overrides, self.name)
+            for key in overrides:
+                # an empty tuple where no scale has one (``--set fractions=``) would fail deep in the compute
+                if field_at(cfg, key) == () and all(field_at(c, key) != () for c in self.configs.values()):
+                    default = ",".join(str(v) for v in field_at(self.configs[scale], key))
+                    raise ReproError(
+                        f"{self.name}: --set {key}= leaves {key} empty; give at least one value "
+                        f"(at {scale}: {key}={default})"
+                    )
+        if self.variants:
+            chosen = tuple(getattr(cfg, "variants", ()))
+            if not chosen or not set(chosen) <= set(self.variants):
+                raise ReproError(
+                    f"{self.name}: variants={','.join(chosen)} must be one or more of {', '.join(self.variants)}"
+                )
         return cfg
+
+
+def field_at(cfg: Any, dotted: str) -> Any:
+    """The value of a (dotted: ``sweep.lr``) config field."""
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
 
 
 def apply_overrides(cfg: Any, overrides: Mapping[str, str], who: str) -> Any:
@@ -170,6 +191,10 @@ def parse_value(raw: str, tp: Any) -> Any:
     if origin is tuple:
         args = typing.get_args(tp)
         parts = [p for p in raw.strip("()[]").split(",") if p.strip()]
+        if args and args[-1] is not Ellipsis:  # a fixed-length tuple: tuple[float, float]
+            if len(parts) != len(args):
+                raise ValueError(f"expected {len(args)} comma-separated values, got {len(parts)}")
+            return tuple(parse_value(p.strip(), a) for p, a in zip(parts, args, strict=True))
         elem = args[0] if args else str
         return tuple(parse_value(p.strip(), elem) for p in parts)
     if origin is typing.Literal:

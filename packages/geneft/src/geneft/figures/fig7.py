@@ -45,8 +45,10 @@ class Fig7Config:
     def __post_init__(self) -> None:
         if self.main_width not in self.widths:
             raise ValueError(f"main_width {self.main_width} must be one of widths {self.widths}")
-        if not 0 < self.fraction < 1 or not self.seeds or self.steps < 1 or min(self.depths) < 1:
-            raise ValueError("fraction in (0, 1), seeds non-empty, steps >= 1, depths >= 1")
+        if not 0 < self.fraction < 1 or not self.seeds or self.steps < 1 or min(self.depths, default=0) < 1:
+            raise ValueError(
+                "fraction in (0, 1), seeds non-empty, steps >= 1, depths non-empty and each >= 1"
+            )
 
 
 def compute(cfg: Fig7Config) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class Fig8Config:
     width: int = 50
 
     def __post_init__(self) -> None:
-        if self.weight_decays[0] != 0.0:
+        if not self.weight_decays or self.weight_decays[0] != 0.0:
             raise ValueError("weight_decays must start with 0 (the reference row)")
         if self.n_dec < 2 or not self.seeds or self.steps < 1:
             raise ValueError("n_dec >= 2, seeds non-empty, steps >= 1")
