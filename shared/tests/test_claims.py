@@ -197,3 +197,23 @@ def test_merge_seeds_takes_one_value_per_seed_and_every_precondition():
     assert b.verdict == "not reached" and "seed 2: 0.5" in b.preconditions[0].detail  # one seed did not train
     (a, b) = merge_seeds([seed(0, 1.0), seed(1, 1.1, with_b=False)])
     assert a.verdict == "reproduced" and math.isnan(b.values[1]) and b.verdict == "not reached"
+
+
+def test_merge_seeds_widens_an_exact_agreement_to_the_seeds_own_intervals():
+    """Three seeds that each count 0 latents of 512 agree exactly: the t interval is the point 0, certain as no three
+    samples are. The merged interval reaches what the seeds' own (Wilson) intervals give for their mean, so "more
+    than 0" is inconclusive, not contradicted; where the seeds differ more than their own intervals, the t interval
+    stands (it is the wider)."""
+    from repro.claims import count_interval, merge_seeds
+
+    def seed(count: int) -> list[Claim]:
+        return [Claim("latents", (count,), ">", 0.0, interval=count_interval(count, 512), spread="Wilson")]
+
+    (zero,) = merge_seeds([seed(0), seed(0), seed(0)])
+    hi = count_interval(0, 512)[1]
+    assert zero.ci == pytest.approx((0.0, math.sqrt(3) * hi / 3)) and zero.verdict == "inconclusive"
+    assert "widened to the seeds' own intervals" in zero.spread
+    assert Claim.from_dict(zero.to_dict()).ci == zero.ci  # the committed reference keeps it
+    (apart,) = merge_seeds([seed(0), seed(40), seed(80)])
+    assert apart.interval is None and apart.ci == pytest.approx((40 - 99.36, 40 + 99.36), abs=0.01)
+    assert "widened" not in apart.spread

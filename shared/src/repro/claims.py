@@ -13,7 +13,8 @@ The interval over n seeds is Student's t interval of the mean (n >= 2): mean ± 
 wide for n = 3, by design: a verdict must not hinge on one seed or on a machine's float rounding. A figure whose
 claim is measured on a single run passes ``interval=`` from a bootstrap over items (``bootstrap_interval``). Where a
 whole pipeline is repeated per seed (a model and the analysis on it), ``merge_seeds`` turns each seed's claims into one
-claim with a value per seed.
+claim with a value per seed; where the seeds carry their own intervals (a bootstrap, a count's Wilson interval) and
+agree more closely than those allow (three counts of 0), the interval is widened to what they give for the mean.
 
 Checks that hold by construction (identities, self-stitches, alpha = 0) are tests, not claims.
 """
@@ -554,7 +555,10 @@ def merge_seeds(per_seed: Sequence[Sequence[Claim]], what: str = "seeds") -> lis
                 met[p.statement] = met.get(p.statement, True) and p.met
         preconditions = tuple(Precondition(s, met[s], "; ".join(d)) for s, d in pres.items())
         values = [c.measured if c is not None else math.nan for c in slots]
-        spread = f"{len(slots)} {what} (t interval)" + (
+        interval = _at_least_within(values, [c.interval if c is not None else None for c in slots])
+        widened = interval is not None and interval != mean_interval(values)
+        interval = interval if widened else None  # else the t interval, computed from the values
+        spread = f"{len(slots)} {what} (t interval{WIDENED if widened else ''})" + (
             f"; within a seed: {first.spread}" if first.spread else ""
         )
         out.append(
@@ -568,8 +572,32 @@ def merge_seeds(per_seed: Sequence[Sequence[Claim]], what: str = "seeds") -> lis
                 unit=first.unit,
                 variant=first.variant,
                 preconditions=preconditions,
+                interval=interval,
                 spread=spread,
                 note=first.note,
             )  # fmt: skip
         )
     return out
+
+
+WIDENED = ", widened to the seeds' own intervals"
+
+
+def _at_least_within(
+    values: Sequence[float], own: Sequence[tuple[float, float] | None]
+) -> tuple[float, float] | None:
+    """The interval of the mean over seeds: the t interval of ``values``, widened on either side to what the seeds'
+    own intervals (``own``: a bootstrap or count interval per seed) give for the mean of independent estimates,
+    m -/+ sqrt(sum of the seeds' squared half-widths on that side) / n. Three seeds can agree exactly by chance (a
+    count of 0 latents in each): their t interval is then a point, as certain as no sample of that size allows.
+    None (the t interval alone) unless every seed has its own interval and there are at least two."""
+    n = len(values)
+    t = mean_interval(values)
+    if t is None or any(o is None for o in own) or any(math.isnan(v) for v in values):
+        return None
+    m = math.fsum(values) / n
+    below = math.sqrt(math.fsum((v - lo) ** 2 for v, (lo, _) in zip(values, own, strict=True))) / n
+    above = math.sqrt(math.fsum((hi - v) ** 2 for v, (_, hi) in zip(values, own, strict=True))) / n
+    if math.isnan(below) or math.isnan(above):
+        return None
+    return (min(t[0], m - below), max(t[1], m + above))
