@@ -157,13 +157,45 @@ def test_fix_comparison_pairs_official_and_fixed_claims():
         ("`fig2`", claim("b", "fixed", [1.0, 1.1, 0.9])),  # another figure, fixed only: not compared
     ]
     table = fix_comparison(rows)
-    assert [(t[1], t[-1]) for t in table] == [
+    assert [(t[1], t[4]) for t in table] == [
         ("a", "survives the fix"),
         ("b", "official only: gone after the fix"),
     ]
     text = "\n".join(fix_section(rows))
     assert "Of 2 claims measured both ways" in text and "survives the fix: 1" in text
     assert fix_section(rows[4:]) == []
+
+
+def test_fix_comparison_pairs_variants_that_differ_in_one_defect():
+    """A paper's own axes (harmonic_loss: split, dropout at evaluation, an ablated group-lasso): variants that are one
+    setting per defect pair up where exactly one setting changes from official to fixed."""
+    from repro.gallery import fix_axes, fix_comparison
+
+    axes = (
+        ("split", "official", "unique"),
+        ("dropout", "dropout at eval", "eval mode"),
+        ("lasso", "", "no lasso"),
+    )
+
+    def claim(variant: str, values: list[float]) -> tuple[str, Claim]:
+        return ("`fig7`", Claim("acc", values, ">", 0.0, variant=variant))
+
+    rows = [
+        claim("official, dropout at eval", [1.0, 1.1, 0.9]),
+        claim("official, eval mode", [-1.0, -1.1, -0.9]),
+        claim("unique, dropout at eval", [1.0, 1.2, 0.8]),
+        claim("unique, eval mode", [1.0, 1.2, 0.8]),
+        claim("official, dropout at eval, no lasso", [1.0, 1.2, 0.8]),
+    ]
+    table = {t[5]: t[4] for t in fix_comparison(rows, axes)}
+    assert table == {
+        "split: official, dropout at eval -> unique, dropout at eval": "survives the fix",
+        "split: official, eval mode -> unique, eval mode": "fixed only: appears after the fix",
+        "dropout: official, dropout at eval -> official, eval mode": "official only: gone after the fix",
+        "dropout: unique, dropout at eval -> unique, eval mode": "survives the fix",
+        "lasso: official, dropout at eval -> official, dropout at eval, no lasso": "survives the fix",
+    }
+    assert fix_axes("no_such_paper") == (("official vs fixed", "official", "fixed"),)
 
 
 def test_merge_seeds_takes_one_value_per_seed_and_every_precondition():

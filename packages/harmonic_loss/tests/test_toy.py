@@ -330,3 +330,24 @@ def test_sweep_chunks_through_the_cache(tmp_path):
     assert list(sweep_node.inputs)[:2] == ["stacks[mlp lattice official]", "stacks[mlp circle official]"]
     more = sweep_chunks(replace(cfg, ablations=("no_group_lasso", "no_group_lasso_no_wd")))
     assert set(chunks) < set(more) and len(more) == len(chunks) + 2
+
+
+def test_the_results_page_pairs_each_defect_official_vs_fixed():
+    """Issue 18: the results page shows official vs fixed for D1 (split), D6 (dropout at evaluation), D9 (the
+    group-lasso) and D14 (word pieces): every declared axis pairs at least one claim of the committed references."""
+    import json
+    from pathlib import Path
+
+    from repro.claims import Claim
+    from repro.gallery import fix_axes, fix_comparison
+
+    root = Path(__file__).resolve().parents[3] / "paper_figures" / "harmonic_loss"
+    rows = [
+        (path.stem, Claim.from_dict(c))
+        for path in sorted(root.glob("fig?.json"))
+        for c in json.loads(path.read_text())["claims"]
+    ]
+    axes = fix_axes("harmonic_loss")
+    paired = {what.split(":")[0] for *_, what in fix_comparison(rows, axes)}
+    quick = {label for label, *_ in axes if label != "D9 weight decay"}  # that arm runs at paper scale only
+    assert quick <= paired, quick - paired

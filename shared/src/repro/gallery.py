@@ -85,41 +85,73 @@ OUTCOMES = {  # (official reproduced, fixed reproduced) -> what the fix did to t
 }
 
 
-def fix_comparison(rows: list[tuple[str, Claim]]) -> list[tuple[str, str, Claim, Claim, str]]:
-    """Claims measured under both ``official`` and ``fixed`` (same figure and statement): (figure, statement,
-    official claim, fixed claim, outcome), the outcome from :data:`OUTCOMES` (``reproduced`` or not on each side)."""
-    by_key: dict[tuple[str, str], dict[str, Claim]] = {}
+# An axis along which a claim is measured the official way and ours: (what changes, the official setting, the fixed
+# one). A claim's variant is one setting per axis joined by ", " ("unique, eval mode"); "" as a setting is its
+# absence (``("D9: ...", "", "no group-lasso")`` pairs "official" with "official, no group-lasso"). A paper declares
+# its own as ``FIX_AXES`` in ``<paper>.figures`` (:func:`fix_axes`); the default is the official / fixed variants.
+DEFAULT_AXES = (("official vs fixed", "official", "fixed"),)
+
+
+def fix_axes(paper: str) -> tuple[tuple[str, str, str], ...]:
+    """The official-vs-fixed axes a paper declares (``FIX_AXES`` in ``<paper>.figures``), else :data:`DEFAULT_AXES`."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"{paper}.figures")
+    except ImportError:
+        return DEFAULT_AXES
+    return tuple(getattr(module, "FIX_AXES", DEFAULT_AXES))
+
+
+def _settings(variant: str | None) -> frozenset[str]:
+    return frozenset(s.strip() for s in (variant or "").split(",") if s.strip())
+
+
+def fix_comparison(
+    rows: list[tuple[str, Claim]], axes: tuple[tuple[str, str, str], ...] = DEFAULT_AXES
+) -> list[tuple[str, str, Claim, Claim, str, str]]:
+    """Claims of one figure and statement measured both ways along one of ``axes``: their variants differ in that
+    axis's setting only, official on one side and fixed on the other. Rows: (figure, statement, official claim,
+    fixed claim, outcome, what changed), the outcome from :data:`OUTCOMES` (``reproduced`` or not on each side)."""
+    by_key: dict[tuple[str, str], dict[frozenset[str], Claim]] = {}
     for figure, c in rows:
-        if c.variant in ("official", "fixed"):
-            by_key.setdefault((figure, c.statement), {})[c.variant] = c
+        by_key.setdefault((figure, c.statement), {})[_settings(c.variant)] = c
     out = []
-    for (figure, statement), pair in by_key.items():
-        if len(pair) == 2:
-            o, f = pair["official"], pair["fixed"]
-            out.append(
-                (figure, statement, o, f, OUTCOMES[o.verdict == "reproduced", f.verdict == "reproduced"])
-            )
+    for (figure, statement), claims in by_key.items():
+        for label, official, fixed in axes:
+            for settings, o in claims.items():
+                if official and official not in settings or fixed in settings:
+                    continue
+                f = claims.get((settings - {official}) | {fixed})
+                if f is not None:
+                    outcome = OUTCOMES[o.verdict == "reproduced", f.verdict == "reproduced"]
+                    what = f"{label}: {o.variant or '-'} -> {f.variant}"
+                    out.append((figure, statement, o, f, outcome, what))
     return out
 
 
-def fix_section(rows: list[tuple[str, Claim]]) -> list[str]:
+def fix_section(
+    rows: list[tuple[str, Claim]], axes: tuple[tuple[str, str, str], ...] = DEFAULT_AXES
+) -> list[str]:
     """Markdown: how many official findings survive the fix, then one line per claim measured both ways."""
-    table = fix_comparison(rows)
+    table = fix_comparison(rows, axes)
     if not table:
         return []
-    n = {k: sum(t[-1] == k for t in table) for k in OUTCOMES.values()}
+    n = {k: sum(t[4] == k for t in table) for k in OUTCOMES.values()}
     lines = [
         "## Which findings survive the fix",
         "",
-        f"Of {len(table)} claims measured both ways (`official`: the official recipe and its defects; `fixed`: ours): "
+        f"Of {len(table)} claims measured both ways (`official`: the official recipe and its defects; `fixed`: ours"
+        + (", one defect at a time" if len(axes) > 1 else "")
+        + "): "
         + "; ".join(f"{k}: {v}" for k, v in n.items())
         + ".",
         "",
-        "| figure | claim | official | fixed | outcome |",
-        "|---|---|---|---|---|",
+        "| figure | claim | what changes | official | fixed | outcome |",
+        "|---|---|---|---|---|---|",
     ]
-    for figure, statement, o, f, outcome in table:
-        cells = [figure, statement.replace("|", "\\|"), o.verdict, f.verdict, outcome]
+    for figure, statement, o, f, outcome, what in table:
+        cells = [figure, statement.replace("|", "\\|"), what, o.verdict, f.verdict, outcome]
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
 
@@ -138,7 +170,9 @@ def paper_page(root: Path, paper: str) -> str:
         "",
     ]
     reports = [(fig, report) for fig, report in _reports(root) if fig.paper == paper]
-    parts += fix_section([(f"`{fig.id}`", c) for fig, report in reports for c in _claims(report)])
+    parts += fix_section(
+        [(f"`{fig.id}`", c) for fig, report in reports for c in _claims(report)], fix_axes(paper)
+    )
     for fig, report in reports:
         parts += [f'<a id="{fig.id}"></a>', f"## {fig.id}: {fig.title}", ""]
         if report is None:
