@@ -16,6 +16,18 @@ def test_report_without_a_run_is_one_line(capsys, tmp_path):
     assert code == EXIT_BAD_INPUT and err.count("\n") == 1 and "run one first" in err
 
 
+def test_report_to_a_folder_that_cannot_be_made_is_one_line(toy, capsys, tmp_path):
+    from repro.cli import EXIT_STORAGE
+
+    assert main(["toypaper", "fig1"]) == EXIT_OK
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)  # mkdir under it fails with ELOOP, which no fix of faults.describe covers
+    capsys.readouterr()
+    code = main(["report", "--out", str(loop / "sub" / "report.html")])
+    err = capsys.readouterr().err
+    assert code == EXIT_STORAGE and err.count("\n") == 1 and "cannot be created" in err, err
+
+
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="no chromium on this machine")
 def test_report_renders_in_headless_chromium_without_console_errors(toy, capsys, tmp_path):
     from playwright.sync_api import sync_playwright

@@ -173,5 +173,8 @@ def write_report(
             "or point --results at a run's output folder"
         )
     out = Path(out) if out else results / f"report_{scale}.html"
+    from repro.faults import check_writable
+
+    check_writable(out.parent, "--out folder")  # one line, not a traceback, when it cannot be made or written
     atomic_write_text(out, render(reports, scale))
     return out
