@@ -555,10 +555,9 @@ def merge_seeds(per_seed: Sequence[Sequence[Claim]], what: str = "seeds") -> lis
                 met[p.statement] = met.get(p.statement, True) and p.met
         preconditions = tuple(Precondition(s, met[s], "; ".join(d)) for s, d in pres.items())
         values = [c.measured if c is not None else math.nan for c in slots]
-        interval = _at_least_within(values, [c.interval if c is not None else None for c in slots])
-        widened = interval is not None and interval != mean_interval(values)
-        interval = interval if widened else None  # else the t interval, computed from the values
-        spread = f"{len(slots)} {what} (t interval{WIDENED if widened else ''})" + (
+        # None: the t interval of the values stands
+        interval = _widened(values, [c.interval if c is not None else None for c in slots])
+        spread = f"{len(slots)} {what} (t interval{'' if interval is None else WIDENED})" + (
             f"; within a seed: {first.spread}" if first.spread else ""
         )
         out.append(
@@ -583,14 +582,14 @@ def merge_seeds(per_seed: Sequence[Sequence[Claim]], what: str = "seeds") -> lis
 WIDENED = ", widened to the seeds' own intervals"
 
 
-def _at_least_within(
+def _widened(
     values: Sequence[float], own: Sequence[tuple[float, float] | None]
 ) -> tuple[float, float] | None:
-    """The interval of the mean over seeds: the t interval of ``values``, widened on either side to what the seeds'
-    own intervals (``own``: a bootstrap or count interval per seed) give for the mean of independent estimates,
-    m -/+ sqrt(sum of the seeds' squared half-widths on that side) / n. Three seeds can agree exactly by chance (a
-    count of 0 latents in each): their t interval is then a point, as certain as no sample of that size allows.
-    None (the t interval alone) unless every seed has its own interval and there are at least two."""
+    """The t interval of ``values``, widened on either side to what the seeds' own intervals (``own``: a bootstrap or
+    count interval per seed) give for the mean of independent estimates, m -/+ sqrt(sum of the seeds' squared
+    half-widths on that side) / n; None where that widens nothing (the t interval stands), where a seed has no
+    interval of its own, or for fewer than two seeds. Three seeds can agree exactly by chance (a count of 0 latents
+    in each): their t interval is then a point, as certain as no sample of that size allows."""
     n = len(values)
     t = mean_interval(values)
     if t is None or any(o is None for o in own) or any(math.isnan(v) for v in values):
@@ -600,4 +599,5 @@ def _at_least_within(
     above = math.sqrt(math.fsum((hi - v) ** 2 for v, (_, hi) in zip(values, own, strict=True))) / n
     if math.isnan(below) or math.isnan(above):
         return None
-    return (min(t[0], m - below), max(t[1], m + above))
+    wide = (min(t[0], m - below), max(t[1], m + above))
+    return None if wide == t else wide

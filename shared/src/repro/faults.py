@@ -188,8 +188,6 @@ def check_writable(folder: Path, what: str) -> None:
                     os.fsync(fh.fileno())
             finally:
                 probe.unlink(missing_ok=True)
-    except StorageError:
-        raise
     except OSError as e:  # what guard() has no fix for: a symlink loop, a virtual file system (/proc), ...
         raise StorageError(
             f"{what} {folder} cannot be created ({e.strerror or e}); choose another {what}"
