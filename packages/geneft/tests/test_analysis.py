@@ -142,3 +142,47 @@ def test_premise_note_names_the_seeds_that_fit_every_pair():
     note = repons.premise_note([1.0, 1.0], [0.96, 1.0], [0.9, 0.78], (0, 1))
     assert note == "seeds with every pair right: 1 (ratio 0.78)"
     assert repons.premise_note([0.5], [0.5], [1.0], (0,)) == "no seed gets every pair right"
+
+
+def test_parallel_pieces_give_the_numbers_of_one_process():
+    """The lr sweep (one stack per optimiser), Fig. 7's scan (one per depth) and Fig. 8's rows (one per weight
+    decay) run their pieces in worker processes when the unit has two threads: the numbers must be those of one
+    process doing them one after another (a worker that forgot flush-to-zero or kept several threads differs)."""
+    import torch
+
+    from geneft import goldilocks
+
+    sweep = LrSweepConfig(n_grid=2, seeds=(0, 1), steps=60, eval_every=10, grok_gap=20, width=6)
+    rows = (
+        "mod3",
+        0.75,
+        np.array([1e-2]),
+        np.array([1e-2, 1e-1]),
+        [0.0, 1.0],
+        (0, 1),
+        60,
+        10,
+        20,
+        "adam",
+        2,
+        6,
+        "t",
+    )
+    scan = ((1, 2), (3, 5), (0, 1), 0.3, 60, 1e-2, 10)
+    threads = torch.get_num_threads()
+    try:
+        out = {}
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            out[n] = (phase.lr_sweep(sweep), phase.phase_rows(*rows), goldilocks.depth_width_scan(*scan))
+    finally:
+        torch.set_num_threads(threads)
+    (s1, r1, g1), (s2, r2, g2) = out[1], out[2]
+    for v in sweep.variants:
+        for k in s1[v]:
+            np.testing.assert_array_equal(s1[v][k], s2[v][k], err_msg=f"lr sweep {v} {k}")
+    for k in r1:
+        np.testing.assert_array_equal(r1[k], r2[k], err_msg=f"phase rows {k}")
+        assert r1[k].shape[0] == 2
+    for k in ("test_acc", "train_acc"):
+        np.testing.assert_array_equal(g1[k], g2[k], err_msg=f"depth scan {k}")

@@ -154,41 +154,16 @@ def train_zoo(cfg: ZooConfig) -> dict[str, Any]:
 def _train_replicates(cfg: ZooConfig) -> list[dict[str, Any]]:
     """Every (replicate, size) pair, each single-threaded (so its numbers do not depend on how many run at once): on
     the CPU in as many worker processes as the stage's threads (``cpu_threads``), else one after another."""
-    import torch
+    from repro.parallel import map_single_threaded, n_workers
 
     tasks = [(cfg, j, i) for j in range(cfg.n_seeds) for i in range(len(cfg.d_models))]
     # the widest first, so the pool's last tasks are the short ones
     tasks.sort(key=lambda t: -cfg.d_models[t[2]])
-    n_workers = min(len(tasks), torch.get_num_threads()) if cfg.device == "cpu" else 1
-    done = map_single_threaded(_size_task, tasks, n_workers)
+    done = map_single_threaded(_size_task, tasks, n_workers(len(tasks), cfg.device))
     out: list[dict[str, Any]] = [{} for _ in range(cfg.n_seeds)]
     for (_, j, i), r in sorted(zip(tasks, done, strict=True), key=lambda x: (x[0][1], x[0][2])):
         out[j][f"d{cfg.d_models[i]}"] = r
     return out
-
-
-def map_single_threaded(fn: Any, jobs: list, n_workers: int) -> list:
-    """``[fn(job) for job in jobs]`` with every job single-threaded, so its numbers do not depend on how many run at
-    once: in ``n_workers`` spawned worker processes when more than one, else here, one after another (this process
-    is set to one thread either way). ``fn`` must be a module-level function."""
-    import torch
-
-    torch.set_num_threads(1)
-    if n_workers <= 1:
-        return [fn(job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
-    with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_single_thread) as pool:
-        return list(pool.map(fn, jobs))
-
-
-def _single_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    torch.set_flush_denormal(True)  # as repro.environment.prepare_torch does in the parent
 
 
 @functools.lru_cache(maxsize=8)

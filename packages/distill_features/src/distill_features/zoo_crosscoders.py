@@ -142,12 +142,13 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
     others in ``replicates`` (crosscoder seed ``seed + 1000 j``; the same training and evaluation windows)."""
     import torch
 
-    from distill_features.zoo import map_single_threaded, replicate_sizes
+    from distill_features.zoo import replicate_sizes
+    from repro.parallel import map_single_threaded, n_workers
 
     n_replicates = len(replicate_sizes(zoo))
     # replicates train in as many worker processes as the stage's threads (cpu_threads), one thread each, so their
     # numbers do not depend on how many run at once (as the zoo's)
-    n_workers = min(n_replicates, torch.get_num_threads())
+    workers = n_workers(n_replicates, "cpu")  # one per thread, also beside a GPU (each job picks its device)
     torch.set_num_threads(1)
     train = windows(zoo, cfg.train_windows, cfg.seed + 1)
     eval_ids, eval_mask, eval_spans, eval_markers = windows(
@@ -166,7 +167,7 @@ def train_crosscoders(cfg: CrosscodersConfig, zoo: dict[str, Any]) -> dict[str, 
     }
     evals = (eval_ids, eval_mask, eval_markers)
     jobs = [(cfg, zoo, j, train, evals) for j in range(n_replicates)]
-    reps = map_single_threaded(_replicate_job, jobs, n_workers)
+    reps = map_single_threaded(_replicate_job, jobs, workers)
     out["sizes"], out["replicates"] = reps[0], reps[1:]
     return out
 

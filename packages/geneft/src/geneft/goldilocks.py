@@ -25,29 +25,19 @@ def depth_width_scan(
 ) -> dict[str, Any]:
     """Test and train accuracy of mod-3 networks (concat, tanh) per decoder depth and width, ``[depths, widths,
     seeds]``; early exit once every pair is right."""
-    from geneft.model import Arch
-    from geneft.train import Runs, train_stack
-    from repro.progress import track
+    from repro.parallel import map_single_threaded, n_workers
 
+    # one stack per depth (each in its own single-threaded worker process when the figure has the threads): every
+    # width x seed, narrower decoders zero-padded to the widest (exact, see geneft.model.init_params), so a step
+    # pays the Python overhead once for all widths
+    jobs = [(d, widths, seeds, fraction, steps, lr, eval_every) for d in depths]
+    # the deepest first, so the pool's last jobs are the short ones
+    order = sorted(range(len(depths)), key=lambda i: -depths[i])
+    done = map_single_threaded(_depth_stack, [jobs[i] for i in order], n_workers(len(jobs)))
     test = np.zeros((len(depths), len(widths), len(seeds)))
     train = np.zeros_like(test)
-    # one stack per depth: every width x seed, narrower decoders zero-padded to the widest (exact, see
-    # geneft.model.init_params), so a step pays the Python overhead once for all widths
-    cells = [(w, s) for w in widths for s in seeds]
-    runs = Runs.grid(seeds=[s for _, s in cells], fractions=fraction, lr_enc=lr, lr_dec=lr, wd_dec=0.0)
-    for i, depth in enumerate(track(depths, "fig7: depths (all widths stacked)")):
-        arch = Arch(mode=1, depth=depth, width=max(widths))
-        res = train_stack(
-            "mod3",
-            arch,
-            runs,
-            steps,
-            eval_every=eval_every,
-            stop="perfect",
-            widths=[w for w, _ in cells],
-        )
-        test[i] = res["test_acc"].reshape(len(widths), len(seeds))
-        train[i] = res["train_acc"].reshape(len(widths), len(seeds))
+    for i, (te, tr) in zip(order, done, strict=True):
+        test[i], train[i] = te, tr
     return {
         "depths": np.array(depths),
         "widths": np.array(widths),
@@ -71,6 +61,29 @@ def held_out_peak_margins(acc: Any) -> dict[str, Any]:
     )
     own = acc[peaks, np.arange(n)]
     return {"peak": peaks, "shallow": own - acc[0], "deep": own - acc[-1]}
+
+
+def _depth_stack(job: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Test and train accuracy ``[widths, seeds]`` of one depth's stack (see :func:`depth_width_scan`)."""
+    from geneft.model import Arch
+    from geneft.train import Runs, train_stack
+    from repro.progress import status
+
+    depth, widths, seeds, fraction, steps, lr, eval_every = job
+    cells = [(w, s) for w in widths for s in seeds]
+    runs = Runs.grid(seeds=[s for _, s in cells], fractions=fraction, lr_enc=lr, lr_dec=lr, wd_dec=0.0)
+    status(f"fig7: depth {depth} (all widths stacked)")
+    res = train_stack(
+        "mod3",
+        Arch(mode=1, depth=depth, width=max(widths)),
+        runs,
+        steps,
+        eval_every=eval_every,
+        stop="perfect",
+        widths=[w for w, _ in cells],
+    )
+    shape = (len(widths), len(seeds))
+    return res["test_acc"].reshape(shape), res["train_acc"].reshape(shape)
 
 
 def goldilocks_claims(result: dict[str, Any], main_width: int) -> list:

@@ -1,7 +1,8 @@
 """Phase diagrams (Table IV) over learning rates and weight decay, and what Figs. 5, 6 and 8 read from them.
 
 :func:`phase_grid` trains every (weight decay, encoder lr, decoder lr, seed) cell as one stack and classifies each
-run by :func:`geneft.train.classify`; :func:`lr_sweep` is the ``geneft.lr_sweep`` stage (one grid per optimiser).
+run by :func:`geneft.train.classify`; :func:`phase_rows` runs one such stack per weight decay in worker processes
+(Fig. 8); :func:`lr_sweep` is the ``geneft.lr_sweep`` stage (one grid per optimiser, likewise in parallel).
 The analysis is pure numpy on phase indices (0 generalization, 1 grokking, 2 memorization, 3 confusion):
 :func:`cell_phase` (majority over seeds), :func:`ratio_diagonals` (Fig. 6's network points),
 :func:`boundary_agreement` and :func:`crossing_speedup` (Fig. 8), and the claims of Fig. 5 (:func:`lr_sweep_claims`).
@@ -68,29 +69,67 @@ def phase_grid(
     }
 
 
+def phase_rows(
+    relation: str,
+    fraction: float,
+    enc: Any,
+    dec: Any,
+    wd: Any,
+    seeds: tuple[int, ...],
+    steps: int,
+    eval_every: int,
+    grok_gap: int,
+    optimizer: str,
+    depth: int,
+    width: int,
+    desc: str,
+) -> dict[str, Any]:
+    """:func:`phase_grid` with one stack per weight decay, each in its own single-threaded worker process when the
+    unit has the threads (:mod:`repro.parallel`); the same arrays ``[len(wd), len(enc), len(dec), seeds]``."""
+    from repro.parallel import map_single_threaded, n_workers
+
+    args = (relation, fraction, enc, dec)
+    rest = (seeds, steps, eval_every, grok_gap, optimizer, depth, width)
+    jobs = [(*args, [w], *rest, f"{desc}, wd {w:g}") for w in wd]
+    rows = map_single_threaded(_phase_grid_job, jobs, n_workers(len(jobs)))
+    return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+
+
+def _phase_grid_job(job: tuple) -> dict[str, Any]:
+    return phase_grid(*job)
+
+
 def lr_sweep(cfg: Any) -> dict[str, Any]:
     """The ``geneft.lr_sweep`` stage: per optimiser in ``cfg.variants``, the grid axes and the phase grid at wd 0
-    (``[enc, dec, seeds]``)."""
-    out: dict[str, Any] = {}
-    for v in cfg.variants:
-        enc, dec = grid_axes(cfg, v)
-        g = phase_grid(
-            cfg.relation,
-            cfg.fraction,
-            enc,
-            dec,
-            [0.0],
-            cfg.seeds,
-            cfg.steps,
-            cfg.eval_every,
-            cfg.grok_gap,
-            v,
-            cfg.depth,
-            cfg.width,
-            f"lr sweep {v}",
-        )
-        out[v] = {"enc": enc, "dec": dec, **{k: x[0] for k, x in g.items()}}
-    return out
+    (``[enc, dec, seeds]``). One stack per optimiser, each in its own single-threaded worker process when the stage
+    has the threads (:mod:`repro.parallel`): the same numbers as one after another."""
+    from repro.parallel import map_single_threaded, n_workers
+
+    grids = map_single_threaded(
+        _optimiser_grid, [(cfg, v) for v in cfg.variants], n_workers(len(cfg.variants))
+    )
+    return dict(zip(cfg.variants, grids, strict=True))
+
+
+def _optimiser_grid(job: tuple[Any, str]) -> dict[str, Any]:
+    cfg, v = job
+    enc, dec = grid_axes(cfg, v)
+    g = phase_grid(
+        cfg.relation,
+        cfg.fraction,
+        enc,
+        dec,
+        [0.0],
+        cfg.seeds,
+        cfg.steps,
+        cfg.eval_every,
+        cfg.grok_gap,
+        v,
+        cfg.depth,
+        cfg.width,
+        f"lr sweep {v}",
+    )
+    return {"enc": enc, "dec": dec, **{k: x[0] for k, x in g.items()}}
 
 
 # ---------------------------------------------------------------------------------------------------- analysis

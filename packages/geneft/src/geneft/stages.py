@@ -79,4 +79,5 @@ LR_SWEEP = Stage(
     title="learning-rate phase diagram (encoder x decoder lr; Adam and SGD)",
     est_seconds={"smoke": 3, "quick": 480, "paper": 1800},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # Adam's and SGD's stacks in two single-threaded processes (numbers independent of it)
 )

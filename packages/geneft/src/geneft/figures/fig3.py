@@ -120,4 +120,5 @@ FIGURE = Figure(
     control_label="untrained: one step",
     est_seconds={"smoke": 3, "quick": 70, "paper": 900},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # its five decoders in single-threaded worker processes (numbers independent of it)
 )

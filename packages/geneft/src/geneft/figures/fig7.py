@@ -125,4 +125,5 @@ FIGURE = Figure(
     control_label="untrained: one step",
     est_seconds={"smoke": 2, "quick": 100, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # its depths in single-threaded worker processes (numbers independent of it)
 )

@@ -12,7 +12,8 @@ every claim takes one value per seed).
 Claims: the share of cells whose generalise-or-not outcome at wd > 0 equals the wd = 0 row (the boundary does not
 move), and the crossing time at the largest wd over that at wd = 0 (< 1: wd speeds up the crossing), both per seed,
 under the precondition that the networks train (Fig. 5's). Control: one step (untrained).
-The grid is this figure's own (fixed eta_enc, wd x eta_dec), trained by :func:`geneft.phase.phase_grid` as Fig. 5's.
+The grid is this figure's own (fixed eta_enc, wd x eta_dec), trained by :func:`geneft.phase.phase_rows` (one stack
+per weight decay) as Fig. 5's
 """
 
 from __future__ import annotations
@@ -50,10 +51,10 @@ class Fig8Config:
 def compute(cfg: Fig8Config) -> dict[str, Any]:
     import numpy as np
 
-    from geneft.phase import phase_grid
+    from geneft.phase import phase_rows
 
     dec = np.logspace(*cfg.log_dec_range, cfg.n_dec)
-    g = phase_grid(
+    g = phase_rows(
         cfg.relation,
         cfg.fraction,
         np.array([cfg.lr_enc]),
@@ -180,4 +181,5 @@ FIGURE = Figure(
     control_label="untrained: one step",
     est_seconds={"smoke": 2, "quick": 100, "paper": 1200},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # one stack per weight decay, in single-threaded worker processes (numbers independent of it)
 )

@@ -1,0 +1,35 @@
+"""repro.parallel: pieces in single-threaded worker processes, results in the jobs' order."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import torch
+
+from repro.parallel import map_single_threaded, n_workers
+
+# the job function must be importable by name in a spawned worker (a test module is not): a module of its own
+PROBE = """
+import os, torch
+def probe(job):
+    return job, torch.get_num_threads(), os.getpid()
+"""
+
+
+def test_workers_are_single_threaded_and_keep_the_order(tmp_path, monkeypatch):
+    (tmp_path / "parallel_probe.py").write_text(PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers start with the parent's sys.path
+    _threads_and_pid = importlib.import_module("parallel_probe").probe
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert n_workers(5, "cpu") == 2 and n_workers(1, "cpu") == 1 and n_workers(5, "cuda") == 1
+        out = map_single_threaded(_threads_and_pid, list(range(5)), 2)
+        assert [j for j, _, _ in out] == list(range(5))
+        assert {t for _, t, _ in out} == {1}
+        assert os.getpid() not in {p for _, _, p in out}  # in worker processes
+        here = map_single_threaded(_threads_and_pid, [7], 2)  # one job: no pool
+        assert here == [(7, 1, os.getpid())]
+    finally:
+        torch.set_num_threads(threads)
