@@ -97,3 +97,58 @@ def test_official_sweep_differs_from_the_fast_one_only_in_the_recipe():
         same = dataclasses.replace(cfg, recipe="fast", lr=fast.lr, emb_init_std=fast.emb_init_std)
         assert dataclasses.replace(same, max_steps=fast.max_steps) == fast
     assert TOY_SWEEP_OFFICIAL.configs["paper"].max_epochs == OFFICIAL["max_epochs"]
+
+
+def _with_threads(n: int, fn, *args):
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(n)
+        return fn(*args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_parallel_stages_give_the_numbers_of_one_process():
+    """The toy sweep (one job per relation count) and V2-stitch-icl (one job per LM, then per pair) run their jobs in
+    worker processes when the stage has two threads: the numbers must be those of one process doing them in turn."""
+    import dataclasses
+
+    from graph_universality.stages import STITCH_ICL, TOY_SWEEP, TOY_SWEEP_OFFICIAL, stitch_icl, toy_sweep
+
+    sweeps = [
+        dataclasses.replace(st.configs["smoke"], n_relations=(1, 2), emb_dims=(2,), seeds=(0, 1))
+        for st in (TOY_SWEEP, TOY_SWEEP_OFFICIAL)
+    ]
+    icl = STITCH_ICL.configs["smoke"]
+    for cfg in sweeps:
+        one, two = _with_threads(1, toy_sweep, cfg), _with_threads(2, toy_sweep, cfg)
+        for part in ("runs", "pairs"):
+            for k in one[part]:
+                np.testing.assert_array_equal(one[part][k], two[part][k], err_msg=f"{cfg.recipe} {part} {k}")
+    one, two = _with_threads(1, stitch_icl, icl), _with_threads(2, stitch_icl, icl)
+    assert list(one) == list(two)
+    for k in one:
+        np.testing.assert_array_equal(one[k], two[k], err_msg=f"stitch_icl {k}")
+
+
+def test_parallel_figures_give_the_numbers_of_one_process():
+    """Fig. 1 (one stack per recipe) and Fig. 2 (one per variant and relation count), as the stages above."""
+    from graph_universality.figures import fig1, fig2
+    from graph_universality.generalisation import train_generalisation
+    from graph_universality.toy_cones import train_cones
+
+    for train, cfg in (
+        (train_cones, fig1.FIGURE.config("smoke")),
+        (train_generalisation, fig2.FIGURE.config("smoke")),
+    ):
+        one, two = _with_threads(1, train, cfg), _with_threads(2, train, cfg)
+        flat1, flat2 = _leaves(one), _leaves(two)
+        assert flat1.keys() == flat2.keys() and flat1
+        for k in flat1:
+            np.testing.assert_array_equal(flat1[k], flat2[k], err_msg=f"{train.__name__} {k}")
+
+
+def _leaves(tree, prefix: str = "") -> dict:
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _leaves(sub, f"{prefix}/{key}").items()}
+    return {prefix: np.asarray(tree)}

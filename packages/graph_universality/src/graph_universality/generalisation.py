@@ -20,16 +20,59 @@ FIVE = ("parent", "child", "sibling", "grandparent", "descendant")
 
 
 def train_generalisation(cfg: Any) -> dict[str, Any]:
-    """``{variant: runs}`` for every variant of a ``Fig2Config`` (:func:`train_variant`)."""
-    return {v: train_variant(cfg, v) for v in cfg.variants}
+    """``{variant: runs}`` for every variant of a ``Fig2Config`` (:func:`train_variant`). The (variant, relation
+    count) stacks are independent jobs, each in its own single-threaded worker process when the figure has the
+    threads (:mod:`repro.parallel`): the same numbers either way."""
+    from repro.parallel import map_single_threaded, n_workers
+
+    jobs = [(cfg, v, k) for v in cfg.variants for k in cfg.n_relations]
+    done = dict(zip(jobs, map_single_threaded(_train_stack, jobs, n_workers(len(jobs))), strict=True))
+    return {v: train_variant(cfg, v, {k: done[cfg, v, k] for k in cfg.n_relations}) for v in cfg.variants}
 
 
-def train_variant(cfg: Any, variant: str) -> dict[str, Any]:
+def _train_stack(job: tuple[Any, str, int]) -> dict[str, Any]:
+    """The metrics of the runs of one variant and relation count, trained as one stack."""
+    from graph_universality.toy import train_recipe
+
+    cfg, variant, k = job
+    runs, meta = variant_runs(cfg, variant)
+    mine = [r for r, m in zip(runs, meta, strict=True) if m[2] == k]
+    desc = f"generalisation ({variant}): {len(mine)} toy link predictors ({k} relations), stacked"
+    _, met = train_recipe(mine, variant, cfg.steps, cfg.official_epochs, cfg.official_max_steps, desc=desc)
+    return {key: met[key] for key in ("train_f1", "test_f1", "stopped_at")}
+
+
+def train_variant(cfg: Any, variant: str, trained: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Every run of a ``Fig2Config`` (relations x emb width x seed x split setting) under one training recipe,
-    stacked per relation count: flat arrays ``mode, train_frac, n_relations, emb_dim, seed, chance_f1, y_rule_f1``
-    (:func:`y_rule_f1`, held-out runs), ``train_f1, test_f1, steps`` (optimiser steps run)."""
+    stacked per relation count (``trained``: each count's metrics when already trained): flat arrays ``mode,
+    train_frac, n_relations, emb_dim, seed, chance_f1, y_rule_f1`` (:func:`y_rule_f1`, held-out runs), ``train_f1,
+    test_f1, steps`` (optimiser steps run)."""
+    _, meta = variant_runs(cfg, variant)
+    # one stack per relation count (a 1-relation run padded to 5 relations would compute 5x its work)
+    trained = trained or {k: _train_stack((cfg, variant, k)) for k in cfg.n_relations}
+    met = {
+        key: np.concatenate([trained[k][key] for k in cfg.n_relations]) for key in trained[cfg.n_relations[0]]
+    }
+    meta = [m for k in cfg.n_relations for m in meta if m[2] == k]
+    return {
+        "mode": np.array([m[0] for m in meta]),
+        "train_frac": np.array([m[1] for m in meta]),
+        "n_relations": np.array([m[2] for m in meta]),
+        "emb_dim": np.array([m[3] for m in meta]),
+        "seed": np.array([m[4] for m in meta]),
+        "chance_f1": np.array([m[5] for m in meta]),
+        "y_rule_f1": np.array([m[6] for m in meta]),
+        "train_f1": met["train_f1"],
+        "test_f1": met["test_f1"],
+        "steps": met["stopped_at"],
+    }
+
+
+def variant_runs(cfg: Any, variant: str) -> tuple[list[Any], list[tuple]]:
+    """The runs of a ``Fig2Config`` under one recipe, and per run ``(mode, train_frac, n_relations, emb_dim, seed,
+    chance_f1, y_rule_f1)``."""
     from graph_universality.graphs import KnowledgeGraph, random_tree, split
-    from graph_universality.toy import ToyRun, recipe_lr, train_recipe
+    from graph_universality.toy import ToyRun, recipe_lr
 
     parents = random_tree(cfg.n_nodes, cfg.tree_seed)
     runs, meta = [], []
@@ -65,29 +108,7 @@ def train_variant(cfg: Any, variant: str) -> dict[str, Any]:
                     desc = ex[:, 0] == kg.relations.index("descendant")
                     rule = y_rule_f1(ex[tr & desc], ex[te]) if mode == "heldout" else float("nan")
                     meta.append((mode, frac, k, d, s, float(pos), rule))
-    # one stack per relation count (a 1-relation run padded to 5 relations would compute 5x its work)
-    met: dict[str, list] = {"train_f1": [], "test_f1": [], "stopped_at": []}
-    for k in cfg.n_relations:
-        idx = [i for i, m in enumerate(meta) if m[2] == k]
-        desc = f"generalisation ({variant}): {len(idx)} toy link predictors, stacked"
-        _, m_k = train_recipe(
-            [runs[i] for i in idx], variant, cfg.steps, cfg.official_epochs, cfg.official_max_steps, desc=desc
-        )
-        for key in met:
-            met[key] += list(m_k[key])
-    meta = [m for k in cfg.n_relations for m in meta if m[2] == k]
-    return {
-        "mode": np.array([m[0] for m in meta]),
-        "train_frac": np.array([m[1] for m in meta]),
-        "n_relations": np.array([m[2] for m in meta]),
-        "emb_dim": np.array([m[3] for m in meta]),
-        "seed": np.array([m[4] for m in meta]),
-        "chance_f1": np.array([m[5] for m in meta]),
-        "y_rule_f1": np.array([m[6] for m in meta]),
-        "train_f1": np.array(met["train_f1"]),
-        "test_f1": np.array(met["test_f1"]),
-        "steps": np.array(met["stopped_at"]),
-    }
+    return runs, meta
 
 
 def shuffled_labels(examples: Any, seed: int) -> Any:

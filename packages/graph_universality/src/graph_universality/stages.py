@@ -59,7 +59,8 @@ class SweepConfig:
     (or ``max_epochs`` + 1 epochs). Measured at quick on this machine (1 torch thread, the other core busy): the 80
     official runs stop after 707-2258 epochs (5 relations, 53 steps per epoch) and 1565-6341 epochs (1 relation, 11
     steps per epoch), the last at step 119,674; every run fits its training links (train F1 >= 0.93, mean 0.995).
-    That stack took 470 s as one stack of 80 and 228 s re-packing the stack as runs stop (``toy.train_toy_official``).
+    That stack took 470 s as one stack of 80 and 228 s re-packing the stack as runs stop (``toy.train_toy_official``);
+    since, each relation count is its own stack in its own worker process (``universality.train_sweep``).
     Earlier versions capped each official run at quick at the fast recipe's 2000 steps (181 / 37 epochs): no run fitted
     (train F1 0.60-0.63 per seed) and every official claim of Fig. 3 and Fig. 6 read ``not reached``. Smoke keeps
     that cap (``steps``; whole epochs, at least one): equal step budgets for both recipes."""
@@ -128,6 +129,7 @@ TOY_SWEEP = Stage(
     title="toy link predictors (width x weight decay x relations x seeds) and every stitch between them",
     est_seconds={"smoke": 5, "quick": 400, "paper": 1800},
     device=CPU_THEN_GPU,
+    cpu_threads=2,  # one stack per relation count, in single-threaded worker processes (numbers independent of it)
 )
 
 
@@ -148,6 +150,7 @@ TOY_SWEEP_OFFICIAL = Stage(
     title="the toy sweep's grid trained with the official toy recipe (batch 16, lr 1e-3, early stop, zero init)",
     est_seconds={"smoke": 5, "quick": 330, "paper": 3600},
     device=CPU_THEN_GPU,
+    cpu_threads=2,  # one stack per relation count, in single-threaded worker processes (numbers independent of it)
 )
 
 
@@ -438,4 +441,5 @@ STITCH_ICL = Stage(
     "real LM pairs on the function-vector data sets)",
     est_seconds={"smoke": 5, "quick": 240, "paper": 7200},
     device=CPU_THEN_GPU,
+    cpu_threads=2,  # the LMs, then the pairs, in single-threaded worker processes (numbers independent of it)
 )

@@ -24,6 +24,7 @@ one line, ``x > y ;``, for the word-level tokenizer):
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -201,38 +202,20 @@ def random_twin(model: Any, seed: int) -> Any:
 
 # ---------------------------------------------------------------------------------------------------- quick arm
 def tiny_arm(cfg: Any) -> dict[str, Any]:
-    """Train ``cfg.seeds`` tiny function-ICL LMs, stitch each into the next (seed order, cyclic), score them."""
-    from graph_universality.tinylm import LMConfig, new_model
+    """Train ``cfg.seeds`` tiny function-ICL LMs, stitch each into the next (seed order, cyclic), score them. The LMs,
+    then the pairs, are independent jobs, each in its own single-threaded worker process when the stage has the
+    threads (:mod:`repro.parallel`): every job seeds what it draws, so the numbers are those of one process."""
+    from repro.parallel import map_single_threaded, n_workers
 
-    tasks = synthetic_tasks(cfg.n_words, cfg.n_tasks, cfg.task_seed)
-    tok = build_tokenizer(tasks)
-    ids, mask = lm_train.encode(tok, training_texts(tasks, cfg.n_train, cfg.shots, cfg.task_seed + 1))
-    loss_mask = answer_mask(tok, ids) * mask
-    n_ctx = ids.shape[1]
-    models, curves = {}, {}
-    for s in cfg.seeds:
-        lm_cfg = LMConfig(cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.steps, cfg.batch_size, cfg.lr, 0.01, s)
-        models[s] = new_model(lm_cfg, len(tok), n_ctx=n_ctx, rotary_pct=1.0)
-        curves[s] = lm_train.fit(
-            models[s], ids, mask, loss_mask, cfg.steps, cfg.batch_size, cfg.lr, 0.01, s,
-            desc=f"stitch_icl: LM seed {s}",
-        )  # fmt: skip
-    prompts, answers, _ = episodes(tasks, cfg.n_eval, cfg.shots, cfg.task_seed + 2)
+    trained = map_single_threaded(_train_lm, [(cfg, s) for s in cfg.seeds], n_workers(len(cfg.seeds)))
+    models = {s: m for s, (m, _) in zip(cfg.seeds, trained, strict=True)}
     pairs = [(a, cfg.seeds[(i + 1) % len(cfg.seeds)]) for i, a in enumerate(cfg.seeds)]
-    # the loss where the LMs were trained: the answer words (they never learned to predict the rest)
-    held_ids, held_mask = lm_train.encode(tok, [f"{p} {x}" for p, x in zip(prompts, answers, strict=True)])
-    held_loss_mask = answer_mask(tok, held_ids) * held_mask
-    acc: dict[str, list[float]] = {k: [] for k in (*STITCHES, "sender_alone")}
-    loss: dict[str, list[float]] = {k: [] for k in acc}
-    for a, b in pairs:
-        fwd = embedding_stitches(
-            models[a], models[b], random_twin(models[a], 1000 + a), ids, mask, cfg.stitch_steps, 64, seed=a,
-            loss_mask=loss_mask,
-        )  # fmt: skip
-        fwd["sender_alone"] = lambda i, m, s=a: models[s](i, attention_mask=m).logits
-        for k, f in fwd.items():
-            acc[k].append(icl_accuracy(f, tok, prompts, answers))
-            loss[k].append(next_token_loss(f, held_ids, held_mask, held_loss_mask))
+    scored = map_single_threaded(
+        _score_pair, [(cfg, a, models[a], models[b]) for a, b in pairs], n_workers(len(pairs))
+    )
+    kinds = (*STITCHES, "sender_alone")
+    acc = {k: [sc[0][k] for sc in scored] for k in kinds}
+    loss = {k: [sc[1][k] for sc in scored] for k in kinds}
     return {
         "pairs": np.array(pairs),
         **{k: np.array(v) for k, v in acc.items()},  # [pairs] 10-shot accuracy
@@ -241,8 +224,57 @@ def tiny_arm(cfg: Any) -> dict[str, Any]:
         },  # [pairs] next-token loss, the evaluation episodes
         "x_only_ceiling": 1.0 / cfg.n_tasks,
         "chance": 1.0 / cfg.n_words,
-        "curves": np.array([curves[s] for s in cfg.seeds]),  # [seeds, logs] answer loss every 50 steps
+        "curves": np.array([c for _, c in trained]),  # [seeds, logs] answer loss every 50 steps
     }
+
+
+@functools.lru_cache(maxsize=2)
+def _tiny_data(cfg: Any) -> dict[str, Any]:
+    """The quick arm's tasks, tokenizer, training episodes and evaluation episodes (built once per process)."""
+    tasks = synthetic_tasks(cfg.n_words, cfg.n_tasks, cfg.task_seed)
+    tok = build_tokenizer(tasks)
+    ids, mask = lm_train.encode(tok, training_texts(tasks, cfg.n_train, cfg.shots, cfg.task_seed + 1))
+    prompts, answers, _ = episodes(tasks, cfg.n_eval, cfg.shots, cfg.task_seed + 2)
+    # the loss where the LMs were trained: the answer words (they never learned to predict the rest)
+    held_ids, held_mask = lm_train.encode(tok, [f"{p} {x}" for p, x in zip(prompts, answers, strict=True)])
+    return {
+        "tok": tok,
+        "ids": ids,
+        "mask": mask,
+        "loss_mask": answer_mask(tok, ids) * mask,
+        "prompts": prompts,
+        "answers": answers,
+        "held": (held_ids, held_mask, answer_mask(tok, held_ids) * held_mask),
+    }
+
+
+def _train_lm(job: tuple[Any, int]) -> tuple[Any, Any]:
+    """The tiny LM of seed ``s`` and its answer-loss curve."""
+    from graph_universality.tinylm import LMConfig, new_model
+
+    cfg, s = job
+    d = _tiny_data(cfg)
+    lm_cfg = LMConfig(cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.steps, cfg.batch_size, cfg.lr, 0.01, s)
+    model = new_model(lm_cfg, len(d["tok"]), n_ctx=d["ids"].shape[1], rotary_pct=1.0)
+    curve = lm_train.fit(
+        model, d["ids"], d["mask"], d["loss_mask"], cfg.steps, cfg.batch_size, cfg.lr, 0.01, s,
+        desc=f"stitch_icl: LM seed {s}",
+    )  # fmt: skip
+    return model, curve
+
+
+def _score_pair(job: tuple[Any, int, Any, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """10-shot accuracy and next-token loss of the receiver, each stitch of sender ``a`` into it, and the sender."""
+    cfg, a, sender, receiver = job
+    d = _tiny_data(cfg)
+    fwd = embedding_stitches(
+        sender, receiver, random_twin(sender, 1000 + a), d["ids"], d["mask"], cfg.stitch_steps, 64, seed=a,
+        loss_mask=d["loss_mask"],
+    )  # fmt: skip
+    fwd["sender_alone"] = lambda i, m: sender(i, attention_mask=m).logits
+    acc = {k: icl_accuracy(f, d["tok"], d["prompts"], d["answers"]) for k, f in fwd.items()}
+    loss = {k: next_token_loss(f, *d["held"]) for k, f in fwd.items()}
+    return acc, loss
 
 
 # ---------------------------------------------------------------------------------------------------- paper arm

@@ -25,7 +25,8 @@ def train_cones(cfg: Any) -> dict[str, Any]:
     ``{variant: {tree: {seed: {emb, parents, depth, train_f1, stopped_at, cone_*, linear_*}}}}``."""
     from graph_universality.graphs import KnowledgeGraph, depths, make_tree, split
     from graph_universality.probes import cone_probe, linear_probe
-    from graph_universality.toy import OFFICIAL, ToyRun, train_recipe
+    from graph_universality.toy import OFFICIAL, ToyRun
+    from repro.parallel import map_single_threaded, n_workers
 
     runs, keys, trees = [], [], {}
     for v in cfg.variants:
@@ -51,19 +52,21 @@ def train_cones(cfg: Any) -> dict[str, Any]:
                     )
                 )
                 keys.append((v, kind, s))
-    # one stack per recipe: official (its own minibatch loop), fast + fixed (full batch)
+    # one stack per recipe: official (its own minibatch loop), fast + fixed (full batch); each in its own
+    # single-threaded worker process when the figure has the threads (repro.parallel): the same numbers either way
     emb = np.zeros((len(runs), cfg.n_nodes, cfg.emb_dim), dtype=np.float32)
     met = {"train_f1": np.zeros(len(runs)), "stopped_at": np.zeros(len(runs), dtype=np.int64)}
     met["epochs"] = np.zeros(len(runs), dtype=np.int64)
-    for recipe in ("official", "fast"):
-        idx = [i for i, k in enumerate(keys) if (k[0] == "official") == (recipe == "official")]
-        if not idx:
-            continue
-        desc = f"toy cones ({recipe} recipe): {len(idx)} toy MLPs, stacked"
-        model, m = train_recipe(
-            [runs[i] for i in idx], recipe, cfg.steps, cfg.official_epochs, cfg.official_max_steps, desc=desc
-        )
-        emb[idx] = model.embeddings().detach().numpy()[:, : cfg.n_nodes, : cfg.emb_dim]
+    stacks = {
+        recipe: idx
+        for recipe in ("official", "fast")
+        if (idx := [i for i, k in enumerate(keys) if (k[0] == "official") == (recipe == "official")])
+    }
+    jobs = [(cfg, [runs[i] for i in idx], recipe) for recipe, idx in stacks.items()]
+    for (recipe, idx), m in zip(
+        stacks.items(), map_single_threaded(_train_stack, jobs, n_workers(len(jobs))), strict=True
+    ):
+        emb[idx] = m["emb"]
         met["train_f1"][idx], met["stopped_at"][idx] = m["train_f1"], m["stopped_at"]
         met["epochs"][idx] = (
             m["epochs"] if recipe == "official" else m["stopped_at"]
@@ -105,6 +108,17 @@ def train_cones(cfg: Any) -> dict[str, Any]:
             "linear_test_f1": float(cones[i]["linear_test_f1"]),
         }
     return out
+
+
+def _train_stack(job: tuple[Any, list, str]) -> dict[str, Any]:
+    """One recipe's stack of :func:`train_cones`: its embeddings (cut to the true size) and metrics."""
+    from graph_universality.toy import train_recipe
+
+    cfg, runs, recipe = job
+    desc = f"toy cones ({recipe} recipe): {len(runs)} toy MLPs, stacked"
+    model, m = train_recipe(runs, recipe, cfg.steps, cfg.official_epochs, cfg.official_max_steps, desc=desc)
+    emb = model.embeddings().detach().numpy()[:, : cfg.n_nodes, : cfg.emb_dim]
+    return {"emb": emb, **{k: m[k] for k in ("train_f1", "stopped_at", "epochs") if k in m}}
 
 
 def runs_of(result: dict[str, Any], v: str, kind: str | None = None) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ and its analysis (Fig. 3's equivalence table, Fig. 6's starvation knobs).
 
 :func:`train_sweep` trains a grid of toy link predictors (``toy``: node embedding -> concat -> ReLU MLP -> logit;
 emb width x weight decay x number of relations sharing the table x seeds) on one random tree and split, stacked per
-relation count, with the config's ``recipe`` (``toy.train_recipe``: our ``fast`` one or the ``official`` one; stages
+relation count (one worker process each, :mod:`repro.parallel`), with the config's ``recipe`` (``toy.train_recipe``: our ``fast`` one or the ``official`` one; stages
 ``toy_sweep`` and ``toy_sweep_official``), then maps each sender's node-embedding table into a receiver's and runs the receiver's frozen head
 (``align``), with each map in :data:`METHODS`:
 
@@ -41,11 +41,15 @@ def relations(k: int) -> tuple[str, ...]:
 def train_sweep(cfg: Any) -> dict[str, Any]:
     """The toy sweep of a ``stages.SweepConfig``: ``runs`` (one row per toy model), ``pairs`` (one row per stitch)."""
     from graph_universality.graphs import random_tree, tree_automorphisms
+    from repro.parallel import map_single_threaded, n_workers
 
     parents = random_tree(cfg.n_nodes, cfg.tree_seed)
-    grids = {k: _grid(cfg, k, parents) for k in cfg.n_relations}
-    trained = _train(cfg, grids)
-    parts = [_one_relation_count(cfg, k, parents, grids[k][1], *trained[k]) for k in cfg.n_relations]
+    # one job per relation count (its runs trained as one stack, then its stitches), each in its own single-threaded
+    # worker process when the stage has the threads: the same numbers either way. The most relations first: the
+    # longest job (its epochs take the most steps).
+    ks = sorted(cfg.n_relations, reverse=True)
+    done = map_single_threaded(_relation_count_job, [(cfg, k, parents) for k in ks], n_workers(len(ks)))
+    parts = [done[ks.index(k)] for k in cfg.n_relations]
     offsets = np.cumsum([0] + [len(pt["runs"]["seed"]) for pt in parts[:-1]])
     runs = {key: np.concatenate([pt["runs"][key] for pt in parts]) for key in parts[0]["runs"]}
     pairs = {key: np.concatenate([pt["pairs"][key] for pt in parts]) for key in parts[0]["pairs"]}
@@ -99,28 +103,18 @@ def _grid(cfg: Any, k: int, parents: tuple[int, ...]) -> tuple[list[Any], list[t
     return runs, cells
 
 
-def _train(cfg: Any, grids: dict[int, tuple[list[Any], list[tuple]]]) -> dict[int, tuple[Any, dict]]:
-    """``{k: (model, metrics)}``. ``fast``: one stack per relation count (its dense full-batch head padded to 5
-    relations would cost 1-relation runs 5x their work); ``official``: one stack for all (a minibatch step computes
-    only its batch, so the padding is free and the step count is that of the longest run, not the sum)."""
-    from graph_universality.toy import evaluate, substack, train_recipe
+def _relation_count_job(job: tuple[Any, int, tuple[int, ...]]) -> dict[str, Any]:
+    """The runs of relation count ``k`` trained as one stack with the config's recipe, then their stitches and
+    controls (:func:`_one_relation_count`). One stack per relation count: the ``fast`` recipe's dense full-batch
+    head padded to 5 relations would cost 1-relation runs 5x their work, and the ``official`` recipe's runs stop by
+    themselves, the 5-relation ones (53 steps per epoch at quick) long after the 1-relation ones (11)."""
+    from graph_universality.toy import train_recipe
 
-    if cfg.recipe == "fast":
-        out = {}
-        for k, (runs, _) in grids.items():
-            desc = f"toy_sweep (fast): {len(runs)} toy link predictors ({k} relations), stacked"
-            out[k] = train_recipe(runs, "fast", cfg.steps, cfg.max_epochs, cfg.max_steps, desc=desc)
-        return out
-    every = [r for runs, _ in grids.values() for r in runs]
-    desc = f"toy_sweep ({cfg.recipe}): {len(every)} toy link predictors, stacked"
-    model, met = train_recipe(every, cfg.recipe, cfg.steps, cfg.max_epochs, cfg.max_steps, desc=desc)
-    out, start = {}, 0
-    for k, (runs, _) in grids.items():
-        idx = np.arange(start, start + len(runs))
-        start += len(runs)
-        sub = substack(model, idx, runs)
-        out[k] = (sub, evaluate(sub) | {key: met[key][idx] for key in ("stopped_at", "epochs", "best_epoch")})
-    return out
+    cfg, k, parents = job
+    runs, cells = _grid(cfg, k, parents)
+    desc = f"toy_sweep ({cfg.recipe}): {len(runs)} toy link predictors ({k} relations), stacked"
+    model, met = train_recipe(runs, cfg.recipe, cfg.steps, cfg.max_epochs, cfg.max_steps, desc=desc)
+    return _one_relation_count(cfg, k, parents, cells, model, met)
 
 
 def _one_relation_count(

@@ -196,4 +196,5 @@ FIGURE = Figure(
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(cfg, steps=1, official_epochs=0, official_max_steps=1),
     control_label="untrained toy MLPs (1 training step; official: 1 epoch)",
+    cpu_threads=2,  # its two recipes' stacks in single-threaded worker processes (numbers independent of it)
 )

@@ -175,4 +175,5 @@ FIGURE = Figure(
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
     control=lambda cfg: dataclasses.replace(cfg, shuffle_labels=True),
     control_label="labels shuffled over each relation's pairs",
+    cpu_threads=2,  # its (variant, relation count) stacks in single-threaded worker processes (numbers independent of it)
 )
