@@ -109,11 +109,20 @@ def _with_threads(n: int, fn, *args):
 
 
 def test_parallel_stages_give_the_numbers_of_one_process():
-    """The toy sweep (one job per relation count) and V2-stitch-icl (one job per LM, then per pair) run their jobs in
+    """The toy sweep (one job per relation count), V2-stitch-icl (one job per LM, then per pair) and the tiny LMs (one
+    per seed) run their jobs in
     worker processes when the stage has two threads: the numbers must be those of one process doing them in turn."""
     import dataclasses
 
-    from graph_universality.stages import STITCH_ICL, TOY_SWEEP, TOY_SWEEP_OFFICIAL, stitch_icl, toy_sweep
+    from graph_universality.stages import (
+        STITCH_ICL,
+        TINY_LMS,
+        TOY_SWEEP,
+        TOY_SWEEP_OFFICIAL,
+        stitch_icl,
+        tiny_lms,
+        toy_sweep,
+    )
 
     sweeps = [
         dataclasses.replace(st.configs["smoke"], n_relations=(1, 2), emb_dims=(2,), seeds=(0, 1))
@@ -129,6 +138,10 @@ def test_parallel_stages_give_the_numbers_of_one_process():
     assert list(one) == list(two)
     for k in one:
         np.testing.assert_array_equal(one[k], two[k], err_msg=f"stitch_icl {k}")
+    one, two = (_leaves(_with_threads(n, tiny_lms, TINY_LMS.configs["smoke"])) for n in (1, 2))
+    assert one.keys() == two.keys() and len(one) > 2
+    for k in one:
+        np.testing.assert_array_equal(one[k], two[k], err_msg=f"tiny_lms {k}")
 
 
 def test_parallel_figures_give_the_numbers_of_one_process():

@@ -17,7 +17,9 @@ from typing import Any
 def n_workers(n_jobs: int, device: str | None = None) -> int:
     """Worker processes for ``n_jobs`` pieces: the unit's torch threads (its ``cpu_threads``, or ``REPRO_THREADS``)
     on the CPU, capped at the pieces; one on a GPU (the pieces then share it one after another). ``device``: where
-    the pieces compute (None: a GPU where there is one, as the trainers choose)."""
+    the pieces compute (None: a GPU where there is one, as the trainers choose). Ask before the unit's first
+    :func:`map_single_threaded`, which leaves this process at one thread (so what the unit computes itself after
+    the jobs does not depend on the thread count either)."""
     import torch
 
     if device is None:

@@ -77,22 +77,27 @@ def _lm_config(cfg: Any, seed: int) -> Any:
 
 
 def train_lms(cfg: Any) -> dict[str, Any]:
-    """One tiny LM per seed on the same text: ``{"models": {seed: {"state", "train_curve"}}}`` (weights in numpy)."""
+    """One tiny LM per seed on the same text: ``{"models": {seed: {"state", "train_curve"}}}`` (weights in numpy).
+    Each seed is its own job, in its own single-threaded worker process when the stage has the threads
+    (:mod:`repro.parallel`): every LM seeds its own init and batches, so the numbers are those of one process."""
+    from repro.parallel import map_single_threaded, n_workers
+
+    trained = map_single_threaded(_train_lm, [(cfg, s) for s in cfg.seeds], n_workers(len(cfg.seeds)))
+    return {"models": {str(s): m for s, m in zip(cfg.seeds, trained, strict=True)}}
+
+
+def _train_lm(job: tuple[Any, int]) -> dict[str, Any]:
     from graph_universality import tinylm
 
+    cfg, s = job
     data = tree_text(cfg)
-    out: dict[str, Any] = {"models": {}}
-    for s in cfg.seeds:
-        lm_cfg = _lm_config(cfg, s)
-        m = tinylm.new_model(lm_cfg, len(data.tok))
-        curve = tinylm.train_lm(
-            m, data.ids, data.mask, lm_cfg, desc=f"tiny_lms: training tiny GPT-NeoX seed {s}"
-        )
-        out["models"][str(s)] = {
-            "state": {k: v.detach().numpy().copy() for k, v in m.state_dict().items()},
-            "train_curve": np.array(curve),
-        }
-    return out
+    lm_cfg = _lm_config(cfg, s)
+    m = tinylm.new_model(lm_cfg, len(data.tok))
+    curve = tinylm.train_lm(m, data.ids, data.mask, lm_cfg, desc=f"tiny_lms: training tiny GPT-NeoX seed {s}")
+    return {
+        "state": {k: v.detach().numpy().copy() for k, v in m.state_dict().items()},
+        "train_curve": np.array(curve),
+    }
 
 
 def models_from_states(cfg: Any, result: dict[str, Any]) -> dict[int, Any]:

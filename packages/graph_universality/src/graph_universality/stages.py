@@ -214,6 +214,7 @@ TINY_LMS = Stage(
     artifact=Artifact("transformers", save=_save_lms, open=_open_lms),
     est_seconds={"smoke": 5, "quick": 120, "paper": 900},
     device=CPU_THEN_GPU,
+    cpu_threads=2,  # one LM per seed, in single-threaded worker processes (numbers independent of it)
 )
 
 

@@ -207,12 +207,11 @@ def tiny_arm(cfg: Any) -> dict[str, Any]:
     threads (:mod:`repro.parallel`): every job seeds what it draws, so the numbers are those of one process."""
     from repro.parallel import map_single_threaded, n_workers
 
-    trained = map_single_threaded(_train_lm, [(cfg, s) for s in cfg.seeds], n_workers(len(cfg.seeds)))
+    workers = n_workers(len(cfg.seeds))  # before the first map, which sets this process to one thread
+    trained = map_single_threaded(_train_lm, [(cfg, s) for s in cfg.seeds], workers)
     models = {s: m for s, (m, _) in zip(cfg.seeds, trained, strict=True)}
     pairs = [(a, cfg.seeds[(i + 1) % len(cfg.seeds)]) for i, a in enumerate(cfg.seeds)]
-    scored = map_single_threaded(
-        _score_pair, [(cfg, a, models[a], models[b]) for a, b in pairs], n_workers(len(pairs))
-    )
+    scored = map_single_threaded(_score_pair, [(cfg, a, models[a], models[b]) for a, b in pairs], workers)
     kinds = (*STITCHES, "sender_alone")
     acc = {k: [sc[0][k] for sc in scored] for k in kinds}
     loss = {k: [sc[1][k] for sc in scored] for k in kinds}
