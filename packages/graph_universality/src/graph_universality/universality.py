@@ -3,9 +3,10 @@ and its analysis (Fig. 3's equivalence table, Fig. 6's starvation knobs).
 
 :func:`train_sweep` trains a grid of toy link predictors (``toy``: node embedding -> concat -> ReLU MLP -> logit;
 emb width x weight decay x number of relations sharing the table x seeds) on one random tree and split, stacked per
-relation count (one worker process each, :mod:`repro.parallel`), with the config's ``recipe`` (``toy.train_recipe``: our ``fast`` one or the ``official`` one; stages
-``toy_sweep`` and ``toy_sweep_official``), then maps each sender's node-embedding table into a receiver's and runs the receiver's frozen head
-(``align``), with each map in :data:`METHODS`:
+relation count (one worker process each, :mod:`repro.parallel`), with the config's ``recipe`` (``toy.train_recipe``:
+our ``fast`` one or the ``official`` one; stages ``toy_sweep`` and ``toy_sweep_official``), then maps each sender's
+node-embedding table into a receiver's and runs the receiver's frozen head (``align``), with each map in
+:data:`METHODS`:
 
 - ``lstsq``: closed-form least-squares affine map; ``procrustes``: scaled orthogonal map + translation (no training);
 - ``affine``: affine map trained on the receiver's training links (init: lstsq), ``stitch_steps`` AdamW steps;
