@@ -33,3 +33,22 @@ def test_workers_are_single_threaded_and_keep_the_order(tmp_path, monkeypatch):
         assert here == [(7, 1, os.getpid())]
     finally:
         torch.set_num_threads(threads)
+
+
+def test_unit_threads_are_capped_at_the_jobs_share_of_the_cores(monkeypatch):
+    """A 2-thread unit under ``--jobs 2`` on 2 cores gets one thread (its jobs then run in turn, same numbers);
+    alone it gets its two; ``REPRO_THREADS`` overrides both."""
+    from types import SimpleNamespace
+
+    from repro.environment import CPU_BUDGET_ENV, unit_threads
+
+    two, one = SimpleNamespace(cpu_threads=2), SimpleNamespace(cpu_threads=1)
+    monkeypatch.delenv("REPRO_THREADS", raising=False)
+    monkeypatch.delenv(CPU_BUDGET_ENV, raising=False)
+    assert unit_threads(two) == 2 and unit_threads(one) == 1
+    monkeypatch.setenv(CPU_BUDGET_ENV, "1")
+    assert unit_threads(two) == 1 and unit_threads(one) == 1
+    monkeypatch.setenv(CPU_BUDGET_ENV, "8")
+    assert unit_threads(two) == 2 and unit_threads(one) == 1  # a budget never adds threads
+    monkeypatch.setenv("REPRO_THREADS", "3")
+    assert unit_threads(two) == 3

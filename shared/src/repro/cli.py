@@ -597,6 +597,15 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="repro-exit-with-parent", daemon=True).start()
 
 
+def _jobs_worker(cpu_budget: int) -> None:
+    """Initializer of a ``--jobs`` worker: exits with its parent, and caps the threads of the units it computes at
+    its share of the cores (``repro.environment.unit_threads``)."""
+    from repro.environment import CPU_BUDGET_ENV
+
+    os.environ[CPU_BUDGET_ENV] = str(cpu_budget)
+    exit_with_parent()
+
+
 def _run_parallel(figs, args):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -606,7 +615,11 @@ def _run_parallel(figs, args):
 
     out = []
     spawn = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn, initializer=exit_with_parent) as pool:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    budget = max(1, cores // args.jobs)
+    with ProcessPoolExecutor(
+        max_workers=args.jobs, mp_context=spawn, initializer=_jobs_worker, initargs=(budget,)
+    ) as pool:
         _stages_first(pool, figs, args)
         futs = {
             pool.submit(_run_one, f.name, args.scale, args.variant, args.overrides, args.force, args.out): f

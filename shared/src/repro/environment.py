@@ -34,9 +34,21 @@ def environment() -> dict[str, Any]:
     return env
 
 
+CPU_BUDGET_ENV = "REPRO_CPU_BUDGET"  # set in each ``--jobs N`` worker: its share of the cores
+
+
+def unit_threads(unit: Any) -> int:
+    """The torch threads a compute runs with: ``REPRO_THREADS`` when set, else the unit's ``cpu_threads`` capped at
+    this process's share of the cores under ``--jobs`` (a 2-thread unit beside another job would oversubscribe a
+    2-core machine; its jobs then run one after another, with the same numbers: :mod:`repro.parallel`)."""
+    if os.environ.get("REPRO_THREADS"):
+        return int(os.environ["REPRO_THREADS"])
+    return max(1, min(unit.cpu_threads, int(os.environ.get(CPU_BUDGET_ENV, unit.cpu_threads))))
+
+
 def prepare_torch(unit: Any) -> None:
-    """Threads (the unit's ``cpu_threads`` unless ``REPRO_THREADS``) and flush-to-zero for a compute."""
+    """Threads (:func:`unit_threads`) and flush-to-zero for a compute."""
     import torch
 
-    torch.set_num_threads(int(os.environ.get("REPRO_THREADS", unit.cpu_threads)))
+    torch.set_num_threads(unit_threads(unit))
     torch.set_flush_denormal(True)  # denormals make tiny-weight training 10x slower on CPU
