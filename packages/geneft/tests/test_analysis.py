@@ -174,7 +174,11 @@ def test_parallel_pieces_give_the_numbers_of_one_process():
         out = {}
         for n in (1, 2):
             torch.set_num_threads(n)
-            out[n] = (phase.lr_sweep(sweep), phase.phase_rows(*rows), goldilocks.depth_width_scan(*scan))
+            out[n] = (
+                phase.lr_sweep(sweep),
+                phase.phase_grid(*rows, rows_apart=True),
+                goldilocks.depth_width_scan(*scan),
+            )
     finally:
         torch.set_num_threads(threads)
     (s1, r1, g1), (s2, r2, g2) = out[1], out[2]

@@ -1,7 +1,7 @@
 """Phase diagrams (Table IV) over learning rates and weight decay, and what Figs. 5, 6 and 8 read from them.
 
 :func:`phase_grid` trains every (weight decay, encoder lr, decoder lr, seed) cell as one stack and classifies each
-run by :func:`geneft.train.classify`; :func:`phase_rows` runs one such stack per weight decay in worker processes
+run by :func:`geneft.train.classify`; with ``rows_apart`` one stack per weight decay in worker processes
 (Fig. 8); :func:`lr_sweep` is the ``geneft.lr_sweep`` stage (one grid per optimiser, likewise in parallel).
 The analysis is pure numpy on phase indices (0 generalization, 1 grokking, 2 memorization, 3 confusion):
 :func:`cell_phase` (majority over seeds), :func:`ratio_diagonals` (Fig. 6's network points),
@@ -35,11 +35,24 @@ def phase_grid(
     depth: int,
     width: int,
     desc: str,
+    rows_apart: bool = False,
 ) -> dict[str, Any]:
-    """Train every (wd, enc, dec, seed) cell as one stack; phases ``[len(wd), len(enc), len(dec), seeds]``."""
+    """Train every (wd, enc, dec, seed) cell as one stack; phases ``[len(wd), len(enc), len(dec), seeds]``.
+    ``rows_apart``: one stack per weight decay instead, each in its own single-threaded worker process when the unit
+    has the threads (:mod:`repro.parallel`); the same arrays."""
     from geneft.model import Arch
     from geneft.train import Runs, classify, train_stack
+    from repro.parallel import map_single_threaded, n_workers
     from repro.progress import status
+
+    if rows_apart and len(wd) > 1:
+        head, rest = (
+            (relation, fraction, enc, dec),
+            (seeds, steps, eval_every, grok_gap, optimizer, depth, width),
+        )
+        jobs = [(*head, [w], *rest, f"{desc}, wd {w:g}") for w in wd]
+        rows = map_single_threaded(_phase_grid_job, jobs, n_workers(len(jobs)))
+        return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
 
     W, E, D, Sd = np.meshgrid(np.asarray(wd), enc, dec, np.asarray(seeds), indexing="ij")
     runs = Runs(
@@ -67,32 +80,6 @@ def phase_grid(
         "train_acc": res["train_acc"].reshape(shape),
         "test_acc": res["test_acc"].reshape(shape),
     }
-
-
-def phase_rows(
-    relation: str,
-    fraction: float,
-    enc: Any,
-    dec: Any,
-    wd: Any,
-    seeds: tuple[int, ...],
-    steps: int,
-    eval_every: int,
-    grok_gap: int,
-    optimizer: str,
-    depth: int,
-    width: int,
-    desc: str,
-) -> dict[str, Any]:
-    """:func:`phase_grid` with one stack per weight decay, each in its own single-threaded worker process when the
-    unit has the threads (:mod:`repro.parallel`); the same arrays ``[len(wd), len(enc), len(dec), seeds]``."""
-    from repro.parallel import map_single_threaded, n_workers
-
-    args = (relation, fraction, enc, dec)
-    rest = (seeds, steps, eval_every, grok_gap, optimizer, depth, width)
-    jobs = [(*args, [w], *rest, f"{desc}, wd {w:g}") for w in wd]
-    rows = map_single_threaded(_phase_grid_job, jobs, n_workers(len(jobs)))
-    return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
 
 
 def _phase_grid_job(job: tuple) -> dict[str, Any]:

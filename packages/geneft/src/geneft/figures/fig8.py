@@ -12,7 +12,7 @@ every claim takes one value per seed).
 Claims: the share of cells whose generalise-or-not outcome at wd > 0 equals the wd = 0 row (the boundary does not
 move), and the crossing time at the largest wd over that at wd = 0 (< 1: wd speeds up the crossing), both per seed,
 under the precondition that the networks train (Fig. 5's). Control: one step (untrained).
-The grid is this figure's own (fixed eta_enc, wd x eta_dec), trained by :func:`geneft.phase.phase_rows` (one stack
+The grid is this figure's own (fixed eta_enc, wd x eta_dec), trained by :func:`geneft.phase.phase_grid` (one stack
 per weight decay) as Fig. 5's
 """
 
@@ -51,10 +51,10 @@ class Fig8Config:
 def compute(cfg: Fig8Config) -> dict[str, Any]:
     import numpy as np
 
-    from geneft.phase import phase_rows
+    from geneft.phase import phase_grid
 
     dec = np.logspace(*cfg.log_dec_range, cfg.n_dec)
-    g = phase_rows(
+    g = phase_grid(
         cfg.relation,
         cfg.fraction,
         np.array([cfg.lr_enc]),
@@ -68,6 +68,7 @@ def compute(cfg: Fig8Config) -> dict[str, Any]:
         cfg.depth,
         cfg.width,
         "fig8",
+        rows_apart=True,
     )
     return {
         "dec": dec,
