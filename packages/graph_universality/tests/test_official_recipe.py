@@ -103,26 +103,6 @@ def test_claims_whose_verdict_depends_on_the_recipe_say_so():
     assert out[2].note == "" and out[3].note == "official recipe"
 
 
-def test_a_substack_computes_what_its_runs_computed_in_the_stack():
-    from graph_universality.toy import evaluate, substack
-
-    kg5 = KnowledgeGraph(random_tree(10, 0), ("parent", "child", "sibling", "grandparent", "descendant"))
-    tr5, te5 = split(kg5, "heldout", 0.2, 0)
-    kg1 = KnowledgeGraph(random_tree(10, 0))
-    tr1, te1 = split(kg1, "heldout", 0.2, 0)
-    runs = [
-        ToyRun(kg5.examples, tr5, te5, 10, 5, 4, 8, 0.0, 1e-2, seed=0, emb_init_std=1.0),
-        ToyRun(kg1.examples, tr1, te1, 10, 1, 2, 6, 0.0, 1e-2, seed=1, emb_init_std=1.0),
-    ]
-    model, met = train_toy_official(runs, max_epochs=3)
-    sub = substack(model, [1], runs[1:])
-    assert sub.params["wr"].shape[1] == 1 and sub.params["emb"].shape[2] == 2
-    again = evaluate(sub)
-    assert np.allclose(again["test_f1"], met["test_f1"][1:]) and np.allclose(
-        again["train_loss"], met["train_loss"][1:]
-    )
-
-
 def test_runs_that_stop_leave_the_stack_and_the_rest_train_on():
     """Re-packing the stack as runs stop (``compact_every``) gives every run the epochs, stops and parameters it
     gets in a stack that never shrinks (to float rounding: some kernels round by tensor size)."""

@@ -110,8 +110,8 @@ def _with_threads(n: int, fn, *args):
 
 def test_parallel_stages_give_the_numbers_of_one_process():
     """The toy sweep (one job per relation count), V2-stitch-icl (one job per LM, then per pair) and the tiny LMs (one
-    per seed) run their jobs in
-    worker processes when the stage has two threads: the numbers must be those of one process doing them in turn."""
+    per seed) run their jobs in worker processes when the stage has two threads: the numbers must be those of one
+    process doing them in turn."""
     import dataclasses
 
     from graph_universality.stages import (

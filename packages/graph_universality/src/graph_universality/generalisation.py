@@ -31,29 +31,27 @@ def train_generalisation(cfg: Any) -> dict[str, Any]:
 
 
 def _train_stack(job: tuple[Any, str, int]) -> dict[str, Any]:
-    """The metrics of the runs of one variant and relation count, trained as one stack."""
+    """The runs of one variant and relation count, trained as one stack: their ``meta`` (:func:`variant_runs`) and
+    metrics."""
     from graph_universality.toy import train_recipe
 
     cfg, variant, k = job
-    runs, meta = variant_runs(cfg, variant)
-    mine = [r for r, m in zip(runs, meta, strict=True) if m[2] == k]
-    desc = f"generalisation ({variant}): {len(mine)} toy link predictors ({k} relations), stacked"
-    _, met = train_recipe(mine, variant, cfg.steps, cfg.official_epochs, cfg.official_max_steps, desc=desc)
-    return {key: met[key] for key in ("train_f1", "test_f1", "stopped_at")}
+    runs, meta = variant_runs(cfg, variant, k)
+    desc = f"generalisation ({variant}): {len(runs)} toy link predictors ({k} relations), stacked"
+    _, met = train_recipe(runs, variant, cfg.steps, cfg.official_epochs, cfg.official_max_steps, desc=desc)
+    return {"meta": meta, **{key: met[key] for key in ("train_f1", "test_f1", "stopped_at")}}
 
 
-def train_variant(cfg: Any, variant: str, trained: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Every run of a ``Fig2Config`` (relations x emb width x seed x split setting) under one training recipe,
-    stacked per relation count (``trained``: each count's metrics when already trained): flat arrays ``mode,
-    train_frac, n_relations, emb_dim, seed, chance_f1, y_rule_f1`` (:func:`y_rule_f1`, held-out runs), ``train_f1,
-    test_f1, steps`` (optimiser steps run)."""
-    _, meta = variant_runs(cfg, variant)
-    # one stack per relation count (a 1-relation run padded to 5 relations would compute 5x its work)
-    trained = trained or {k: _train_stack((cfg, variant, k)) for k in cfg.n_relations}
+def train_variant(cfg: Any, variant: str, trained: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Every run of a ``Fig2Config`` (relations x emb width x seed x split setting) under one training recipe, from
+    its stacks, one per relation count (``trained``: :func:`_train_stack`'s result per count; a 1-relation run
+    padded to 5 relations would compute 5x its work): flat arrays ``mode, train_frac, n_relations, emb_dim, seed,
+    chance_f1, y_rule_f1`` (:func:`y_rule_f1`, held-out runs), ``train_f1, test_f1, steps`` (optimiser steps run)."""
+    meta = [m for k in cfg.n_relations for m in trained[k]["meta"]]
     met = {
-        key: np.concatenate([trained[k][key] for k in cfg.n_relations]) for key in trained[cfg.n_relations[0]]
+        key: np.concatenate([trained[k][key] for k in cfg.n_relations])
+        for key in ("train_f1", "test_f1", "stopped_at")
     }
-    meta = [m for k in cfg.n_relations for m in meta if m[2] == k]
     return {
         "mode": np.array([m[0] for m in meta]),
         "train_frac": np.array([m[1] for m in meta]),
@@ -68,46 +66,45 @@ def train_variant(cfg: Any, variant: str, trained: dict[int, dict[str, Any]] | N
     }
 
 
-def variant_runs(cfg: Any, variant: str) -> tuple[list[Any], list[tuple]]:
-    """The runs of a ``Fig2Config`` under one recipe, and per run ``(mode, train_frac, n_relations, emb_dim, seed,
-    chance_f1, y_rule_f1)``."""
+def variant_runs(cfg: Any, variant: str, k: int) -> tuple[list[Any], list[tuple]]:
+    """The runs of a ``Fig2Config`` with ``k`` relations under one recipe, and per run ``(mode, train_frac,
+    n_relations, emb_dim, seed, chance_f1, y_rule_f1)``."""
     from graph_universality.graphs import KnowledgeGraph, random_tree, split
     from graph_universality.toy import ToyRun, recipe_lr
 
     parents = random_tree(cfg.n_nodes, cfg.tree_seed)
     runs, meta = [], []
-    for k in cfg.n_relations:
-        kg = KnowledgeGraph(parents, ("descendant",) if k == 1 else FIVE)
-        for d in cfg.emb_dims:
-            for s in cfg.seeds:
-                ex = shuffled_labels(kg.examples, s) if cfg.shuffle_labels else kg.examples
-                settings = [("heldout", f) for f in cfg.train_fracs]
-                if k == 5:
-                    settings.append(("composition", 1 - cfg.comp_test_frac))
-                for mode, frac in settings:
-                    tr, te = split(kg, mode, 1 - frac, s)
-                    if mode == "heldout":  # score the descendant relation only
-                        te = te & (ex[:, 0] == kg.relations.index("descendant"))
-                    runs.append(
-                        ToyRun(
-                            ex,
-                            tr,
-                            te,
-                            cfg.n_nodes,
-                            k,
-                            d,
-                            cfg.hidden,
-                            cfg.weight_decay,
-                            cfg.lr if variant == "fast" else recipe_lr(variant),
-                            s,
-                            0.0 if variant == "official" else 1.0,
-                        )
+    kg = KnowledgeGraph(parents, ("descendant",) if k == 1 else FIVE)
+    for d in cfg.emb_dims:
+        for s in cfg.seeds:
+            ex = shuffled_labels(kg.examples, s) if cfg.shuffle_labels else kg.examples
+            settings = [("heldout", f) for f in cfg.train_fracs]
+            if k == 5:
+                settings.append(("composition", 1 - cfg.comp_test_frac))
+            for mode, frac in settings:
+                tr, te = split(kg, mode, 1 - frac, s)
+                if mode == "heldout":  # score the descendant relation only
+                    te = te & (ex[:, 0] == kg.relations.index("descendant"))
+                runs.append(
+                    ToyRun(
+                        ex,
+                        tr,
+                        te,
+                        cfg.n_nodes,
+                        k,
+                        d,
+                        cfg.hidden,
+                        cfg.weight_decay,
+                        cfg.lr if variant == "fast" else recipe_lr(variant),
+                        s,
+                        0.0 if variant == "official" else 1.0,
                     )
-                    pos = ex[te, 3].mean()
-                    # the held-out descendant links answered by a rule on Y learned from the training ones
-                    desc = ex[:, 0] == kg.relations.index("descendant")
-                    rule = y_rule_f1(ex[tr & desc], ex[te]) if mode == "heldout" else float("nan")
-                    meta.append((mode, frac, k, d, s, float(pos), rule))
+                )
+                pos = ex[te, 3].mean()
+                # the held-out descendant links answered by a rule on Y learned from the training ones
+                desc = ex[:, 0] == kg.relations.index("descendant")
+                rule = y_rule_f1(ex[tr & desc], ex[te]) if mode == "heldout" else float("nan")
+                meta.append((mode, frac, k, d, s, float(pos), rule))
     return runs, meta
 
 

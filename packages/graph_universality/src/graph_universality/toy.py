@@ -416,18 +416,6 @@ def recipe_lr(recipe: str) -> float:
 
 
 @torch.no_grad()
-def substack(model: StackedLinkMLP, idx: Sequence[int], runs: Sequence[ToyRun]) -> StackedLinkMLP:
-    """A stack of ``runs`` (the runs ``idx`` of ``model``) holding their trained parameters, its padding cut to its
-    own largest widths (everything cut is padding, zero in ``model``)."""
-    sub = StackedLinkMLP(runs, device=str(model.params["emb"].device))
-    index = torch.as_tensor(np.asarray(idx), device=model.params["emb"].device)
-    for k, v in sub.params.items():
-        src = model.params[k].detach()[index]
-        v.copy_(src[(slice(None), *(slice(0, n) for n in v.shape[1:]))])
-    return sub
-
-
-@torch.no_grad()
 def evaluate(model: StackedLinkMLP, stopped_at: Tensor | None = None) -> dict[str, np.ndarray]:
     logits = model.logits()
     lab = model.examples[..., 3]

@@ -13,7 +13,7 @@ Claims: the share of cells whose generalise-or-not outcome at wd > 0 equals the 
 move), and the crossing time at the largest wd over that at wd = 0 (< 1: wd speeds up the crossing), both per seed,
 under the precondition that the networks train (Fig. 5's). Control: one step (untrained).
 The grid is this figure's own (fixed eta_enc, wd x eta_dec), trained by :func:`geneft.phase.phase_grid` (one stack
-per weight decay) as Fig. 5's
+per weight decay) as Fig. 5's.
 """
 
 from __future__ import annotations
