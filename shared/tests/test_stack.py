@@ -244,3 +244,51 @@ def test_subset_continues_the_kept_runs_exactly():
                 assert part.n_runs == 2 and part.params["w"].is_leaf
         for k in ("w", "v"):
             assert torch.allclose(part.params[k], full.params[k][[0, 2]], atol=1e-6)
+
+
+def test_flat_update_is_the_per_parameter_update_bitwise():
+    """StackedAdamW updates all parameters as one packed vector (fewer kernels): the same floats as its update
+    parameter by parameter, with per-parameter overrides, runs frozen part of the way, a parameter without a
+    gradient at some steps, and a subset of the runs half-way."""
+
+    def make():
+        g = torch.Generator().manual_seed(0)
+        params = {
+            "w": torch.randn(4, 5, 3, generator=g).requires_grad_(True),
+            "b": torch.randn(4, 3, generator=g).requires_grad_(True),
+            "e": torch.randn(4, 7, generator=g).requires_grad_(True),
+        }
+        return StackedAdamW(
+            params,
+            lr=[1e-2, 3e-3, 1e-3, 5e-2],
+            weight_decay=[0.0, 0.01, 0.1, 0.5],
+            param_lr={"b": [1e-1, 1e-2, 1e-3, 1e-4]},
+            param_weight_decay={"e": 0.0},
+        )
+
+    flat, ref = make(), make()
+    ref._update = ref._update_per_parameter  # the reference: one parameter at a time
+    x = torch.randn(6, 5, generator=torch.Generator().manual_seed(1))
+    keep = torch.tensor([True, False, True, True])
+    for t in range(30):
+        active = torch.tensor([t < 25, t < 10, True, t % 3 > 0])
+        active = active[keep] if t > 15 else active
+        for o in (flat, ref):
+            o.zero_grad()
+            p = o.params
+            out = torch.einsum("bi,sij->sbj", x, p["w"]) + p["b"][:, None]
+            loss = (out.tanh() ** 2).sum() + (p["e"] ** 2).sum() * (t % 4 != 0)
+            loss.backward()
+            if t % 4 == 0:
+                p["e"].grad = None  # no gradient this step: that parameter is not updated at all
+            o.step(active)
+        if t == 15:
+            flat, ref = (
+                flat.subset(torch.tensor([True, False, True, True])),
+                ref.subset(torch.tensor([True, False, True, True])),
+            )
+            ref._update = ref._update_per_parameter
+    assert flat._layout is not None  # the flat path ran
+    for k in flat.params:
+        assert torch.equal(flat.params[k], ref.params[k]), k
+        assert torch.equal(flat.exp_avg_sq[k], ref.exp_avg_sq[k]), k

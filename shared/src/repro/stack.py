@@ -129,6 +129,7 @@ class StackedAdamW:
         self.n_runs = _check(self.params)
         p0 = next(iter(self.params.values()))
         self.compile, self._compiled = compile, None
+        self._layout: tuple | None = None  # the flat packing of the last step's parameters (see _update)
         if compile:
             require_compiler(p0.device)
         self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
@@ -152,6 +153,7 @@ class StackedAdamW:
         new.params = _subset_params(self.params, keep)
         new.n_runs = _check(new.params)
         new._compiled = None  # compiled for the old stack's shapes and tensors
+        new._layout = None
         new.lr, new.weight_decay, new.steps = self.lr[keep], self.weight_decay[keep], self.steps[keep]
         new.param_lr = {k: v[keep] for k, v in self.param_lr.items()}
         new.param_weight_decay = {k: v[keep] for k, v in self.param_weight_decay.items()}
@@ -167,15 +169,19 @@ class StackedAdamW:
             return
         if self._compiled is None:
             # One fused loop per parameter instead of ~10 kernels: the update is memory- and dispatch-bound
-            self._compiled = torch.compile(self._update, dynamic=False)
+            self._compiled = torch.compile(self._update_per_parameter, dynamic=False)
         self._compiled(a)
 
-    def _update(self, a: Tensor) -> None:
+    def _factors(self, a: Tensor) -> tuple[Tensor, Tensor]:
+        """Advance the step counts; the bias corrections ``1 - b1^t`` and ``sqrt(1 - b2^t)`` per run ``[S]``."""
         b1, b2 = self.betas
         self.steps += a
         t = self.steps.clamp_min(1)  # a run that never stepped has nothing to correct
-        bias1, bias2 = 1 - b1**t, 1 - b2**t
-        root2 = bias2.sqrt()
+        return 1 - b1**t, (1 - b2**t).sqrt()
+
+    def _update_per_parameter(self, a: Tensor) -> None:
+        b1, b2 = self.betas
+        bias1, root2 = self._factors(a)
         for k, p in self.params.items():
             if p.grad is None:
                 continue
@@ -192,6 +198,62 @@ class StackedAdamW:
             # = (lr / bias1) * sqrt(bias2) * m / (sqrt(v) + eps * sqrt(bias2))
             denom = v.sqrt().add_(_view(self.eps * root2, p))
             p.addcmul_(torch.div(m, denom), _view(-step_size * root2, p))
+
+    def _update(self, a: Tensor) -> None:
+        """:meth:`_update_per_parameter` over every parameter at once: parameters and gradients packed run-major into
+        ``[S, P]`` (the moments live there), so the per-run factors broadcast as ``[S, 1]`` columns, and the result
+        copied back. The same arithmetic per element, so the same numbers (tested bitwise); ~12 kernels a step
+        instead of ~7 per parameter (a small stack's step is dispatch-bound: a 27-tensor LM has 189)."""
+        names = tuple(k for k, p in self.params.items() if p.grad is not None)
+        if len(names) < 2:
+            self._update_per_parameter(a)
+            return
+        b1, b2 = self.betas
+        bias1, root2 = self._factors(a)
+        sizes, lr, wd = self._packing(names)
+        S = self.n_runs
+        params = [self.params[k].detach() for k in names]
+        p = torch.cat([x.reshape(S, -1) for x in params], 1)
+        g = torch.cat([self.params[k].grad.reshape(S, -1) for k in names], 1)
+        m, v = self._packed_moments
+        av = a[:, None]
+        step_size = (
+            lr / bias1[:, None] * av
+        )  # [S, 1], or [S, P] where a parameter overrides lr / weight decay
+        p.mul_(1 - lr * wd * av)
+        m.lerp_(g, (1 - b1) * av)
+        v.lerp_(g * g, (1 - b2) * av)
+        denom = v.sqrt().add_((self.eps * root2)[:, None])
+        p.addcmul_(torch.div(m, denom), -step_size * root2[:, None])
+        torch._foreach_copy_(params, [y.view_as(x) for x, y in zip(params, p.split(sizes, 1), strict=True)])
+
+    def _packing(self, names: tuple[str, ...]) -> tuple:
+        """The run-major packing of ``names``: per-run sizes, the lr and weight decay as ``[S, 1]`` (or ``[S, P]``
+        columns where parameters override them); the moments moved into ``[S, P]`` (``exp_avg`` / ``exp_avg_sq``
+        become views of them)."""
+        if self._layout is not None and self._layout[0] == names:
+            return self._layout[1:]
+        S = self.n_runs
+        sizes = [self.params[k].numel() // S for k in names]
+
+        def columns(per_param: dict[str, Tensor], default: Tensor) -> Tensor:
+            if not any(k in per_param for k in names):
+                return default[:, None]
+            return torch.cat(
+                [per_param.get(k, default)[:, None].expand(S, q) for k, q in zip(names, sizes, strict=True)],
+                1,
+            )
+
+        lr, wd = columns(self.param_lr, self.lr), columns(self.param_weight_decay, self.weight_decay)
+        packed = []
+        for state in (self.exp_avg, self.exp_avg_sq):
+            f = torch.cat([state[k].reshape(S, -1) for k in names], 1)
+            for k, part in zip(names, f.split(sizes, 1), strict=True):
+                state[k] = part.view_as(self.params[k])
+            packed.append(f)
+        self._packed_moments = tuple(packed)
+        self._layout = (names, sizes, lr, wd)
+        return self._layout[1:]
 
 
 class StackedSGD:
