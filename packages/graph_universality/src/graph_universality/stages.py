@@ -60,7 +60,8 @@ class SweepConfig:
     official runs stop after 707-2258 epochs (5 relations, 53 steps per epoch) and 1565-6341 epochs (1 relation, 11
     steps per epoch), the last at step 119,674; every run fits its training links (train F1 >= 0.93, mean 0.995).
     That stack took 470 s as one stack of 80 and 228 s re-packing the stack as runs stop (``toy.train_toy_official``);
-    since, each relation count is its own stack in its own worker process (``universality.train_sweep``).
+    since, each relation count is its own stack in its own worker process (``universality.train_sweep``), and the
+    step's gradients are written out (``toy.StackedLinkMLP.batch_grads``): 110 s for the stage (``--jobs 1``).
     Earlier versions capped each official run at quick at the fast recipe's 2000 steps (181 / 37 epochs): no run fitted
     (train F1 0.60-0.63 per seed) and every official claim of Fig. 3 and Fig. 6 read ``not reached``. Smoke keeps
     that cap (``steps``; whole epochs, at least one): equal step budgets for both recipes."""
