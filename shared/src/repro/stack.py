@@ -129,7 +129,7 @@ class StackedAdamW:
         self.n_runs = _check(self.params)
         p0 = next(iter(self.params.values()))
         self.compile, self._compiled = compile, None
-        self._layout: tuple | None = None  # the flat packing of the last step's parameters (see _update)
+        self._layout: tuple | None = None  # the packing of the last step's parameters (see _update)
         if compile:
             require_compiler(p0.device)
         self.lr = per_run(lr, self.n_runs, p0.device, p0.dtype)
@@ -217,9 +217,8 @@ class StackedAdamW:
         g = torch.cat([self.params[k].grad.reshape(S, -1) for k in names], 1)
         m, v = self._packed_moments
         av = a[:, None]
-        step_size = (
-            lr / bias1[:, None] * av
-        )  # [S, 1], or [S, P] where a parameter overrides lr / weight decay
+        # [S, 1] factors, or [S, P] where a parameter overrides the lr or weight decay
+        step_size = lr / bias1[:, None] * av
         p.mul_(1 - lr * wd * av)
         m.lerp_(g, (1 - b1) * av)
         v.lerp_(g * g, (1 - b2) * av)
