@@ -210,12 +210,11 @@ class StackedAdamW:
             return
         b1, b2 = self.betas
         bias1, root2 = self._factors(a)
-        sizes, lr, wd = self._packing(names)
+        sizes, lr, wd, m, v = self._packing(names)
         S = self.n_runs
         params = [self.params[k].detach() for k in names]
         p = torch.cat([x.reshape(S, -1) for x in params], 1)
         g = torch.cat([self.params[k].grad.reshape(S, -1) for k in names], 1)
-        m, v = self._packed_moments
         av = a[:, None]
         # [S, 1] factors, or [S, P] where a parameter overrides the lr or weight decay
         step_size = lr / bias1[:, None] * av
@@ -228,8 +227,8 @@ class StackedAdamW:
 
     def _packing(self, names: tuple[str, ...]) -> tuple:
         """The run-major packing of ``names``: per-run sizes, the lr and weight decay as ``[S, 1]`` (or ``[S, P]``
-        columns where parameters override them); the moments moved into ``[S, P]`` (``exp_avg`` / ``exp_avg_sq``
-        become views of them)."""
+        columns where parameters override them), and the two moments moved into ``[S, P]`` (``exp_avg`` /
+        ``exp_avg_sq`` become views of them)."""
         if self._layout is not None and self._layout[0] == names:
             return self._layout[1:]
         S = self.n_runs
@@ -243,15 +242,14 @@ class StackedAdamW:
                 1,
             )
 
-        lr, wd = columns(self.param_lr, self.lr), columns(self.param_weight_decay, self.weight_decay)
-        packed = []
+        moments = []
         for state in (self.exp_avg, self.exp_avg_sq):
             f = torch.cat([state[k].reshape(S, -1) for k in names], 1)
             for k, part in zip(names, f.split(sizes, 1), strict=True):
                 state[k] = part.view_as(self.params[k])
-            packed.append(f)
-        self._packed_moments = tuple(packed)
-        self._layout = (names, sizes, lr, wd)
+            moments.append(f)
+        lr, wd = columns(self.param_lr, self.lr), columns(self.param_weight_decay, self.weight_decay)
+        self._layout = (names, sizes, lr, wd, *moments)
         return self._layout[1:]
 
 

@@ -191,16 +191,13 @@ class StackedLinkMLP:
         ex = examples.gather(1, rows[..., None].expand(-1, -1, 4))  # [S, B, 4]
         if dense:
             logit = self.head_logits(emb, ex, p, (hmask, rflag))
-            bce = torch.nn.functional.binary_cross_entropy_with_logits(
-                logit, ex[..., 3].float(), reduction="none"
-            )
-            return (bce * weights).sum(1) / weights.sum(1).clamp_min(1)
-        ex_x = emb.gather(1, ex[..., 1:2].expand(-1, -1, emb.shape[-1]))  # [S, B, D]
-        ex_y = emb.gather(1, ex[..., 2:3].expand(-1, -1, emb.shape[-1]))
-        wr = (p["wr"] * rflag[:, None, None]).gather(1, ex[..., 0:1].expand(-1, -1, p["wr"].shape[-1]))
-        pre = torch.bmm(ex_x, p["w1x"]) + torch.bmm(ex_y, p["w1y"]) + wr + p["b1"][:, None, :]
-        h = torch.relu(pre) * hmask[:, None, :]
-        logit = torch.bmm(h, p["w2"][:, :, None])[..., 0] + p["b2"][:, None]
+        else:
+            ex_x = emb.gather(1, ex[..., 1:2].expand(-1, -1, emb.shape[-1]))  # [S, B, D]
+            ex_y = emb.gather(1, ex[..., 2:3].expand(-1, -1, emb.shape[-1]))
+            wr = (p["wr"] * rflag[:, None, None]).gather(1, ex[..., 0:1].expand(-1, -1, p["wr"].shape[-1]))
+            pre = torch.bmm(ex_x, p["w1x"]) + torch.bmm(ex_y, p["w1y"]) + wr + p["b1"][:, None, :]
+            h = torch.relu(pre) * hmask[:, None, :]
+            logit = torch.bmm(h, p["w2"][:, :, None])[..., 0] + p["b2"][:, None]
         bce = torch.nn.functional.binary_cross_entropy_with_logits(
             logit, ex[..., 3].float(), reduction="none"
         )
@@ -371,17 +368,21 @@ def train_toy_official(
     of the tensor it is in, so a run's last digits depend on how many runs share its stack."""
     full = StackedLinkMLP(runs, device=device)
     # every parameter packed into one [S, P] leaf (AdamW applies to all of them alike, as the official
-    # model.parameters()): one optimiser update per step instead of one per tensor (the step is overhead-bound)
+    # model.parameters()): the optimiser, the best-epoch snapshot and the re-packing of the stack each handle one
+    # tensor, and the hand-written gradients are packed the same way
     names = list(full.params)
     shapes = {k: full.params[k].shape[1:] for k in names}
     sizes = [int(np.prod(shapes[k])) for k in names]
     S = len(runs)
 
+    def pack(parts: dict[str, Tensor]) -> Tensor:
+        return torch.cat([parts[k].reshape(len(parts[k]), -1) for k in names], 1)
+
     def unpack(flat: Tensor) -> dict[str, Tensor]:
         parts = flat.split(sizes, dim=1)
         return {k: t.reshape(len(flat), *shapes[k]) for k, t in zip(names, parts, strict=True)}
 
-    flat = torch.cat([full.params[k].detach().reshape(S, -1) for k in names], 1).requires_grad_(True)
+    flat = pack({k: v.detach() for k, v in full.params.items()}).requires_grad_(True)
     opt = StackedAdamW({"flat": flat}, lr=[r.lr for r in runs], weight_decay=[r.weight_decay for r in runs])
     # the batch order's seed: the run's seed, offset so it is not the stream that initialised the run
     batches = LoaderBatches(full.train_w, batch_size, [r.seed + 7919 for r in runs])
@@ -404,8 +405,7 @@ def train_toy_official(
     def loss_fn(step: int) -> dict[str, Tensor]:
         rows, w = batches.next()
         model.params = unpack(flat)
-        grads = model.batch_grads(rows, w)
-        return {"flat": torch.cat([grads[k].reshape(len(flat), -1) for k in names], 1)}
+        return {"flat": pack(model.batch_grads(rows, w))}
 
     def eval_fn(_: int) -> Tensor | None:
         done_steps = batches.step  # steps taken by the stack since the start (segments restart train_stacked)
