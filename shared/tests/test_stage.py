@@ -253,21 +253,32 @@ def test_a_corrupt_artifact_is_caught_by_its_checksum(pkg):
     assert pkg.calls("model") == 2 and tensors["w"].shape == (3,)
 
 
-def test_pending_stages_come_in_waves(pkg):
+def test_jobs_wait_only_for_the_stages_they_read(pkg):
     from repro import paths
     from repro.cache import Cache
-    from repro.stage import compute_stage, pending_stages
+    from repro.stage import UNKNOWN_ESTIMATE_S, compute_stage, plan_jobs
 
     fig1, fig2 = pkg.figs
     cache = Cache(paths.cache_dir())
     units = [(fig1, fig1.config("quick")), (fig2, fig2.config("quick"))]
-    waves = pending_stages(units, "quick", cache)
-    assert [[s.name for s, _ in w] for w in waves] == [["stagepaper.sweep"], ["stagepaper.model"]]
-    sweep = waves[0][0][0]
-    compute_stage(sweep, sweep.config("quick"), "quick", cache)
-    assert [[s.name for s, _ in w] for w in pending_stages(units, "quick", cache)] == [["stagepaper.model"]]
-    forced = pending_stages(units, "quick", cache, force=True)  # under --force, cached stages are pending too
-    assert [[s.name for s, _ in w] for w in forced] == [["stagepaper.sweep"], ["stagepaper.model"]]
+
+    def plan(**kw):
+        return {j.unit.name: j for j in plan_jobs(units, "quick", cache, **kw)}
+
+    jobs = plan()
+    sweep, model, first, second = jobs.values()  # dependencies first
+    assert [j.unit.name for j in (sweep, model)] == ["stagepaper.sweep", "stagepaper.model"]
+    assert (first.unit, second.unit) == (fig1, fig2) and not first.is_stage and sweep.is_stage
+    assert sweep.needs == set() and model.needs == {sweep.key} and first.needs == {sweep.key, model.key}
+    # the longest chain of estimates first: sweep -> model -> a figure (none declares one: 30 s each)
+    assert [j.critical_seconds for j in jobs.values()] == [3 * UNKNOWN_ESTIMATE_S, 2 * UNKNOWN_ESTIMATE_S] + [
+        UNKNOWN_ESTIMATE_S
+    ] * 2
+    compute_stage(sweep.unit, sweep.cfg, "quick", cache)
+    jobs = plan()
+    assert list(jobs) == ["stagepaper.model", fig1.name, fig2.name] and jobs[fig1.name].needs == {model.key}
+    forced = plan(force=True)  # under --force, cached stages are jobs too
+    assert list(forced) == ["stagepaper.sweep", "stagepaper.model", fig1.name, fig2.name]
 
 
 def test_jobs_compute_each_stage_once(pkg, monkeypatch):
@@ -280,11 +291,11 @@ def test_jobs_compute_each_stage_once(pkg, monkeypatch):
     )
     from concurrent.futures import ThreadPoolExecutor
 
-    # a thread pool stands in for the process pool here: what is tested is the wave logic, not spawn
+    # a thread pool stands in for the process pool here: what is tested is the job order, not spawn
     monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", lambda **k: ThreadPoolExecutor(2))
     assert main(["run", "stagepaper", "--scale", "quick", "--jobs", "2", "--out", str(pkg.out)]) == 0
     assert pkg.calls("sweep") == 1 and pkg.calls("model") == 1
-    # --force recomputes the cached stages too, each once (a later wave does not force an earlier one again)
+    # --force recomputes the cached stages too, each once (a later job does not force an earlier one again)
     assert (
         main(["run", "stagepaper", "--scale", "quick", "--jobs", "2", "--force", "--out", str(pkg.out)]) == 0
     )

@@ -607,29 +607,64 @@ def _jobs_worker(cpu_budget: int) -> None:
 
 
 def _run_parallel(figs, args):
+    """``--jobs N``: the uncached stages and the figures as one graph of jobs (``repro.stage.plan_jobs``) on N
+    worker processes. A job starts once what it reads is cached, the longest chain of estimates first, and at most
+    N run at once, so a ready job always has a free worker (a stage read by several figures runs once, before
+    them; without this two figures on one stage would wait for each other's lock)."""
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from repro import paths
+    from repro.cache import Cache
     from repro.claims import Claim
     from repro.progress import status
+    from repro.stage import plan_jobs
 
-    out = []
+    units = [
+        (f, f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides))
+        for f in figs
+    ]
+    waiting = plan_jobs(units, args.scale, Cache(paths.cache_dir()), force=args.force)
+    n_stages = sum(j.is_stage for j in waiting)
+    out, done, running = [], set(), {}
     spawn = mp.get_context("spawn")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     budget = max(1, cores // args.jobs)
     with ProcessPoolExecutor(
         max_workers=args.jobs, mp_context=spawn, initializer=_jobs_worker, initargs=(budget,)
     ) as pool:
-        _stages_first(pool, figs, args)
-        futs = {
-            pool.submit(_run_one, f.name, args.scale, args.variant, args.overrides, args.force, args.out): f
-            for f in figs
-        }
-        for i, fut in enumerate(as_completed(futs), 1):
-            name, claims, timings, restored = fut.result()
-            how = "cache" if restored else f"{timings['compute']:.1f}s compute"
-            status(f"[{i}/{len(figs)}] {name} done ({how})")
-            out.append((name, [Claim.from_dict(c) for c in claims], timings, restored))
+        while waiting or running:
+            ready = sorted((j for j in waiting if j.needs <= done), key=lambda j: -j.critical_seconds)
+            for job in ready[: args.jobs - len(running)]:
+                waiting.remove(job)
+                if job.is_stage:
+                    status(f"stage {job.unit.name} started")
+                    fut = pool.submit(_compute_stage_job, job.unit.name, job.cfg, args.scale, args.force)
+                else:
+                    fut = pool.submit(
+                        _run_one,
+                        job.unit.name,
+                        args.scale,
+                        args.variant,
+                        args.overrides,
+                        args.force,
+                        args.out,
+                    )
+                running[fut] = job
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                job = running.pop(fut)
+                result = fut.result()
+                done.add(job.key)
+                if job.is_stage:
+                    status(
+                        f"stage {job.unit.name} done ({sum(j.is_stage for j in waiting)} of {n_stages} to go)"
+                    )
+                    continue
+                name, claims, timings, restored = result
+                how = "cache" if restored else f"{timings['compute']:.1f}s compute"
+                status(f"[{len(out) + 1}/{len(figs)}] {name} done ({how})")
+                out.append((name, [Claim.from_dict(c) for c in claims], timings, restored))
     order = {f.name: i for i, f in enumerate(figs)}
     return sorted(out, key=lambda r: order[r[0]])
 
@@ -638,28 +673,8 @@ def _compute_stage_job(name: str, cfg, scale: str, force: bool) -> str:
     os.environ["REPRO_PROGRESS"] = "0" if os.environ.get("REPRO_PROGRESS") == "0" else "plain"
     from repro.stage import compute_stage, find_stage
 
-    # under --force, the stages it reads were recomputed in an earlier wave (another process)
+    # under --force, the stages it reads were recomputed by earlier jobs (another process)
     return compute_stage(find_stage(name), cfg, scale, force=force, force_stages=False)[1]
-
-
-def _stages_first(pool, figs, args) -> None:
-    """Under --jobs: the uncached stages the figures read, wave by wave, each wave's stages in parallel; the
-    figures then restore them. (Without this, two figures on one stage would wait for each other's lock.)"""
-    from repro import paths
-    from repro.cache import Cache
-    from repro.progress import status
-    from repro.stage import pending_stages
-
-    units = [
-        (f, f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides))
-        for f in figs
-    ]
-    waves = pending_stages(units, args.scale, Cache(paths.cache_dir()), force=args.force)
-    for i, wave in enumerate(waves, 1):
-        status(f"stages, wave {i}/{len(waves)}: {', '.join(st.name for st, _ in wave)}")
-        futs = [pool.submit(_compute_stage_job, st.name, cfg, args.scale, args.force) for st, cfg in wave]
-        for fut in futs:
-            fut.result()
 
 
 def cmd_check(figs, scale: str, fmt: str, strict: bool = False, record: bool = False) -> int:

@@ -299,38 +299,62 @@ def graph(unit: Any, cfg: Any, scale: str, cache: Any) -> list[Node]:
     return list(nodes.values())
 
 
-def pending_stages(
-    units: list[tuple[Any, Any]], scale: str, cache: Any, force: bool = False
-) -> list[list[tuple[Stage, Any]]]:
-    """The uncached stages (every stage under ``force``) that ``units`` ((figure, config) pairs) read, in waves:
-    every stage of a wave reads only stages of earlier waves (or cached ones), so a wave's stages can run in
-    parallel."""
+@dataclass
+class Job:
+    """One piece of a ``--jobs`` run: an uncached stage to compute, or a figure to run once what it reads is
+    cached. ``needs`` are the keys of the jobs it waits for; ``critical_seconds`` is its estimate plus the longest
+    chain of estimates of the jobs that wait on it (what to start first when several are ready)."""
+
+    key: str
+    unit: Any
+    cfg: Any
+    needs: set[str]
+    est_seconds: float
+    critical_seconds: float = 0.0
+
+    @property
+    def is_stage(self) -> bool:
+        return isinstance(self.unit, Stage)
+
+
+UNKNOWN_ESTIMATE_S = 30.0  # a unit that declares no estimate at this scale
+
+
+def plan_jobs(units: list[tuple[Any, Any]], scale: str, cache: Any, force: bool = False) -> list[Job]:
+    """The jobs that running ``units`` ((figure, config) pairs) takes: every uncached stage they read (every stage
+    under ``force``) once, then each figure, in dependency order. A scheduler may start any job whose ``needs`` are
+    done, longest ``critical_seconds`` first: the zoo -> crosscoders -> figures chain starts at once instead of
+    waiting for a wave of unrelated stages to end, and short figures fill the gaps."""
     from repro.cache import cache_key
 
-    depth: dict[str, int] = {}
-    todo: dict[str, tuple[Stage, Any]] = {}
+    jobs: dict[str, Job] = {}
+    pending: dict[str, bool] = {}  # stage key -> must it be computed
 
-    def visit(u: Any, c: Any) -> int:
-        """The wave of ``u`` (-1 when ``u`` and everything it reads is cached; figures are not placed)."""
-        below = max(
-            (visit(n.stage, sub) for n in u.needs.values() for sub in n.configs(c, scale)), default=-1
-        )
-        if not isinstance(u, Stage):
-            return below
-        key = cache_key(u, c)
-        if key not in depth:
-            cached = cache.has_entry(u, key) and not force
-            depth[key] = -1 if cached and below < 0 else below + 1
-            if depth[key] >= 0:
-                todo[key] = (u, c)
-        return depth[key]
+    def visit(u: Any, c: Any, key: str) -> None:
+        """Place ``u`` (under ``key``) after the pending stages it reads; a cached stage whose inputs are cached
+        is not a job."""
+        needs: set[str] = set()
+        for n in u.needs.values():
+            for sub in n.configs(c, scale):
+                sub_key = cache_key(n.stage, sub)
+                if sub_key not in pending:
+                    visit(n.stage, sub, sub_key)
+                if pending[sub_key]:
+                    needs.add(sub_key)
+        if isinstance(u, Stage):
+            pending[key] = force or bool(needs) or not cache.has_entry(u, key)
+            if not pending[key]:
+                return
+        jobs[key] = Job(key, u, c, needs, u.est_seconds.get(scale) or UNKNOWN_ESTIMATE_S)
 
     for u, c in units:
-        visit(u, c)
-    waves: list[list[tuple[Stage, Any]]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
-    for key, pair in todo.items():
-        waves[depth[key]].append(pair)
-    return waves
+        visit(u, c, f"figure:{u.name}")
+    waiting_on = {k: [j for j in jobs.values() if k in j.needs] for k in jobs}
+    for job in reversed(list(jobs.values())):  # dependencies are placed first, so readers are scored first
+        job.critical_seconds = job.est_seconds + max(
+            (r.critical_seconds for r in waiting_on[job.key]), default=0
+        )
+    return list(jobs.values())
 
 
 # ---------------------------------------------------------------------------------------------------- notebooks
@@ -343,7 +367,7 @@ def compute_stage(
     force_stages: bool | None = None,
 ) -> tuple[dict, str]:
     """(result, key) of ``stage`` at ``cfg``: restored from the cache or computed (with what it reads) and stored.
-    ``force_stages=False``: under ``force``, the stages it reads were already recomputed (an earlier wave)."""
+    ``force_stages=False``: under ``force``, the stages it reads were already recomputed (by earlier jobs)."""
     from repro import paths
     from repro.cache import Cache
     from repro.progress import status
