@@ -626,7 +626,7 @@ def _run_parallel(figs, args):
     ]
     waiting = plan_jobs(units, args.scale, Cache(paths.cache_dir()), force=args.force)
     n_stages = sum(j.is_stage for j in waiting)
-    out, done, running = [], set(), {}
+    out, done, running, stages_done = [], set(), {}, 0
     spawn = mp.get_context("spawn")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     budget = max(1, cores // args.jobs)
@@ -657,9 +657,8 @@ def _run_parallel(figs, args):
                 result = fut.result()
                 done.add(job.key)
                 if job.is_stage:
-                    status(
-                        f"stage {job.unit.name} done ({sum(j.is_stage for j in waiting)} of {n_stages} to go)"
-                    )
+                    stages_done += 1
+                    status(f"stage {job.unit.name} done ({stages_done}/{n_stages})")
                     continue
                 name, claims, timings, restored = result
                 how = "cache" if restored else f"{timings['compute']:.1f}s compute"
