@@ -274,6 +274,12 @@ def test_per_run_penalty_and_eval_dropout_leave_training_alone():
     np.testing.assert_array_equal(out[False]["train_acc"][:, -1], out[False]["end_train_acc_evalmode"])
     np.testing.assert_array_equal(out[True]["train_acc"][:, -1], out[True]["end_train_acc_dropout"])
     assert not np.array_equal(out[True]["train_acc"], out[False]["train_acc"])  # the curves differ
+    # the training curve is also measured the other way, with the same masks: each mode's curve is the same
+    # whichever way the main curves are measured
+    for mode, on in (("dropout", True), ("evalmode", False)):
+        np.testing.assert_array_equal(out[on][f"train_acc_{mode}"], out[on]["train_acc"])
+        np.testing.assert_array_equal(out[not on][f"train_acc_{mode}"], out[on]["train_acc"])
+    np.testing.assert_array_equal(both["train_acc_dropout"], both["train_acc_evalmode"])  # MLP: no dropout
 
 
 def test_note_contrasts_marks_claims_reproduced_on_one_side_only():
@@ -351,3 +357,29 @@ def test_the_results_page_pairs_each_defect_official_vs_fixed():
     paired = {what.split(":")[0] for *_, what in fix_comparison(rows, axes)}
     quick = {label for label, *_ in axes if label != "D9 weight decay"}  # that arm runs at paper scale only
     assert quick <= paired, quick - paired
+
+
+def test_trained_asks_for_the_official_convergence_rule_not_the_last_epoch():
+    """ "Trained" = training accuracy > 0.9 for 20 epochs at some point, per seed, in the claim's evaluation mode:
+    a run that fitted and then swung under 0.9 at its last epoch trained; a run that never held 0.9 did not."""
+    from harmonic_loss.toy_analysis import trained
+
+    nan = float("nan")
+    result = {
+        "runs": {
+            "task": ["lattice"] * 3,
+            "model": ["standard_transformer"] * 3,
+            "split": ["official"] * 3,
+            "seed": np.array([2, 0, 1]),
+            "arm": ["official"] * 3,
+        },
+        "grok_train": np.array([30.0, 40.0, nan]),
+        "grok_train_dropout": np.array([30.0, 40.0, nan]),
+        "grok_train_evalmode": np.array([30.0, 40.0, 60.0]),
+        "final_train_acc": np.array([0.85, 1.0, 0.95]),
+    }
+    curve = trained(result, "lattice", "standard_transformer", "official")
+    assert not curve.met and curve.detail == "from epoch 40, never, from epoch 30"  # ordered by seed
+    assert not trained(result, "lattice", "standard_transformer", "official", "dropout").met
+    fixed = trained(result, "lattice", "standard_transformer", "official", "evalmode")
+    assert fixed.met and "(eval mode)" in fixed.statement

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harmonic_loss.toy_analysis import MODEL_LABELS, indices, per_seed, trained
+from harmonic_loss.toy_analysis import indices, per_seed, trained
 
 
 def median_cum_ev(sweep: dict, t: str, m: str, sp: str):
@@ -89,16 +89,6 @@ def grok_test_capped(sweep: dict):
 
     te = sweep["grok_test"]
     return np.where(np.isfinite(te), te, sweep["runs"]["epochs"].astype(float))
-
-
-def train_reached(sweep: dict, t: str, m: str, sp: str):
-    """Precondition of a grokking comparison: train accuracy stayed > 0.9 within the run, on every seed."""
-    from repro.claims import Precondition
-
-    tr = per_seed(sweep, sweep["grok_train"], t, m, sp)
-    ok = bool(len(tr)) and bool((tr == tr).all())
-    detail = ", ".join("not reached" if v != v else f"epoch {v:.0f}" for v in tr)
-    return Precondition(f"{MODEL_LABELS[m]} train accuracy reached 0.9 on {t} (every seed)", ok, detail)
 
 
 def toy_structure_claims(result: dict[str, Any], cfg: Any) -> list:
@@ -190,9 +180,7 @@ def toy_structure_claims(result: dict[str, Any], cfg: Any) -> list:
                     ),
                     unit="epochs",
                     variant=sp,
-                    preconditions=tuple(
-                        train_reached(sweep, t, m, sp) for m in ("harmonic_mlp", "standard_mlp")
-                    ),
+                    preconditions=tuple(trained(sweep, t, m, sp) for m in ("harmonic_mlp", "standard_mlp")),
                     note=f"test acc reached 0.9: harmonic {int(gh[2].sum())}/{len(gh[2])}, "
                     f"standard {int(gs[2].sum())}/{len(gs[2])} runs",
                 )

@@ -195,6 +195,7 @@ def train_runs(
     eval_steps: list[int] = []
     train_acc: list[torch.Tensor] = []
     test_acc: list[torch.Tensor] = []
+    other_train_acc: list[torch.Tensor] = []  # transformers: the training accuracy in the other D6 mode too
 
     has_dropout = arch == "transformer" and dropout > 0
     curve_dropout = bool(eval_dropout) and has_dropout
@@ -215,6 +216,8 @@ def train_runs(
         eval_steps.append(step)
         train_acc.append(acc(train_x, train_y, n_train_t, curve_dropout, 3 * step + 1))
         test_acc.append(acc(test_x, test_y, n_test_t, curve_dropout, 3 * step + 2))
+        if has_dropout:
+            other_train_acc.append(acc(train_x, train_y, n_train_t, not curve_dropout, 3 * step + 1))
 
     every = int(round(eval_every * float(np.median(n_train)) / batch_size)) if eval_every else 0
     train_stacked(loss_fn, opt, budget, eval_fn=eval_fn, eval_every=max(every, 1) if every else 0, desc=desc)
@@ -228,12 +231,13 @@ def train_runs(
     unseen_acc = acc(unseen_x, unseen_y, as_t(n_unseen), curve_dropout, 3 * last + 3).cpu().numpy()
     # The end of training, both ways (D6): the curves' last point is one of them, the other is evaluated here.
     ends = {curve_dropout: (train_acc[-1], test_acc[-1])}
+    train_curves = {
+        curve_dropout: train_acc,
+        not curve_dropout: other_train_acc if has_dropout else train_acc,
+    }
     if has_dropout:
         other = not curve_dropout
-        ends[other] = (
-            acc(train_x, train_y, n_train_t, other, 3 * last + 1),
-            acc(test_x, test_y, n_test_t, other, 3 * last + 2),
-        )
+        ends[other] = (other_train_acc[-1], acc(test_x, test_y, n_test_t, other, 3 * last + 2))
     else:
         ends[not curve_dropout] = ends[curve_dropout]
     end_acc = {
@@ -248,6 +252,14 @@ def train_runs(
         "epochs": epochs.astype(np.float32),  # [S, T]
         "train_acc": torch.stack(train_acc, 1).cpu().numpy().astype(np.float32),  # [S, T]
         "test_acc": torch.stack(test_acc, 1).cpu().numpy().astype(np.float32),
+        # the training accuracy curve both ways (D6; the same as ``train_acc`` both ways without dropout)
+        **{
+            f"train_acc_{'dropout' if on else 'evalmode'}": torch.stack(train_curves[on], 1)
+            .cpu()
+            .numpy()
+            .astype(np.float32)
+            for on in (True, False)
+        },
         "emb": [emb[i, : vocab[i]] for i in range(S)],
         "overlap": np.array([sp.overlap for sp in splits]),
         "n_train": n_train,
@@ -264,6 +276,7 @@ def train_runs(
 def summarise(specs: Sequence[RunSpec], out: dict, grok_window: float = 20.0) -> dict:
     """Per-run summaries: EV spectrum and task metric of the entity embeddings, final accuracies, grokking epochs."""
     ev, metric, grok_train, grok_test = [], [], [], []
+    grok_train_mode: dict[str, list[float]] = {"dropout": [], "evalmode": []}
     for i, s in enumerate(specs):
         t = task(s.task)
         ent = out["emb"][i][t.entity_tokens]
@@ -274,11 +287,15 @@ def summarise(specs: Sequence[RunSpec], out: dict, grok_window: float = 20.0) ->
         metric.append(metrics.task_metric(s.task, ent, t.aux))
         grok_train.append(metrics.grok_epoch(out["train_acc"][i], out["epochs"][i], 0.9, grok_window))
         grok_test.append(metrics.grok_epoch(out["test_acc"][i], out["epochs"][i], 0.9, grok_window))
+        for mode, epochs in grok_train_mode.items():
+            epochs.append(metrics.grok_epoch(out[f"train_acc_{mode}"][i], out["epochs"][i], 0.9, grok_window))
     return {
         "ev": np.array(ev),
         "metric": np.array(metric),
         "grok_train": np.array(grok_train),
         "grok_test": np.array(grok_test),
+        # the same rule on the training accuracy measured with dropout active / in eval mode (D6)
+        **{f"grok_train_{mode}": np.array(epochs) for mode, epochs in grok_train_mode.items()},
         "final_train_acc": out["train_acc"][:, -1].astype(np.float64),
         "final_test_acc": out["test_acc"][:, -1].astype(np.float64),
     }
