@@ -229,7 +229,7 @@ def train_runs(
     emb = model.embedding.detach().cpu().numpy()
     last = eval_steps[-1]
     unseen_acc = acc(unseen_x, unseen_y, as_t(n_unseen), curve_dropout, 3 * last + 3).cpu().numpy()
-    # The end of training, both ways (D6): the curves' last point is one of them, the other is evaluated here.
+    # The end of training, both ways (D6): the curves' last points, and the other mode's test accuracy evaluated here.
     ends = {curve_dropout: (train_acc[-1], test_acc[-1])}
     train_curves = {
         curve_dropout: train_acc,
