@@ -20,17 +20,7 @@ import argparse
 import dataclasses
 import time
 
-
-def _equal(a, b) -> bool:
-    import numpy as np
-
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, np.ndarray):
-        return np.array_equal(a, b)
-    return a == b or (a != a and b != b)
+from bitwise import equal  # benchmarks/bitwise.py (a script's folder is on sys.path)
 
 
 def _units(args):
@@ -89,7 +79,7 @@ def main() -> None:
         base, par = walls.values()
         print(
             f"{unit}: one after another {base:.1f} s, {args.workers} workers {par:.1f} s, ratio {base / par:.2f}x; "
-            f"bitwise equal: {_equal(*results.values())}",
+            f"bitwise equal: {equal(*results.values())}",
             flush=True,
         )
 

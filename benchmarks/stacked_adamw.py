@@ -17,6 +17,8 @@ import argparse
 import dataclasses
 import time
 
+from bitwise import equal  # benchmarks/bitwise.py (a script's folder is on sys.path)
+
 
 def _harmonic_fig4(steps: int):
     from harmonic_loss.figures import fig4
@@ -32,7 +34,6 @@ def _harmonic_fig4(steps: int):
 
 
 def _zoo(width_index: int, steps: int):
-
     from distill_features import pairs, zoo
     from distill_features.stages import ZOO_CONFIGS
     from repro.lm_train import fit
@@ -75,17 +76,6 @@ def _tiny_lm(steps: int):
     return run
 
 
-def _equal(a, b) -> bool:
-    import numpy as np
-    import torch
-
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, torch.Tensor):
-        return torch.equal(a, b)
-    return np.array_equal(a, b)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=400)
@@ -117,7 +107,7 @@ def main() -> None:
                 best[label] = min(best[label], (time.perf_counter() - t) / steps * 1e3)
         StackedAdamW._update = packed
         a, b = best["per-parameter"], best["packed"]
-        same = _equal(out["per-parameter"], out["packed"])
+        same = equal(out["per-parameter"], out["packed"])
         print(f"{name:26s} {a:11.2f} ms {b:7.2f} ms {a / b:6.2f}x  {same}", flush=True)
 
 
