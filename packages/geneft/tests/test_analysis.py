@@ -176,7 +176,7 @@ def test_parallel_pieces_give_the_numbers_of_one_process():
             torch.set_num_threads(n)
             out[n] = (
                 phase.lr_sweep(sweep),
-                phase.phase_grid(*rows, rows_apart=True),
+                phase.phase_grid(*rows, apart=True),
                 goldilocks.depth_width_scan(*scan),
             )
     finally:

@@ -30,43 +30,30 @@ def induction_sweep(
     """Accuracy on all 900 pairs (``acc``) and on the training pairs (``train_acc``), ``{relation: {decoder:
     [fractions, seeds]}}`` for decoders mode1-3 (MLP) and ideal, and ``f_ub`` per relation."""
     from geneft import theory as T
-    from repro.parallel import map_single_threaded, n_workers
+    from geneft.model import Arch
+    from geneft.train import fraction_sweeps
 
     fr = np.array(fractions)
-    # one job per decoder (the MLP combiners train both relations in their stacks, each ideal decoder its own), each
-    # in its own single-threaded worker process when the figure has the threads: the same numbers either way
-    jobs = [(f"mode{m}", RELATIONS) for m in (1, 2, 3)] + [("ideal", (r,)) for r in RELATIONS]
-    done = map_single_threaded(
-        _decoder_sweep,
-        [(d, rels, fractions, seeds, steps, lr, depth, width, eval_every) for d, rels in jobs],
-        n_workers(len(jobs)),
-    )
+    # the MLP combiners train both relations in their stacks, each ideal decoder its own relation; every (decoder,
+    # fraction group) stack goes to the figure's worker processes (geneft.train.fraction_sweeps), the MLPs' first
+    # (they cost the most): the same numbers with one worker or several
+    sweeps = [(Arch(mode=m, depth=depth, width=width), RELATIONS, f"fig3: mode {m}") for m in (1, 2, 3)] + [
+        (
+            Arch(mode=IDEAL_MODE[r], decoder="ideal", ideal_init=IDEAL_INIT[r], emb_std=IDEAL_EMB_STD[r]),
+            (r,),
+            f"fig3: ideal decoder, {r}",
+        )
+        for r in RELATIONS
+    ]
+    names = [f"mode{m}" for m in (1, 2, 3)] + ["ideal"] * len(RELATIONS)
+    done = fraction_sweeps(sweeps, fractions, seeds, steps, lr, eval_every)
     acc: dict[str, dict[str, Any]] = {r: {} for r in RELATIONS}
     train: dict[str, dict[str, Any]] = {r: {} for r in RELATIONS}
-    for (decoder, rels), res in zip(jobs, done, strict=True):
+    for decoder, (_, rels, _), res in zip(names, sweeps, done, strict=True):
         for r in rels:
             acc[r][decoder], train[r][decoder] = res["full"][r], res["train"][r]
     f_ub = {r: T.f_upper_bound(fr * 900, T.description_length_approx(r), T.p_star(r)) for r in RELATIONS}
     return {"fractions": fr, "acc": acc, "train_acc": train, "f_ub": f_ub}
-
-
-def _decoder_sweep(job: tuple) -> dict[str, Any]:
-    """:func:`geneft.train.fraction_sweep` of one decoder (``"mode1"``-``"mode3"``: the MLP with that combiner;
-    ``"ideal"``: the relation's one-ReLU decoder) over ``relations``."""
-    from geneft.model import Arch
-    from geneft.train import fraction_sweep
-
-    decoder, relations, fractions, seeds, steps, lr, depth, width, eval_every = job
-    if decoder == "ideal":
-        (r,) = relations
-        arch = Arch(mode=IDEAL_MODE[r], decoder="ideal", ideal_init=IDEAL_INIT[r], emb_std=IDEAL_EMB_STD[r])
-        desc = f"fig3: ideal decoder, {r}"
-    else:
-        arch, desc = (
-            Arch(mode=int(decoder[-1]), depth=depth, width=width),
-            f"fig3: {decoder.replace('mode', 'mode ')}",
-        )
-    return fraction_sweep(relations, fractions, seeds, arch, steps, lr, eval_every, desc)
 
 
 def induction_claims(result: dict[str, Any], n_seeds: int) -> list:

@@ -1,8 +1,8 @@
 """Phase diagrams (Table IV) over learning rates and weight decay, and what Figs. 5, 6 and 8 read from them.
 
 :func:`phase_grid` trains every (weight decay, encoder lr, decoder lr, seed) cell as one stack and classifies each
-run by :func:`geneft.train.classify`; with ``rows_apart`` one stack per weight decay in worker processes
-(Fig. 8); :func:`lr_sweep` is the ``geneft.lr_sweep`` stage (one grid per optimiser, likewise in parallel).
+run by :func:`geneft.train.classify`; with ``apart`` one stack per (weight decay, seed) in worker processes
+(Fig. 8); :func:`lr_sweep` is the ``geneft.lr_sweep`` stage (one stack per optimiser and seed, likewise).
 The analysis is pure numpy on phase indices (0 generalization, 1 grokking, 2 memorization, 3 confusion):
 :func:`cell_phase` (majority over seeds), :func:`ratio_diagonals` (Fig. 6's network points),
 :func:`boundary_agreement` and :func:`crossing_speedup` (Fig. 8), and the claims of Fig. 5 (:func:`lr_sweep_claims`).
@@ -35,24 +35,25 @@ def phase_grid(
     depth: int,
     width: int,
     desc: str,
-    rows_apart: bool = False,
+    apart: bool = False,
 ) -> dict[str, Any]:
     """Train every (wd, enc, dec, seed) cell as one stack; phases ``[len(wd), len(enc), len(dec), seeds]``.
-    ``rows_apart``: one stack per weight decay instead, each in its own single-threaded worker process when the unit
-    has the threads (:mod:`repro.parallel`); the same arrays."""
+    ``apart``: one stack per (weight decay, seed) instead, in single-threaded worker processes when the unit has the
+    threads (:mod:`repro.parallel`); the same arrays with one worker or several. (Not the same numbers as one
+    stack: which elements of a stacked tensor fall in a vectorised kernel's scalar tail depends on the stack's size,
+    so a run's rounding does too.) Many small stacks handed out to the workers as they free up balance them: one
+    stack per weight decay left a worker idle for a third of Fig. 8 (three rows, two workers)."""
     from geneft.model import Arch
     from geneft.train import Runs, classify, train_stack
     from repro.parallel import map_single_threaded, n_workers
     from repro.progress import status
 
-    if rows_apart and len(wd) > 1:
-        head, rest = (
-            (relation, fraction, enc, dec),
-            (seeds, steps, eval_every, grok_gap, optimizer, depth, width),
-        )
-        jobs = [(*head, [w], *rest, f"{desc}, wd {w:g}") for w in wd]
-        rows = map_single_threaded(_phase_grid_job, jobs, n_workers(len(jobs)))
-        return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+    if apart and len(wd) * len(seeds) > 1:
+        head, rest = (relation, fraction, enc, dec), (steps, eval_every, grok_gap, optimizer, depth, width)
+        jobs = [(*head, [w], (s,), *rest, f"{desc}, wd {w:g}, seed {s}") for w in wd for s in seeds]
+        done = map_single_threaded(_phase_grid_job, jobs, n_workers(len(jobs)))
+        rows = [done[i * len(seeds) : (i + 1) * len(seeds)] for i in range(len(wd))]  # [wd][seed]
+        return {k: np.concatenate([np.concatenate([r[k] for r in row], -1) for row in rows]) for k in done[0]}
 
     W, E, D, Sd = np.meshgrid(np.asarray(wd), enc, dec, np.asarray(seeds), indexing="ij")
     runs = Runs(
@@ -88,18 +89,40 @@ def _phase_grid_job(job: tuple) -> dict[str, Any]:
 
 def lr_sweep(cfg: Any) -> dict[str, Any]:
     """The ``geneft.lr_sweep`` stage: per optimiser in ``cfg.variants``, the grid axes and the phase grid at wd 0
-    (``[enc, dec, seeds]``). One stack per optimiser, each in its own single-threaded worker process when the stage
-    has the threads (:mod:`repro.parallel`): the same numbers as one after another."""
+    (``[enc, dec, seeds]``). One stack per (optimiser, seed), in single-threaded worker processes when the stage has
+    the threads (:mod:`repro.parallel`): the same numbers with one worker or several.
+
+    Why per seed and not one stack per optimiser: memorising and confused cells train for the whole budget, and SGD's
+    grid has more of them, so two optimiser stacks on two workers left one idle for a fifth of the stage (quick,
+    measured: Adam 146 s, SGD 188 s); six stacks handed out longest-first (SGD's first) keep both busy, and a
+    25-run stack's activations stay in cache where a 75-run one's do not.
+    """
     from repro.parallel import map_single_threaded, n_workers
 
-    grids = map_single_threaded(
-        _optimiser_grid, [(cfg, v) for v in cfg.variants], n_workers(len(cfg.variants))
+    order = sorted(cfg.variants, key=lambda v: v != "sgd")  # SGD's stacks run longest: hand them out first
+    jobs = [(cfg, v, seed) for v in order for seed in cfg.seeds]
+    done = dict(
+        zip(
+            ((v, seed) for _, v, seed in jobs),
+            map_single_threaded(_optimiser_grid, jobs, n_workers(len(jobs))),
+            strict=True,
+        )
     )
-    return dict(zip(cfg.variants, grids, strict=True))
+    out: dict[str, Any] = {}
+    for v in cfg.variants:
+        per_seed = [done[v, seed] for seed in cfg.seeds]
+        enc, dec = grid_axes(cfg, v)
+        out[v] = {
+            "enc": enc,
+            "dec": dec,
+            **{k: np.concatenate([g[k] for g in per_seed], -1) for k in per_seed[0]},
+        }
+    return out
 
 
-def _optimiser_grid(job: tuple[Any, str]) -> dict[str, Any]:
-    cfg, v = job
+def _optimiser_grid(job: tuple[Any, str, int]) -> dict[str, Any]:
+    """One optimiser's grid for one seed: ``{t_train, t_test, phase, train_acc, test_acc}``, each ``[enc, dec, 1]``."""
+    cfg, v, seed = job
     enc, dec = grid_axes(cfg, v)
     g = phase_grid(
         cfg.relation,
@@ -107,16 +130,16 @@ def _optimiser_grid(job: tuple[Any, str]) -> dict[str, Any]:
         enc,
         dec,
         [0.0],
-        cfg.seeds,
+        (seed,),
         cfg.steps,
         cfg.eval_every,
         cfg.grok_gap,
         v,
         cfg.depth,
         cfg.width,
-        f"lr sweep {v}",
+        f"lr sweep {v}, seed {seed}",
     )
-    return {"enc": enc, "dec": dec, **{k: x[0] for k, x in g.items()}}
+    return {k: x[0] for k, x in g.items()}
 
 
 # ---------------------------------------------------------------------------------------------------- analysis

@@ -63,24 +63,23 @@ def clustering_runs(
 ) -> dict[str, Any]:
     """Mod-3 networks (Table III model) at the generalising and memorising (eta_enc, eta_dec), every seed, trained
     for all ``steps`` (no early exit): ``embeddings`` ``[gen/memo, seeds, 30, 2]``, ``test_acc``/``train_acc``
-    ``[gen/memo, seeds]``."""
+    ``[gen/memo, seeds]``. One stack per learning-rate pair, in single-threaded worker processes when the unit has
+    the threads (:mod:`repro.parallel`; the same numbers with one worker or two)."""
+    from repro.parallel import map_single_threaded, n_workers
+
+    jobs = [(lrs, seeds, fraction, steps) for lrs in (gen_lrs, memo_lrs)]
+    gen, memo = map_single_threaded(_clustering_stack, jobs, n_workers(len(jobs)))
+    return {k: np.stack([gen[k], memo[k]]) for k in gen}
+
+
+def _clustering_stack(job: tuple) -> dict[str, Any]:
     from geneft.model import Arch
     from geneft.train import Runs, train_stack
 
-    n_s = len(seeds)
-    runs = Runs.grid(  # generalising runs for every seed, then memorising ones
-        seeds=[*seeds, *seeds],
-        fractions=fraction,
-        lr_enc=[gen_lrs[0]] * n_s + [memo_lrs[0]] * n_s,
-        lr_dec=[gen_lrs[1]] * n_s + [memo_lrs[1]] * n_s,
-        wd_dec=0.0,
-    )
+    (lr_enc, lr_dec), seeds, fraction, steps = job
+    runs = Runs.grid(seeds=list(seeds), fractions=fraction, lr_enc=lr_enc, lr_dec=lr_dec, wd_dec=0.0)
     net = train_stack("mod3", Arch(), runs, steps, stop=None, keep_embeddings=True)
-    return {
-        "embeddings": net["embeddings"].reshape(2, n_s, 30, -1),  # [gen/memo, seeds, 30, 2]
-        "test_acc": net["test_acc"].reshape(2, n_s),
-        "train_acc": net["train_acc"].reshape(2, n_s),
-    }
+    return {"embeddings": net["embeddings"], "test_acc": net["test_acc"], "train_acc": net["train_acc"]}
 
 
 def clustering_ratio(emb: Any) -> float:

@@ -237,38 +237,73 @@ def fraction_sweep(
     desc: str,
 ) -> dict[str, Any]:
     """Accuracy of networks trained at each train fraction: ``{"full"|"train": {relation: [fractions, seeds]}}``
-    (on all 900 pairs, and on each run's training pairs).
+    (on all 900 pairs, and on each run's training pairs). See :func:`fraction_sweeps`."""
+    return fraction_sweeps([(arch, relations, desc)], fractions, seeds, steps, lr, eval_every)[0]
 
-    One stack per group of similar fractions (:func:`fraction_groups`; relations x fractions x seeds in it, smaller
-    training sets padded to the group's largest). Runs stop once every pair is classified correctly
-    (``stop="perfect"``) or at ``steps``. Every run trains exactly as alone (its own seed, split and optimiser
-    state), so the grouping changes the cost, not the runs.
+
+def fraction_sweeps(
+    sweeps: Sequence[tuple[Arch, tuple[str, ...], str]],
+    fractions: tuple[float, ...],
+    seeds: tuple[int, ...],
+    steps: int,
+    lr: float,
+    eval_every: int,
+) -> list[dict[str, Any]]:
+    """:func:`fraction_sweep` for several ``(arch, relations, desc)`` at once, one result each.
+
+    One stack per (sweep, group of similar fractions) (:func:`fraction_groups`; relations x fractions x seeds in it,
+    smaller training sets padded to the group's largest), all handed out to single-threaded worker processes as they
+    free up when the unit has the threads (:mod:`repro.parallel`): many stacks of one pool keep the workers busy
+    where one pool per sweep, or one stack per sweep, left one idle. Runs stop once every pair is classified correctly
+    (``stop="perfect"``) or at ``steps``. Every run trains as alone (its own seed, split and optimiser state), so the
+    grouping changes the cost, not the runs (up to rounding: see :func:`geneft.phase.phase_grid`).
     """
+    from repro.parallel import map_single_threaded, n_workers
+
+    groups = fraction_groups(fractions)
+    jobs = [
+        (relations, fractions, seeds, group, arch, steps, lr, eval_every, desc)
+        for arch, relations, desc in sweeps
+        for group in groups
+    ]
+    done = iter(map_single_threaded(_fraction_group, jobs, n_workers(len(jobs))))
+    out = []
+    for _, relations, _ in sweeps:
+        shape = (len(relations), len(fractions), len(seeds))
+        full, train = np.zeros(shape), np.zeros(shape)
+        for group in groups:
+            res = next(done)
+            cells = [(ri, fi, si) for ri in range(len(relations)) for fi in group for si in range(len(seeds))]
+            for k, (ri, fi, si) in enumerate(cells):
+                full[ri, fi, si], train[ri, fi, si] = res["full_acc"][k], res["train_acc"][k]
+        out.append(
+            {
+                "full": {r: full[i] for i, r in enumerate(relations)},
+                "train": {r: train[i] for i, r in enumerate(relations)},
+            }
+        )
+    return out
+
+
+def _fraction_group(job: tuple) -> dict[str, Any]:
+    """One stack of :func:`fraction_sweep`: every relation x (fraction in the group) x seed."""
     from repro.progress import status
 
-    shape = (len(relations), len(fractions), len(seeds))
-    full, train = np.zeros(shape), np.zeros(shape)
-    for group in fraction_groups(fractions):
-        cells = [(ri, fi, si) for ri in range(len(relations)) for fi in group for si in range(len(seeds))]
-        runs = Runs(
-            seeds=[seeds[si] for _, _, si in cells],
-            fractions=[fractions[fi] for _, fi, _ in cells],
-            lr_enc=[lr] * len(cells),
-            lr_dec=[lr] * len(cells),
-            wd_dec=[0.0] * len(cells),
-        )
-        res = train_stack(
-            [relations[ri] for ri, _, _ in cells],
-            arch,
-            runs,
-            steps,
-            eval_every=eval_every,
-            stop="perfect",
-            progress=lambda step, left: status(f"{desc}: step {step}/{steps}, {left} runs training"),
-        )
-        for k, (ri, fi, si) in enumerate(cells):
-            full[ri, fi, si], train[ri, fi, si] = res["full_acc"][k], res["train_acc"][k]
-    return {
-        "full": {r: full[i] for i, r in enumerate(relations)},
-        "train": {r: train[i] for i, r in enumerate(relations)},
-    }
+    relations, fractions, seeds, group, arch, steps, lr, eval_every, desc = job
+    cells = [(ri, fi, si) for ri in range(len(relations)) for fi in group for si in range(len(seeds))]
+    runs = Runs(
+        seeds=[seeds[si] for _, _, si in cells],
+        fractions=[fractions[fi] for _, fi, _ in cells],
+        lr_enc=[lr] * len(cells),
+        lr_dec=[lr] * len(cells),
+        wd_dec=[0.0] * len(cells),
+    )
+    return train_stack(
+        [relations[ri] for ri, _, _ in cells],
+        arch,
+        runs,
+        steps,
+        eval_every=eval_every,
+        stop="perfect",
+        progress=lambda step, left: status(f"{desc}: step {step}/{steps}, {left} runs training"),
+    )

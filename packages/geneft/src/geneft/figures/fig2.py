@@ -151,4 +151,5 @@ FIGURE = Figure(
     control_label="memoriser: no closure, only the training pairs are decided",
     est_seconds={"smoke": 2, "quick": 30, "paper": 600},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # the networks' fraction groups in single-threaded worker processes (numbers independent of it)
 )

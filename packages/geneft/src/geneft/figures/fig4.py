@@ -194,4 +194,5 @@ FIGURE = Figure(
     control_label="untrained: one step",
     est_seconds={"smoke": 2, "quick": 40, "paper": 300},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cpu"},
+    cpu_threads=2,  # the generalising and memorising stacks in single-threaded worker processes (same numbers)
 )

@@ -13,7 +13,7 @@ Claims: the share of cells whose generalise-or-not outcome at wd > 0 equals the 
 move), and the crossing time at the largest wd over that at wd = 0 (< 1: wd speeds up the crossing), both per seed,
 under the precondition that the networks train (Fig. 5's). Control: one step (untrained).
 The grid is this figure's own (fixed eta_enc, wd x eta_dec), trained by :func:`geneft.phase.phase_grid` (one stack
-per weight decay) as Fig. 5's.
+per weight decay and seed) as Fig. 5's.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def compute(cfg: Fig8Config) -> dict[str, Any]:
         cfg.depth,
         cfg.width,
         "fig8",
-        rows_apart=True,
+        apart=True,
     )
     return {
         "dec": dec,
@@ -182,5 +182,5 @@ FIGURE = Figure(
     control_label="untrained: one step",
     est_seconds={"smoke": 2, "quick": 100, "paper": 1200},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
-    cpu_threads=2,  # one stack per weight decay, in single-threaded worker processes (numbers independent of it)
+    cpu_threads=2,  # one stack per weight decay and seed, in single-threaded worker processes (numbers independent of it)
 )
