@@ -46,7 +46,7 @@ def _trained_lm(seed: int = 0):
 def test_mlp_to_lm_with_the_lms_own_token_embeddings_is_the_lm():
     """MLP -> LLM at block 0 with the LM's own token embeddings of the names as the "MLP" table: the least-squares
     init is the identity on them, so the untrained stitch gives the LM's own held-out answers; zeroing X's vector
-    changes them; training the map moves it."""
+    changes them; training the map moves it, and leaves the LM as it was."""
     import torch
 
     from graph_universality.lm_mlp import stitch_mlps_into_lms
@@ -57,9 +57,11 @@ def test_mlp_to_lm_with_the_lms_own_token_embeddings_is_the_lm():
     cfg = LMToMLPConfig(stitch_steps=0)
     out = stitch_mlps_into_lms(cfg, data, {0: model}, senders, 0)
     assert np.allclose(out["ld"][0], out["own_ld"][0], atol=1e-4) and out["f1"][0] == out["own_f1"][0]
-    assert not any(p.requires_grad for p in model.parameters())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     trained = stitch_mlps_into_lms(LMToMLPConfig(stitch_steps=3), data, {0: model}, senders, 0)
     assert not np.allclose(trained["ld"][0], out["ld"][0], atol=1e-4)
+    # only the map trains: the LM handed in is left as it was (each job stitches into its own copy)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     zeroed = torch.zeros(1, len(data.names), model.config.hidden_size).numpy()[0]
     blank = stitch_mlps_into_lms(cfg, data, {0: model}, {"random": [zeroed + 1e-3]}, 0)
     assert not np.allclose(blank["ld"][0], out["own_ld"][0], atol=1e-3)

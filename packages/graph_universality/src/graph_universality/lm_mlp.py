@@ -77,8 +77,13 @@ def stitch_lms_into_mlps(cfg: LMToMLPConfig, lms_cfg: Any, lms: dict[str, Any]) 
     from graph_universality.align import equivalence_score, train_toy_stitches
     from graph_universality.llm_arm import _lm_config, models_from_states, tree_text
     from graph_universality.toy import FAST_LR, ToyRun, train_recipe
+    from repro.parallel import n_workers
     from repro.pca import pca
 
+    # MLP -> LLM's (LM, sender kind) jobs go to worker processes; everything here runs on one thread, so no number
+    # depends on the figure's thread count (repro.parallel)
+    workers = n_workers(len(lms_cfg.seeds) * 2)
+    torch.set_num_threads(1)
     n = lms_cfg.n_nodes
     if max(cfg.emb_dims) >= n - 1:
         raise ValueError(f"receiver widths must be < {n - 1} (N - 1): wider, any affine map fits")
@@ -119,27 +124,57 @@ def stitch_lms_into_mlps(cfg: LMToMLPConfig, lms_cfg: Any, lms: dict[str, Any]) 
     mlps = [(j, r) for j, r in enumerate(runs) if r.seed in cfg.seeds[: cfg.to_lm_seeds]]
     senders = {"trained": [emb[j, :n, : r.emb_dim] for j, r in mlps]}
     senders["random"] = [np.random.default_rng([r.seed, 11]).normal(size=(n, r.emb_dim)) for _, r in mlps]
-    res["mlp_to_lm"] = stitch_mlps_into_lms(cfg, data, trained, senders, cfg.to_lm_layer)
+    res["mlp_to_lm"] = stitch_mlps_into_lms(cfg, data, trained, senders, cfg.to_lm_layer, workers)
     res["mlp_to_lm"]["emb_dim"] = np.tile([r.emb_dim for _, r in mlps], len(senders) * len(trained))
     return res
 
 
 def stitch_mlps_into_lms(
-    cfg: LMToMLPConfig, data: Any, lms: dict[int, Any], senders: dict[str, list[np.ndarray]], layer: int
+    cfg: LMToMLPConfig,
+    data: Any,
+    lms: dict[int, Any],
+    senders: dict[str, list[np.ndarray]],
+    layer: int,
+    workers: int = 1,
 ) -> dict[str, np.ndarray]:
     """MLP -> LLM (module docstring): for each LM and sender kind, every node table of ``senders[kind]`` (``[N, d]``)
     stitched into the LM at X's position entering block ``layer``. The maps of one (LM, kind) train as one stack:
     each map sees the same questions in its own copy of the batch, and Adam's update is per element, so a map
-    trains as it would alone. Rows: sender kind, LM seed, sender index, held-out F1 and logit differences Yes - No,
-    the LM's own and with X's vector zeroed, equivalence."""
+    trains as it would alone. Each (LM, kind) is a job with its own batch order (generator seeded by the LM seed
+    and the kind's index), in ``workers`` single-threaded processes (:mod:`repro.parallel`). Rows: sender kind, LM
+    seed, sender index, held-out F1 and logit differences Yes - No, the LM's own and with X's vector zeroed,
+    equivalence."""
+    import numpy as np
+
+    from graph_universality.align import equivalence_score
+    from repro.parallel import map_single_threaded
+
+    # a model travels as (class, config, weights): transformers' models hold local hooks that do not pickle
+    jobs = [
+        (cfg, data, s, (type(model), model.config, model.state_dict()), kind, k, tables, layer)
+        for s, model in lms.items()
+        for k, (kind, tables) in enumerate(senders.items())
+    ]
+    parts = map_single_threaded(_mlp_to_lm_job, jobs, workers)
+    out = {key: np.array([v for part in parts for v in part[key]]) for key in parts[0]}
+    out["equivalence"] = equivalence_score(out["f1"], out["own_f1"])
+    return out
+
+
+def _mlp_to_lm_job(job: tuple) -> dict[str, list]:
+    """The maps of one (LM, sender kind) of :func:`stitch_mlps_into_lms`: its rows (without the equivalence)."""
     import numpy as np
     import torch
 
     from graph_universality import tinylm
-    from graph_universality.align import equivalence_score, lstsq_affine
+    from graph_universality.align import lstsq_affine
     from graph_universality.spread import f1_score
     from repro.hooks import edit_resid_pre
 
+    cfg, data, s, (model_class, model_config, state), kind, kind_index, tables, layer = job
+    model = model_class(model_config)
+    model.load_state_dict(state)
+    model.eval()
     ex = data.kg.examples
     # every question "Is X a descendant of Y ?" + EOS, one token per word
     ids, mask = tinylm.encode(data.tok, data.questions)
@@ -155,7 +190,7 @@ def stitch_mlps_into_lms(
     def f1(ld: np.ndarray) -> float:
         return f1_score(ld > 0, lab)
 
-    def run(model: Any, rows: Any, vec: torch.Tensor | None) -> torch.Tensor:
+    def run(rows: Any, vec: torch.Tensor | None) -> torch.Tensor:
         """Logits at '?' for the questions ``rows``, repeated once per map; X's vector replaced by ``vec``."""
         k = 1 if vec is None else len(vec)
         b_ids, b_mask = ids[rows].repeat(k, 1), mask[rows].repeat(k, 1)
@@ -170,50 +205,45 @@ def stitch_mlps_into_lms(
         with edit_resid_pre(model, layer, put):
             return model(b_ids, attention_mask=b_mask).logits[:, q_pos]
 
-    # ld: held-out logit differences Yes - No
-    keys = ("sender", "lm_seed", "index", "f1", "own_f1", "zeroed_f1", "ld", "own_ld")
-    rows_out: dict[str, list] = {k: [] for k in keys}
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(1000 * int(s) + kind_index)
     test = torch.as_tensor(np.flatnonzero(data.test))
-    for s, model in lms.items():
-        for p in model.parameters():
-            p.requires_grad_(False)
-        with torch.no_grad():
-            own_ld = diff(run(model, test, None))
-            own = f1(own_ld)
-            # X's vector zeroed: does the LM read it there?
-            zeroed = f1(diff(run(model, test, torch.zeros(1, len(test), model.config.hidden_size))))
-        own_vectors = node_vectors(model, data, layer)
-        for kind, tables in senders.items():
-            dmax = max(t.shape[1] for t in tables)
-            emb = torch.zeros(len(tables), len(data.names), dmax)
-            w0 = np.zeros((len(tables), dmax + 1, own_vectors.shape[1]), dtype=np.float32)
-            for k, t in enumerate(tables):
-                emb[k, :, : t.shape[1]] = torch.as_tensor(t, dtype=torch.float32)
-                a, b = lstsq_affine(t, own_vectors)
-                w0[k, : t.shape[1]], w0[k, -1] = a, b
-            w = torch.as_tensor(w0).requires_grad_(True)
-            opt = torch.optim.Adam([w], lr=cfg.to_lm_lr)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        own_ld = diff(run(test, None))
+        own = f1(own_ld)
+        # X's vector zeroed: does the LM read it there?
+        zeroed = f1(diff(run(test, torch.zeros(1, len(test), model.config.hidden_size))))
+    own_vectors = node_vectors(model, data, layer)
+    dmax = max(t.shape[1] for t in tables)
+    emb = torch.zeros(len(tables), len(data.names), dmax)
+    w0 = np.zeros((len(tables), dmax + 1, own_vectors.shape[1]), dtype=np.float32)
+    for k, t in enumerate(tables):
+        emb[k, :, : t.shape[1]] = torch.as_tensor(t, dtype=torch.float32)
+        a, b = lstsq_affine(t, own_vectors)
+        w0[k, : t.shape[1]], w0[k, -1] = a, b
+    w = torch.as_tensor(w0).requires_grad_(True)
+    opt = torch.optim.Adam([w], lr=cfg.to_lm_lr)
 
-            def mapped(nodes: torch.Tensor, w: torch.Tensor = w, emb: torch.Tensor = emb) -> torch.Tensor:
-                return emb[:, nodes] @ w[:, :-1] + w[:, -1:]  # [maps, questions, d_model]
+    def mapped(nodes: torch.Tensor) -> torch.Tensor:
+        return emb[:, nodes] @ w[:, :-1] + w[:, -1:]  # [maps, questions, d_model]
 
-            for _ in range(cfg.stitch_steps):
-                rows = torch.as_tensor(train)[torch.randperm(len(train), generator=g)[: cfg.to_lm_batch]]
-                logits = run(model, rows, mapped(x_node[rows]))
-                loss = torch.nn.functional.cross_entropy(logits, target[rows].repeat(len(tables)))
-                opt.zero_grad()
-                (loss * len(tables)).backward()  # each map's gradient: its own mean loss
-                opt.step()
-            with torch.no_grad():
-                lg = run(model, test, mapped(x_node[test])).reshape(len(tables), len(test), -1)
-            for k in range(len(tables)):
-                ld = diff(lg[k])
-                for key, v in zip(rows_out, (kind, s, k, f1(ld), own, zeroed, ld, own_ld), strict=True):
-                    rows_out[key].append(v)
-    out = {k: np.array(v) for k, v in rows_out.items()}
-    out["equivalence"] = equivalence_score(out["f1"], out["own_f1"])
-    return out
+    for _ in range(cfg.stitch_steps):
+        rows = torch.as_tensor(train)[torch.randperm(len(train), generator=g)[: cfg.to_lm_batch]]
+        logits = run(rows, mapped(x_node[rows]))
+        loss = torch.nn.functional.cross_entropy(logits, target[rows].repeat(len(tables)))
+        opt.zero_grad()
+        (loss * len(tables)).backward()  # each map's gradient: its own mean loss
+        opt.step()
+    with torch.no_grad():
+        lg = run(test, mapped(x_node[test])).reshape(len(tables), len(test), -1)
+    keys = ("sender", "lm_seed", "index", "f1", "own_f1", "zeroed_f1", "ld", "own_ld")
+    rows_out: dict[str, list] = {key: [] for key in keys}
+    for k in range(len(tables)):
+        ld = diff(lg[k])
+        for key, v in zip(rows_out, (kind, s, k, f1(ld), own, zeroed, ld, own_ld), strict=True):
+            rows_out[key].append(v)
+    return rows_out
 
 
 def lm_mlp_values(res: dict[str, np.ndarray], seeds: tuple[int, ...]) -> dict[str, list[float]]:

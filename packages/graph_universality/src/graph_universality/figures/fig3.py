@@ -167,6 +167,7 @@ FIGURE = Figure(
     variants=VARIANTS,
     est_seconds={"smoke": 2, "quick": 15, "paper": 120},  # the figure alone; `repro list` adds its stages
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # MLP -> LLM's (LM, sender) stacks in single-threaded worker processes (numbers independent of it)
     control=lambda cfg: dataclasses.replace(
         cfg,
         fast=dataclasses.replace(cfg.fast, steps=1),
