@@ -7,13 +7,15 @@ import os
 
 import torch
 
-from repro.parallel import map_single_threaded, n_workers
+from repro.parallel import map_after_single_threaded, map_single_threaded, n_workers
 
 # the job function must be importable by name in a spawned worker (a test module is not): a module of its own
 PROBE = """
 import os, torch
 def probe(job):
     return job, torch.get_num_threads(), os.getpid()
+def add(job, inputs):
+    return job + sum(r for r, _ in inputs), torch.get_num_threads()
 """
 
 
@@ -33,6 +35,22 @@ def test_workers_are_single_threaded_and_keep_the_order(tmp_path, monkeypatch):
         assert here == [(7, 1, os.getpid())]
     finally:
         torch.set_num_threads(threads)
+
+
+def test_jobs_that_read_other_jobs_get_their_results(tmp_path, monkeypatch):
+    """``map_after_single_threaded``: a job runs with the results of the jobs it needs, in single-threaded workers;
+    the same results with one worker or two; a need on a later job is refused."""
+    import pytest
+
+    (tmp_path / "parallel_probe.py").write_text(PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    add = importlib.import_module("parallel_probe").add
+    jobs, needs = [1, 10, 100, 1000], [(), (), (0, 1), (2, 0)]
+    here = map_after_single_threaded(add, jobs, needs, 1)
+    assert [r for r, _ in here] == [1, 10, 111, 1112]
+    assert map_after_single_threaded(add, jobs, needs, 2) == here and {t for _, t in here} == {1}
+    with pytest.raises(ValueError, match="listed before"):
+        map_after_single_threaded(add, [1, 2], [(1,), ()], 2)
 
 
 def test_unit_threads_are_capped_at_the_jobs_share_of_the_cores(monkeypatch):

@@ -44,6 +44,47 @@ def map_single_threaded(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: 
         return list(pool.map(fn, jobs))
 
 
+def map_after_single_threaded(
+    fn: Callable[[Any, list], Any], jobs: Sequence[Any], needs: Sequence[Sequence[int]], workers: int
+) -> list:
+    """Jobs that read other jobs' results: job i runs as ``fn(jobs[i], [results of the jobs needs[i]])`` once
+    those are done; the results in the jobs' order. Every job is single-threaded, as in :func:`map_single_threaded`
+    (whose rules apply: module-level ``fn``, picklable jobs and results, and each job seeds what it draws, so the
+    numbers do not depend on ``workers``). With ``workers`` > 1, a free worker takes the first ready job in list
+    order, so a job starts as soon as what it reads is there instead of after a whole round (three LMs and three
+    pairs of them on two workers: three rounds instead of four)."""
+    import torch
+
+    torch.set_num_threads(1)
+    order = list(range(len(jobs)))
+    if any(j >= i for i in order for j in needs[i]):
+        raise ValueError("a job may only need jobs listed before it")
+    results: list = [None] * len(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        for i in order:
+            results[i] = fn(jobs[i], [results[j] for j in needs[i]])
+        return results
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = multiprocessing.get_context("spawn")
+    done: set[int] = set()
+    waiting = order
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init) as pool:
+        running: dict[Any, int] = {}
+        while waiting or running:
+            ready = [i for i in waiting if set(needs[i]) <= done]
+            for i in ready[: workers - len(running)]:
+                running[pool.submit(fn, jobs[i], [results[j] for j in needs[i]])] = i
+                waiting = [k for k in waiting if k != i]
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                i = running.pop(fut)
+                results[i] = fut.result()
+                done.add(i)
+    return results
+
+
 def _worker_init() -> None:
     import torch
 

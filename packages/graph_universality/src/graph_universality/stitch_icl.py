@@ -202,16 +202,24 @@ def random_twin(model: Any, seed: int) -> Any:
 
 # ---------------------------------------------------------------------------------------------------- quick arm
 def tiny_arm(cfg: Any) -> dict[str, Any]:
-    """Train ``cfg.seeds`` tiny function-ICL LMs, stitch each into the next (seed order, cyclic), score them. The LMs,
-    then the pairs, are independent jobs, each in its own single-threaded worker process when the stage has the
-    threads (:mod:`repro.parallel`): every job seeds what it draws, so the numbers are those of one process."""
-    from repro.parallel import map_single_threaded, n_workers
+    """Train ``cfg.seeds`` tiny function-ICL LMs, stitch each into the next (seed order, cyclic), score them. The LMs
+    and the pairs are jobs in single-threaded worker processes when the stage has the threads (:mod:`repro.parallel`);
+    a pair starts as soon as its two LMs are trained. Every job seeds what it draws, so the numbers are those of one
+    process."""
+    from repro.parallel import map_after_single_threaded, n_workers
 
     workers = n_workers(len(cfg.seeds))  # before the first map, which sets this process to one thread
-    trained = map_single_threaded(_train_lm, [(cfg, s) for s in cfg.seeds], workers)
-    models = {s: m for s, (m, _) in zip(cfg.seeds, trained, strict=True)}
     pairs = [(a, cfg.seeds[(i + 1) % len(cfg.seeds)]) for i, a in enumerate(cfg.seeds)]
-    scored = map_single_threaded(_score_pair, [(cfg, a, models[a], models[b]) for a, b in pairs], workers)
+    # the LMs, then the pairs; a free worker takes the first ready job: on two workers LM 0 | LM 1, then
+    # LM 2 | pair (0, 1), then the last two pairs (the whole-round maps took LMs 0-1, LM 2, pairs, last pair)
+    lm_at = {s: i for i, s in enumerate(cfg.seeds)}
+    jobs: list[tuple] = [("lm", cfg, s) for s in cfg.seeds]
+    needs: list[tuple[int, ...]] = [() for _ in cfg.seeds]
+    for a, b in pairs:
+        jobs.append(("pair", cfg, a))
+        needs.append((lm_at[a], lm_at[b]))
+    out = map_after_single_threaded(_stitch_icl_job, jobs, needs, workers)
+    trained, scored = out[: len(cfg.seeds)], out[len(cfg.seeds) :]
     kinds = (*STITCHES, "sender_alone")
     acc = {k: [sc[0][k] for sc in scored] for k in kinds}
     loss = {k: [sc[1][k] for sc in scored] for k in kinds}
@@ -260,6 +268,16 @@ def _train_lm(job: tuple[Any, int]) -> tuple[Any, Any]:
         desc=f"stitch_icl: LM seed {s}",
     )  # fmt: skip
     return model, curve
+
+
+def _stitch_icl_job(job: tuple, inputs: list) -> Any:
+    """One job of :func:`tiny_arm`: ``("lm", cfg, seed)`` trains that LM; ``("pair", cfg, a)`` scores the stitch of
+    LM ``a`` into the next one (``inputs``: the two trained LMs)."""
+    kind, cfg, s = job
+    if kind == "lm":
+        return _train_lm((cfg, s))
+    (sender, _), (receiver, _) = inputs
+    return _score_pair((cfg, s, sender, receiver))
 
 
 def _score_pair(job: tuple[Any, int, Any, Any]) -> tuple[dict[str, float], dict[str, float]]:
