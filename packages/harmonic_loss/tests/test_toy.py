@@ -359,6 +359,28 @@ def test_the_results_page_pairs_each_defect_official_vs_fixed():
     assert quick <= paired, quick - paired
 
 
+def test_d6_readouts_of_the_same_transformers_share_their_preconditions():
+    """D6 reads the same trained transformers twice: in the committed references the EV gap (the same number on both
+    sides) gets the same verdict with dropout at eval as in eval mode, and both sides' claims carry the same "trained"
+    preconditions (the eval-mode training accuracy: whether the model fitted, not how the official code reads it)."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3] / "paper_figures" / "harmonic_loss"
+    claims = json.loads((root / "fig7.json").read_text())["claims"]
+    side = {(c["statement"], c["variant"]): c for c in claims}
+    pairs = [
+        (c, side[c["statement"], c["variant"].replace("dropout at eval", "eval mode")])
+        for c in claims
+        if c["variant"].endswith("dropout at eval")
+    ]
+    assert pairs
+    for official, fixed in pairs:
+        assert official["preconditions"] == fixed["preconditions"], official["statement"]
+        if "top-2 EV" in official["statement"]:
+            assert official["values"] == fixed["values"] and official["verdict"] == fixed["verdict"]
+
+
 def test_trained_asks_for_the_official_convergence_rule_not_the_last_epoch():
     """ "Trained" = training accuracy > 0.9 for 20 epochs at some point, per seed, in the claim's evaluation mode:
     a run that fitted and then swung under 0.9 at its last epoch trained; a run that never held 0.9 did not."""

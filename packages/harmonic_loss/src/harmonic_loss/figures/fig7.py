@@ -31,9 +31,10 @@ shadows ``nn.Module.train``, so ``.eval()`` never happens). The sweep's ``eval_d
 accuracy curves are measured (Fig. 3c); the dropout masks of an evaluation come from a forked RNG, so the training
 is the same either way. At the end of training every transformer is evaluated both ways, and every transformer
 claim is reported twice from the same trained models: variant ``<split>, dropout at eval`` (official) and
-``<split>, eval mode`` (fixed). The EV is the same on both sides; the final test accuracies and the training-accuracy
-curves of the "trained" preconditions (:func:`harmonic_loss.toy_analysis.trained`: > 0.9 for 20 epochs, the official
-convergence rule) differ; a claim reproduced on one side only says so in its note.
+``<split>, eval mode`` (fixed). The EV is the same on both sides and the final test accuracies differ; the "trained"
+preconditions (:func:`harmonic_loss.toy_analysis.trained`: > 0.9 for 20 epochs, the official convergence rule) read
+the eval-mode training accuracy on both sides (the same models; D6 is a defect of the readout); a claim reproduced
+on one side only says so in its note.
 
 Claims: Fig. 7 owns the transformer claims: harmonic vs standard transformer top-2 EV on lattice and circle, paired
 by seed, from its EV table, and final test accuracy >= 0.9 of the transformers whose official runs reached it
