@@ -8,7 +8,7 @@ one thread each). Prints both wall times, the ratio, and whether the two results
 every job is single-threaded either way).
 
 - ``zoo``: ``distill_features.zoo.train_zoo``, the (replicate, size) pairs (``--base-steps``, ``--distill-steps``);
-- ``lr_sweep``: ``geneft.phase.lr_sweep``, one stack per optimiser (``--geneft-steps``);
+- ``lr_sweep``: ``geneft.phase.lr_sweep``, one stack per optimiser and seed (``--geneft-steps``);
 - ``toy_sweep``: ``graph_universality`` toy sweep under the official recipe, one stack per relation count, each
   run capped at ``--toy-steps`` optimiser steps;
 - ``tiny_lms``: ``graph_universality`` tiny LMs, one per seed (``--lm-steps``).

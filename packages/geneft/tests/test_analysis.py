@@ -145,8 +145,8 @@ def test_premise_note_names_the_seeds_that_fit_every_pair():
 
 
 def test_parallel_pieces_give_the_numbers_of_one_process():
-    """The lr sweep (one stack per optimiser), Fig. 7's scan (one per depth) and Fig. 8's rows (one per weight
-    decay) run their pieces in worker processes when the unit has two threads: the numbers must be those of one
+    """The lr sweep (one stack per optimiser and seed), Fig. 7's scan (one per depth) and Fig. 8's rows (one per
+    weight decay and seed) run their pieces in worker processes when the unit has two threads: the numbers must be those of one
     process doing them one after another (a worker that forgot flush-to-zero or kept several threads differs)."""
     import torch
 

@@ -1,7 +1,7 @@
 """GenEFT's stages: the expensive computations several figures read (``repro.stage``).
 
 ``geneft.lr_sweep``: the learning-rate phase diagram over (encoder lr, decoder lr), under Adam and under SGD, every
-cell and seed trained as one stack (:func:`geneft.phase.lr_sweep`). Fig. 5 draws it; Fig. 6 reads its ratio
+cell and seed trained stacked, one stack per optimiser and seed (:func:`geneft.phase.lr_sweep`). Fig. 5 draws it; Fig. 6 reads its ratio
 diagonals for the network points of the arctan frontier. Both declare ``Need(LR_SWEEP, field="sweep")``, so
 ``--set sweep.steps=...`` reaches it and the two share one cached sweep per config.
 
@@ -79,5 +79,5 @@ LR_SWEEP = Stage(
     title="learning-rate phase diagram (encoder x decoder lr; Adam and SGD)",
     est_seconds={"smoke": 3, "quick": 480, "paper": 1800},
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
-    cpu_threads=2,  # Adam's and SGD's stacks in two single-threaded processes (numbers independent of it)
+    cpu_threads=2,  # the (optimiser, seed) stacks in single-threaded worker processes (numbers independent of it)
 )
