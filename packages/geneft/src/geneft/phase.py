@@ -41,8 +41,9 @@ def phase_grid(
     ``apart``: one stack per (weight decay, seed) instead, in single-threaded worker processes when the unit has the
     threads (:mod:`repro.parallel`); the same arrays with one worker or several. (Not the same numbers as one
     stack: which elements of a stacked tensor fall in a vectorised kernel's scalar tail depends on the stack's size,
-    so a run's rounding does too.) Many small stacks handed out to the workers as they free up balance them: one
-    stack per weight decay left a worker idle for a third of Fig. 8 (three rows, two workers)."""
+    so a run's rounding does too.) Many small stacks, handed out to the workers as they free up, balance whatever the
+    grid's costs (for Fig. 8 at quick it made no difference: 29-31 s either way, its three rows cost about the same;
+    for the lr sweep it did, see :func:`lr_sweep`)."""
     from geneft.model import Arch
     from geneft.train import Runs, classify, train_stack
     from repro.parallel import map_single_threaded, n_workers
@@ -94,8 +95,7 @@ def lr_sweep(cfg: Any) -> dict[str, Any]:
 
     Why per seed and not one stack per optimiser: memorising and confused cells train for the whole budget, and SGD's
     grid has more of them, so two optimiser stacks on two workers left one idle for a fifth of the stage (quick,
-    measured: Adam 146 s, SGD 188 s); six stacks handed out longest-first (SGD's first) keep both busy, and a
-    25-run stack's activations stay in cache where a 75-run one's do not.
+    measured: Adam 146 s, SGD 188 s); six stacks handed out longest-first (SGD's first) keep both busy.
     """
     from repro.parallel import map_single_threaded, n_workers
 
