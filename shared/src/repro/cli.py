@@ -612,11 +612,12 @@ def _run_parallel(figs, args):
     N run at once, so a ready job always has a free worker (a stage read by several figures runs once, before
     them; without this two figures on one stage would wait for each other's lock)."""
     import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import ProcessPoolExecutor
 
     from repro import paths
     from repro.cache import Cache
     from repro.claims import Claim
+    from repro.parallel import run_when_ready
     from repro.progress import status
     from repro.stage import plan_jobs
 
@@ -624,46 +625,41 @@ def _run_parallel(figs, args):
         (f, f.config(args.scale, args.variant if args.variant in f.variants else None, args.overrides))
         for f in figs
     ]
-    waiting = plan_jobs(units, args.scale, Cache(paths.cache_dir()), force=args.force)
-    n_stages = sum(j.is_stage for j in waiting)
-    out, done, running, stages_done = [], set(), {}, 0
+    jobs = plan_jobs(units, args.scale, Cache(paths.cache_dir()), force=args.force)
+    n_stages = sum(j.is_stage for j in jobs)
+    out, stages_done = [], 0
     spawn = mp.get_context("spawn")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     budget = max(1, cores // args.jobs)
     with ProcessPoolExecutor(
         max_workers=args.jobs, mp_context=spawn, initializer=_jobs_worker, initargs=(budget,)
     ) as pool:
-        while waiting or running:
-            ready = sorted((j for j in waiting if j.needs <= done), key=lambda j: -j.critical_seconds)
-            for job in ready[: args.jobs - len(running)]:
-                waiting.remove(job)
-                if job.is_stage:
-                    status(f"stage {job.unit.name} started")
-                    fut = pool.submit(_compute_stage_job, job.unit.name, job.cfg, args.scale, args.force)
-                else:
-                    fut = pool.submit(
-                        _run_one,
-                        job.unit.name,
-                        args.scale,
-                        args.variant,
-                        args.overrides,
-                        args.force,
-                        args.out,
-                    )
-                running[fut] = job
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                job = running.pop(fut)
-                result = fut.result()
-                done.add(job.key)
-                if job.is_stage:
-                    stages_done += 1
-                    status(f"stage {job.unit.name} done ({stages_done}/{n_stages})")
-                    continue
-                name, claims, timings, restored = result
-                how = "cache" if restored else f"{timings['compute']:.1f}s compute"
-                status(f"[{len(out) + 1}/{len(figs)}] {name} done ({how})")
-                out.append((name, [Claim.from_dict(c) for c in claims], timings, restored))
+
+        def submit(job):
+            if job.is_stage:
+                status(f"stage {job.unit.name} started")
+                return pool.submit(_compute_stage_job, job.unit.name, job.cfg, args.scale, args.force)
+            return pool.submit(
+                _run_one, job.unit.name, args.scale, args.variant, args.overrides, args.force, args.out
+            )
+
+        finished = run_when_ready(
+            jobs,
+            needs=lambda j: j.needs,
+            submit=submit,
+            limit=args.jobs,
+            key=lambda j: j.key,
+            priority=lambda j: -j.critical_seconds,
+        )
+        for job, result in finished:
+            if job.is_stage:
+                stages_done += 1
+                status(f"stage {job.unit.name} done ({stages_done}/{n_stages})")
+                continue
+            name, claims, timings, restored = result
+            how = "cache" if restored else f"{timings['compute']:.1f}s compute"
+            status(f"[{len(out) + 1}/{len(figs)}] {name} done ({how})")
+            out.append((name, [Claim.from_dict(c) for c in claims], timings, restored))
     order = {f.name: i for i, f in enumerate(figs)}
     return sorted(out, key=lambda r: order[r[0]])
 

@@ -10,8 +10,11 @@ by the computation, never by the worker count: that is what keeps the numbers in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 def n_workers(n_jobs: int, device: str | None = None) -> int:
@@ -51,38 +54,63 @@ def map_after_single_threaded(
     those are done; the results in the jobs' order. Every job is single-threaded, as in :func:`map_single_threaded`
     (whose rules apply: module-level ``fn``, picklable jobs and results, and each job seeds what it draws, so the
     numbers do not depend on ``workers``). With ``workers`` > 1, a free worker takes the first ready job in list
-    order, so a job starts as soon as what it reads is there instead of after a whole round (three LMs and three
-    pairs of them on two workers: three rounds instead of four)."""
+    order (:func:`run_when_ready`), so a job starts as soon as what it reads is there instead of after a whole round
+    (three LMs and three pairs of them on two workers: three rounds instead of four)."""
     import torch
 
     torch.set_num_threads(1)
-    order = list(range(len(jobs)))
-    if any(j >= i for i in order for j in needs[i]):
+    if any(j >= i for i in range(len(jobs)) for j in needs[i]):
         raise ValueError("a job may only need jobs listed before it")
     results: list = [None] * len(jobs)
     if workers <= 1 or len(jobs) <= 1:
-        for i in order:
+        for i in range(len(jobs)):
             results[i] = fn(jobs[i], [results[j] for j in needs[i]])
         return results
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("spawn")
-    done: set[int] = set()
-    waiting = order
     with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init) as pool:
-        running: dict[Any, int] = {}
-        while waiting or running:
-            ready = [i for i in waiting if set(needs[i]) <= done]
-            for i in ready[: workers - len(running)]:
-                running[pool.submit(fn, jobs[i], [results[j] for j in needs[i]])] = i
-                waiting = [k for k in waiting if k != i]
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                i = running.pop(fut)
-                results[i] = fut.result()
-                done.add(i)
+        ready_jobs = run_when_ready(
+            range(len(jobs)),
+            needs=lambda i: needs[i],
+            submit=lambda i: pool.submit(fn, jobs[i], [results[j] for j in needs[i]]),
+            limit=workers,
+        )
+        for i, result in ready_jobs:
+            results[i] = result
     return results
+
+
+def run_when_ready(
+    jobs: Iterable[Any],
+    needs: Callable[[Any], Collection[Hashable]],
+    submit: Callable[[Any], Future],
+    limit: int,
+    key: Callable[[Any], Hashable] = lambda job: job,
+    priority: Callable[[Any], Any] | None = None,
+) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(job, result)`` as jobs finish. A job is submitted (``submit(job)``, a future of a pool the caller
+    owns) once every key in ``needs(job)`` is the ``key`` of a finished job, at most ``limit`` at once; ready jobs go
+    in list order, or by ``priority`` (smallest first; ties in list order). The caller handles each result before
+    the next submission, so a job can read what the jobs it needs returned. ``repro run --jobs`` schedules stages
+    and figures with it, :func:`map_after_single_threaded` the jobs of one unit."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    waiting, running, done = list(jobs), {}, set()
+    while waiting or running:
+        ready = [j for j in waiting if all(k in done for k in needs(j))]
+        if priority is not None:
+            ready.sort(key=priority)
+        for job in ready[: limit - len(running)]:
+            waiting.remove(job)
+            running[submit(job)] = job
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            job = running.pop(fut)
+            result = fut.result()
+            done.add(key(job))
+            yield job, result
 
 
 def _worker_init() -> None:
