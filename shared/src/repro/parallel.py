@@ -39,11 +39,7 @@ def map_single_threaded(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: 
     torch.set_num_threads(1)
     if workers <= 1 or len(jobs) <= 1:
         return [fn(job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init) as pool:
+    with _single_threaded_pool(min(workers, len(jobs))) as pool:
         return list(pool.map(fn, jobs))
 
 
@@ -66,11 +62,7 @@ def map_after_single_threaded(
         for i in range(len(jobs)):
             results[i] = fn(jobs[i], [results[j] for j in needs[i]])
         return results
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init) as pool:
+    with _single_threaded_pool(min(workers, len(jobs))) as pool:
         ready_jobs = run_when_ready(
             range(len(jobs)),
             needs=lambda i: needs[i],
@@ -111,6 +103,15 @@ def run_when_ready(
             result = fut.result()
             done.add(key(job))
             yield job, result
+
+
+def _single_threaded_pool(workers: int) -> Any:
+    """``workers`` spawned processes, each set to one torch thread with flush-to-zero."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
 
 
 def _worker_init() -> None:
