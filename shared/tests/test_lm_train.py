@@ -31,7 +31,7 @@ def test_fit_is_seeded_and_learns():
     tok = lm_train.build_word_tokenizer(["a", "b", "c"])
     ids, mask = lm_train.encode(tok, ["a b c a b c"] * 8)
 
-    def run():
+    def run(batch_loss=None):
         torch.manual_seed(0)
         conf = transformers.Qwen2Config(
             vocab_size=len(tok),
@@ -43,8 +43,15 @@ def test_fit_is_seeded_and_learns():
             max_position_embeddings=16,
         )
         m = transformers.Qwen2ForCausalLM(conf)
-        return lm_train.fit(m, ids, mask, mask, 60, 4, 1e-2, 0.0, seed=3, log_every=10)
+        return lm_train.fit(m, ids, mask, mask, 60, 4, 1e-2, 0.0, seed=3, log_every=10, batch_loss=batch_loss)
 
     a, b = run(), run()
     assert a == b
     assert a[-1] < 0.5 * a[0]
+    # a batch loss of the caller's replaces the masked one: the same loss written out gives the same run, another
+    # (only the first target of each row) another run
+    same = run(lambda model, i, k: lm_train.lm_loss(model(i, attention_mask=k).logits, i, k))
+    first = run(
+        lambda model, i, k: lm_train.lm_loss(model(i, attention_mask=k).logits[:, :2], i[:, :2], k[:, :2])
+    )
+    assert same == a and first != a

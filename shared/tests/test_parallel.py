@@ -33,6 +33,13 @@ def test_workers_are_single_threaded_and_keep_the_order(tmp_path, monkeypatch):
         assert os.getpid() not in {p for _, _, p in out}  # in worker processes
         here = map_single_threaded(_threads_and_pid, [7], 2)  # one job: no pool
         assert here == [(7, 1, os.getpid())]
+        # the workers are kept for the next unit (starting them costs seconds), and replaced when the
+        # environment they were started in changes
+        again = map_single_threaded(_threads_and_pid, list(range(5)), 2)
+        assert {p for _, _, p in again} <= {p for _, _, p in out}
+        monkeypatch.setenv("REPRO_TEST_POOL_ENV", "1")
+        fresh = map_single_threaded(_threads_and_pid, list(range(5)), 2)
+        assert not {p for _, _, p in fresh} & {p for _, _, p in out}
     finally:
         torch.set_num_threads(threads)
 

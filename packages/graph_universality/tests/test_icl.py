@@ -8,6 +8,13 @@ from graph_universality import icl, tinylm
 from graph_universality.graphs import name_pool
 
 
+def _shift(amask: torch.Tensor) -> torch.Tensor:
+    """``lm_loss`` reads ``mask[:, 1:]`` as "target position counts": move the '?' mark onto the answer."""
+    out = torch.zeros_like(amask)
+    out[:, 1:] = amask[:, :-1]
+    return out
+
+
 def test_full_patch_at_layer_zero_restores_the_clean_run():
     torch.set_num_threads(1)
     names = name_pool()[:40]
@@ -39,7 +46,7 @@ def test_training_texts_and_answer_mask():
     assert texts == icl.training_texts(20, 7, names, seed=0)
     assert {t.split()[-1] for t in texts} == {"Yes", "No"}
     ids, mask = tinylm.encode(tok, texts)
-    m = icl._shift(icl.answer_mask(tok, ids))
+    m = _shift(icl.answer_mask(tok, ids))
     answers = ids[m.bool()]
     assert set(tok.convert_ids_to_tokens(answers.tolist())) <= {"Yes", "No"} and len(answers) == 20
 
@@ -114,7 +121,7 @@ def test_episode_text_starts_with_the_evaluation_prompt_and_answers_every_questi
     assert desc_text.startswith("Family Tree : ") and len(questions) == 5
     assert all(q.split()[-1] in ("Yes", "No") for q in questions)
     ids, _ = tinylm.encode(tok, [text])
-    assert int(icl._shift(icl.answer_mask(tok, ids)).sum()) == 5
+    assert int(_shift(icl.answer_mask(tok, ids)).sum()) == 5
     # the answers are the descendant relation of the described tree (rebuilt from the same generator)
     ep = icl.sample_episode(np.random.default_rng(3), 7, names)
     desc = relation_matrix(ep.parents, "descendant")
@@ -244,9 +251,7 @@ def test_answer_loss_equals_the_masked_lm_loss():
     rng = np.random.default_rng(0)
     ids, mask = tinylm.encode(tok, [icl.episode_text(rng, n, names, 3, questions="per_y") for n in (4, 7, 9)])
     with torch.no_grad():
-        full = tinylm.lm_loss(
-            model(ids, attention_mask=mask).logits, ids, icl._shift(icl.answer_mask(tok, ids))
-        )
+        full = tinylm.lm_loss(model(ids, attention_mask=mask).logits, ids, _shift(icl.answer_mask(tok, ids)))
         assert float(icl.answer_loss(model, tok, ids, mask)) == pytest.approx(float(full), rel=1e-5)
 
 

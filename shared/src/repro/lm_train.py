@@ -5,7 +5,7 @@ LMs, the base / distilled reasoning pairs) uses these, so loss masking and seedi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +75,12 @@ def fit(
     desc: str | None = None,
     betas: tuple[float, float] = (0.9, 0.98),
     log_every: int = 50,
+    batch_loss: Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> list[float]:
     """AdamW (``repro.stack``, one run) on seeded random minibatches of ``ids``, with the next-token loss counted
-    where ``loss_mask`` marks a target (see :func:`lm_loss`); returns the loss every ``log_every`` steps."""
+    where ``loss_mask`` marks a target (see :func:`lm_loss`); returns the loss every ``log_every`` steps.
+    ``batch_loss(model, ids, mask)``: the loss of a minibatch instead (``loss_mask`` unused), for a loss computed
+    more cheaply than through every position's logits."""
     from repro.progress import track
     from repro.stack import StackedAdamW
 
@@ -91,7 +94,10 @@ def fit(
     it = range(steps)
     for step in track(it, desc) if desc else it:
         idx = torch.randint(0, len(ids), (batch_size,), generator=g)
-        loss = lm_loss(model(ids[idx], attention_mask=mask[idx]).logits, ids[idx], loss_mask[idx])
+        if batch_loss is None:
+            loss = lm_loss(model(ids[idx], attention_mask=mask[idx]).logits, ids[idx], loss_mask[idx])
+        else:
+            loss = batch_loss(model, ids[idx], mask[idx])
         model.zero_grad(set_to_none=True)
         loss.backward()
         for n, p in params.items():

@@ -39,8 +39,7 @@ def map_single_threaded(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: 
     torch.set_num_threads(1)
     if workers <= 1 or len(jobs) <= 1:
         return [fn(job) for job in jobs]
-    with _single_threaded_pool(min(workers, len(jobs))) as pool:
-        return list(pool.map(fn, jobs))
+    return list(_single_threaded_pool(min(workers, len(jobs))).map(fn, jobs))
 
 
 def map_after_single_threaded(
@@ -62,15 +61,15 @@ def map_after_single_threaded(
         for i in range(len(jobs)):
             results[i] = fn(jobs[i], [results[j] for j in needs[i]])
         return results
-    with _single_threaded_pool(min(workers, len(jobs))) as pool:
-        ready_jobs = run_when_ready(
-            range(len(jobs)),
-            needs=lambda i: needs[i],
-            submit=lambda i: pool.submit(fn, jobs[i], [results[j] for j in needs[i]]),
-            limit=workers,
-        )
-        for i, result in ready_jobs:
-            results[i] = result
+    pool = _single_threaded_pool(min(workers, len(jobs)))
+    ready_jobs = run_when_ready(
+        range(len(jobs)),
+        needs=lambda i: needs[i],
+        submit=lambda i: pool.submit(fn, jobs[i], [results[j] for j in needs[i]]),
+        limit=workers,
+    )
+    for i, result in ready_jobs:
+        results[i] = result
     return results
 
 
@@ -105,13 +104,30 @@ def run_when_ready(
             yield job, result
 
 
+_POOL: dict[tuple, Any] = {}  # the process's one worker pool, under the key it was started with
+
+
 def _single_threaded_pool(workers: int) -> Any:
-    """``workers`` spawned processes, each set to one torch thread with flush-to-zero."""
+    """``workers`` spawned processes, each set to one torch thread with flush-to-zero, kept for the life of this
+    process: starting a worker costs ~2 s and its imports (torch, transformers) ~2 s more, which a fresh pool per
+    stage paid again for every unit of a run (~25 s of graph_universality's quick figures at ``--jobs 1``). Jobs
+    seed what they draw, so a worker's earlier jobs do not change its later ones. A pool started under another
+    working directory, ``sys.path`` or environment (a test's ``monkeypatch``), or broken by a dead worker, is
+    replaced."""
     import multiprocessing
+    import os
+    import sys
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    key = (workers, os.getcwd(), tuple(sys.path), tuple(sorted(os.environ.items())))
+    pool = _POOL.get(key)
+    if pool is None or getattr(pool, "_broken", False):
+        for old in _POOL.values():
+            old.shutdown(wait=False, cancel_futures=True)
+        _POOL.clear()
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
+        pool = _POOL[key] = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    return pool
 
 
 def _worker_init() -> None:

@@ -192,11 +192,23 @@ def train_icl(
     desc: str | None = None,
     weight_decay: float = 0.01,
 ) -> list[float]:
-    """AdamW (repro.stack, one run) on the answer-token loss of random minibatches of fixed ``texts``."""
+    """AdamW (repro.stack, one run) on the answer-token loss of random minibatches of fixed ``texts``: loss only
+    where the next token is the answer (the names and the description are unpredictable), through
+    :func:`answer_loss` (the unembedding at the answer positions only: 54 instead of 71 ms a step at quick)."""
     ids, mask = tinylm.encode(tokenizer, texts)
-    # loss only where the next token is the answer (the names and the description are unpredictable)
-    answer = _shift(answer_mask(tokenizer, ids))
-    return tinylm.fit(model, ids, mask, answer, steps, batch_size, lr, weight_decay, seed, desc)
+    return tinylm.fit(
+        model,
+        ids,
+        mask,
+        None,
+        steps,
+        batch_size,
+        lr,
+        weight_decay,
+        seed,
+        desc,
+        batch_loss=lambda m, i, k: answer_loss(m, tokenizer, i, k),
+    )
 
 
 def meta_train_online(
@@ -261,13 +273,6 @@ def answer_loss(model: Any, tokenizer: Any, ids: torch.Tensor, mask: torch.Tenso
     b, t = answer_mask(tokenizer, ids)[:, :-1].nonzero(as_tuple=True)  # the '?' before each answer
     h = model.gpt_neox(input_ids=ids, attention_mask=mask).last_hidden_state[b, t]
     return torch.nn.functional.cross_entropy(model.get_output_embeddings()(h), ids[b, t + 1])
-
-
-def _shift(amask: torch.Tensor) -> torch.Tensor:
-    """``lm_loss`` reads ``mask[:, 1:]`` as "target position counts": move the '?' mark onto the answer."""
-    out = torch.zeros_like(amask)
-    out[:, 1:] = amask[:, :-1]
-    return out
 
 
 def _yes_no(tokenizer: Any, word_level: bool) -> tuple[int, int]:

@@ -119,62 +119,116 @@ def models_from_states(cfg: Any, result: dict[str, Any]) -> dict[int, Any]:
 def measure_lms(cfg: Any, lms_cfg: Any, lms: dict[str, Any]) -> dict[str, Any]:
     """Fig. 4's measurements (``cfg``: its config; ``lms``: the tiny_lms stage's result): per LM, behaviour,
     probes per layer and patching per layer; then the affine stitches seed i -> seed i+1 (cyclic) at each cut, with
-    the receiver's random-sender control."""
+    the receiver's random-sender control and the baselines. One job per LM, then one per stitch and one per pair's
+    baselines, each started once its receiver is measured (:func:`repro.parallel.map_after_single_threaded`: in the
+    figure's worker processes; every job seeds what it draws, so the numbers do not depend on the workers)."""
+    from repro.parallel import map_after_single_threaded, n_workers
+
+    seeds = list(lms_cfg.seeds)
+    jobs: list[tuple] = [("lm", s) for s in seeds]
+    needs: list[tuple[int, ...]] = [() for _ in seeds]
+    for i, (a, b) in enumerate(stitch_pairs(lms_cfg.seeds)):
+        inits = INITS if i == 0 else ("lstsq",)  # the official zero init on the first pair only (budget)
+        for sender, init in (*((a, init) for init in inits), ("random", "lstsq"), (a, "baselines")):
+            jobs.append((sender, b, init))
+            needs.append((seeds.index(b),))
+    done = map_after_single_threaded(
+        _fig4_job, [(cfg, lms_cfg, lms, job) for job in jobs], needs, n_workers(len(jobs))
+    )
+    out: dict[str, Any] = {"models": {str(s): m for s, m in zip(seeds, done[: len(seeds)], strict=True)}}
+    data = tree_text(lms_cfg)
+    ex = data.kg.examples
+    out["y_rule_f1"] = y_rule_f1(ex[data.train], ex[data.test])  # what ignoring X generalises to
+    out["stitch"], out["stitch_baselines"] = {}, {}
+    for (sender, b, init), row in zip(jobs[len(seeds) :], done[len(seeds) :], strict=True):
+        if init == "baselines":
+            out["stitch_baselines"].update(row)
+        else:
+            out["stitch"][f"{sender}->{b} [{init}]"] = row
+    return out
+
+
+def _fig4_job(job: tuple, inputs: list) -> Any:
+    """One of :func:`measure_lms`'s jobs: ``("lm", seed)`` measures that LM; ``(sender, receiver, init)`` trains
+    the stitch sender -> receiver at every cut (sender ``"random"``: the random-init control) and returns its
+    degradations; ``(sender, receiver, "baselines")`` the pair's untrained stitches and receiver from scratch.
+    ``inputs``: the receiver's measurements."""
+    cfg, lms_cfg, lms, what = job
+    data = tree_text(lms_cfg)
+    if what[0] == "lm":
+        return _measure_lm(cfg, lms_cfg, lms, data, what[1])
+    sender, b, init = what
+    loaded = _loaded_lms(lms_cfg, lms, {b} if sender == "random" else {sender, b}, data)
+    models = {s: m.hf for s, m in loaded.items()}
+    receiver_loss = inputs[0]["test_loss"]
+    if init == "baselines":
+        return stitch_baselines(cfg, lms_cfg, data, models[sender], models[b], sender, b, receiver_loss)
+    if sender == "random":
+        from graph_universality import tinylm
+
+        lm_cfg = tinylm.LMConfig(lms_cfg.d_model, lms_cfg.n_layers, lms_cfg.n_heads, seed=10_000)
+        models["random"] = tinylm.new_model(lm_cfg, len(data.tok)).eval()
+    return stitch_row(cfg, lms_cfg, data, models[sender], models[b], init, receiver_loss)
+
+
+def _loaded_lms(lms_cfg: Any, lms: dict[str, Any], seeds: set, data: TreeText) -> dict[int, Any]:
+    """``{seed: repro.models.LoadedModel}`` of the stage's LMs ``seeds``, each read back through
+    :func:`repro.models.load_model` (the code path that loads Pythia from the hub at paper scale)."""
     import tempfile
     from pathlib import Path
 
+    from graph_universality import tinylm
+    from repro.models import ModelSpec, load_model
+
+    rebuilt = models_from_states(lms_cfg, lms)
+    with tempfile.TemporaryDirectory(prefix="gu-tinylm-") as tmp:
+        return {
+            s: load_model(
+                ModelSpec(str(tinylm.save(rebuilt[s], data.tok, Path(tmp) / f"seed{s}"))), hooked=False
+            )
+            for s in sorted(seeds)
+        }
+
+
+def _measure_lm(cfg: Any, lms_cfg: Any, lms: dict[str, Any], data: TreeText, s: int) -> dict[str, Any]:
+    """One LM's behaviour (F1, accuracy, held-out loss), probes per layer and patching per layer."""
     import torch
 
     from graph_universality import tinylm
+    from graph_universality.graphs import split
     from graph_universality.probes import cone_probe, linear_probe, pca
-    from repro.models import ModelSpec, load_model
 
-    data = tree_text(lms_cfg)
     ex = data.kg.examples
     tr, te = data.train, data.test
     lab = ex[:, 3] == 1
-    from graph_universality.graphs import split
-
     ptr, pte = split(data.kg, "heldout", 0.2, 0)  # probe split over node pairs
-    pairs = ex[:, 1:]
-    models, out = {}, {"models": {}}
-    rebuilt = models_from_states(lms_cfg, lms)
-    with tempfile.TemporaryDirectory(prefix="gu-tinylm-") as tmp:
-        for s in lms_cfg.seeds:
-            path = tinylm.save(rebuilt[s], data.tok, Path(tmp) / f"seed{s}")
-            loaded = load_model(ModelSpec(str(path)), hooked=False)  # the hub/local loading path
-            models[s] = loaded.hf
-            d = tinylm.answer_logit_diff(loaded.hf, loaded.tokenizer, data.questions)
-            reps = tinylm.name_representations(loaded.hf, loaded.tokenizer, data.names)  # [L+1, N, d]
-            reduced = np.stack([pca(r, cfg.pca_dims)[0] for r in reps])
-            cone = cone_probe(reduced, pairs, ptr, pte, cfg.probe_steps)
-            lin = linear_probe(reduced, pairs, ptr, pte)
-            patch = patch_lm(cfg, lms_cfg, loaded.hf, loaded.tokenizer, data, reps, reduced, cone["proj"], s)
-            with torch.no_grad():
-                logits = loaded.hf(data.test_ids, attention_mask=data.test_mask).logits
-                test_loss = float(tinylm.lm_loss(logits, data.test_ids, data.test_mask))
-            out["models"][str(s)] = {
-                "train_curve": lms["models"][str(s)]["train_curve"],
-                "train_f1": f1_score(d[tr] > 0, lab[tr]),
-                "test_f1": f1_score(d[te] > 0, lab[te]),
-                "test_accuracy": float(((d[te] > 0) == lab[te]).mean()),
-                "train_accuracy": float(((d[tr] > 0) == lab[tr]).mean()),
-                "train_chance": float(lab[tr].mean()),
-                "chance_f1": float(lab[te].mean()),
-                "test_loss": test_loss,
-                "cone_test_f1": cone["test_f1"],
-                "cone_train_f1": cone["train_f1"],
-                "linear_test_f1": lin["test_f1"],
-                "linear_train_f1": lin["train_f1"],
-                "pca2": reduced[:, :, :2],
-                **{f"patch_{k}": patch[k] for k in PATCHES},
-                "n_patch_kept": patch["n_kept"],
-            }
-    ex = data.kg.examples
-    out["y_rule_f1"] = y_rule_f1(ex[data.train], ex[data.test])  # what ignoring X generalises to
-    out["stitch"] = stitch_lms(cfg, lms_cfg, data, models, out["models"])
-    out["stitch_baselines"] = stitch_baselines(cfg, lms_cfg, data, models, out["models"])
-    return out
+    loaded = _loaded_lms(lms_cfg, lms, {s}, data)[s]
+    d = tinylm.answer_logit_diff(loaded.hf, loaded.tokenizer, data.questions)
+    reps = tinylm.name_representations(loaded.hf, loaded.tokenizer, data.names)  # [L+1, N, d]
+    reduced = np.stack([pca(r, cfg.pca_dims)[0] for r in reps])
+    cone = cone_probe(reduced, ex[:, 1:], ptr, pte, cfg.probe_steps)
+    lin = linear_probe(reduced, ex[:, 1:], ptr, pte)
+    patch = patch_lm(cfg, lms_cfg, loaded.hf, loaded.tokenizer, data, reps, reduced, cone["proj"], s)
+    with torch.no_grad():
+        logits = loaded.hf(data.test_ids, attention_mask=data.test_mask).logits
+        test_loss = float(tinylm.lm_loss(logits, data.test_ids, data.test_mask))
+    return {
+        "train_curve": lms["models"][str(s)]["train_curve"],
+        "train_f1": f1_score(d[tr] > 0, lab[tr]),
+        "test_f1": f1_score(d[te] > 0, lab[te]),
+        "test_accuracy": float(((d[te] > 0) == lab[te]).mean()),
+        "train_accuracy": float(((d[tr] > 0) == lab[tr]).mean()),
+        "train_chance": float(lab[tr].mean()),
+        "chance_f1": float(lab[te].mean()),
+        "test_loss": test_loss,
+        "cone_test_f1": cone["test_f1"],
+        "cone_train_f1": cone["train_f1"],
+        "linear_test_f1": lin["test_f1"],
+        "linear_train_f1": lin["train_f1"],
+        "pca2": reduced[:, :, :2],
+        **{f"patch_{k}": patch[k] for k in PATCHES},
+        "n_patch_kept": patch["n_kept"],
+    }
 
 
 def stitch_pairs(seeds: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -183,38 +237,21 @@ def stitch_pairs(seeds: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(a, seeds[(i + 1) % len(seeds)]) for i, a in enumerate(seeds) if a != seeds[(i + 1) % len(seeds)]]
 
 
-def stitch_lms(cfg: Any, lms_cfg: Any, data: TreeText, models: dict, measured: dict) -> dict[str, np.ndarray]:
-    """Relative held-out loss degradation per cut of each stitch ``"{a}->{b} [init]"`` (zero and lstsq init on the
-    first pair, lstsq on the others) and of a random-init sender into each receiver (``"random->{b} [lstsq]"``).
-    The self-stitch (exact by construction) is a test (tests/test_tinylm.py)."""
-
+def stitch_row(
+    cfg: Any, lms_cfg: Any, data: TreeText, sender: Any, receiver: Any, init: str, receiver_loss: float
+) -> np.ndarray:
+    """Relative held-out loss degradation per cut of the stitch ``sender`` -> ``receiver`` (``init``: zero or
+    lstsq), trained on the training text. The self-stitch (exact by construction) is a test
+    (tests/test_tinylm.py)."""
     from graph_universality import tinylm
 
     ids, mask = data.ids, data.mask
-    random_sender = tinylm.new_model(
-        tinylm.LMConfig(lms_cfg.d_model, lms_cfg.n_layers, lms_cfg.n_heads, seed=10_000), len(data.tok)
-    ).eval()
-    stitch: dict[str, Any] = {}
-    seeds = list(lms_cfg.seeds)
-    for i, a in enumerate(seeds):
-        b = seeds[(i + 1) % len(seeds)]
-        if a == b:
-            continue
-        receiver_loss = measured[str(b)]["test_loss"]
-        inits = INITS if i == 0 else ("lstsq",)  # the official zero init on the first pair only (budget)
-        for name, sender, init in (
-            *((f"{a}->{b}", models[a], init) for init in inits),
-            (f"random->{b}", random_sender, "lstsq"),
-        ):
-            row = []
-            for c in cfg.cuts:
-                st = tinylm.Stitched(sender, models[b], c, init=init, fit_ids=ids[:256], fit_mask=mask[:256])
-                tinylm.train_stitch(
-                    st, ids, mask, cfg.stitch_steps, cfg.stitch_lr, lms_cfg.batch_size, seed=0
-                )
-                row.append(degradation(st, data, receiver_loss))
-            stitch[f"{name} [{init}]"] = np.array(row)
-    return stitch
+    row = []
+    for c in cfg.cuts:
+        st = tinylm.Stitched(sender, receiver, c, init=init, fit_ids=ids[:256], fit_mask=mask[:256])
+        tinylm.train_stitch(st, ids, mask, cfg.stitch_steps, cfg.stitch_lr, lms_cfg.batch_size, seed=0)
+        row.append(degradation(st, data, receiver_loss))
+    return np.array(row)
 
 
 def degradation(stitched: Any, data: TreeText, receiver_loss: float) -> float:
@@ -229,9 +266,9 @@ def degradation(stitched: Any, data: TreeText, receiver_loss: float) -> float:
 
 
 def stitch_baselines(
-    cfg: Any, lms_cfg: Any, data: TreeText, models: dict, measured: dict
+    cfg: Any, lms_cfg: Any, data: TreeText, sender: Any, receiver: Any, a: int, b: int, receiver_loss: float
 ) -> dict[str, np.ndarray]:
-    """Untrained stitches of every pair ``a -> b`` (spec: recommended baselines), relative held-out loss degradation
+    """Untrained stitches of the pair ``a -> b`` (spec: recommended baselines), relative held-out loss degradation
     per cut: ``"{a}->{b} [zero stitch]"`` (the map outputs zeros: receiver layers [l, L) read nothing from the
     sender) and ``"{a}->{b} [lstsq, untrained]"`` (the closed-form least-squares map the trained lstsq stitch
     starts from); and the "receiver from scratch" reference ``"{a}->{b} [receiver from scratch]"``: B's
@@ -243,25 +280,21 @@ def stitch_baselines(
 
     ids, mask = data.ids, data.mask
     out: dict[str, np.ndarray] = {}
-    for a, b in stitch_pairs(lms_cfg.seeds):
-        receiver_loss = measured[str(b)]["test_loss"]
-        for init, label in (("zero", "zero stitch"), ("lstsq", "lstsq, untrained")):
-            row = []
-            for c in cfg.cuts:
-                st = tinylm.Stitched(
-                    models[a], models[b], c, init=init, fit_ids=ids[:256], fit_mask=mask[:256]
-                )
-                row.append(degradation(st, data, receiver_loss))
-            out[f"{a}->{b} [{label}]"] = np.array(row)
+    for init, label in (("zero", "zero stitch"), ("lstsq", "lstsq, untrained")):
         row = []
         for c in cfg.cuts:
-            fresh = tinylm.new_model(_lm_config(lms_cfg, 20_000 + b), len(data.tok))
-            st = tinylm.Stitched(
-                models[a], fresh, c, init="lstsq", fit_ids=ids[:256], fit_mask=mask[:256], train_receiver=True
-            )
-            tinylm.train_stitch(st, ids, mask, cfg.stitch_steps, cfg.stitch_lr, lms_cfg.batch_size, seed=0)
-            row.append(degradation(st.eval(), data, receiver_loss))
-        out[f"{a}->{b} [receiver from scratch]"] = np.array(row)
+            st = tinylm.Stitched(sender, receiver, c, init=init, fit_ids=ids[:256], fit_mask=mask[:256])
+            row.append(degradation(st, data, receiver_loss))
+        out[f"{a}->{b} [{label}]"] = np.array(row)
+    row = []
+    for c in cfg.cuts:
+        fresh = tinylm.new_model(_lm_config(lms_cfg, 20_000 + b), len(data.tok))
+        st = tinylm.Stitched(
+            sender, fresh, c, init="lstsq", fit_ids=ids[:256], fit_mask=mask[:256], train_receiver=True
+        )
+        tinylm.train_stitch(st, ids, mask, cfg.stitch_steps, cfg.stitch_lr, lms_cfg.batch_size, seed=0)
+        row.append(degradation(st.eval(), data, receiver_loss))
+    out[f"{a}->{b} [receiver from scratch]"] = np.array(row)
     return out
 
 

@@ -42,15 +42,30 @@ def relations(k: int) -> tuple[str, ...]:
 def train_sweep(cfg: Any) -> dict[str, Any]:
     """The toy sweep of a ``stages.SweepConfig``: ``runs`` (one row per toy model), ``pairs`` (one row per stitch)."""
     from graph_universality.graphs import random_tree, tree_automorphisms
-    from repro.parallel import map_single_threaded, n_workers
+    from repro.parallel import map_after_single_threaded, n_workers
 
     parents = random_tree(cfg.n_nodes, cfg.tree_seed)
-    # one job per relation count (its runs trained as one stack, then its stitches), each in its own single-threaded
-    # worker process when the stage has the threads: the same numbers either way. The most relations first: the
-    # longest job (its epochs take the most steps).
+    # per relation count: one job trains its runs as one stack, then one job per chunk of its stitches and one for
+    # its controls read the trained stack; each job in a single-threaded worker process when the stage has the
+    # threads (the same numbers either way). A worker that has trained the 1-relation stack stitches it, then takes
+    # the 5-relation stitches as soon as that stack (the longest job: its epochs take the most steps) is trained.
     ks = sorted(cfg.n_relations, reverse=True)
-    done = map_single_threaded(_relation_count_job, [(cfg, k, parents) for k in ks], n_workers(len(ks)))
-    parts = [done[ks.index(k)] for k in cfg.n_relations]
+    jobs: list[tuple] = [("train", k, None) for k in ks]
+    needs: list[tuple[int, ...]] = [() for _ in ks]
+    for t, k in enumerate(ks):
+        n_pairs = len(_stitch_pairs(cfg, k, {c: i for i, c in enumerate(_grid(cfg, k, parents)[1])}))
+        for a in range(0, n_pairs, cfg.chunk):
+            jobs.append(("stitch", k, slice(a, a + cfg.chunk)))
+            needs.append((t,))
+        jobs.append(("controls", k, None))
+        needs.append((t,))
+    done = map_after_single_threaded(
+        _sweep_job, [(cfg, parents, j) for j in jobs], needs, n_workers(len(jobs))
+    )
+    by_k: dict[int, list] = {k: [] for k in ks}
+    for (_, k, _), out in zip(jobs[len(ks) :], done[len(ks) :], strict=True):
+        by_k[k].append(out)
+    parts = [_relation_count_result(cfg, k, parents, done[ks.index(k)][1], by_k[k]) for k in cfg.n_relations]
     offsets = np.cumsum([0] + [len(pt["runs"]["seed"]) for pt in parts[:-1]])
     runs = {key: np.concatenate([pt["runs"][key] for pt in parts]) for key in parts[0]["runs"]}
     pairs = {key: np.concatenate([pt["pairs"][key] for pt in parts]) for key in parts[0]["pairs"]}
@@ -104,30 +119,36 @@ def _grid(cfg: Any, k: int, parents: tuple[int, ...]) -> tuple[list[Any], list[t
     return runs, cells
 
 
-def _relation_count_job(job: tuple[Any, int, tuple[int, ...]]) -> dict[str, Any]:
-    """The runs of relation count ``k`` trained as one stack with the config's recipe, then their stitches and
-    controls (:func:`_one_relation_count`). One stack per relation count: the ``fast`` recipe's dense full-batch
-    head padded to 5 relations would cost 1-relation runs 5x their work, and the ``official`` recipe's runs stop by
+def _sweep_job(job: tuple, inputs: list) -> Any:
+    """One job of :func:`train_sweep`: ``("train", k, _)`` trains the runs of relation count ``k`` as one stack with
+    the config's recipe and returns the stack and its metrics; ``("stitch", k, pairs)`` scores that slice of its
+    stitch pairs (a chunk trained at once), ``("controls", k, _)`` the pairs' fits and the per-run controls, both
+    from the trained stack in ``inputs``. One stack per relation count: the ``fast`` recipe's dense full-batch head
+    padded to 5 relations would cost 1-relation runs 5x their work, and the ``official`` recipe's runs stop by
     themselves, the 5-relation ones (53 steps per epoch at quick) long after the 1-relation ones (11)."""
     from graph_universality.toy import train_recipe
 
-    cfg, k, parents = job
+    cfg, parents, (what, k, part) = job
     runs, cells = _grid(cfg, k, parents)
-    desc = f"toy_sweep ({cfg.recipe}): {len(runs)} toy link predictors ({k} relations), stacked"
-    model, met = train_recipe(runs, cfg.recipe, cfg.steps, cfg.max_epochs, cfg.max_steps, desc=desc)
-    return _one_relation_count(cfg, k, parents, cells, model, met)
+    if what == "train":
+        desc = f"toy_sweep ({cfg.recipe}): {len(runs)} toy link predictors ({k} relations), stacked"
+        return train_recipe(runs, cfg.recipe, cfg.steps, cfg.max_epochs, cfg.max_steps, desc=desc)
+    model = inputs[0][0]
+    pairs = _stitch_pairs(cfg, k, {c: i for i, c in enumerate(cells)})
+    if what == "stitch":
+        return _stitch_scores(cfg, parents, model, pairs[part])
+    return _controls(cfg, k, model, pairs)
 
 
-def _one_relation_count(
-    cfg: Any, k: int, parents: tuple[int, ...], cells: list[tuple], model: Any, met: dict
-) -> dict[str, Any]:
-    """Stitches and controls of the trained runs of relation count ``k``."""
-    from graph_universality.align import best_automorphism, linear_cka, lstsq_affine, r2, train_toy_stitches
+def _stitch_scores(
+    cfg: Any, parents: tuple[int, ...], model: Any, pairs: list[tuple]
+) -> dict[str, np.ndarray]:
+    """Held-out F1 of every map in :data:`METHODS` for ``pairs`` (trained together as one stack), and the
+    automorphism each sender is re-labelled by."""
+    from graph_universality.align import best_automorphism, train_toy_stitches
     from graph_universality.graphs import tree_automorphisms
-    from repro.progress import track
 
     runs = model.runs
-    pairs = _stitch_pairs(cfg, k, {c: i for i, c in enumerate(cells)})
     send = np.array([p[0] for p in pairs])
     recv = np.array([p[1] for p in pairs])
     emb = model.embeddings().detach().numpy()
@@ -140,25 +161,30 @@ def _one_relation_count(
         x, y = emb[i][:n, : runs[i].emb_dim], emb[j][:n, : runs[j].emb_dim]
         aut_index[p] = best_automorphism(x, y, perms)[0]
         aut_emb[p, :n] = emb[i][perms[aut_index[p]]][:n]
-    scores = {m: np.zeros(len(pairs)) for m in METHODS}
-    chunks = [slice(a, a + cfg.chunk) for a in range(0, len(pairs), cfg.chunk)]
-    for sl in track(chunks, f"toy_sweep: {len(pairs)} stitches x {len(METHODS)} maps ({k} relations)"):
-        s_, r_ = send[sl], recv[sl]
-        scores["lstsq"][sl] = train_toy_stitches(model, s_, r_, init="lstsq", steps=0)["test_f1"]
-        scores["procrustes"][sl] = train_toy_stitches(model, s_, r_, init="procrustes", steps=0)["test_f1"]
-        scores["affine"][sl] = train_toy_stitches(model, s_, r_, steps=cfg.stitch_steps)["test_f1"]
-        scores["almost_affine"][sl] = train_toy_stitches(
-            model, s_, r_, mlp_hidden=cfg.mlp_hidden, steps=cfg.stitch_steps
-        )["test_f1"]
-        aut = train_toy_stitches(model, s_, r_, sender_emb=aut_emb[sl], steps=cfg.stitch_steps)
-        scores["lstsq_aut"][sl], scores["affine_aut"][sl] = aut["test_f1_init"], aut["test_f1"]
+    out = {"automorphism": aut_index}
+    out["f1_lstsq"] = train_toy_stitches(model, send, recv, init="lstsq", steps=0)["test_f1"]
+    out["f1_procrustes"] = train_toy_stitches(model, send, recv, init="procrustes", steps=0)["test_f1"]
+    out["f1_affine"] = train_toy_stitches(model, send, recv, steps=cfg.stitch_steps)["test_f1"]
+    out["f1_almost_affine"] = train_toy_stitches(
+        model, send, recv, mlp_hidden=cfg.mlp_hidden, steps=cfg.stitch_steps
+    )["test_f1"]
+    aut = train_toy_stitches(model, send, recv, sender_emb=aut_emb, steps=cfg.stitch_steps)
+    out["f1_lstsq_aut"], out["f1_affine_aut"] = aut["test_f1_init"], aut["test_f1"]
+    return {k: v if k == "automorphism" else np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def _controls(cfg: Any, k: int, model: Any, pairs: list[tuple]) -> dict[str, np.ndarray]:
+    """R^2 of the lstsq fit and linear CKA per pair; per run, the self-stitch and a random sender."""
+    from graph_universality.align import linear_cka, lstsq_affine, r2, train_toy_stitches
+
+    runs = model.runs
+    emb = model.embeddings().detach().numpy()
     fit_r2, cka = np.zeros(len(pairs)), np.zeros(len(pairs))
     for p, (i, j, _) in enumerate(pairs):
         x, y = emb[i][:, : runs[i].emb_dim], emb[j][:, : runs[j].emb_dim]
         a, b = lstsq_affine(x, y)
         fit_r2[p] = r2(x @ a + b, y)
         cka[p] = linear_cka(x, y)
-    # controls
     everyone = np.arange(len(runs))
     self_f1 = train_toy_stitches(model, everyone, everyone, init="lstsq", steps=0)["test_f1"]
     rng = np.random.default_rng([cfg.tree_seed, k])
@@ -168,6 +194,17 @@ def _one_relation_count(
     random_f1 = train_toy_stitches(model, everyone, everyone, sender_emb=rnd, steps=cfg.stitch_steps)[
         "test_f1"
     ]
+    return {"r2": fit_r2, "cka": cka, "self_f1": self_f1, "random_sender_f1": random_f1}
+
+
+def _relation_count_result(
+    cfg: Any, k: int, parents: tuple[int, ...], met: dict, parts: list[dict]
+) -> dict[str, Any]:
+    """The runs and pairs of relation count ``k`` from its training metrics and its jobs' results (the stitch
+    chunks in order, then the controls)."""
+    *chunks, controls = parts
+    cells = _grid(cfg, k, parents)[1]
+    pairs = _stitch_pairs(cfg, k, {c: i for i, c in enumerate(cells)})
     return {
         "runs": {
             "n_relations": np.array([c[0] for c in cells]),
@@ -177,17 +214,19 @@ def _one_relation_count(
             **{key: met[key] for key in ("train_f1", "test_f1", "train_loss", "n_params", "stopped_at")},
             **({"epochs": met["epochs"]} if "epochs" in met else {}),  # official recipe: epochs run
             "test_f1_descendant": met["test_f1_per_relation"][:, -1],
-            "self_f1": self_f1,
-            "random_sender_f1": random_f1,
+            "self_f1": controls["self_f1"],
+            "random_sender_f1": controls["random_sender_f1"],
         },
         "pairs": {
-            "sender": send,
-            "receiver": recv,
+            "sender": np.array([p[0] for p in pairs]),
+            "receiver": np.array([p[1] for p in pairs]),
             "kind": np.array([p[2] for p in pairs]),
-            "r2": fit_r2,
-            "cka": cka,
-            "automorphism": aut_index,  # index into tree_automorphisms(parents); 0 = identity
-            **{f"f1_{m}": scores[m] for m in METHODS},
+            "r2": controls["r2"],
+            "cka": controls["cka"],
+            "automorphism": np.concatenate(
+                [c["automorphism"] for c in chunks]
+            ),  # index into tree_automorphisms
+            **{f"f1_{m}": np.concatenate([c[f"f1_{m}"] for c in chunks]) for m in METHODS},
         },
     }
 

@@ -191,6 +191,7 @@ FIGURE = Figure(
     claims=claims,
     est_seconds={"smoke": 5, "quick": 60, "paper": 1800},  # the figure alone; `repro list` adds its stages
     device={"smoke": "cpu", "quick": "cpu", "paper": "cuda"},
+    cpu_threads=2,  # its LMs, stitches and baselines in single-threaded worker processes (numbers independent of it)
     control=lambda cfg: dataclasses.replace(cfg, lms=dataclasses.replace(cfg.lms, steps=1)),
     control_label="untrained LMs (1 training step)",
 )
