@@ -249,3 +249,29 @@ def test_merge_seeds_widens_an_exact_agreement_to_the_seeds_own_intervals():
     (apart,) = merge_seeds([seed(0), seed(40), seed(80)])
     assert apart.interval is None and apart.ci == pytest.approx((40 - 99.36, 40 + 99.36), abs=0.01)
     assert "widened" not in apart.spread
+
+
+def test_censored_values_block_the_verdict_they_could_overturn_and_round_trip():
+    """A time to an event that a run never reached is a bound on the truth: a lower bound (">=") cannot support
+    "below the bound" but can support "above" it, and the other way round; the numbers alone decide otherwise."""
+    fast = [-300.0, -250.0, -280.0]  # "harmonic - standard epochs < 0": clearly below
+    assert Claim("t", fast, "<", 0.0).verdict == "reproduced"
+    # the standard model never got there: its time is at least the cap, the difference at most this (upper bound)
+    assert Claim("t", fast, "<", 0.0, censored=("<=", "", "")).verdict == "reproduced"
+    # the harmonic model never got there: the difference is at least this: it could be above 0
+    blocked = Claim("t", fast, "<", 0.0, censored=("", ">=", ""))
+    assert blocked.verdict == "inconclusive" and "censored" in blocked.reason
+    assert Claim("t", [300.0, 250.0, 280.0], "<", 0.0, censored=(">=", "", "")).verdict == "contradicted"
+    assert Claim("t", [300.0, 250.0, 280.0], "<", 0.0, censored=("<=", "", "")).verdict == "inconclusive"
+    assert Claim("t", [300.0, 250.0, 280.0], ">", 0.0, censored=(">=", "", "")).verdict == "reproduced"
+    assert Claim("t", [1.0, 1.0, 1.0], "within", 1.0, tolerance=0.1, censored=("<=", "", "")).verdict == (
+        "inconclusive"
+    )
+    assert (
+        Claim("t", fast, "<", 0.0, censored=("", "", "")).censored == ()
+    )  # nothing censored: nothing stored
+    back = Claim.from_dict(blocked.to_dict())
+    assert back.censored == ("", ">=", "") and back.verdict == "inconclusive"
+    assert "censored" not in Claim("t", fast, "<", 0.0).to_dict()
+    with pytest.raises(ValueError, match="censored"):
+        Claim("t", fast, "<", 0.0, censored=(">=",))

@@ -405,3 +405,40 @@ def test_trained_asks_for_the_official_convergence_rule_not_the_last_epoch():
     assert not trained(result, "lattice", "standard_transformer", "official", "dropout").met
     fixed = trained(result, "lattice", "standard_transformer", "official", "evalmode")
     assert fixed.met and "(eval mode)" in fixed.statement
+
+
+def test_grokking_claim_censors_runs_that_never_got_there():
+    """Fig. 3c: a run that never reached test accuracy 0.9 is censored at its cap (the official notebook dropped
+    it, D4): only the harmonic model censored makes the seed's difference a lower bound, only the standard one an
+    upper bound, both a seed that times nothing (not reached)."""
+    from harmonic_loss.toy_measures import grokking_claim
+
+    nan = float("nan")
+
+    def sweep(harmonic, standard):
+        return {
+            "runs": {
+                "task": ["circle"] * 6,
+                "model": ["harmonic_mlp"] * 3 + ["standard_mlp"] * 3,
+                "split": ["unique"] * 6,
+                "seed": np.array([0, 1, 2, 0, 1, 2]),
+                "epochs": np.array([300] * 6),
+            },
+            "grok_test": np.array([*harmonic, *standard], dtype=float),
+            "grok_train": np.zeros(6),
+        }
+
+    exact = grokking_claim(sweep([50, 60, 70], [250, 280, 260]), "circle", "unique", -724.0)
+    assert exact.verdict == "reproduced" and exact.censored == ()
+    # the standard MLP never got there on one seed: still harmonic first there, by at least the measured gap
+    upper = grokking_claim(sweep([50, 60, 70], [250, nan, 260]), "circle", "unique", -724.0)
+    assert upper.censored == ("", "<=", "") and upper.values[1] == 60 - 300 and upper.verdict == "reproduced"
+    # the harmonic MLP never got there on one seed: that seed could be slower than measured
+    lower = grokking_claim(sweep([50, nan, 70], [250, 280, 260]), "circle", "unique", -724.0)
+    assert lower.censored == ("", ">=", "") and lower.verdict == "inconclusive"
+    assert (
+        grokking_claim(sweep([250, nan, 270], [50, 60, 70]), "circle", "unique", -724.0).verdict
+        == "contradicted"
+    )
+    neither = grokking_claim(sweep([50, nan, 70], [250, nan, 260]), "circle", "unique", -724.0)
+    assert neither.verdict == "not reached"

@@ -212,6 +212,8 @@ class Claim:
     ``bound`` state which side of the bound the paper's statement is on; ``within`` means ``|x - bound| <= tolerance``.
     ``preconditions`` must all be met for the claim to be tested. ``paper``: the paper's value and its source.
     ``variant``: the variant (``official``/``fixed``/...) the claim was measured on, when a figure has several.
+    ``censored``: per value, ``">="`` where it is only a lower bound of the truth (a time to an event that the run
+    stopped before) or ``"<="`` an upper bound; such values can block a verdict, never make one.
     """
 
     statement: str
@@ -226,6 +228,8 @@ class Claim:
     interval: tuple[float, float] | None = None
     spread: str = ""  # how the interval was made: "3 seeds", "bootstrap over 412 latents", ...
     note: str = ""  # why the verdict came out as it did, when the numbers alone do not say
+    # per value: "" (exact), ">=" (the true value is at least this: a run stopped before the event it times) or "<="
+    censored: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         relation = self.relation
@@ -245,6 +249,10 @@ class Claim:
         if self.interval is not None:
             lo, hi = (float(x) for x in self.interval)
             object.__setattr__(self, "interval", (lo, hi))
+        censored = tuple(self.censored)
+        if censored and (len(censored) != len(self.values) or not set(censored) <= {"", ">=", "<="}):
+            raise ValueError("censored needs one of '', '>=', '<=' per value")
+        object.__setattr__(self, "censored", censored if any(censored) else ())
         if not self.spread:
             n = len(self.values)
             spread = "bootstrap" if self.interval is not None else f"{n} seed{'s' * (n != 1)}"
@@ -307,6 +315,20 @@ class Claim:
         else:
             inside = hi < b if self.relation == "<" else hi <= b
             outside = lo >= b if self.relation == "<" else lo > b
+        # a censored value is a bound on the truth: a lower bound could hide a larger value, an upper bound a smaller
+        # one, so the interval can only stand on the side that such values would push it further into
+        low, high = ">=" in self.censored, "<=" in self.censored
+        if self.relation == "within":
+            blocks_inside = blocks_outside = low or high
+        elif self.relation in ("<", "<="):  # the paper's side is below the bound
+            blocks_inside, blocks_outside = low, high
+        else:
+            blocks_inside, blocks_outside = high, low
+        if inside and blocks_inside or outside and blocks_outside:
+            return (
+                "inconclusive",
+                "censored values (bounds, not exact) could move the interval across the bound",
+            )
         if inside:
             return "reproduced", "the whole interval is on the paper's side"
         if outside:
@@ -372,6 +394,7 @@ class Claim:
             "reason": self.reason,
             "note": self.note,
             "bootstrap_interval": self.interval is not None,
+            **({"censored": list(self.censored)} if self.censored else {}),
         }
 
     @classmethod
@@ -395,6 +418,7 @@ class Claim:
             else None,
             spread=d.get("spread", ""),
             note=d.get("note", ""),
+            censored=tuple(d.get("censored", ())),
         )
 
     def line(self) -> str:
