@@ -109,8 +109,8 @@ _POOL: dict[tuple, Any] = {}  # the process's one worker pool, under the key it 
 
 def _single_threaded_pool(workers: int) -> Any:
     """``workers`` spawned processes, each set to one torch thread with flush-to-zero, kept for the life of this
-    process: starting a worker costs ~2 s and its imports (torch, transformers) ~2 s more, which a fresh pool per
-    stage paid again for every unit of a run (~25 s of graph_universality's quick figures at ``--jobs 1``). Jobs
+    process: a fresh two-worker pool whose jobs import transformers took 4.7 s to return its first results (spawn,
+    then imports), paid again by every unit of a run (graph_universality's quick figures start seven). Jobs
     seed what they draw, so a worker's earlier jobs do not change its later ones. A pool started under another
     working directory, ``sys.path`` or environment (a test's ``monkeypatch``), or broken by a dead worker, is
     replaced."""
