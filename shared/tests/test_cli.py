@@ -215,7 +215,7 @@ def test_jobs_workers_exit_when_their_parent_is_killed(tmp_path):
     parent.write_text(
         "import multiprocessing as mp, os, sys, time\n"
         "from concurrent.futures import ProcessPoolExecutor\n"
-        "from repro.cli import exit_with_parent\n"
+        "from repro.parallel import exit_with_parent\n"
         "if __name__ == '__main__':\n"
         "    pool = ProcessPoolExecutor(1, mp_context=mp.get_context('spawn'), initializer=exit_with_parent)\n"
         "    print(pool.submit(os.getpid).result(), flush=True)\n"

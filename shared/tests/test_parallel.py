@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from pathlib import Path
 
 import torch
 
@@ -77,3 +78,45 @@ def test_unit_threads_are_capped_at_the_jobs_share_of_the_cores(monkeypatch):
     assert unit_threads(two) == 2 and unit_threads(one) == 1  # a budget never adds threads
     monkeypatch.setenv("REPRO_THREADS", "3")
     assert unit_threads(two) == 3
+
+
+def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
+    """The pool outlives a unit, so its idle workers must go with a killed parent (an OOM kill, a CI timeout)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "parallel_probe.py").write_text(PROBE)
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import sys, time, torch\n"
+        "from parallel_probe import probe\n"
+        "from repro.parallel import map_single_threaded\n"
+        "if __name__ == '__main__':\n"
+        "    torch.set_num_threads(2)\n"
+        "    print(len(map_single_threaded(probe, list(range(8)), 2)), flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True, env=env)
+    proc.stdout.readline()  # the jobs are done: both workers started
+    # every process it started (the workers, also one that ran no job, and multiprocessing's resource tracker)
+    workers = [int(w) for w in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    assert len(workers) >= 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    alive = set(workers)
+    while alive and time.monotonic() < deadline:
+        for w in list(alive):
+            try:
+                state = Path(f"/proc/{w}/stat").read_text().split(")")[-1].split()[0]
+            except FileNotFoundError:
+                state = "Z"
+            if state == "Z":  # gone, or exited and not yet reaped by init
+                alive.discard(w)
+        time.sleep(0.2)
+    for w in alive:
+        os.kill(w, signal.SIGKILL)
+    assert not alive, f"pool workers {sorted(alive)} outlived their killed parent by 20 s"

@@ -580,30 +580,14 @@ def _run_one(name: str, scale: str, variant: str | None, overrides: dict, force:
     return name, [c.to_dict() for c in r.claims], r.timings, r.restored
 
 
-def exit_with_parent() -> None:
-    """Initializer of a ``--jobs`` worker: it exits once the repro process that started it is gone. Ctrl-C reaches
-    the whole process group, but a parent killed on its own (``kill PID``, an OOM kill, a CI timeout) would leave its
-    workers computing for nobody, on the cores the next run needs."""
-    import threading
-    import time
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)  # cache writes are atomic: what it was writing never appears
-
-    threading.Thread(target=watch, name="repro-exit-with-parent", daemon=True).start()
-
-
-def _jobs_worker(cpu_budget: int) -> None:
+def _jobs_worker(cpu_budget: int, parent: int) -> None:
     """Initializer of a ``--jobs`` worker: exits with its parent, and caps the threads of the units it computes at
     its share of the cores (``repro.environment.unit_threads``)."""
     from repro.environment import CPU_BUDGET_ENV
+    from repro.parallel import exit_with_parent
 
     os.environ[CPU_BUDGET_ENV] = str(cpu_budget)
-    exit_with_parent()
+    exit_with_parent(parent)
 
 
 def _run_parallel(figs, args):
@@ -632,7 +616,7 @@ def _run_parallel(figs, args):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     budget = max(1, cores // args.jobs)
     with ProcessPoolExecutor(
-        max_workers=args.jobs, mp_context=spawn, initializer=_jobs_worker, initargs=(budget,)
+        max_workers=args.jobs, mp_context=spawn, initializer=_jobs_worker, initargs=(budget, os.getpid())
     ) as pool:
 
         def submit(job):

@@ -126,12 +126,36 @@ def _single_threaded_pool(workers: int) -> Any:
             old.shutdown(wait=False, cancel_futures=True)
         _POOL.clear()
         ctx = multiprocessing.get_context("spawn")  # no fork of a process whose torch thread pool is running
-        pool = _POOL[key] = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+        pool = _POOL[key] = ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+        )
     return pool
 
 
-def _worker_init() -> None:
+def exit_with_parent(parent: int | None = None) -> None:
+    """In a worker process (of ``--jobs``, or :func:`_single_threaded_pool`'s): exit once the process that started it
+    is gone. Ctrl-C reaches the whole process group, but a parent killed on its own (``kill PID``, an OOM kill, a CI
+    timeout) would leave its workers computing for nobody, or idle and holding their memory, on the cores the next
+    run needs. ``parent``: the starting process's pid, passed in by it (default: this process's parent now): a worker
+    whose parent died while it was still importing would otherwise watch the process it was re-parented to."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid() if parent is None else parent
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)  # cache writes are atomic: what it was writing never appears
+
+    threading.Thread(target=watch, name="repro-exit-with-parent", daemon=True).start()
+
+
+def _worker_init(parent: int) -> None:
     import torch
 
+    # the pool outlives a unit: an idle worker must not outlive a killed parent either
+    exit_with_parent(parent)
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)  # as repro.environment.prepare_torch does in the parent
