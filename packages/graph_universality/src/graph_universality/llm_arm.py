@@ -100,15 +100,15 @@ def _train_lm(job: tuple[Any, int]) -> dict[str, Any]:
     }
 
 
-def models_from_states(cfg: Any, result: dict[str, Any]) -> dict[int, Any]:
-    """``{seed: GPTNeoXForCausalLM}`` (eval mode) rebuilt from the stage's result."""
+def models_from_states(cfg: Any, result: dict[str, Any], seeds: Any = None) -> dict[int, Any]:
+    """``{seed: GPTNeoXForCausalLM}`` (eval mode) rebuilt from the stage's result, for ``seeds`` (default: all)."""
     import torch
 
     from graph_universality import tinylm
 
     vocab = len(tokenizer(cfg))
     out = {}
-    for s in cfg.seeds:
+    for s in cfg.seeds if seeds is None else seeds:
         m = tinylm.new_model(_lm_config(cfg, s), vocab)
         m.load_state_dict({k: torch.as_tensor(v) for k, v in result["models"][str(s)]["state"].items()})
         out[s] = m.eval()
@@ -180,7 +180,7 @@ def _loaded_lms(lms_cfg: Any, lms: dict[str, Any], seeds: set, data: TreeText) -
     from graph_universality import tinylm
     from repro.models import ModelSpec, load_model
 
-    rebuilt = models_from_states(lms_cfg, lms)
+    rebuilt = models_from_states(lms_cfg, lms, sorted(seeds))
     with tempfile.TemporaryDirectory(prefix="gu-tinylm-") as tmp:
         return {
             s: load_model(

@@ -50,11 +50,12 @@ def train_sweep(cfg: Any) -> dict[str, Any]:
     # threads (the same numbers either way). A worker that has trained the 1-relation stack stitches it, then takes
     # the 5-relation stitches as soon as that stack (the longest job: its epochs take the most steps) is trained.
     ks = sorted(cfg.n_relations, reverse=True)
+    cells = {k: _grid(cfg, k, parents)[1] for k in ks}
+    pairs_of = {k: _stitch_pairs(cfg, k, {c: i for i, c in enumerate(cells[k])}) for k in ks}
     jobs: list[tuple] = [("train", k, None) for k in ks]
     needs: list[tuple[int, ...]] = [() for _ in ks]
     for t, k in enumerate(ks):
-        n_pairs = len(_stitch_pairs(cfg, k, {c: i for i, c in enumerate(_grid(cfg, k, parents)[1])}))
-        for a in range(0, n_pairs, cfg.chunk):
+        for a in range(0, len(pairs_of[k]), cfg.chunk):
             jobs.append(("stitch", k, slice(a, a + cfg.chunk)))
             needs.append((t,))
         jobs.append(("controls", k, None))
@@ -65,7 +66,9 @@ def train_sweep(cfg: Any) -> dict[str, Any]:
     by_k: dict[int, list] = {k: [] for k in ks}
     for (_, k, _), out in zip(jobs[len(ks) :], done[len(ks) :], strict=True):
         by_k[k].append(out)
-    parts = [_relation_count_result(cfg, k, parents, done[ks.index(k)][1], by_k[k]) for k in cfg.n_relations]
+    parts = [
+        _relation_count_result(cells[k], pairs_of[k], done[ks.index(k)][1], by_k[k]) for k in cfg.n_relations
+    ]
     offsets = np.cumsum([0] + [len(pt["runs"]["seed"]) for pt in parts[:-1]])
     runs = {key: np.concatenate([pt["runs"][key] for pt in parts]) for key in parts[0]["runs"]}
     pairs = {key: np.concatenate([pt["pairs"][key] for pt in parts]) for key in parts[0]["pairs"]}
@@ -198,13 +201,11 @@ def _controls(cfg: Any, k: int, model: Any, pairs: list[tuple]) -> dict[str, np.
 
 
 def _relation_count_result(
-    cfg: Any, k: int, parents: tuple[int, ...], met: dict, parts: list[dict]
+    cells: list[tuple], pairs: list[tuple], met: dict, parts: list[dict]
 ) -> dict[str, Any]:
-    """The runs and pairs of relation count ``k`` from its training metrics and its jobs' results (the stitch
-    chunks in order, then the controls)."""
+    """The runs (``cells``) and stitch ``pairs`` of one relation count from its training metrics and its jobs'
+    results (the stitch chunks in order, then the controls)."""
     *chunks, controls = parts
-    cells = _grid(cfg, k, parents)[1]
-    pairs = _stitch_pairs(cfg, k, {c: i for i, c in enumerate(cells)})
     return {
         "runs": {
             "n_relations": np.array([c[0] for c in cells]),
@@ -223,9 +224,8 @@ def _relation_count_result(
             "kind": np.array([p[2] for p in pairs]),
             "r2": controls["r2"],
             "cka": controls["cka"],
-            "automorphism": np.concatenate(
-                [c["automorphism"] for c in chunks]
-            ),  # index into tree_automorphisms
+            # index into tree_automorphisms(parents); 0 = identity
+            "automorphism": np.concatenate([c["automorphism"] for c in chunks]),
             **{f"f1_{m}": np.concatenate([c[f"f1_{m}"] for c in chunks]) for m in METHODS},
         },
     }

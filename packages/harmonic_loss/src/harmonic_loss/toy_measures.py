@@ -164,10 +164,7 @@ def toy_structure_claims(result: dict[str, Any], cfg: Any) -> list:
                 )
             )
         for t, paper in (("circle", 308 - 1032), ("permutation", 1049 - 2861)):
-            if (
-                grok(sweep, t, "harmonic_mlp", sp) is not None
-                and grok(sweep, t, "standard_mlp", sp) is not None
-            ):
+            if all(indices(sweep, task=t, model=m, split=sp) for m in ("harmonic_mlp", "standard_mlp")):
                 out.append(grokking_claim(sweep, t, sp, paper))
     return out
 
