@@ -276,7 +276,7 @@ def part_loop(args: argparse.Namespace) -> None:
 def full_epochs(arch: str, task_name: str) -> int:
     if arch == "transformer":
         return CFG.permutation_transformer_epochs if task_name == "permutation" else CFG.transformer_epochs
-    return CFG.mlp_epochs
+    return CFG.permutation_mlp_epochs if task_name == "permutation" else CFG.mlp_epochs
 
 
 def makespan(jobs: list[float], workers: int) -> float:
@@ -310,7 +310,13 @@ def sweep_chunks_timed(E: int) -> list[tuple[str, str, int, int, float, float]]:
 
     def chunks(e: int) -> list:
         return sweep_chunks(
-            replace(CFG, mlp_epochs=e, transformer_epochs=e, permutation_transformer_epochs=e)
+            replace(
+                CFG,
+                mlp_epochs=e,
+                permutation_mlp_epochs=e,
+                transformer_epochs=e,
+                permutation_transformer_epochs=e,
+            )
         )
 
     out = []

@@ -338,6 +338,29 @@ def test_sweep_chunks_through_the_cache(tmp_path):
     assert set(chunks) < set(more) and len(more) == len(chunks) + 2
 
 
+def test_permutation_mlps_run_their_own_epochs():
+    """Quick trains the permutation MLPs longer (Fig. 3c's precondition needs their grokking): the official chunk and
+    every D9 arm's chunk of that task run ``permutation_mlp_epochs``, every other MLP chunk ``mlp_epochs``, and the
+    control stops them all after one epoch."""
+    from dataclasses import replace
+
+    from harmonic_loss.stages import SWEEPS
+    from harmonic_loss.toy_config import sweep_chunks, untrained_sweep
+
+    cfg = replace(SWEEPS["quick"], ablation_tasks=("lattice", "permutation"))
+    epochs = {(c.arch, c.task, c.arm): c.epochs for c in sweep_chunks(cfg)}
+    assert epochs[("mlp", "permutation", "official")] == cfg.permutation_mlp_epochs != cfg.mlp_epochs
+    assert epochs[("mlp", "permutation", "no_group_lasso")] == cfg.permutation_mlp_epochs
+    assert (
+        epochs[("mlp", "lattice", "official")]
+        == epochs[("mlp", "lattice", "no_group_lasso")]
+        == cfg.mlp_epochs
+    )
+    assert {c.epochs for c in sweep_chunks(untrained_sweep(cfg))} == {1}
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        replace(cfg, permutation_mlp_epochs=0)
+
+
 def test_the_results_page_pairs_each_defect_official_vs_fixed():
     """Issue 18: the results page shows official vs fixed for D1 (split), D6 (dropout at evaluation), D9 (the
     group-lasso) and D14 (word pieces): every declared axis pairs at least one claim of the committed references."""

@@ -22,8 +22,9 @@ and weight decay 0), ``penalty`` the run's group-lasso weight. Besides the accur
 ``final_{train,test}_acc_{dropout,evalmode}`` (equal for MLPs).
 
 Scales: ``quick`` trains MLPs on all five tasks and transformers on lattice and circle, 3 seeds (the first 3
-official seeds), for 300 (MLP) / 200 (transformer) epochs on the CPU, plus the D9 arm without the group-lasso of the
-MLPs on the four tasks of Fig. 2's claims (the arm without weight decay as well would add over 3 min on 2 cores);
+official seeds), for 300 (MLP; 1500 on permutation, where the standard MLPs grok at ~1100-1300) / 200 (transformer)
+epochs on the CPU, plus the D9 arm without the group-lasso of the MLPs on the four tasks of Fig. 2's claims (the arm
+without weight decay as well would add over 3 min on 2 cores);
 ``smoke`` 2 seeds for 3 / 2 epochs, one D9 arm; ``paper`` is the original grid (20 seeds, 7000 epochs, all four
 models, both D9 arms), meant for a GPU, each stack ``torch.compile``d.
 """
@@ -42,6 +43,10 @@ SWEEP_QUICK = SweepConfig(
     transformer_tasks=("lattice", "circle"),
     seeds=(0, 52, 105),
     mlp_epochs=300,
+    # Fig. 3c's precondition (one MLP of each seed's pair reaches test acc > 0.9) holds on permutation only past
+    # 300 epochs: the standard MLPs grok at 1071-1271 epochs (measured, 3 seeds x 2 splits, 1500 epochs), while 4 of
+    # the 6 harmonic MLPs stay stuck at train acc 0.50-0.58. 1500 epochs cost about +27 s on one core.
+    permutation_mlp_epochs=1500,
     transformer_epochs=200,
     permutation_transformer_epochs=200,
     eval_every=2.0,
@@ -53,6 +58,7 @@ SWEEP_SMOKE = replace(
     transformer_tasks=("lattice",),
     seeds=(0, 52),
     mlp_epochs=3,
+    permutation_mlp_epochs=3,
     transformer_epochs=2,
     permutation_transformer_epochs=2,
     eval_every=1.0,

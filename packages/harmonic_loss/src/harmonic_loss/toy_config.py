@@ -66,6 +66,7 @@ class SweepConfig:
     seeds: tuple[int, ...] = PAPER_SEEDS
     variants: tuple[str, ...] = SPLITS  # train/test split modes
     mlp_epochs: int = 7000
+    permutation_mlp_epochs: int = 7000  # official: the same as every MLP; quick sets its own (see stages.py)
     transformer_epochs: int = 7000
     permutation_transformer_epochs: int = 10_000
     batch_size: int = 32
@@ -98,7 +99,13 @@ class SweepConfig:
             raise ValueError(f"variants must be a non-empty subset of {SPLITS}")
         if not set(self.ablations) <= set(ARMS) - {"official"}:
             raise ValueError(f"ablations must be a subset of {tuple(a for a in ARMS if a != 'official')}")
-        if min(self.mlp_epochs, self.transformer_epochs, self.permutation_transformer_epochs) < 1:
+        epochs = (
+            self.mlp_epochs,
+            self.permutation_mlp_epochs,
+            self.transformer_epochs,
+            self.permutation_transformer_epochs,
+        )
+        if min(epochs) < 1:
             raise ValueError("epochs must be >= 1")
         if not 0 < self.train_fraction < 1:
             raise ValueError("train_fraction must be in (0, 1)")
@@ -110,7 +117,9 @@ class SweepConfig:
 
 def untrained_sweep(cfg: SweepConfig) -> SweepConfig:
     """The toy figures' control: the same sweep with every run stopped after one epoch (untrained models)."""
-    return replace(cfg, mlp_epochs=1, transformer_epochs=1, permutation_transformer_epochs=1)
+    return replace(
+        cfg, mlp_epochs=1, permutation_mlp_epochs=1, transformer_epochs=1, permutation_transformer_epochs=1
+    )
 
 
 @dataclass(frozen=True)
@@ -174,9 +183,8 @@ def sweep_chunks(cfg: SweepConfig) -> tuple[ToyStackConfig, ...]:
     def mlp(arm: str, t: str) -> ToyStackConfig:
         penalty_factor, wd_factor = ARMS[arm]
         wd, penalty = cfg.mlp_weight_decay * wd_factor, cfg.penalty * penalty_factor
-        return ToyStackConfig(
-            "mlp", t, arm, epochs=cfg.mlp_epochs, weight_decay=wd, penalty=penalty, **shared
-        )
+        epochs = cfg.permutation_mlp_epochs if t == "permutation" else cfg.mlp_epochs
+        return ToyStackConfig("mlp", t, arm, epochs=epochs, weight_decay=wd, penalty=penalty, **shared)
 
     def transformer(t: str) -> ToyStackConfig:
         epochs = cfg.permutation_transformer_epochs if t == "permutation" else cfg.transformer_epochs

@@ -125,7 +125,8 @@ def plot(result: dict[str, Any], cfg: Fig3Config):
     ]
     axes[0, 0].legend(handles=handles, loc="lower right", fontsize=5.5)
     fig.suptitle(
-        f"Fig. 3: harmonic vs standard models on toy tasks (sweep: {cfg.sweep.mlp_epochs} MLP / "
+        f"Fig. 3: harmonic vs standard models on toy tasks (sweep: {cfg.sweep.mlp_epochs} MLP "
+        f"({cfg.sweep.permutation_mlp_epochs} on permutation) / "
         f"{cfg.sweep.transformer_epochs} transformer epochs, seeds {list(cfg.sweep.seeds)[:5]}"
         f"{'...' if len(cfg.sweep.seeds) > 5 else ''}; (b): {cfg.eff_epochs} {cfg.eff_budget} budget)\n"
         + tc.overlap_note(sweep, tasks),

@@ -21,8 +21,8 @@ Choices where the spec is silent:
 - permutation colouring: the coset of the normal Klein four-group V4 (fixed), not the official best-silhouette coset
   per seed (D10); lattice panels connect grid neighbours, genealogy panels connect each node to its parent;
 - ``quick`` trains MLPs on all five tasks and transformers on lattice and circle, 3 seeds (the first 3 official
-  seeds), for 300 (MLP) / 200 (transformer) epochs instead of 7000, on the CPU; ``paper`` is the original grid
-  (20 seeds, 7000 epochs, all four models) and is meant for a GPU.
+  seeds), for 300 (MLP; 1500 on permutation) / 200 (transformer) epochs instead of 7000, on the CPU; ``paper`` is
+  the original grid (20 seeds, 7000 epochs, all four models) and is meant for a GPU.
 - the galleries show the official D9 arm (MLPs with the embedding group-lasso and weight decay); the ablated arms
   are drawn and claimed by Fig. 2.
 
