@@ -32,7 +32,7 @@ def test_config_change_recomputes_and_says_why(toy, capsys):
     main(["toypaper:fig1", "--set", "n=7"])
     err = capsys.readouterr().err
     assert toy.calls() == 2
-    assert "recomputing: config changed (n 5 -> 7)" in err
+    assert "recomputing: no entry with this config (the last one computed differs: n 5 -> 7)" in err
     # the old entry is still there: going back restores it
     main(["toypaper:fig1"])
     assert toy.calls() == 2 and "restored" in capsys.readouterr().err
@@ -59,7 +59,7 @@ def test_a_miss_is_explained_against_the_entry_with_the_same_config(toy, capsys)
     main(["toypaper:fig1"])
     err = capsys.readouterr().err
     assert toy.calls() == 3
-    assert "recomputing: code changed (toypaper/lib.py)" in err and "config changed" not in err
+    assert "recomputing: code changed (toypaper/lib.py)" in err and "no entry with this config" not in err
 
 
 def test_plot_comment_and_docstring_edits_do_not_recompute(toy):

@@ -10,7 +10,8 @@ An entry is a directory ``<root>/<paper>/<fig>/<key>/`` holding ``data.json`` (s
 temporary directory and renamed into place, so a crash never leaves a half-written entry under the real key. On
 load the checksums are verified; a truncated or corrupt entry is reported in one line, moved aside (never deleted)
 and recomputed. ``<root>/<paper>/<fig>/latest-<scale>.json`` remembers the last entry made per scale, only so that
-a miss can say *why* it recomputes ("config changed (lr 0.001 -> 0.003)").
+a miss can say *why* it recomputes ("no entry with this config (the last one computed differs: lr 0.001 -> 0.003)",
+"code changed (...)").
 """
 
 from __future__ import annotations
@@ -436,7 +437,9 @@ class Cache:
     def _why_missing(self, fig: Figure, cfg: Any, scale: str, fingerprint: dict[str, str]) -> str:
         """Why there is no entry, against the newest entry with this very config (then only code or environment
         can differ) or else the last one computed: a stage cut into chunks computes many configs in turn, and its
-        last entry is another chunk's, so a code edit would read as "config changed" for every chunk."""
+        last entry is another chunk's, so a code edit would read as a config change for every chunk. Without an
+        entry of this config the message says so and shows how the last one differs: on a cold cache that is a
+        sibling chunk, not a change the user made."""
         config = config_dict(cfg)
         prev = self._newest_with_config(fig, config, scale)
         if prev is None:
@@ -448,7 +451,7 @@ class Cache:
         reasons = []
         diff = config_diff(prev.get("config", {}), config)
         if diff:
-            reasons.append(f"config changed ({diff})")
+            reasons.append(f"no entry with this config (the last one computed differs: {diff})")
         changed = sorted(
             k
             for k in set(prev.get("code", {})) | set(fingerprint)
