@@ -360,7 +360,12 @@ def part_sweep(args: argparse.Namespace) -> None:
                     tE = min(tE, timed(ours, more))
                     _, setup, loop = official_run(specs_for(task_name, model, PAPER_SEEDS[:1], E)[0])
                     off_ep, off_setup = min(off_ep, loop / E), min(off_setup, setup)
-                per_ep = max(tE - t1, 0.0) / E
+                if tE <= t1:  # too few epochs: the difference is lost in the timer's noise
+                    raise SystemExit(
+                        f"official_loop.py: {model} on {task_name} took no longer for {1 + E} epochs than for 1 "
+                        f"({tE:.3f} s vs {t1:.3f} s); rerun with a larger --sweep-epochs (default 3)"
+                    )
+                per_ep = (tE - t1) / E
                 fixed = max(t1 - per_ep, 0.0) + compile_s
                 n_ep = full_epochs(arch, task_name)
                 ours_s = fixed + n_ep * per_ep
