@@ -85,7 +85,8 @@ def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
+
+    from processes import outlive
 
     (tmp_path / "parallel_probe.py").write_text(PROBE)
     parent = tmp_path / "parent.py"
@@ -106,17 +107,5 @@ def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
     assert len(workers) >= 2
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 20
-    alive = set(workers)
-    while alive and time.monotonic() < deadline:
-        for w in list(alive):
-            try:
-                state = Path(f"/proc/{w}/stat").read_text().split(")")[-1].split()[0]
-            except FileNotFoundError:
-                state = "Z"
-            if state == "Z":  # gone, or exited and not yet reaped by init
-                alive.discard(w)
-        time.sleep(0.2)
-    for w in alive:
-        os.kill(w, signal.SIGKILL)
+    alive = outlive(workers, 20)
     assert not alive, f"pool workers {sorted(alive)} outlived their killed parent by 20 s"
