@@ -75,7 +75,6 @@ import argparse
 import math
 import os
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -83,7 +82,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from harmonic_loss.official_models import OfficialMLP, OfficialTransformer
-from harmonic_loss.toy_config import PAPER_SEEDS, TASKS, SweepConfig, sweep_chunks
+from harmonic_loss.toy_config import PAPER_SEEDS, TASKS, SweepConfig, sweep_chunks, with_epochs
 from harmonic_loss.toy_data import make_split, task
 from harmonic_loss.toy_train import RunSpec, chunk_specs, train_runs
 
@@ -259,7 +258,7 @@ def part_loop(args: argparse.Namespace) -> None:
         if not how.endswith("-c"):
             continue
         runs = n if how.startswith("stacked") else 1
-        full = full_epochs(arch, args.task)
+        full = CFG.epochs_of(arch, args.task)
         # a whole paper-length run (per seed), the compile counted once per stack
         whole = (ms * full * runs / 1e3 + compile_s[(arch, how[:-2])]) / runs
         print(
@@ -271,12 +270,6 @@ def part_loop(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Part (b): a slice of every (model, task) of the paper sweep, extrapolated.
-
-
-def full_epochs(arch: str, task_name: str) -> int:
-    if arch == "transformer":
-        return CFG.permutation_transformer_epochs if task_name == "permutation" else CFG.transformer_epochs
-    return CFG.permutation_mlp_epochs if task_name == "permutation" else CFG.mlp_epochs
 
 
 def makespan(jobs: list[float], workers: int) -> float:
@@ -309,15 +302,7 @@ def sweep_chunks_timed(E: int) -> list[tuple[str, str, int, int, float, float]]:
     sweep): (arch, task, runs, steps, seconds per step, fixed seconds), each from 1 and ``1 + E`` epochs."""
 
     def chunks(e: int) -> list:
-        return sweep_chunks(
-            replace(
-                CFG,
-                mlp_epochs=e,
-                permutation_mlp_epochs=e,
-                transformer_epochs=e,
-                permutation_transformer_epochs=e,
-            )
-        )
+        return sweep_chunks(with_epochs(CFG, e))
 
     out = []
     for one, more, full in zip(chunks(1), chunks(1 + E), sweep_chunks(CFG), strict=True):
@@ -367,7 +352,7 @@ def part_sweep(args: argparse.Namespace) -> None:
                     )
                 per_ep = (tE - t1) / E
                 fixed = max(t1 - per_ep, 0.0) + compile_s
-                n_ep = full_epochs(arch, task_name)
+                n_ep = CFG.epochs_of(arch, task_name)
                 ours_s = fixed + n_ep * per_ep
                 off_s = S * (off_setup + n_ep * off_ep)
                 ours_jobs.append(ours_s)

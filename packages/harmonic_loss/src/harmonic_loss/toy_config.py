@@ -114,12 +114,29 @@ class SweepConfig:
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError("device must be auto, cpu or cuda")
 
+    def epochs_of(self, arch: str, task_name: str) -> int:
+        """Epochs of a run of ``arch`` ("mlp" or "transformer") on ``task_name``: permutation has its own."""
+        if arch == "transformer":
+            return (
+                self.permutation_transformer_epochs if task_name == "permutation" else self.transformer_epochs
+            )
+        return self.permutation_mlp_epochs if task_name == "permutation" else self.mlp_epochs
+
+
+def with_epochs(cfg: SweepConfig, epochs: int) -> SweepConfig:
+    """``cfg`` with every run ``epochs`` long, MLPs and transformers, permutation included."""
+    return replace(
+        cfg,
+        mlp_epochs=epochs,
+        permutation_mlp_epochs=epochs,
+        transformer_epochs=epochs,
+        permutation_transformer_epochs=epochs,
+    )
+
 
 def untrained_sweep(cfg: SweepConfig) -> SweepConfig:
     """The toy figures' control: the same sweep with every run stopped after one epoch (untrained models)."""
-    return replace(
-        cfg, mlp_epochs=1, permutation_mlp_epochs=1, transformer_epochs=1, permutation_transformer_epochs=1
-    )
+    return with_epochs(cfg, 1)
 
 
 @dataclass(frozen=True)
@@ -183,12 +200,11 @@ def sweep_chunks(cfg: SweepConfig) -> tuple[ToyStackConfig, ...]:
     def mlp(arm: str, t: str) -> ToyStackConfig:
         penalty_factor, wd_factor = ARMS[arm]
         wd, penalty = cfg.mlp_weight_decay * wd_factor, cfg.penalty * penalty_factor
-        epochs = cfg.permutation_mlp_epochs if t == "permutation" else cfg.mlp_epochs
+        epochs = cfg.epochs_of("mlp", t)
         return ToyStackConfig("mlp", t, arm, epochs=epochs, weight_decay=wd, penalty=penalty, **shared)
 
     def transformer(t: str) -> ToyStackConfig:
-        epochs = cfg.permutation_transformer_epochs if t == "permutation" else cfg.transformer_epochs
-        wd = cfg.transformer_weight_decay
+        epochs, wd = cfg.epochs_of("transformer", t), cfg.transformer_weight_decay
         return ToyStackConfig("transformer", t, epochs=epochs, weight_decay=wd, penalty=cfg.penalty, **shared)
 
     chunks = [mlp("official", t) for t in cfg.mlp_tasks] + [transformer(t) for t in cfg.transformer_tasks]
